@@ -1,0 +1,190 @@
+"""``mktdash``: the command line (``mktdash --help``, ``mktdash VERB --help``).
+
+Exit codes: 0 ok · 1 the run or a load failed (details in the run folder / ledger) · 2 bad usage or params.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mktdash import __version__, paths
+from mktdash.params import ParamsError, Settings, resolve
+
+EPILOG = """examples:
+  mktdash run                          # demo world if data/ is empty, then the latest complete week
+  mktdash run --week 2025-W46 --params params/local/acme.yaml
+  mktdash run --only 10_kpis           # one notebook
+  mktdash ingest exports/*.csv         # load files (auto-detected) into the warehouse
+  mktdash runs                         # list the archive
+  mktdash serve                        # dashboards on http://127.0.0.1:8866 (login required)
+"""
+
+
+def _params_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--params", action="append", default=[], metavar="FILE",
+        help="YAML file merged over params/base.yaml (repeatable; later wins)",
+    )  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mktdash",
+        description="Weekly marketing performance and budget-optimization suite.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mktdash {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    p = sub.add_parser("run", help="run the weekly notebooks and archive the results",
+                       description="Run 00_ingest → 10_kpis → 20_budget → 30_exec_summary into a new run folder "
+                       "outputs/runs/<week>/<run-id>/. Generates the demo world first when data/ holds no data.")  # fmt: skip
+    p.add_argument("--week", default="latest", help="ISO week to report, e.g. 2025-W46 (default: latest complete)")
+    _params_arg(p)
+    p.add_argument("--only", action="append", metavar="NOTEBOOK", help="run only this notebook (repeatable)")
+    p.add_argument("--no-demo", action="store_true", help="do not generate the demo world when data/ is empty")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("demo", help="write the demo world's exports into data/inbox",
+                       description="Write a synthetic world as the platforms' own export files into data/inbox/ "
+                       "and its ground truth into data/demo/truth.json.")  # fmt: skip
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: params demo.seed)")
+    p.add_argument("--scale", type=float, default=None, help="multiply campaigns/ads (10 ≈ 1M ad_daily rows)")
+    p.add_argument("--end", default=None, help="last day of data, YYYY-MM-DD (default: yesterday)")
+    p.add_argument("--no-plant", action="store_true", help="no planted anomalies, gaps or bad rows")
+    _params_arg(p)
+
+    p = sub.add_parser("ingest", help="load export files into the warehouse",
+                       description="Load files or folders (recursively). Formats are auto-detected; a file already "
+                       "loaded is skipped; a bad file is quarantined and the others still load.")  # fmt: skip
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: data/inbox)")
+    p.add_argument("--source", help="format name, skipping detection (see `mktdash formats`)")
+    _params_arg(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sub.add_parser("formats", help="list the export formats mktdash reads")
+
+    p = sub.add_parser("runs", help="list archived runs", description="List runs in outputs/runs, newest first.")
+    p.add_argument("--week", help="only this ISO week")
+    p.add_argument("-n", type=int, default=20, help="how many (default 20)")
+
+    p = sub.add_parser("serve", help="serve the dashboards (Voilà, login required, 127.0.0.1)",
+                       description="Serve the executive and budget dashboards with Voilà.")  # fmt: skip
+    from mktdash import serve
+
+    serve.add_arguments(p)
+    return parser
+
+
+def _settings(files: Sequence[str]) -> Settings:
+    return resolve(files)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from mktdash import pipeline
+
+    settings = _settings(args.params)
+    if not args.no_demo:
+        pipeline.ensure_data(settings)
+    result = pipeline.run(settings, week=args.week, only=args.only, progress=not args.quiet)
+    rel = result.run_dir
+    print(f"\nRun {result.run_id} for {result.week}: {result.status.upper()}")
+    if result.error:
+        print(f"  error: {result.error}", file=sys.stderr)
+    print(f"  reports:  {rel / 'html'}")
+    print(f"  exports:  {rel / 'exports'}")
+    print(f"  manifest: {rel / 'manifest.json'}")
+    print(f"  index:    {paths.outputs_dir() / 'index.html'}")
+    return 0 if result.ok else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from mktdash import demo
+
+    settings = _settings(args.params)
+    end = dt.date.fromisoformat(args.end) if args.end else None
+    world = demo.generate(
+        paths.inbox_dir(),
+        paths.demo_dir() / "truth.json",
+        seed=settings.demo.seed if args.seed is None else args.seed,
+        scale=settings.demo.scale if args.scale is None else args.scale,
+        end=end,
+        plant=not args.no_plant,
+    )
+    n = sum(len(df) for df in world.tables.values())
+    print(f"Demo world written to {paths.inbox_dir()} ({n:,} rows); truth in {paths.demo_dir() / 'truth.json'}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from mktdash import ingest
+    from mktdash.warehouse import Warehouse
+
+    settings = _settings(args.params)
+    targets = args.paths or [paths.inbox_dir()]
+    missing = [str(p) for p in targets if not p.exists()]
+    if missing:
+        print(f"mktdash ingest: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    with Warehouse.open() as wh:
+        report = ingest.ingest_paths(wh, targets, settings, source=args.source, progress=not args.quiet)
+    print(report)
+    return 1 if report.quarantined else 0
+
+
+def cmd_formats(args: argparse.Namespace) -> int:
+    from mktdash import sources
+
+    for mod in sources.FORMATS:
+        doc = (mod.__doc__ or "").strip().splitlines()[0] if mod.__doc__ else ""
+        print(f"{mod.NAME:<20} -> {mod.TABLE:<16} {doc}")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from mktdash import archive
+
+    runs = [r for r in archive.list_runs() if not args.week or r.week == args.week][: args.n]
+    if not runs:
+        print(f"No runs in {paths.runs_dir()} yet: `mktdash run` makes one.")
+        return 0
+    print(f"{'week':<10} {'run id':<24} {'status':<8} {'seconds':>8}  folder")
+    for r in runs:
+        secs = r.manifest.get("duration_seconds") or 0
+        print(f"{r.week:<10} {r.run_id:<24} {r.status:<8} {float(secs):>8.1f}  {r.path}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from mktdash import serve
+
+    return serve.serve(_settings(args.params), port=args.port, host=args.host, open_browser=args.open_browser)
+
+
+COMMANDS = {
+    "run": cmd_run, "demo": cmd_demo, "ingest": cmd_ingest, "formats": cmd_formats, "runs": cmd_runs,
+    "serve": cmd_serve,
+}  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.verb](args)
+    except ParamsError as e:
+        print(f"mktdash: bad params: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mktdash: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""Run parameters: ``params/base.yaml`` plus override files, merged and validated.
+
+Order (later wins): ``params/base.yaml`` → ``params/local/*.yaml`` (git-ignored, sorted) → ``--params`` files
+→ explicit overrides. Every section is a pydantic model with ``extra="forbid"``; an unknown key is a one-line
+:class:`ParamsError` naming the file, the key and the closest known key.
+
+Each section belongs to one module of the package (``kpis``, ``alerts``, ``budget`` ...); add fields to
+your own section only, with a default and a comment, and document them in README's params reference.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mktdash import paths
+
+SCHEMA_VERSION = 1
+
+
+class ParamsError(ValueError):
+    """Bad parameters: the message is one line naming the file and key."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# ---- sections ----------------------------------------------------------------------------------------------
+class WarehouseParams(Section):
+    backend: Literal["duckdb", "pyspark", "url"] = "duckdb"  # url: any Ibis backend URL in `url`
+    path: str = ""  # DuckDB file; empty = data/warehouse.duckdb under MKTDASH_HOME
+    url: str = ""  # e.g. bigquery://project/dataset when backend is url
+
+
+class ChannelParams(Section):
+    # platform -> channel when no rule matches (platforms are lower snake case: google_ads, meta, ...)
+    by_platform: dict[str, str] = Field(default_factory=dict)
+    # campaign type (Google Ads "Campaign type", Microsoft "Campaign type", ...) -> channel
+    by_campaign_type: dict[str, str] = Field(default_factory=dict)
+    # first regex that matches the campaign name wins: [{pattern: "(?i)youtube", channel: video}]
+    by_campaign_name: list[dict[str, str]] = Field(default_factory=list)
+    # CRM lead source / GA4 channel group -> channel
+    crm_sources: dict[str, str] = Field(default_factory=dict)
+    default: str = "other"
+
+
+class IngestParams(Section):
+    freshness_hours: float = 24.0  # a source older than this is stale
+    max_future_days: int = 0  # rows dated after today + this are rejected
+    pii_salt_env: str = "MKTDASH_PII_SALT"  # env var with the salt for hashing CRM PII (else .secrets/pii_salt)
+    # platforms whose conversions are counted per click, so conversions > clicks is an error there (a warning elsewhere)
+    strict_conversion_platforms: list[str] = Field(default_factory=lambda: ["google_ads", "microsoft_ads"])
+    # freshness targets per source label / platform / table overriding freshness_hours (e.g. {customer_health: 192})
+    freshness_hours_by_source: dict[str, float] = Field(default_factory=dict)
+    # audience / creative of ad rows that have none: a regex with one group applied to the ad group / ad name
+    # (e.g. "\\| *(?P<audience>[^|]+)$"); empty = the whole ad group / ad name
+    audience_pattern: str = ""
+    creative_pattern: str = ""
+
+
+class KpiParams(Section):
+    trailing_weeks: int = 4  # "4-week average" comparison window
+
+
+class AlertParams(Section):
+    min_relative_change: float = 0.15  # materiality: |change| below this never alerts
+    alpha: float = 0.01  # significance after multiple-testing correction
+    history_weeks: int = 4  # alerts.json covers the report week and this many weeks before it
+    baseline_weeks: int = 12  # each evaluated week is tested against this many weeks before it
+    levels: list[str] = Field(default_factory=lambda: ["channel", "platform", "campaign"])  # kpis.LEVELS names
+    metrics: list[str] = Field(default_factory=lambda: ["ctr", "cvr", "spend", "cpa", "roas"])  # tested metrics
+
+
+class BudgetParams(Section):
+    pacing_tolerance: float = 0.15  # over/under-pacing when projected spend is off plan by more than this
+    approval_threshold: float = 1000.0  # recommended weekly change (reporting currency) that needs approval
+    compliance_goal: float = 0.95  # share of spend within approved limits
+
+
+class MmmParams(Section):
+    refit: Literal["auto", "always", "never"] = "auto"  # auto: refit when data changed and cache is older than max_age_days
+    max_age_days: int = 28
+    chains: int = 2
+    draws: int = 300
+    tune: int = 300
+    target_accept: float = 0.9
+    random_seed: int = 7
+
+
+class DashboardParams(Section):
+    host: str = "127.0.0.1"
+    port: int = 8866
+    cull_idle_seconds: int = 600  # shut down a viewer's kernel after this long without activity
+    max_kernels: int = 8  # at most this many dashboard kernels (viewers + preheated); more get HTTP 503
+    preheat_kernels: int = 1  # Voilà kernels kept pre-rendered per dashboard (fast first paint); 0 = off
+    keep_published: int = 8  # published warehouse snapshots kept in outputs/published/
+    chromium: str = "/usr/bin/chromium"  # used headless, without network, for the PDF export
+
+
+class RunParams(Section):
+    notebooks: list[str] = Field(
+        default_factory=lambda: ["00_ingest", "10_kpis", "20_budget", "30_exec_summary"]
+    )
+    hide_code: list[str] = Field(default_factory=lambda: ["20_budget", "30_exec_summary"])
+    kernel: str = "python3"
+    cell_timeout_seconds: int = 1800
+
+
+class DemoParams(Section):
+    seed: int = 7
+    scale: float = 1.0
+
+
+class Settings(Section):
+    schema_version: int = SCHEMA_VERSION
+    reporting_currency: str = "USD"
+    warehouse: WarehouseParams = Field(default_factory=WarehouseParams)
+    channels: ChannelParams = Field(default_factory=ChannelParams)
+    ingest: IngestParams = Field(default_factory=IngestParams)
+    kpis: KpiParams = Field(default_factory=KpiParams)
+    alerts: AlertParams = Field(default_factory=AlertParams)
+    budget: BudgetParams = Field(default_factory=BudgetParams)
+    mmm: MmmParams = Field(default_factory=MmmParams)
+    dashboard: DashboardParams = Field(default_factory=DashboardParams)
+    run: RunParams = Field(default_factory=RunParams)
+    demo: DemoParams = Field(default_factory=DemoParams)
+
+
+# ---- loading -----------------------------------------------------------------------------------------------
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ParamsError(f"{path}:{where} is not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: expected a mapping of keys at the top, got {type(data).__name__}")
+    return data
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _has_path(d: Any, loc: tuple[Any, ...]) -> bool:
+    for k in loc:
+        if not isinstance(d, Mapping) or k not in d:
+            return False
+        d = d[k]
+    return True
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: Any = Settings
+    for k in loc:
+        field = model.model_fields.get(k) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        model = field.annotation
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _explain(err: ValidationError, layers: list[tuple[str, dict[str, Any]]]) -> str:
+    e = err.errors()[0]
+    loc = tuple(e["loc"])
+    key = ".".join(str(p) for p in loc)
+    origin = next((name for name, d in reversed(layers) if _has_path(d, loc)), layers[-1][0])
+    if e["type"] == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        known = list(parent.model_fields) if parent else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"; did you mean {'.'.join([*map(str, loc[:-1]), close[0]])!r}?" if close else ""
+        return f"{origin}: unknown key {key!r}{hint}"
+    return f"{origin}: {key}: {e['msg']} (got {e.get('input')!r})"
+
+
+def default_files() -> list[Path]:
+    """``params/base.yaml`` then the git-ignored ``params/local/*.yaml``."""
+    local = sorted((paths.params_dir() / "local").glob("*.yaml"))
+    return [paths.params_dir() / "base.yaml", *local]
+
+
+def resolve(files: Iterable[str | Path] = (), overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Merge the default files, then ``files``, then ``overrides``; validate; raise :class:`ParamsError`."""
+    layers: list[tuple[str, dict[str, Any]]] = []
+    for f in [*default_files(), *(Path(x) for x in files)]:
+        if f.exists() or f not in default_files():
+            layers.append((str(f), _read_yaml(f)))
+    if overrides:
+        layers.append(("overrides", dict(overrides)))
+    merged: dict[str, Any] = {}
+    for _, d in layers:
+        merged = _merge(merged, d)
+    version = merged.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        origin = next((n for n, d in reversed(layers) if "schema_version" in d), "params")
+        raise ParamsError(f"{origin}: schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
+    if not layers:
+        layers.append(("params", {}))
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as err:
+        raise ParamsError(_explain(err, layers)) from None
+
+
+def load(params: Mapping[str, Any] | None = None) -> Settings:
+    """Settings for a notebook: the runner's resolved ``params`` dict, or the defaults when run by hand."""
+    if params:
+        try:
+            return Settings.model_validate(dict(params))
+        except ValidationError as err:
+            raise ParamsError(_explain(err, [("injected params", dict(params))])) from None
+    return resolve()

@@ -1,0 +1,89 @@
+"""What a notebook knows about the run it is part of: settings, report week, run folder, display mode.
+
+Every weekly notebook starts with ``ctx = RunContext.create(week=week, params=params, run_dir=run_dir,
+mode=mode)`` right after its parameters cell, so the four papermill parameters mean the same everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mktdash import params as params_mod
+from mktdash import paths
+from mktdash.params import Settings
+
+MODES = ("static", "live")
+
+
+def detect_mode(mode: str = "auto") -> str:
+    """``static`` under papermill/nbclient, ``live`` under Voilà (it sets ``VOILA_*`` in the kernel env)."""
+    if mode in MODES:
+        return mode
+    if mode != "auto":
+        raise ValueError(f"mode must be static, live or auto, not {mode!r}")
+    return "live" if any(k.startswith("VOILA_") for k in os.environ) else "static"
+
+
+@dataclass
+class RunContext:
+    settings: Settings
+    requested_week: str
+    run_dir: Path
+    mode: str
+    scratch: bool
+
+    @classmethod
+    def create(
+        cls, *, week: str = "latest", params: Mapping[str, Any] | None = None, run_dir: str = "", mode: str = "auto"
+    ) -> RunContext:
+        settings = params_mod.load(params)
+        scratch = not run_dir
+        folder = Path(run_dir) if run_dir else paths.scratch_dir()
+        (folder / "exports").mkdir(parents=True, exist_ok=True)
+        return cls(settings, week, folder, detect_mode(mode), scratch)
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.run_dir / "exports"
+
+    @property
+    def run_id(self) -> str:
+        return "scratch" if self.scratch else self.run_dir.name
+
+    @property
+    def live(self) -> bool:
+        return self.mode == "live"
+
+    def week(self, today: dt.date | None = None) -> str:
+        """The report week: as requested, or the latest complete week of the data for ``latest``."""
+        from mktdash.pipeline import resolve_week
+
+        return resolve_week(self.requested_week, today)
+
+    def export_tables(self, tables: Mapping[str, pd.DataFrame], prefix: str = "") -> list[Path]:
+        """Write each table as ``exports/<prefix>_<name>.csv``; returns the paths (shown in the notebook)."""
+        out = []
+        for name, df in tables.items():
+            dest = self.exports_dir / (f"{prefix}_{name}.csv" if prefix else f"{name}.csv")
+            df.to_csv(dest, index=False)
+            out.append(dest)
+        return out
+
+    def glue(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Glue headline figures with scrapbook (read back into the manifest by the runner)."""
+        import scrapbook as sb
+
+        clean: dict[str, Any] = {}
+        for k, v in values.items():
+            if hasattr(v, "item"):
+                v = v.item()
+            clean[k] = v
+            sb.glue(k, v)
+        return clean

@@ -1,0 +1,76 @@
+"""ISO weeks as strings ("2025-W46", Monday..Sunday): parsing, ranges, and "latest complete week"."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def parse(week: str) -> tuple[int, int]:
+    """``"2025-W46"`` -> ``(2025, 46)``; ValueError with the expected form otherwise.
+
+    >>> parse("2025-W46")
+    (2025, 46)
+    """
+    m = _WEEK.match(week.strip())
+    if not m:
+        raise ValueError(f"{week!r} is not an ISO week; expected the form 2025-W46")
+    year, num = int(m.group(1)), int(m.group(2))
+    dt.date.fromisocalendar(year, num, 1)  # raises for W53 in a 52-week year
+    return year, num
+
+
+def monday(week: str) -> dt.date:
+    """First day (Monday) of an ISO week.
+
+    >>> monday("2025-W01")
+    datetime.date(2024, 12, 30)
+    """
+    year, num = parse(week)
+    return dt.date.fromisocalendar(year, num, 1)
+
+
+def sunday(week: str) -> dt.date:
+    """Last day (Sunday) of an ISO week."""
+    return monday(week) + dt.timedelta(days=6)
+
+
+def of(day: dt.date) -> str:
+    """The ISO week a day falls in.
+
+    >>> of(dt.date(2025, 11, 16))
+    '2025-W46'
+    """
+    y, w, _ = day.isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def shift(week: str, n: int) -> str:
+    """The week ``n`` weeks after (negative: before) ``week``.
+
+    >>> shift("2025-W01", -1)
+    '2024-W52'
+    """
+    return of(monday(week) + dt.timedelta(weeks=n))
+
+
+def latest_complete(last_day: dt.date) -> str:
+    """The latest ISO week whose Sunday is on or before ``last_day`` (the last day with data).
+
+    >>> latest_complete(dt.date(2026, 11, 22))  # a Sunday: its own week is complete
+    '2026-W47'
+    >>> latest_complete(dt.date(2026, 11, 21))
+    '2026-W46'
+    """
+    return of(last_day - dt.timedelta(days=(last_day.isoweekday() % 7)))
+
+
+def span(first: str, last: str) -> list[str]:
+    """All weeks from ``first`` to ``last`` inclusive."""
+    out, w = [], first
+    while monday(w) <= monday(last):
+        out.append(w)
+        w = shift(w, 1)
+    return out

@@ -1,0 +1,99 @@
+"""The runner and the archive, on tiny notebooks (fast): what a weekly run must leave behind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from mktdash import archive, htmlexport, pipeline
+from mktdash.params import resolve
+
+PARAMS = 'week: str = "latest"\nparams: dict = {}\nrun_dir: str = ""\nmode: str = "auto"'
+
+
+def _nb(path: Path, body: str) -> None:
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [new_code_cell(PARAMS, metadata={"tags": ["parameters"]}), new_code_cell(body)]
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def nbdir(tmp_path: Path) -> Path:
+    d = tmp_path / "nbs"
+    d.mkdir()
+    glue = "import scrapbook as sb\nsb.glue('rows', 42)\nsb.glue('week_seen', week)\n"
+    _nb(d / "a.ipynb", glue + "print('<b>hello</b>')")
+    _nb(d / "b.ipynb", "import pathlib, pandas as pd\n"
+        "pd.DataFrame({'campaign_name': ['<script>alert(1)</script>']}).to_csv(pathlib.Path(run_dir, 'exports', 'x.csv'))\n"
+        "pd.DataFrame({'campaign_name': ['<script>alert(1)</script>']})")  # fmt: skip
+    _nb(d / "boom.ipynb", "raise ValueError('planted failure')")
+    _nb(d / "c.ipynb", "x = 1")
+    return d
+
+
+def _settings(names: list[str]):
+    return resolve(overrides={"run": {"notebooks": names, "hide_code": ["b"]}})
+
+
+def test_successful_run_archives_everything(home: Path, nbdir: Path) -> None:
+    res = pipeline.run(_settings(["a", "b"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
+    assert res.ok and res.week == "2025-W46"
+    assert res.run_dir == home / "outputs" / "runs" / "2025-W46" / res.run_id
+    m = json.loads((res.run_dir / "manifest.json").read_text())
+    assert m["status"] == "ok" and m["week"] == "2025-W46" and m["run_id"] == res.run_id
+    assert [n["name"] for n in m["notebooks"]] == ["a", "b"]
+    assert m["scraps"]["a"] == {"rows": 42, "week_seen": "2025-W46"}
+    assert m["params"]["run"]["notebooks"] == ["a", "b"]  # resolved params, as run
+    assert m["exports"]["x.csv"] == archive.sha256_file(res.run_dir / "exports" / "x.csv")
+    assert "pandas" in m["packages"] and "commit" in m["git"]
+    # the executed notebook records the injected parameters (papermill metadata)
+    nb = nbformat.read(res.run_dir / "notebooks" / "a.ipynb", as_version=4)
+    injected = nb.metadata["papermill"]["parameters"]
+    assert injected["week"] == "2025-W46" and injected["mode"] == "static"
+    assert injected["params"]["run"]["hide_code"] == ["b"]
+    # HTML: offline, code hidden only where asked, user text escaped
+    html_a = (res.run_dir / "html" / "a.html").read_text()
+    html_b = (res.run_dir / "html" / "b.html").read_text()
+    assert htmlexport.external_refs(html_a) == [] and htmlexport.external_refs(html_b) == []
+    assert 'class="jp-InputArea' in html_a and 'class="jp-InputArea' not in html_b and "to_csv" not in html_b
+    assert "<script>alert(1)</script>" not in html_b and "&lt;script&gt;alert(1)&lt;/script&gt;" in html_b
+    index = (home / "outputs" / "index.html").read_text()
+    assert res.run_id in index and f"runs/2025-W46/{res.run_id}/html/a.html" in index
+
+
+def test_failure_stops_run_keeps_partial_work_and_next_run_works(home: Path, nbdir: Path) -> None:
+    res = pipeline.run(_settings(["a", "boom", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
+    assert not res.ok and res.status == "failed"
+    assert "ValueError" in (res.error or "") and "planted failure" in (res.error or "")
+    m = json.loads((res.run_dir / "manifest.json").read_text())
+    assert m["status"] == "failed"
+    assert [(n["name"], n["status"]) for n in m["notebooks"]] == [("a", "ok"), ("boom", "failed")]
+    assert not (res.run_dir / "notebooks" / "c.ipynb").exists()  # later notebooks never ran
+    partial = nbformat.read(res.run_dir / "notebooks" / "boom.ipynb", as_version=4)
+    assert any(o.get("ename") == "ValueError" for c in partial.cells for o in c.get("outputs", []))
+    assert (res.run_dir / "html" / "boom.html").exists() and (res.run_dir / "notebooks" / "a.ipynb").exists()
+    assert "failed" in (home / "outputs" / "index.html").read_text()
+    again = pipeline.run(_settings(["a", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
+    assert again.ok and again.run_id != res.run_id
+    assert json.loads((res.run_dir / "manifest.json").read_text())["status"] == "failed"  # never overwritten
+    assert [r.status for r in archive.list_runs()] == ["ok", "failed"]
+
+
+def test_unknown_notebook_is_refused_before_anything_runs(home: Path, nbdir: Path) -> None:
+    with pytest.raises(ValueError, match="Unknown notebook"):
+        pipeline.run(_settings(["a"]), only=["nope"], notebooks_dir=nbdir, progress=False)
+    assert not (home / "outputs" / "runs").exists()
+
+
+def test_resolve_week_uses_the_calendar_without_data(home: Path) -> None:
+    import datetime as dt
+
+    assert pipeline.resolve_week(None, today=dt.date(2026, 11, 23)) == "2026-W47"
+    assert pipeline.resolve_week(None, today=dt.date(2026, 11, 22)) == "2026-W46"  # Sunday not over yet
+    assert pipeline.resolve_week("2025-W02") == "2025-W02"
+    with pytest.raises(ValueError, match="2025-W46"):
+        pipeline.resolve_week("2025-46")
