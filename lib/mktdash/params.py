@@ -1,7 +1,8 @@
 """Run parameters: ``params/base.yaml`` plus override files, merged and validated.
 
-Order (later wins): ``params/base.yaml`` → ``params/local/*.yaml`` (git-ignored, sorted) → ``--params`` files
-→ explicit overrides. Every section is a pydantic model with ``extra="forbid"``; an unknown key is a one-line
+Order (later wins): ``params/base.yaml`` → ``params/local/*.yaml`` (git-ignored, sorted) → files named in
+``$MKTDASH_PARAMS`` (``os.pathsep``-separated; also reaches notebooks opened by hand) → ``--params`` files →
+explicit overrides. Every section is a pydantic model with ``extra="forbid"``; an unknown key is a one-line
 :class:`ParamsError` naming the file, the key and the closest known key.
 
 Each section belongs to one module of the package (``kpis``, ``alerts``, ``budget`` ...); add fields to
@@ -11,6 +12,7 @@ your own section only, with a default and a comment, and document them in README
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -81,6 +83,19 @@ class BudgetParams(Section):
     pacing_tolerance: float = 0.15  # over/under-pacing when projected spend is off plan by more than this
     approval_threshold: float = 1000.0  # recommended weekly change (reporting currency) that needs approval
     compliance_goal: float = 0.95  # share of spend within approved limits
+    objective: Literal["revenue", "conversions"] = "revenue"  # MMM target: web revenue or GA4 key events
+    max_change: float = 0.30  # max change per channel vs current (pro rata to the total), e.g. 0.30 = ±30%
+    max_share: float = 0.60  # no channel above this share of the total (diversification)
+    floors: dict[str, float] = Field(default_factory=dict)  # channel -> min weekly spend (reporting currency)
+    caps: dict[str, float] = Field(default_factory=dict)  # channel -> max weekly spend (reporting currency)
+    risk: Literal["mean", "quantile", "mean_minus_risk"] = "mean"  # optimizer utility over the posterior
+    risk_lambda: float = 1.0  # mean_minus_risk: mean - lambda * sd
+    risk_quantile: float = 0.10  # quantile: optimise this lower quantile of revenue
+    total_budget: float | None = None  # weekly total to allocate; None = the current weekly total
+    current_weeks: int = 4  # complete weeks averaged into the "current" weekly allocation
+    scenarios: list[float] = Field(default_factory=lambda: [-0.3, -0.15, 0.0, 0.15, 0.3, 0.5])  # total budget changes
+    forecast_weeks: int = 13  # forecast horizon (4..13 weeks)
+    approval_valid_weeks: int = 13  # an approved proposal covers limit breaches this long after approval
 
 
 class MmmParams(Section):
@@ -91,6 +106,12 @@ class MmmParams(Section):
     tune: int = 300
     target_accept: float = 0.9
     random_seed: int = 7
+    saturation: Literal["logistic", "hill"] = "logistic"  # pymc-marketing saturation per channel
+    l_max: int = 8  # adstock window (weeks)
+    yearly_seasonality: int = 2  # Fourier modes of yearly seasonality (0 = none)
+    max_treedepth: int = 10  # NUTS tree depth cap (smoke fits use less)
+    events: list[str] = Field(default_factory=lambda: ["black_friday", "christmas"])  # event dummies (or ISO dates)
+    curve_samples: int = 300  # posterior draws kept for curves/optimizer/widgets
 
 
 class DashboardParams(Section):
@@ -187,17 +208,17 @@ def _explain(err: ValidationError, layers: list[tuple[str, dict[str, Any]]]) -> 
 
 
 def default_files() -> list[Path]:
-    """``params/base.yaml`` then the git-ignored ``params/local/*.yaml``."""
+    """``params/base.yaml``, the git-ignored ``params/local/*.yaml``, then ``$MKTDASH_PARAMS`` files."""
     local = sorted((paths.params_dir() / "local").glob("*.yaml"))
-    return [paths.params_dir() / "base.yaml", *local]
+    env = [Path(p) for p in os.environ.get("MKTDASH_PARAMS", "").split(os.pathsep) if p.strip()]
+    return [paths.params_dir() / "base.yaml", *local, *env]
 
 
 def resolve(files: Iterable[str | Path] = (), overrides: Mapping[str, Any] | None = None) -> Settings:
     """Merge the default files, then ``files``, then ``overrides``; validate; raise :class:`ParamsError`."""
     layers: list[tuple[str, dict[str, Any]]] = []
     for f in [*default_files(), *(Path(x) for x in files)]:
-        if f.exists() or f not in default_files():
-            layers.append((str(f), _read_yaml(f)))
+        layers.append((str(f), _read_yaml(f)))
     if overrides:
         layers.append(("overrides", dict(overrides)))
     merged: dict[str, Any] = {}
@@ -207,8 +228,6 @@ def resolve(files: Iterable[str | Path] = (), overrides: Mapping[str, Any] | Non
     if version != SCHEMA_VERSION:
         origin = next((n for n, d in reversed(layers) if "schema_version" in d), "params")
         raise ParamsError(f"{origin}: schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
-    if not layers:
-        layers.append(("params", {}))
     try:
         return Settings.model_validate(merged)
     except ValidationError as err:

@@ -65,3 +65,12 @@ def test_cli_bad_params_exit_2_and_nothing_runs(home: Path, tmp_path: Path, caps
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "alerts.alfa" in err and "alerts.alpha" in err
     assert not (home / "outputs").exists() and not (home / "data").exists()
+
+
+def test_mktdash_params_env_reaches_every_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = _yaml(tmp_path, "env.yaml", "mmm:\n  draws: 11\n")
+    monkeypatch.setenv("MKTDASH_PARAMS", str(f))
+    assert resolve().mmm.draws == 11 and load({}).mmm.draws == 11
+    monkeypatch.setenv("MKTDASH_PARAMS", str(tmp_path / "typo.yaml"))
+    with pytest.raises(ParamsError, match="typo.yaml: file not found"):
+        resolve()

@@ -1,0 +1,78 @@
+"""Weekly run wall time as a ratio to the papermill floor, and peak RSS, at demo scale and at >= 1M rows.
+
+The floor is the same four notebooks emptied to their parameters cell, run by the same runner in the same
+process: what papermill, kernels and the archive cost on their own. For each scale the bench measures a
+cold run (ingest everything, fit the MMM) and a warm weekly run (nothing new to load, cached model), which
+is what a real week costs. Target (issue 2): warm ratio <= 3 at 1M rows, peak RSS <= 2 GiB.
+
+    .venv/bin/python bench/bench_run.py            # scale 1 and 10 (10 ≈ 1M ad_daily rows)
+    .venv/bin/python bench/bench_run.py --quick    # scale 1 only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import gib, temp_home, timed  # noqa: E402
+
+from mktdash import demo, paths, pipeline  # noqa: E402
+from mktdash.params import resolve  # noqa: E402
+from mktdash.warehouse import Warehouse  # noqa: E402
+
+
+def emptied_notebooks(dest: Path) -> Path:
+    """Copies of the weekly notebooks holding only their parameters cell."""
+    for src in sorted(paths.notebooks_dir().glob("*.ipynb")):
+        nb = nbformat.read(src, as_version=4)
+        nb.cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        nbformat.write(nb, dest / src.name)
+    return dest
+
+
+def measure(scale: float, settings_files: list[str]) -> dict[str, float]:
+    settings = resolve(settings_files)
+    with temp_home() as home, tempfile.TemporaryDirectory() as empty:
+        world = demo.generate(paths.inbox_dir(), paths.demo_dir() / "truth.json", seed=7, scale=scale)
+        floor_dir = emptied_notebooks(Path(empty))
+        _, floor_s, _ = timed(pipeline.run, settings, notebooks_dir=floor_dir, progress=False)
+        cold, cold_s, cold_rss = timed(pipeline.run, settings, progress=False)
+        warm, warm_s, warm_rss = timed(pipeline.run, settings, progress=False)
+        with Warehouse.open(read_only=True) as wh:
+            rows = wh.count("ad_daily")
+        assert cold.ok and warm.ok, (cold.error, warm.error)
+        timings = {n["name"]: n["seconds"] for n in warm.manifest["notebooks"]}
+        del world, home
+    return {
+        "scale": scale, "ad_daily_rows": rows, "floor_s": floor_s, "cold_s": cold_s, "warm_s": warm_s,
+        "cold_ratio": cold_s / floor_s, "warm_ratio": warm_s / floor_s,
+        "peak_rss": max(cold_rss, warm_rss), "warm_notebooks": timings,
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="demo scale only")
+    ap.add_argument("--scales", type=float, nargs="*", default=None)
+    ap.add_argument("--params", action="append", default=[], help="params files (default: base.yaml)")
+    args = ap.parse_args(argv)
+    scales = args.scales or ([1.0] if args.quick else [1.0, 10.0])
+    results = [measure(s, args.params) for s in scales]
+    print(f"\n{'scale':>5} {'rows':>10} {'floor s':>8} {'cold s':>8} {'warm s':>8} {'cold/floor':>10} "
+          f"{'warm/floor':>10} {'peak RSS':>10}")  # fmt: skip
+    for r in results:
+        print(f"{r['scale']:>5.1f} {r['ad_daily_rows']:>10,} {r['floor_s']:>8.1f} {r['cold_s']:>8.1f} "
+              f"{r['warm_s']:>8.1f} {r['cold_ratio']:>10.2f} {r['warm_ratio']:>10.2f} {gib(r['peak_rss']):>10}")  # fmt: skip
+    print("target: warm/floor <= 3 at >= 1M rows; peak RSS <= 2 GiB")
+    print(json.dumps(results, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
