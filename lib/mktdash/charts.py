@@ -188,9 +188,11 @@ def exec_roi(df: pd.DataFrame, *, title: str) -> Figure:
 
 
 def quality_completeness(days: pd.DataFrame, *, title: str = "Data completeness by source and day") -> Figure:
-    """Heat strip of data presence: one row per source, one column per day (green present, red missing).
+    """Heat strip of data presence: one row per source, one column per day (green present, red missing,
+    grey paused).
 
-    ``days`` is long: ``source``, ``day``, ``present`` (bool), as in :attr:`mktdash.quality.Scorecard.days`.
+    ``days`` is long: ``source``, ``day`` and ``state`` (present | missing | paused) or a boolean ``present``,
+    as in :attr:`mktdash.quality.Scorecard.days`.
     """
     import matplotlib.dates as mdates
     import numpy as np
@@ -200,23 +202,209 @@ def quality_completeness(days: pd.DataFrame, *, title: str = "Data completeness 
     if days.empty:
         ax.text(0.5, 0.5, "No dated data loaded", ha="center", va="center", transform=ax.transAxes)
         return finish(fig, "No dated data loaded yet")
-    d = days.assign(day=pd.to_datetime(days["day"]))
-    grid = d.pivot_table(index="source", columns="day", values="present", aggfunc="max")
+    state = days["state"] if "state" in days else days["present"].map({True: "present", False: "missing"})
+    code = state.map({"missing": 0.0, "paused": 1.0, "present": 2.0})
+    d = pd.DataFrame({"source": days["source"], "day": pd.to_datetime(days["day"]), "v": code})
+    grid = d.pivot_table(index="source", columns="day", values="v", aggfunc="max", sort=False)
     full = pd.date_range(grid.columns.min(), grid.columns.max(), freq="D")
     grid = grid.reindex(columns=full)  # NaN = before a source's first day (not expected)
     vals = grid.to_numpy(dtype=float)
     fig.set_size_inches(9, max(1.6, 0.35 * len(grid) + 1.2))
     x0, x1 = mdates.date2num(full[0]), mdates.date2num(full[-1] + pd.Timedelta(days=1))
-    cmap = ListedColormap([BAD, GOOD])
-    cmap.set_bad("#f3f4f6")
+    cmap = ListedColormap([BAD, "#c8ccd2", GOOD]).with_extremes(bad="#f3f4f6")
     ax.imshow(
-        np.ma.masked_invalid(vals), aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest",
+        np.ma.masked_invalid(vals), aspect="auto", cmap=cmap, vmin=-0.5, vmax=2.5, interpolation="nearest",
         extent=(x0, x1, len(grid) - 0.5, -0.5),
     )  # fmt: skip
     ax.set_yticks(range(len(grid)), [str(s) for s in grid.index])
+    # a marker above every missing run, so one-day gaps stay visible on a two-year axis
+    for row in range(len(grid)):
+        miss = grid.columns[vals[row] == 0]
+        if len(miss):
+            starts = miss[np.r_[True, np.diff(miss.values).astype("timedelta64[D]").astype(int) > 1]]
+            ax.scatter(mdates.date2num(starts) + 0.5, [row - 0.3] * len(starts), marker="v", s=28, color=BAD,
+                       edgecolors="white", linewidths=0.5, zorder=3, clip_on=False)  # fmt: skip
     ax.xaxis_date()
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
     ax.grid(False)
-    missing = int(np.nansum(1 - vals))
-    ax.set_xlabel(f"Day (red = missing day; {missing} missing source-days)")
-    return finish(fig, f"Completeness of {len(grid)} sources over {len(full)} days; {missing} missing source-days")
+    missing = int((vals == 0).sum())
+    paused = int((vals == 1).sum())
+    ax.set_xlabel(f"Day (red = missing: {missing} source-days; grey = paused: {paused})")
+    return finish(
+        fig,
+        f"Completeness of {len(grid)} sources over {len(full)} days; {missing} missing and {paused} paused source-days",
+    )
+
+
+# ---- KPI charts (mktdash.kpis) ---------------------------------------------------------------------------
+def kpi_weekly_metric(weekly: pd.DataFrame, metric: str, *, hue: str = "channel", currency: str = "USD") -> Figure:
+    """Weekly ``metric`` (e.g. ROAS, CPA) per ``hue`` from a weekly KPI frame (``kpis.channel_weekly``)."""
+    from mktdash import kpis
+
+    m = kpis.METRICS[metric]
+    unit = {"money": currency, "ratio": "ratio", "count": "count"}.get(m.unit, m.unit)
+    return weekly_lines(weekly.dropna(subset=[metric]), x="week", y=metric, hue=hue,
+                        title=f"Weekly {m.label} by {hue}", ylabel=f"{m.label} ({unit})", money=m.unit == "money")
+
+
+def kpi_fatigue(fat: pd.DataFrame, *, top: int = 12) -> Figure:
+    """CTR change per 30 days of creative age for the steepest decliners (fatigued creatives in red)."""
+    d = fat.head(top).iloc[::-1]
+    fig, ax = new("Creative fatigue: CTR change per 30 days of age", xlabel="CTR change per 30 days (%)")
+    if len(d):
+        ax.barh(d["creative"].astype(str), 100 * d["decay_30d"], color=[BAD if f else NEUTRAL for f in d["fatigued"]])
+    ax.axvline(0, color="black", lw=0.8)
+    return finish(fig, "Creative fatigue: CTR change per 30 days by creative")
+
+
+def kpi_attribution(side: pd.DataFrame, *, what: str = "conversions") -> Figure:
+    """Credited conversions (or revenue) per channel, one bar per attribution model in each channel group."""
+    cols = [c for c in side.columns if c.endswith(f"_{what}")]
+    fig, ax = new(f"Attribution: {what} credited per channel by model", ylabel=what)
+    width = 0.8 / max(len(cols), 1)
+    x = range(len(side))
+    for i, c in enumerate(cols):
+        ax.bar([v + i * width for v in x], side[c], width=width, label=c.removesuffix(f"_{what}"),
+               color=PALETTE[i % len(PALETTE)])
+    ax.set_xticks([v + 0.4 - width / 2 for v in x], side["channel"].astype(str))
+    if what == "revenue":
+        money_axis(ax)
+    if cols:
+        ax.legend(ncols=4, loc="upper left", bbox_to_anchor=(0, -0.12))
+    return finish(fig, f"Attribution comparison of {what} by channel and model")
+
+
+# ---- budget (issue 5) ---------------------------------------------------------------------------------------
+def budget_pacing(p: pd.DataFrame, *, currency: str = "USD") -> Figure:
+    """Month-to-date pacing per channel: plan, spend to date and projected month-end spend."""
+    m = p[(p["period"] == "MTD") & p["campaign_name"].isna()].reset_index(drop=True)
+    fig, ax = new("Month-to-date pacing by channel", ylabel=f"Spend ({currency})")
+    x = range(len(m))
+    ax.bar([i - 0.27 for i in x], m["planned_spend"], 0.27, label="plan (month)", color=NEUTRAL)
+    ax.bar(list(x), m["projected_spend"], 0.27, label="projected month end", color=PALETTE[0])
+    ax.bar([i + 0.27 for i in x], m["spend_to_date"], 0.27, label="spent to date", color=PALETTE[6])
+    for i, r in m.iterrows():
+        color = BAD if r["status"] in ("over", "under") else GOOD
+        ax.annotate(str(r["status"]), (i, r["projected_spend"]), ha="center", va="bottom", fontsize=8, color=color)
+    ax.set_xticks(list(x), m["channel"].astype(str))
+    money_axis(ax)
+    ax.legend(ncols=3, loc="upper left", bbox_to_anchor=(0, -0.1))
+    return finish(fig, "Month-to-date pacing: plan, projected month-end and spend to date per channel")
+
+
+def budget_compliance(c: pd.DataFrame) -> Figure:
+    """Weekly compliance (share of spend within approved limits) against its goal."""
+    fig, ax = new("Weekly spend compliance", ylabel="Share of spend within approved limits")
+    colors = [GOOD if ok else BAD for ok in c["meets_goal"]]
+    ax.bar(c["week"].astype(str), c["compliance"], color=colors)
+    if len(c):
+        ax.axhline(float(c["goal"].iloc[0]), color=NEUTRAL, ls="--", lw=1, label="goal")
+    ax.set_ylim(max(0.0, float(c["compliance"].min()) - 0.05) if len(c) else 0, 1.01)
+    ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(loc="lower left")
+    return finish(fig, "Weekly compliance: share of spend within approved limits, goal as dashed line")
+
+
+def budget_mmm_fit(f: pd.DataFrame, *, currency: str = "USD") -> Figure:
+    """Actual weekly revenue vs the model's posterior predictive (mean and 90% band)."""
+    fig, ax = new("Model fit: weekly revenue, actual vs predicted", ylabel=f"Revenue ({currency})")
+    ax.fill_between(f["date"], f["lower_90"], f["upper_90"], color=PALETTE[0], alpha=0.2, label="90% interval")
+    ax.plot(f["date"], f["fitted"], color=PALETTE[0], lw=1.6, label="predicted (mean)")
+    ax.plot(f["date"], f["actual"], color="black", lw=1, marker=".", ms=3, label="actual")
+    money_axis(ax)
+    ax.legend(ncols=3, loc="upper left", bbox_to_anchor=(0, -0.1))
+    return finish(fig, "Weekly revenue: actual against the model's posterior predictive mean and 90% interval")
+
+
+def budget_roi(roi: pd.DataFrame) -> Figure:
+    """ROI per channel with its 90% credible interval."""
+    fig, ax = new("Channel ROI (attributed revenue / spend)", ylabel="ROI (revenue per unit of spend)")
+    colors = channel_colors(roi["channel"].astype(str).tolist())
+    err = [roi["roi_mean"] - roi["roi_lower_90"], roi["roi_upper_90"] - roi["roi_mean"]]
+    ax.bar(roi["channel"].astype(str), roi["roi_mean"], yerr=err, capsize=4,
+           color=[colors[c] for c in roi["channel"].astype(str)])
+    ax.axhline(1.0, color=NEUTRAL, lw=1, ls="--")
+    return finish(fig, "ROI per channel with 90% credible intervals; dashed line at break-even")
+
+
+def budget_response_curves(curves, current, recommended=None, *, currency: str = "USD") -> Figure:  # noqa: ANN001
+    """Weekly response curve per channel (posterior mean + 90% band) with current/recommended spend marked."""
+    import numpy as np
+
+    n = len(curves.channels)
+    cols = min(3, n)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.0 * cols, 3.0 * rows), squeeze=False)
+    fig.suptitle("Response curves: weekly revenue by weekly spend", x=0.01, ha="left", fontweight="bold")
+    cur = np.array([float(current.get(c, 0.0)) for c in curves.channels])
+    rec = None if recommended is None else np.array([float(recommended.get(c, 0.0)) for c in curves.channels])
+    top = np.maximum(cur * 2.2, curves.spend_scale * 1.2)
+    g, resp = curves.grid(50, top)
+    colors = channel_colors(curves.channels)
+    for j, c in enumerate(curves.channels):
+        ax = axes[j // cols][j % cols]
+        lo, hi = np.quantile(resp[:, :, j], [0.05, 0.95], axis=0)
+        ax.fill_between(g[:, j], lo, hi, color=colors[c], alpha=0.2)
+        ax.plot(g[:, j], resp[:, :, j].mean(axis=0), color=colors[c], lw=1.8)
+        ax.plot([cur[j]], [curves.response(cur)[:, j].mean()], "o", color="black", label="current")
+        if rec is not None:
+            ax.plot([rec[j]], [curves.response(rec)[:, j].mean()], "D", color=GOOD, label="recommended")
+        ax.set_title(c, fontsize=10)
+        ax.set_xlabel(f"Weekly spend ({currency})")
+        ax.set_ylabel(f"Weekly revenue ({currency})")
+        money_axis(ax)
+        money_axis(ax, axis="x")
+        if j == 0:
+            ax.legend(fontsize=8, loc="lower right")
+    for k in range(n, rows * cols):
+        axes[k // cols][k % cols].axis("off")
+    return finish(fig, "Response curve per channel with 90% band; dot = current weekly spend, "
+                       "diamond = recommended")
+
+
+def budget_allocation(t: pd.DataFrame, *, currency: str = "USD") -> Figure:
+    """Current vs recommended weekly spend per channel with the optimizer's bounds."""
+    fig, ax = new("Budget allocation: current vs recommended", ylabel=f"Weekly spend ({currency})")
+    x = list(range(len(t)))
+    ax.bar([i - 0.2 for i in x], t["current_weekly_spend"], 0.4, color=NEUTRAL, label="current")
+    ax.bar([i + 0.2 for i in x], t["recommended_weekly_spend"], 0.4, color=PALETTE[0], label="recommended")
+    ax.vlines([i + 0.2 for i in x], t["lower_bound"], t["upper_bound"], color="black", lw=1, label="bounds")
+    ax.set_xticks(x, t["channel"].astype(str))
+    money_axis(ax)
+    ax.legend(ncols=3, loc="upper left", bbox_to_anchor=(0, -0.1))
+    return finish(fig, "Current and recommended weekly spend per channel; black lines show allowed range")
+
+
+def budget_scenarios(s: pd.DataFrame, *, currency: str = "USD") -> Figure:
+    """Expected weekly media revenue vs total weekly budget: optimised vs pro rata (90% interval)."""
+    fig, ax = new("Scenarios: media revenue by total weekly budget", xlabel=f"Total weekly spend ({currency})",
+                  ylabel=f"Weekly media revenue ({currency})")
+    for kind, color in (("pro rata", NEUTRAL), ("optimised", PALETTE[0])):
+        d = s[s["kind"] == kind].sort_values("total_weekly_spend")
+        if d.empty:
+            continue
+        ax.fill_between(d["total_weekly_spend"], d["revenue_lower_90"], d["revenue_upper_90"], color=color,
+                        alpha=0.15)
+        ax.plot(d["total_weekly_spend"], d["expected_revenue"], marker="o", color=color, label=kind)
+    for kind, marker in (("current", "s"), ("fixed plan", "^")):
+        d = s[s["kind"] == kind]
+        if not d.empty:
+            ax.plot(d["total_weekly_spend"], d["expected_revenue"], marker, color="black", label=kind)
+    money_axis(ax)
+    money_axis(ax, axis="x")
+    ax.legend(loc="lower right")
+    return finish(fig, "Expected media revenue by total budget for optimised and pro-rata allocations")
+
+
+def budget_forecast(fc: pd.DataFrame, *, currency: str = "USD") -> Figure:
+    """Weekly revenue forecast per scenario with 90% intervals."""
+    fig, ax = new("Revenue forecast: plan vs recommendation", ylabel=f"Weekly revenue ({currency})")
+    for i, (name, d) in enumerate(fc.groupby("scenario", sort=True)):
+        color = PALETTE[i % len(PALETTE)]
+        ax.fill_between(d["week"].astype(str), d["revenue_lower_90"], d["revenue_upper_90"], color=color, alpha=0.15)
+        ax.plot(d["week"].astype(str), d["revenue_mean"], marker="o", ms=3, color=color, label=str(name))
+    ax.tick_params(axis="x", rotation=45)
+    money_axis(ax)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.22), ncols=3)
+    return finish(fig, "Weekly revenue forecast under the plan and the recommendation with 90% intervals")

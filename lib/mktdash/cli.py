@@ -115,7 +115,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         seed=settings.demo.seed if args.seed is None else args.seed,
         scale=settings.demo.scale if args.scale is None else args.scale,
         end=end,
-        plant=not args.no_plant,
+        weeks=settings.demo.weeks,
+        plant=settings.demo.plant and not args.no_plant,
+        hostile_names=settings.demo.hostile_names,
     )
     n = sum(len(df) for df in world.tables.values())
     print(f"Demo world written to {paths.inbox_dir()} ({n:,} rows); truth in {paths.demo_dir() / 'truth.json'}")
@@ -135,7 +137,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     with Warehouse.open() as wh:
         report = ingest.ingest_paths(wh, targets, settings, source=args.source, progress=not args.quiet)
     print(report)
-    return 1 if report.quarantined else 0
+    return 1 if report.by_status("quarantined") else 0
 
 
 def cmd_formats(args: argparse.Namespace) -> int:

@@ -60,6 +60,7 @@ class IngestParams(Section):
     strict_conversion_platforms: list[str] = Field(default_factory=lambda: ["google_ads", "microsoft_ads"])
     # freshness targets per source label / platform / table overriding freshness_hours (e.g. {customer_health: 192})
     freshness_hours_by_source: dict[str, float] = Field(default_factory=dict)
+    pause_days: int = 14  # a run of missing days at least this long is a pause (campaigns off), not a data gap
     # audience / creative of ad rows that have none: a regex with one group applied to the ad group / ad name
     # (e.g. "\\| *(?P<audience>[^|]+)$"); empty = the whole ad group / ad name
     audience_pattern: str = ""
@@ -68,6 +69,10 @@ class IngestParams(Section):
 
 class KpiParams(Section):
     trailing_weeks: int = 4  # "4-week average" comparison window
+    fatigue_lookback_weeks: int = 26  # creative fatigue: weeks of CTR history per creative
+    fatigue_min_decay_30d: float = 0.02  # fatigued = significant CTR decline of at least 2% per 30 days of age
+    attribution_half_life_days: float = 7.0  # time-decay attribution half-life
+    crossdomain_weeks: int = 13  # CRM / product / finance views cover this many weeks up to the report week
 
 
 class AlertParams(Section):
@@ -77,6 +82,7 @@ class AlertParams(Section):
     baseline_weeks: int = 12  # each evaluated week is tested against this many weeks before it
     levels: list[str] = Field(default_factory=lambda: ["channel", "platform", "campaign"])  # kpis.LEVELS names
     metrics: list[str] = Field(default_factory=lambda: ["ctr", "cvr", "spend", "cpa", "roas"])  # tested metrics
+    max_target_opportunities: int = 5  # at most this many "beats target ROAS, room to grow" opportunities
 
 
 class BudgetParams(Section):
@@ -122,6 +128,7 @@ class DashboardParams(Section):
     preheat_kernels: int = 1  # Voilà kernels kept pre-rendered per dashboard (fast first paint); 0 = off
     keep_published: int = 8  # published warehouse snapshots kept in outputs/published/
     chromium: str = "/usr/bin/chromium"  # used headless, without network, for the PDF export
+    notebooks: list[str] = Field(default_factory=lambda: ["30_exec_summary", "20_budget"])  # dashboards served
 
 
 class RunParams(Section):
@@ -136,6 +143,9 @@ class RunParams(Section):
 class DemoParams(Section):
     seed: int = 7
     scale: float = 1.0
+    weeks: int = 106  # complete ISO weeks of demo data before the partial current week
+    plant: bool = True  # plant anomalies, gaps, bad rows, a re-export and a duplicate (listed in truth.json)
+    hostile_names: bool = False  # name one campaign <script>alert(1)</script> (HTML-escaping checks)
 
 
 class Settings(Section):

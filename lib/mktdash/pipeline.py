@@ -79,9 +79,11 @@ def ensure_data(settings: Settings, *, echo: Callable[[str], None] = print) -> b
     from mktdash import demo
 
     echo(f"No data in {paths.data_dir()}: generating the demo world (seed {settings.demo.seed}) ...")
+    d = settings.demo
     demo.generate(
-        paths.inbox_dir(), paths.demo_dir() / "truth.json", seed=settings.demo.seed, scale=settings.demo.scale
-    )
+        paths.inbox_dir(), paths.demo_dir() / "truth.json", seed=d.seed, scale=d.scale, weeks=d.weeks,
+        plant=d.plant, hostile_names=d.hostile_names,
+    )  # fmt: skip
     return True
 
 

@@ -96,6 +96,8 @@ class Warehouse:
 
     # ---- reading -------------------------------------------------------------------------------------------
     def tables(self) -> list[str]:
+        if self.backend == "duckdb":  # ~5x faster than ibis list_tables; ingest asks this several times a file
+            return [r[0] for r in self.con.con.execute("SHOW TABLES").fetchall()]
         return list(self.con.list_tables())
 
     def exists(self, name: str) -> bool:

@@ -1,0 +1,295 @@
+"""Alerts that are real: a change is flagged only when it is material *and* statistically significant.
+
+For every level (channel, platform, campaign by default), entity, metric and evaluated week (the report week
+and ``settings.alerts.history_weeks`` weeks before it) the week is compared with its own trailing baseline
+(the ``settings.alerts.baseline_weeks`` weeks before it):
+
+* rates (CTR = clicks/impressions, CVR = conversions/clicks): two-proportion z-test of the week's rate vs the
+  baseline (median weekly rate, summed baseline counts), with an extra-binomial variance component
+  ``tau^2 p^2`` (week-to-week variation in real data is larger than binomial; without it every big campaign
+  would alert): tau^2 per entity, floored by the median tau^2 of the level's entities;
+* spend, CPA, ROAS: robust baseline, ``z = (x - median) / (1.4826 * MAD)`` inflated for the uncertainty of a
+  median of few weeks; the scale is floored by the level's median relative MAD (and 3%), and for CPA/ROAS by the
+  count noise ``median / sqrt(conversions)``. p from a t distribution with k-1 degrees of freedom when the
+  entity's own MAD binds, from the normal when a (well-estimated) floor binds.
+
+The p-values of one run are corrected with Benjamini-Hochberg (statsmodels), one family per level (channel,
+platform, campaign: each is read as its own table), false discovery rate ``settings.alerts.alpha`` each. An alert needs q <= alpha and ``|size| >= min_relative_change``.
+Alerts are ranked by money at stake (``impact``, reporting currency, >= 0; ``kind`` says good or bad).
+Targets in ``kpi_targets`` add opportunities: campaigns whose ROAS beats the ROAS target in every recent week
+(one-sided t-test), i.e. candidates for more budget.
+
+Written by hand (scipy/statsmodels for the distributions and BH): anomaly libraries (e.g. ADTK, PyOD) score
+single series and know nothing of counts, hierarchy or FDR across entities.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from mktdash import kpis, weeks
+
+RATE_TESTS = {"ctr": ("clicks", "impressions"), "cvr": ("conversions", "clicks")}
+ROBUST_TESTS = ("spend", "cpa", "roas")
+DEFAULT_LEVELS = ("channel", "platform", "campaign")
+COLUMNS = ["week", "level", "entity", "metric", "direction", "kind", "size", "value", "baseline", "test", "z",
+           "p_value", "q_value", "impact", "rule", "text"]  # rule: change (vs own baseline) | target
+# a planted change in one metric legitimately moves others (the bench counts them as explained)
+# (fewer clicks at the same spend raise CPA; more spend on one campaign shifts its parents' CTR/CVR mix)
+CONSEQUENCES = {"ctr": {"ctr", "spend", "cpa", "roas"}, "cvr": {"cvr", "cpa", "roas"},
+                "spend": {"spend", "cpa", "roas", "ctr", "cvr"},
+                "cpa": {"cpa", "cvr", "roas"}, "roas": {"roas", "cvr", "cpa"}}
+
+
+def _kind(metric: str, direction: str) -> str:
+    d = kpis.METRICS[metric].direction
+    if d == "neutral":
+        return "problem"  # unexpected spend moves need a look either way (pacing, delivery)
+    good = (d == "higher") == (direction == "up")
+    return "opportunity" if good else "problem"
+
+
+def _rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: str) -> pd.DataFrame:
+    """Quasi-binomial two-proportion z-test per entity; ``cur`` indexed by entity, ``base`` has entity+week."""
+    x, n = RATE_TESTS[metric]
+    cols = list(dict.fromkeys([x, n, "revenue", "conversions", "clicks", "impressions", "spend"]))
+    b = base.groupby("entity")[cols].sum()
+    df = cur[cols].join(b, rsuffix="_b", how="inner")
+    df = df[(df[n] > 0) & (df[f"{n}_b"] > 0)]
+    p1 = df[x] / df[n]
+    # robust baseline: median of the weekly rates (a past anomaly inside the baseline does not move it much)
+    bb = base[base[n] > 0].copy()
+    bb["rate"] = bb[x] / bb[n]
+    p0 = bb.groupby("entity")["rate"].median().reindex(df.index)
+    # extra-binomial week-to-week variation: var(rate_w) = p(1-p)/n_w + tau^2 p^2. tau^2 per entity from the
+    # median squared deviation (robust to an outlier week), floored by the level's pooled (median) tau^2,
+    # which many entities x weeks estimate well enough for a normal reference distribution.
+    bb = bb.join(p0.rename("p0"), on="entity", how="inner")
+    g = bb.groupby("entity")
+    dev2 = ((bb["rate"] - bb["p0"]) ** 2).groupby(bb["entity"]).median() / stats.chi2.median(1)
+    binom = (bb["p0"] * (1 - bb["p0"]) / bb[n]).groupby(bb["entity"]).median()
+    tau2_e = ((dev2 - binom).clip(lower=0) / (g["p0"].first() ** 2).replace(0, np.nan)).fillna(0.0)
+    tau2 = np.maximum(tau2_e, float(tau2_e.median()) if len(tau2_e) else 0.0).reindex(df.index).fillna(0.0)
+    kk = g.size().reindex(df.index).fillna(1)
+    se = np.sqrt(p0 * (1 - p0) * (1 / df[n] + 1 / df[f"{n}_b"]) + tau2 * p0**2 * (1 + 1 / kk))
+    z = (p1 - p0) / se.replace(0, np.nan)
+    p = 2 * stats.norm.sf(np.abs(z))
+    if metric == "ctr":
+        per = df["revenue_b"] / df["clicks_b"].replace(0, np.nan)
+        impact = (p1 - p0) * df[n] * per
+    else:
+        per = df["revenue_b"] / df["conversions_b"].replace(0, np.nan)
+        impact = (p1 - p0) * df[n] * per
+    return pd.DataFrame({"metric": metric, "value": p1, "baseline": p0, "z": z, "p_value": p,
+                         "impact": impact,
+                         "test": [f"two-proportion z-test (+{np.sqrt(v):.0%} week-to-week sd)" for v in tau2]})
+
+
+def _robust_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Median/MAD z per entity of a weekly metric vs its baseline weeks."""
+    b = base[["entity", metric]].dropna()
+    g = b.groupby("entity")[metric]
+    med = g.median()
+    mad = (b[metric] - b["entity"].map(med)).abs().groupby(b["entity"]).median()
+    k = g.size()
+    infl = np.sqrt(1 + math.pi / (2 * k))  # the median of k weeks is itself uncertain
+    own = 1.4826 * mad * infl
+    # floor: the level's median relative scale (many entities: precise) and 3% of the median
+    rel = (1.4826 * mad / med.abs().replace(0, np.nan)).dropna()
+    pooled = max(float(rel.median()) if len(rel) else 0.0, 0.03)
+    floor = pooled * med.abs() * infl
+    df = cur[list(dict.fromkeys([metric, "spend", "conversions"]))].join(
+        pd.DataFrame({"median": med, "own": own, "floor": floor, "k": k}), how="inner").dropna(
+        subset=[metric, "median"])
+    df = df[df["k"] >= 3]
+    if metric in ("cpa", "roas"):  # a ratio over few conversions is noisy (~1/sqrt(conversions)) whatever the MAD
+        count_sd = df["median"].abs() / np.sqrt(df["conversions"].clip(lower=1.0))
+        df["floor"] = np.maximum(df["floor"], count_sd)
+    scale = np.maximum(df["own"], df["floor"])
+    z = (df[metric] - df["median"]) / scale.replace(0, np.nan)
+    # the entity's own MAD (k weeks) binding: t with k-1 df; a well-estimated floor binding: normal
+    own_binds = (df["own"] >= df["floor"]).to_numpy()
+    p = np.where(own_binds, 2 * stats.t.sf(np.abs(z), np.maximum(df["k"] - 1, 1)), 2 * stats.norm.sf(np.abs(z)))
+    if metric == "spend":
+        impact = df[metric] - df["median"]
+    elif metric == "cpa":
+        impact = (df[metric] - df["median"]) * df["conversions"]
+    else:  # roas
+        impact = (df[metric] - df["median"]) * df["spend"]
+    return pd.DataFrame({"metric": metric, "value": df[metric], "baseline": df["median"], "z": z,
+                         "p_value": p, "impact": impact, "test": "robust z (median/MAD)"})
+
+
+def _text(r: pd.Series, currency: str, baseline_weeks: int) -> str:
+    m = kpis.METRICS[r["metric"]]
+    what = f"{r['level']} {r['entity']}" if r["level"] != "total" else "total"
+    arrow = "up" if r["direction"] == "up" else "down"
+    return (f"{what}: {m.label} {arrow} {abs(r['size']):.0%} in {r['week']} "
+            f"({kpis.fmt(r['value'], r['metric'])} vs {kpis.fmt(r['baseline'], r['metric'])} over the "
+            f"{baseline_weeks} weeks before; {r['test']}, z = {r['z']:.1f}, p = {r['p_value']:.2g}, "
+            f"BH q = {r['q_value']:.2g}); {r['kind']}, about {currency} {r['impact']:,.0f} at stake")
+
+
+def tests(weekly_by_level: dict[str, pd.DataFrame], week: str, *, history_weeks: int = 4,
+          baseline_weeks: int = 12, metrics: Sequence[str] = ("ctr", "cvr", "spend", "cpa", "roas")
+          ) -> pd.DataFrame:
+    """Every entity x metric x evaluated week test (before FDR), from weekly frames per level.
+
+    Each frame needs ``week``, ``entity`` and the measure columns of :func:`mktdash.kpis.weekly`.
+    """
+    out = []
+    sep = "\x1f"  # tests of all evaluated weeks run at once, keyed by entity + week
+    for level, w in weekly_by_level.items():
+        w = kpis.add_ratios_frame(w)
+        w = w.assign(entity=w["entity"].astype(str), week=w["week"].astype(str))
+        curs, bases = [], []
+        for h in range(history_weeks, -1, -1):
+            ew = weeks.shift(week, -h)
+            bws = [weeks.shift(ew, -j) for j in range(baseline_weeks, 0, -1)]
+            c, b = w[w["week"] == ew], w[w["week"].isin(bws)]
+            if c.empty or b.empty:
+                continue
+            curs.append(c.assign(entity=c["entity"] + sep + ew))
+            bases.append(b.assign(entity=b["entity"] + sep + ew))
+        if not curs:
+            continue
+        cur, base = pd.concat(curs).set_index("entity"), pd.concat(bases, ignore_index=True)
+        parts = [_rate_tests(cur, base, baseline_weeks, m) for m in metrics if m in RATE_TESTS]
+        parts += [_robust_tests(cur, base, m) for m in metrics if m in ROBUST_TESTS]
+        parts = [p for p in parts if not p.empty]
+        if not parts:
+            continue
+        res = pd.concat(parts).rename_axis("key").reset_index()
+        split = res["key"].str.split(sep, n=1, expand=True)
+        res["entity"], res["week"], res["level"] = split[0], split[1], level
+        out.append(res.drop(columns="key"))
+    if not out:
+        return pd.DataFrame(columns=[c for c in COLUMNS if c not in ("q_value", "text", "kind", "direction",
+                                                                       "size")])
+    return pd.concat(out, ignore_index=True)
+
+
+def detect(wh: Any, week: str, settings: Any = None, *, levels: Sequence[str] | None = None,
+           currency: str | None = None) -> pd.DataFrame:
+    """Alerts for ``week`` and the ``history_weeks`` before it, ranked by money at stake (a DataFrame with
+    ``COLUMNS``; ``to_records`` gives the alerts.json objects)."""
+    a = settings.alerts if settings is not None else None
+    min_rel = a.min_relative_change if a else 0.15
+    alpha = a.alpha if a else 0.01
+    hist = a.history_weeks if a else 4
+    bw = a.baseline_weeks if a else 12
+    levels = list(levels or (a.levels if a else DEFAULT_LEVELS))
+    metrics = list(a.metrics) if a else ["ctr", "cvr", "spend", "cpa", "roas"]
+    currency = currency or (settings.reporting_currency if settings is not None else "USD")
+    first = weeks.shift(week, -(hist + bw))
+    by_level = {lv: kpis.level_weekly(wh, lv, first=first, last=week) for lv in levels}
+    t = tests(by_level, week, history_weeks=hist, baseline_weeks=bw, metrics=metrics)
+    t = t.dropna(subset=["z", "p_value"])
+    if t.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    # one false-discovery family per level (the channel table, the campaign table, ... are read separately)
+    t["q_value"] = t.groupby("level")["p_value"].transform(
+        lambda p: pd.Series(multipletests(p.to_numpy(), alpha=alpha, method="fdr_bh")[1], index=p.index))
+    t["size"] = t["value"] / t["baseline"].replace(0, np.nan) - 1
+    hit = t[(t["q_value"] <= alpha) & (t["size"].abs() >= min_rel)].copy()
+    hit["direction"] = np.where(hit["size"] > 0, "up", "down")
+    hit["kind"] = [_kind(m, d) for m, d in zip(hit["metric"], hit["direction"], strict=True)]
+    hit["impact"] = hit["impact"].abs().fillna(0.0)
+    hit["rule"] = "change"
+    hit["text"] = [_text(r, currency, bw) for _, r in hit.iterrows()]
+    tg = target_opportunities(wh, week, settings, by_level.get("campaign"))
+    hit = pd.concat([hit[COLUMNS], tg], ignore_index=True) if not tg.empty else hit[COLUMNS]
+    return hit.sort_values("impact", ascending=False).reset_index(drop=True)
+
+
+def target_opportunities(wh: Any, week: str, settings: Any = None, campaign_weekly: pd.DataFrame | None = None,
+                         *, recent_weeks: int = 4, headroom: float = 0.2) -> pd.DataFrame:
+    """Campaigns beating the ROAS target of ``kpi_targets`` (campaign, else channel, else total level) in
+    each of the last ``recent_weeks`` weeks (one-sided t-test of weekly ROAS > target, alpha of settings):
+    room to grow. Impact = revenue above target if spend grew by ``headroom`` at the current ROAS."""
+    alpha = settings.alerts.alpha if settings is not None else 0.01
+    min_rel = settings.alerts.min_relative_change if settings is not None else 0.15
+    currency = settings.reporting_currency if settings is not None else "USD"
+    tg = wh.df(wh.table("kpi_targets").filter(lambda t: (t.metric == "roas") & (t.period == "week")))
+    if tg.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    if campaign_weekly is None:
+        campaign_weekly = kpis.level_weekly(wh, "campaign", first=weeks.shift(week, -recent_weeks), last=week)
+    recent = [weeks.shift(week, -j) for j in range(recent_weeks - 1, -1, -1)]
+    w = kpis.add_ratios_frame(campaign_weekly)
+    w = w[w["week"].isin(recent)]
+
+    def target_for(row: pd.Series) -> float:
+        for level, ent in (("campaign", row["entity"]), ("channel", row.get("channel")), ("total", "all")):
+            m = tg[(tg["level"] == level) & (tg["entity"] == ent)]
+            if not m.empty:
+                return float(m["target"].iloc[-1])
+        return math.nan
+
+    rows = []
+    for ent, g in w.groupby("entity"):
+        if g["week"].nunique() < recent_weeks or g["spend"].sum() <= 0:
+            continue
+        target = target_for(g.iloc[-1])
+        r = g["roas"].to_numpy(dtype=float)
+        if not np.isfinite(target) or target <= 0 or not np.all(np.isfinite(r)):
+            continue
+        cur = g[g["week"] == week]
+        if cur.empty:
+            continue
+        roas_w = float(cur["roas"].iloc[0])
+        size = roas_w / target - 1
+        sd = r.std(ddof=1)
+        tstat = (r.mean() - target) / (sd / math.sqrt(len(r))) if sd > 0 else math.inf
+        p = float(stats.t.sf(tstat, len(r) - 1))
+        if size < min_rel or p > alpha or r.min() <= target:
+            continue
+        spend = float(cur["spend"].iloc[0])
+        impact = headroom * spend * (roas_w - target)
+        row = {"week": week, "level": "campaign", "entity": ent, "metric": "roas", "direction": "up",
+               "kind": "opportunity", "size": size, "value": roas_w, "baseline": target,
+               "test": f"one-sided t-test of weekly ROAS > target over {recent_weeks} weeks", "z": tstat,
+               "p_value": p, "q_value": p, "impact": impact, "rule": "target"}
+        row["text"] = (f"campaign {ent}: ROAS {roas_w:.2f}x beats the target {target:.2f}x by {size:.0%} in "
+                       f"every one of the last {recent_weeks} weeks (t = {tstat:.1f}, p = {p:.2g}); room to "
+                       f"grow: +{headroom:.0%} spend would add about {currency} {impact:,.0f} above target")
+        rows.append(row)
+    top = settings.alerts.max_target_opportunities if settings is not None else 5
+    return pd.DataFrame(rows, columns=COLUMNS).sort_values("impact", ascending=False).head(top)
+
+
+def table(alerts: pd.DataFrame) -> pd.DataFrame:
+    """A display table (ranked): rounded numbers, plain-text columns (pandas escapes them in HTML)."""
+    if alerts.empty:
+        return alerts
+    out = alerts[["week", "level", "entity", "metric", "kind", "direction", "size", "impact", "z", "p_value",
+                  "q_value", "rule", "text"]].copy()
+    out.insert(0, "rank", range(1, len(out) + 1))
+    return out.round({"size": 3, "impact": 0, "z": 2})
+
+
+def records(alerts: pd.DataFrame) -> list[dict[str, Any]]:
+    """Alerts as JSON-ready dicts (NaN -> None)."""
+    df = alerts.astype(object).where(pd.notna(alerts), None)
+    return [{k: (float(v) if isinstance(v, np.floating) else v) for k, v in r.items()}
+            for r in df.to_dict(orient="records")]
+
+
+def write(alerts: pd.DataFrame | list[dict[str, Any]], run_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``exports/alerts.json`` and ``exports/alerts.csv`` under ``run_dir``; returns both paths."""
+    df = pd.DataFrame(alerts, columns=COLUMNS) if isinstance(alerts, list) else alerts
+    out = Path(run_dir) / "exports"
+    out.mkdir(parents=True, exist_ok=True)
+    jp, cp = out / "alerts.json", out / "alerts.csv"
+    jp.write_text(json.dumps(records(df), indent=1, default=str), encoding="utf-8")
+    df.to_csv(cp, index=False)
+    return jp, cp

@@ -1,0 +1,529 @@
+"""Marketing-mix model: weekly data, a pymc-marketing fit, its cache, diagnostics, ROI and response curves.
+
+The model is pymc-marketing's (multidimensional) ``MMM``: geometric adstock + logistic (or Hill) saturation per
+channel, an intercept, a linear trend and event dummies as controls, and yearly Fourier seasonality, fitted
+on weekly channel spend (reporting currency) and weekly total revenue (``web_daily.revenue``).
+
+Fitting takes a minute or two, so the fitted posterior is cached under ``paths.cache_dir()/mmm/<model key>/``
+(``idata.nc`` written by pymc-marketing's ``save``, ``data.csv`` the weekly frame it was fitted on, and
+``meta.json`` with the data hash, fit time and settings). The weekly run reuses the cache per
+``settings.mmm.refit``. Everything downstream (ROI, curves, optimizer, widgets) reads the posterior arrays from
+the cache only, never refits and never runs MCMC.
+
+External data (Robyn's and Meridian's public simulated sets) enter through small adapters returning the same
+:class:`MmmData` as the warehouse path, so the same code fits them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mktdash import paths
+from mktdash.budget.curves import ResponseCurves
+
+log = logging.getLogger(__name__)
+
+# diagnostics thresholds: worse than these is a warning shown in the notebook
+RHAT_MAX = 1.05
+ESS_MIN = 100.0
+DIVERGENCE_SHARE_MAX = 0.01
+R2_MIN = 0.5
+MAPE_MAX = 0.15
+
+
+class MmmError(RuntimeError):
+    """No usable model (no data, or no cache with refit: never)."""
+
+
+# ---- data --------------------------------------------------------------------------------------------------------
+@dataclass
+class MmmData:
+    """The weekly modelling frame: ``date`` (Monday), one column per channel spend, controls, the target."""
+
+    frame: pd.DataFrame
+    channels: list[str]
+    controls: list[str]
+    target: str = "revenue"
+    source: str = "warehouse"
+
+    def hash(self) -> str:
+        """sha256 of the frame's content (rounded to cents): identifies the data a model was fitted on."""
+        cols = ["date", *self.channels, *self.controls, self.target]
+        frame = self.frame[cols].copy()
+        num = [c for c in cols if c != "date"]
+        frame[num] = frame[num].astype(float).round(2)
+        text = frame.to_csv(index=False, date_format="%Y-%m-%d")
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def spend(self) -> pd.DataFrame:
+        return self.frame[self.channels]
+
+    @property
+    def period(self) -> tuple[str, str]:
+        """First Monday and last Sunday covered."""
+        d = pd.to_datetime(self.frame["date"])
+        return d.min().date().isoformat(), (d.max() + pd.Timedelta(days=6)).date().isoformat()
+
+
+def _event_dummies(dates: pd.Series, events: list[str]) -> pd.DataFrame:
+    """0/1 columns for weeks containing an event: ``black_friday``, ``christmas`` or an ISO date."""
+    out = {}
+    mondays = pd.to_datetime(dates)
+    for ev in events:
+        if ev == "black_friday":
+            days = [dt.date(y, 11, 1) + dt.timedelta(days=(3 - dt.date(y, 11, 1).weekday()) % 7 + 22)
+                    for y in range(mondays.min().year, mondays.max().year + 1)]
+        elif ev == "christmas":
+            days = [dt.date(y, 12, 25) for y in range(mondays.min().year, mondays.max().year + 1)]
+        else:
+            days = [dt.date.fromisoformat(ev)]
+        hit = pd.Series(0.0, index=dates.index)
+        for d in days:
+            hit[(mondays.dt.date <= d) & (d <= (mondays + pd.Timedelta(days=6)).dt.date)] = 1.0
+        if hit.sum() > 0:
+            out[f"event_{ev.replace('-', '_')}"] = hit
+    return pd.DataFrame(out, index=dates.index)
+
+
+def weekly_from_warehouse(wh: Any, settings: Any, through_week: str | None = None) -> MmmData:
+    """Weekly channel spend and total revenue from the warehouse (complete ISO weeks only).
+
+    Spend: ``ad_daily.spend_reporting`` summed by ISO week and channel. Target: ``web_daily.revenue`` (or
+    ``key_events`` when ``settings.budget.objective == "conversions"``) summed by ISO week. Controls: a linear
+    trend and the event dummies of ``settings.mmm.events``.
+    """
+    from mktdash import weeks
+
+    ad = wh.table("ad_daily")
+    web = wh.table("web_daily")
+    ad_w = ad.group_by(week_start=ad.date_day.truncate("W"), channel=ad.channel).aggregate(
+        spend=ad.spend_reporting.sum()
+    )
+    metric = "key_events" if settings.budget.objective == "conversions" else "revenue"
+    web_w = web.group_by(week_start=web.date_day.truncate("W")).aggregate(
+        target=web[metric].sum(), days=web.date_day.nunique(), last=web.date_day.max()
+    )
+    a = wh.df(ad_w)
+    w = wh.df(web_w)
+    if a.empty or w.empty:
+        raise MmmError("No ad_daily / web_daily data in the warehouse: ingest data before fitting the MMM.")
+    a["week_start"] = pd.to_datetime(a["week_start"])
+    w["week_start"] = pd.to_datetime(w["week_start"])
+    w = w[w["days"] == 7]
+    if through_week:
+        w = w[w["week_start"] <= pd.Timestamp(weeks.monday(through_week))]
+    spend = a.pivot_table(index="week_start", columns="channel", values="spend", aggfunc="sum").fillna(0.0)
+    spend = spend[[c for c in spend.columns if spend[c].sum() > 0]]
+    frame = w[["week_start", "target"]].merge(spend, left_on="week_start", right_index=True, how="inner")
+    frame = frame.sort_values("week_start").reset_index(drop=True)
+    if len(frame) < 20:
+        raise MmmError(f"Only {len(frame)} complete weeks of spend and revenue: the MMM needs at least 20.")
+    from mktdash.charts import CHANNEL_ORDER
+
+    channels = sorted(spend.columns, key=lambda c: (CHANNEL_ORDER.index(c) if c in CHANNEL_ORDER else 99, c))
+    out = pd.DataFrame({"date": frame["week_start"]})
+    for c in channels:
+        out[c] = frame[c].astype(float)
+    controls = ["trend"]
+    out["trend"] = np.linspace(0.0, 1.0, len(out))
+    ev = _event_dummies(out["date"], list(settings.mmm.events))
+    for c in ev.columns:
+        out[c] = ev[c]
+        controls.append(c)
+    out[metric if metric == "revenue" else "conversions"] = frame["target"].astype(float)
+    return MmmData(out, channels, controls, "revenue" if metric == "revenue" else "conversions", "warehouse")
+
+
+def _standardize(s: pd.Series) -> pd.Series:
+    s = pd.to_numeric(s, errors="coerce").fillna(0.0).astype(float)
+    sd = s.std()
+    return (s - s.mean()) / sd if sd > 0 else s * 0.0
+
+
+def from_robyn(path: Path | str) -> MmmData:
+    """Robyn's ``dt_simulated_weekly``: spends ``*_S``, target ``revenue``; controls competitor sales,
+    newsletter (standardized), event dummies and a trend. Exposure columns (``*_I``, ``*_P``) are not spend."""
+    raw = pd.read_csv(path)
+    out = pd.DataFrame({"date": pd.to_datetime(raw["DATE"])})
+    channels = []
+    for col in raw.columns:
+        if col.endswith("_S") and col != "competitor_sales_B":
+            name = col[:-2].lower()
+            out[name] = raw[col].astype(float)
+            channels.append(name)
+    controls = []
+    for col, name in (("competitor_sales_B", "competitor_sales"), ("newsletter", "newsletter")):
+        out[name] = _standardize(raw[col])
+        controls.append(name)
+    events = raw["events"].astype(str).str.strip()
+    for ev in sorted(set(events) - {"na", "nan", ""}):
+        out[f"event_{ev}"] = (events == ev).astype(float)
+        controls.append(f"event_{ev}")
+    out["trend"] = np.linspace(0.0, 1.0, len(out))
+    controls.append("trend")
+    out["revenue"] = raw["revenue"].astype(float)
+    return MmmData(out, channels, controls, "revenue", "robyn_dt_simulated_weekly")
+
+
+def from_meridian(path: Path | str) -> MmmData:
+    """Meridian's national simulated set: spends ``Channel*_spend``; target revenue = conversions x
+    revenue_per_conversion; controls competitor sales, sentiment, promo (standardized) and a trend."""
+    raw = pd.read_csv(path)
+    out = pd.DataFrame({"date": pd.to_datetime(raw["time"])})
+    channels = []
+    for col in raw.columns:
+        if col.endswith("_spend"):
+            name = col[: -len("_spend")].lower()
+            out[name] = raw[col].astype(float)
+            channels.append(name)
+    controls = []
+    for col in ("competitor_sales_control", "sentiment_score_control", "Promo"):
+        if col in raw.columns:
+            name = col.replace("_control", "").lower()
+            out[name] = _standardize(raw[col])
+            controls.append(name)
+    out["trend"] = np.linspace(0.0, 1.0, len(out))
+    controls.append("trend")
+    out["revenue"] = raw["conversions"].astype(float) * raw["revenue_per_conversion"].astype(float)
+    return MmmData(out, channels, controls, "revenue", "meridian_national_all_channels")
+
+
+# ---- the fitted model ----------------------------------------------------------------------------------------------
+@dataclass
+class FittedMmm:
+    """A fitted (or cached) model: the posterior, the data it saw and its metadata."""
+
+    idata: Any  # arviz.InferenceData
+    data: MmmData
+    meta: dict[str, Any]
+    path: Path | None = None
+    status: str = "fitted"  # fitted | cached | refitted
+    _curves: ResponseCurves | None = field(default=None, repr=False)
+
+    @property
+    def channels(self) -> list[str]:
+        return self.data.channels
+
+    @property
+    def target_scale(self) -> float:
+        return float(self.idata.constant_data["target_scale"].values)
+
+    @property
+    def channel_scale(self) -> np.ndarray:
+        return np.asarray(self.idata.constant_data["channel_scale"].sel(channel=self.channels).values, dtype=float)
+
+    def _stack(self, name: str) -> np.ndarray:
+        """Posterior variable stacked over chains and draws: sample axis first."""
+        v = self.idata.posterior[name]
+        v = v.stack(sample=("chain", "draw")).transpose("sample", ...)
+        return np.asarray(v.values, dtype=float)
+
+    def curves(self, n_samples: int = 300, seed: int = 0) -> ResponseCurves:
+        """Posterior response curves (at most ``n_samples`` draws) in the reporting currency."""
+        if self._curves is not None and self._curves.n_samples == min(n_samples, self.n_draws):
+            return self._curves
+        sat = self.meta["settings"]["saturation"]
+        alpha = self._stack("adstock_alpha")
+        if sat == "hill":
+            lam, kappa = self._stack("saturation_slope"), self._stack("saturation_kappa")
+        else:
+            lam = self._stack("saturation_lam")
+            kappa = np.ones_like(lam)
+        beta = self._stack("saturation_beta") * self.target_scale
+        idx = np.arange(alpha.shape[0])
+        if len(idx) > n_samples:
+            idx = np.sort(np.random.default_rng(seed).choice(idx, n_samples, replace=False))
+        self._curves = ResponseCurves(
+            channels=list(self.channels), alpha=alpha[idx], lam=lam[idx], kappa=kappa[idx], beta=beta[idx],
+            spend_scale=self.channel_scale, saturation=sat, l_max=int(self.meta["settings"]["l_max"]),
+            normalize=True, meta={"data_hash": self.meta.get("data_hash")},
+        )
+        return self._curves
+
+    @property
+    def n_draws(self) -> int:
+        p = self.idata.posterior
+        return int(p.sizes["chain"] * p.sizes["draw"])
+
+    def contributions(self) -> np.ndarray:
+        """Channel contributions (S, T, C) in the reporting currency."""
+        return self._stack("channel_contribution") * self.target_scale
+
+    def fitted(self) -> np.ndarray:
+        """Posterior of the expected target (S, T), reporting currency."""
+        post = self.idata.posterior
+        mu = self._stack("channel_contribution").sum(axis=2)
+        mu = mu + self._stack("intercept_contribution").reshape(-1, *([1] * (mu.ndim - 1)))
+        if "control_contribution" in post:
+            mu = mu + self._stack("control_contribution").sum(axis=2)
+        if "yearly_seasonality_contribution" in post:
+            mu = mu + self._stack("yearly_seasonality_contribution")
+        return mu * self.target_scale
+
+    def model(self) -> Any:
+        """The pymc-marketing ``MMM`` object rebuilt from the cache (for its own plots or ``optimize_budget``)."""
+        from pymc_marketing.mmm.multidimensional import MMM
+
+        if self.path is None:
+            raise MmmError("This model was not saved; fit it through load_or_fit to get a cache.")
+        return MMM.load(str(self.path / "idata.nc"))
+
+
+# ---- fitting ---------------------------------------------------------------------------------------------------
+def _model_settings(mm: Any) -> dict[str, Any]:
+    return {
+        "saturation": mm.saturation,
+        "l_max": mm.l_max,
+        "yearly_seasonality": mm.yearly_seasonality,
+        "chains": mm.chains,
+        "draws": mm.draws,
+        "tune": mm.tune,
+        "target_accept": mm.target_accept,
+        "max_treedepth": mm.max_treedepth,
+        "random_seed": mm.random_seed,
+    }
+
+
+def build(data: MmmData, mm: Any) -> Any:
+    """The (unfitted) pymc-marketing MMM for ``data`` with the settings ``mm`` (a ``MmmParams``)."""
+    from pymc_marketing.mmm import GeometricAdstock, HillSaturation, LogisticSaturation
+    from pymc_marketing.mmm.multidimensional import MMM
+
+    saturation = HillSaturation() if mm.saturation == "hill" else LogisticSaturation()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return MMM(
+            date_column="date",
+            channel_columns=list(data.channels),
+            target_column=data.target,
+            adstock=GeometricAdstock(l_max=int(mm.l_max)),
+            saturation=saturation,
+            control_columns=list(data.controls) or None,
+            yearly_seasonality=int(mm.yearly_seasonality) or None,
+        )
+
+
+def fit(data: MmmData, mm: Any) -> FittedMmm:
+    """Fit the MMM by NUTS (``mm.chains`` x ``mm.draws`` after ``mm.tune``); returns the posterior."""
+    model = build(data, mm)
+    X = data.frame[["date", *data.channels, *data.controls]]
+    y = data.frame[data.target].rename(data.target)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.getLogger("pymc").setLevel(logging.ERROR)
+        model.fit(
+            X, y, chains=int(mm.chains), draws=int(mm.draws), tune=int(mm.tune), cores=min(int(mm.chains), 2),
+            target_accept=float(mm.target_accept), random_seed=int(mm.random_seed), progressbar=False,
+            nuts={"max_treedepth": int(mm.max_treedepth)}, compute_convergence_checks=False,
+        )
+    seconds = time.perf_counter() - t0
+    meta = {
+        "data_hash": data.hash(),
+        "source": data.source,
+        "fitted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "fit_seconds": round(seconds, 2),
+        "settings": _model_settings(mm),
+        "channels": list(data.channels),
+        "controls": list(data.controls),
+        "target": data.target,
+        "weeks": len(data.frame),
+        "period": list(data.period),
+    }
+    out = FittedMmm(model.idata, data, meta, None, "fitted")
+    out._model = model  # type: ignore[attr-defined]
+    return out
+
+
+def model_key(data: MmmData, mm: Any) -> str:
+    """Cache key: what the model structure depends on (not the data values, not the sampler length)."""
+    spec = {"channels": data.channels, "controls": data.controls, "target": data.target, "source": data.source,
+            "saturation": mm.saturation, "l_max": mm.l_max, "yearly_seasonality": mm.yearly_seasonality}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def save(fitted: FittedMmm, folder: Path) -> Path:
+    """Write ``idata.nc`` (pymc-marketing format), ``data.csv`` and ``meta.json`` into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "idata.nc.tmp"
+    model = getattr(fitted, "_model", None)
+    if model is not None:
+        model.save(str(tmp))
+    else:
+        fitted.idata.to_netcdf(str(tmp))
+    tmp.replace(folder / "idata.nc")
+    fitted.data.frame.to_csv(folder / "data.csv", index=False, date_format="%Y-%m-%d")
+    meta = dict(fitted.meta, channels=fitted.data.channels, controls=fitted.data.controls,
+                target=fitted.data.target, source=fitted.data.source)
+    (folder / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    fitted.path = folder
+    return folder
+
+
+def load(folder: Path) -> FittedMmm:
+    """Read a cached model (arviz only: no model rebuild, no compilation)."""
+    import arviz as az
+
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    frame = pd.read_csv(folder / "data.csv", parse_dates=["date"])
+    data = MmmData(frame, meta["channels"], meta["controls"], meta["target"], meta["source"])
+    idata = az.from_netcdf(str(folder / "idata.nc"))
+    idata.load()
+    return FittedMmm(idata, data, meta, folder, "cached")
+
+
+def cache_folder(data: MmmData, mm: Any, cache_dir: Path | None = None) -> Path:
+    return (cache_dir or paths.cache_dir()) / "mmm" / model_key(data, mm)
+
+
+def refit_decision(meta: dict[str, Any] | None, data_hash: str, mm: Any, now: dt.datetime | None = None) -> str:
+    """``fit`` (no cache), ``refit`` or ``reuse`` per ``mm.refit`` (auto: data changed and cache too old).
+
+    >>> from types import SimpleNamespace as NS
+    >>> mm = NS(refit="auto", max_age_days=28)
+    >>> old = {"data_hash": "a", "fitted_at": "2025-01-01T00:00:00+00:00"}
+    >>> now = dt.datetime(2025, 1, 10, tzinfo=dt.UTC)
+    >>> refit_decision(old, "b", mm, now), refit_decision(old, "b", mm, now + dt.timedelta(days=30))
+    ('reuse', 'refit')
+    """
+    if meta is None:
+        if mm.refit == "never":
+            raise MmmError("mmm.refit is 'never' but there is no cached model: fit once (refit: auto or always).")
+        return "fit"
+    if mm.refit == "always":
+        return "refit"
+    if mm.refit == "never":
+        return "reuse"
+    now = now or dt.datetime.now(dt.UTC)
+    age = now - dt.datetime.fromisoformat(meta["fitted_at"])
+    changed = meta.get("data_hash") != data_hash
+    return "refit" if changed and age > dt.timedelta(days=mm.max_age_days) else "reuse"
+
+
+def load_or_fit(data: MmmData, mm: Any, cache_dir: Path | None = None, now: dt.datetime | None = None) -> FittedMmm:
+    """The model for ``data``: the cache when the refit policy allows, else a new fit (then cached)."""
+    folder = cache_folder(data, mm, cache_dir)
+    meta = None
+    if (folder / "meta.json").exists() and (folder / "idata.nc").exists():
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    decision = refit_decision(meta, data.hash(), mm, now)
+    if decision == "reuse":
+        out = load(folder)
+        out.status = "cached"
+        return out
+    fitted = fit(data, mm)
+    save(fitted, folder)
+    fitted.status = "refitted" if decision == "refit" else "fitted"
+    return fitted
+
+
+# ---- diagnostics, ROI, fit ------------------------------------------------------------------------------------------
+def diagnostics(fm: FittedMmm) -> dict[str, Any]:
+    """r-hat, ESS, divergences and posterior predictive fit (R², MAPE), with warnings when bad."""
+    import arviz as az
+
+    names = [v for v in ("adstock_alpha", "saturation_lam", "saturation_slope", "saturation_kappa",
+                         "saturation_beta", "intercept_contribution", "y_sigma", "gamma_control",
+                         "gamma_fourier") if v in fm.idata.posterior]
+    chains = int(fm.idata.posterior.sizes["chain"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summ = az.summary(fm.idata, var_names=names, kind="diagnostics")
+    rhat = float(summ["r_hat"].max()) if chains > 1 else float("nan")
+    ess = float(summ["ess_bulk"].min())
+    div = int(fm.idata.sample_stats["diverging"].sum()) if "sample_stats" in fm.idata.groups() else 0
+    y = fm.data.frame[fm.data.target].to_numpy(dtype=float)
+    mu = fm.fitted().mean(axis=0)
+    r2 = 1.0 - float(((y - mu) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+    mape = float(np.mean(np.abs(y - mu) / np.abs(y)))
+    warn = []
+    if chains > 1 and rhat > RHAT_MAX:
+        warn.append(f"r-hat {rhat:.3f} > {RHAT_MAX}: chains disagree, do not trust the curves (fit longer)")
+    if chains == 1:
+        warn.append("one chain: r-hat cannot be computed (test/smoke fit)")
+    if ess < ESS_MIN:
+        warn.append(f"smallest bulk ESS {ess:.0f} < {ESS_MIN:.0f}: too few effective draws")
+    if div > DIVERGENCE_SHARE_MAX * fm.n_draws:
+        warn.append(f"{div} divergent transitions ({div / fm.n_draws:.1%} of draws): posterior may be biased")
+    if r2 < R2_MIN:
+        warn.append(f"posterior predictive R² {r2:.2f} < {R2_MIN}: the model explains revenue poorly")
+    if mape > MAPE_MAX:
+        warn.append(f"MAPE {mape:.1%} > {MAPE_MAX:.0%}: large weekly errors")
+    return {
+        "rhat_max": rhat, "ess_bulk_min": ess, "divergences": div, "r2": r2, "mape": mape,
+        "chains": chains, "draws": int(fm.idata.posterior.sizes["draw"]), "status": fm.status,
+        "fit_seconds": fm.meta.get("fit_seconds"), "fitted_at": fm.meta.get("fitted_at"),
+        "ok": not [w for w in warn if not w.startswith("one chain")], "warnings": warn,
+    }
+
+
+def diagnostics_table(diag: dict[str, Any]) -> pd.DataFrame:
+    """The diagnostics as a two-column table for display."""
+    keys = ["status", "fitted_at", "fit_seconds", "chains", "draws", "rhat_max", "ess_bulk_min", "divergences",
+            "r2", "mape", "ok"]
+    return pd.DataFrame({"metric": keys, "value": [diag[k] for k in keys]})
+
+
+def channel_roi(fm: FittedMmm, start: str | None = None, end: str | None = None) -> pd.DataFrame:
+    """ROI per channel (attributed revenue / spend) over the fitted period or [start, end] (dates)."""
+    dates = pd.to_datetime(fm.data.frame["date"])
+    mask = np.ones(len(dates), dtype=bool)
+    if start:
+        mask &= dates >= pd.Timestamp(start)
+    if end:
+        mask &= dates <= pd.Timestamp(end)
+    contrib = fm.contributions()[:, mask, :].sum(axis=1)  # (S, C)
+    spend = fm.data.spend[mask].sum(axis=0).to_numpy(dtype=float)
+    roi = contrib / np.where(spend > 0, spend, np.nan)
+    d = dates[mask]
+    return pd.DataFrame(
+        {
+            "channel": fm.channels,
+            "roi_mean": roi.mean(axis=0),
+            "roi_lower_90": np.quantile(roi, 0.05, axis=0),
+            "roi_upper_90": np.quantile(roi, 0.95, axis=0),
+            "period_start": d.min().date().isoformat(),
+            "period_end": (d.max() + pd.Timedelta(days=6)).date().isoformat(),
+            "spend": spend,
+            "attributed_revenue": contrib.mean(axis=0),
+        }
+    )
+
+
+def fit_table(fm: FittedMmm) -> pd.DataFrame:
+    """Actual vs posterior-predictive weekly target with a 90% band (noise included)."""
+    mu = fm.fitted()
+    sigma = fm._stack("y_sigma").reshape(-1, 1) * fm.target_scale
+    rng = np.random.default_rng(0)
+    pred = mu + rng.normal(size=mu.shape) * sigma
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime(fm.data.frame["date"]),
+            "actual": fm.data.frame[fm.data.target].to_numpy(dtype=float),
+            "fitted": mu.mean(axis=0),
+            "lower_90": np.quantile(pred, 0.05, axis=0),
+            "upper_90": np.quantile(pred, 0.95, axis=0),
+        }
+    )
+
+
+def baseline(fm: FittedMmm) -> np.ndarray:
+    """Posterior mean of the non-media part of the target per week (T,): intercept, trend, events, season."""
+    return fm.fitted().mean(axis=0) - fm.contributions().sum(axis=2).mean(axis=0)
+
+
+def residual_sd(fm: FittedMmm) -> float:
+    """Posterior mean of the observation noise sd, reporting currency."""
+    return float(fm._stack("y_sigma").mean() * fm.target_scale)

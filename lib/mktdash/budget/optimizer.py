@@ -1,0 +1,412 @@
+"""Constrained budget reallocation over posterior response curves (scipy SLSQP).
+
+Why not pymc-marketing's ``BudgetOptimizer``: it does support per-channel bounds and custom utilities, but it
+compiles a pytensor graph per model (seconds) and needs the model object; the live dashboard must re-optimise
+within a second on every slider move and the benchmark needs 100 channels. Every constraint we need is either
+the budget equality or a per-channel bound (floors, caps, ±max change, max share of the total are all bounds
+when the total is fixed), so we optimise the same objective with SLSQP on :class:`ResponseCurves` samples with
+analytic gradients. ``horizon=`` switches to pymc-marketing's objective (a flight of ``num_periods`` weeks from
+zero adstock plus carry-over) and reproduces its known answer (two channels, budget 100 -> 54.78 / 45.22).
+
+Risk options (utility over the posterior samples ``R_s`` of total weekly media revenue):
+``mean`` (expected revenue), ``quantile`` (the ``risk_quantile`` lower quantile, e.g. the 10th percentile),
+``mean_minus_risk`` (``mean - risk_lambda * sd``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from mktdash.budget.curves import ResponseCurves
+
+RISKS = ("mean", "quantile", "mean_minus_risk")
+SLSQP_MAX_CHANNELS = 12
+
+
+class InfeasibleBudget(ValueError):
+    """The bounds cannot add up to the total budget."""
+
+
+# ---- bounds ----------------------------------------------------------------------------------------------------
+def allocation_bounds(
+    channels: list[str],
+    current: np.ndarray,
+    total: float,
+    *,
+    max_change: float | None = 0.30,
+    max_share: float | None = None,
+    floors: Mapping[str, float] | None = None,
+    caps: Mapping[str, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (lower, upper) weekly spend for a total budget.
+
+    ``max_change`` is relative to the current allocation scaled pro rata to ``total`` (at the current total it
+    is plain ±30% vs current; for a -30% scenario every channel may move ±30% around its pro-rata share).
+    ``floors``/``caps`` are absolute weekly amounts; ``max_share`` caps any channel at that share of the total.
+
+    >>> lo, hi = allocation_bounds(["a", "b"], np.array([60.0, 40.0]), 100.0, max_change=0.3, max_share=0.6)
+    >>> lo.round(1).tolist(), hi.round(1).tolist()
+    ([42.0, 28.0], [60.0, 52.0])
+    """
+    current = np.asarray(current, dtype=float)
+    cur_total = float(current.sum())
+    base = current * (total / cur_total) if cur_total > 0 else np.full(len(channels), total / len(channels))
+    if max_change is None:
+        lower, upper = np.zeros(len(channels)), np.full(len(channels), float(total))
+    else:
+        lower, upper = base * (1.0 - max_change), base * (1.0 + max_change)
+    lower = np.maximum(lower, 0.0)
+    # explicit floors/caps win over the relative max_change; an explicit floor above a cap is an error
+    for i, c in enumerate(channels):
+        fl = float(floors[c]) if floors and c in floors else None
+        cp = float(caps[c]) if caps and c in caps else None
+        if fl is not None and cp is not None and fl > cp:
+            raise InfeasibleBudget(f"floor above cap for {c}: check budget.floors / budget.caps")
+        if fl is not None:
+            lower[i], upper[i] = max(lower[i], fl), max(upper[i], fl)
+        if cp is not None:
+            lower[i], upper[i] = min(lower[i], cp), min(upper[i], cp)
+    if max_share is not None:
+        upper = np.minimum(upper, max_share * total)
+    bad = [c for c, lo, hi in zip(channels, lower, upper, strict=True) if lo > hi + 1e-9]
+    if bad:
+        raise InfeasibleBudget(f"floor above the max_share cap for {', '.join(bad)}: check budget.floors")
+    return lower, upper
+
+
+# ---- utility ---------------------------------------------------------------------------------------------------
+def _utility(r: np.ndarray, g: np.ndarray, risk: str, lam: float, q: float) -> tuple[float, np.ndarray]:
+    """Utility and its gradient from sample totals ``r`` (S,) and per-sample gradients ``g`` (S, C)."""
+    if risk == "mean" or len(r) == 1:
+        return float(r.mean()), g.mean(axis=0)
+    if risk == "mean_minus_risk":
+        sd = float(r.std())
+        if sd <= 0:
+            return float(r.mean()), g.mean(axis=0)
+        dsd = ((r - r.mean())[:, None] * (g - g.mean(axis=0))).mean(axis=0) / sd
+        return float(r.mean() - lam * sd), g.mean(axis=0) - lam * dsd
+    if risk == "quantile":
+        order = np.argsort(r)
+        pos = q * (len(r) - 1)
+        i = int(np.floor(pos))
+        j = min(i + 1, len(r) - 1)
+        w = pos - i
+        val = (1 - w) * r[order[i]] + w * r[order[j]]
+        return float(val), (1 - w) * g[order[i]] + w * g[order[j]]
+    raise ValueError(f"risk must be one of {RISKS}, not {risk!r}")
+
+
+def utility_of(
+    curves: ResponseCurves, spend: np.ndarray, risk: str = "mean", risk_lambda: float = 1.0,
+    risk_quantile: float = 0.1,
+) -> float:
+    """The utility (same units as revenue) of a weekly allocation."""
+    r = curves.response(spend).sum(axis=1)
+    return _utility(r, np.zeros((len(r), len(spend))), risk, risk_lambda, risk_quantile)[0]
+
+
+# ---- optimisation ----------------------------------------------------------------------------------------------
+@dataclass
+class OptResult:
+    x: np.ndarray
+    utility: float
+    success: bool
+    message: str
+    seconds: float
+    nit: int = 0
+
+
+def optimize(
+    curves: ResponseCurves,
+    total: float,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+    *,
+    risk: str = "mean",
+    risk_lambda: float = 1.0,
+    risk_quantile: float = 0.1,
+    x0: np.ndarray | None = None,
+    horizon: int | None = None,
+    ftol: float = 1e-10,
+    maxiter: int = 500,
+    method: str = "auto",
+) -> OptResult:
+    """Maximise the utility of total media revenue subject to ``sum(x) = total`` and ``lower <= x <= upper``.
+
+    Parameters
+    ----------
+    curves : ResponseCurves
+    total : float
+        Weekly budget to allocate.
+    lower, upper : ndarray (C,), optional
+        Bounds (default 0 .. total).
+    risk, risk_lambda, risk_quantile
+        See the module docstring.
+    x0 : ndarray, optional
+        A start (e.g. the current allocation); a second start spreads the room between the bounds evenly.
+    horizon : int, optional
+        Optimise pymc-marketing's flight objective over ``horizon`` weeks (+ carry-over) instead of the
+        steady state (numerical gradient; for the known-answer test and short flights).
+    method : {"auto", "slsqp", "projected_gradient"}
+        ``auto``: SLSQP up to ``SLSQP_MAX_CHANNELS`` channels (and for ``horizon``), else projected gradient
+        ascent (Barzilai-Borwein steps, exact projection on the bounded simplex): scipy's SLSQP costs
+        ~0.1 s per iteration at 100 variables here, the projected gradient a few milliseconds.
+
+    Returns
+    -------
+    OptResult
+        ``x`` in weekly reporting currency.
+
+    Examples
+    --------
+    >>> c = ResponseCurves.hill_truth({"a": {"decay": 0.0, "half_saturation": 10.0, "shape": 1.0, "beta": 10.0},
+    ...                                "b": {"decay": 0.0, "half_saturation": 10.0, "shape": 1.0, "beta": 10.0}})
+    >>> optimize(c, 20.0).x.round(3).tolist()  # identical concave curves: split evenly
+    [10.0, 10.0]
+    """
+    t0 = time.perf_counter()
+    n = len(curves.channels)
+    lo = np.zeros(n) if lower is None else np.asarray(lower, dtype=float)
+    hi = np.full(n, float(total)) if upper is None else np.asarray(upper, dtype=float)
+    if lo.sum() > total * (1 + 1e-9) + 1e-9 or hi.sum() < total * (1 - 1e-9) - 1e-9:
+        raise InfeasibleBudget(
+            f"bounds cannot add up to the total {total:,.0f}: floors sum to {lo.sum():,.0f}, caps to {hi.sum():,.0f}"
+        )
+    if total <= 0:
+        return OptResult(np.zeros(n), 0.0, True, "zero budget", time.perf_counter() - t0)
+    scale = total / n  # optimise in units of the average channel budget: well conditioned for SLSQP
+    base = curves.response(np.maximum(lo, total / n * 0.5)).sum(axis=1).mean()
+    rscale = float(base) if base > 0 else 1.0
+
+    if horizon is None:
+
+        def fun(u: np.ndarray) -> tuple[float, np.ndarray]:
+            x = u * scale
+            r = curves.response(x).sum(axis=1)
+            g = curves.marginal(x)
+            val, grad = _utility(r, g, risk, risk_lambda, risk_quantile)
+            return -val / rscale, -grad * scale / rscale
+
+        jac: Any = True
+    else:
+
+        def fun(u: np.ndarray) -> float:  # type: ignore[misc]
+            r = curves.flight_response(u * scale, horizon)
+            return -_utility(r, np.zeros((len(r), n)), risk, risk_lambda, risk_quantile)[0] / rscale
+
+        jac = None
+
+    room = hi - lo
+    even = lo + room * ((total - lo.sum()) / room.sum() if room.sum() > 0 else 0.0)
+    starts = [even]
+    if x0 is not None:
+        s = np.clip(np.asarray(x0, dtype=float), lo, hi)
+        if abs(s.sum() - total) < 1e-6 * max(total, 1.0):
+            starts.insert(0, s)
+    if method == "auto":
+        method = "slsqp" if n <= SLSQP_MAX_CHANNELS or horizon is not None else "projected_gradient"
+    if method == "projected_gradient":
+        best_u, best_f, nit = starts[0] / scale, np.inf, 0
+        for s in starts:
+            u, f, k = _projected_gradient(fun, s / scale, lo / scale, hi / scale, total / scale, maxiter * 4)
+            nit += k
+            if f < best_f:
+                best_u, best_f = u, f
+        x = np.clip(best_u * scale, lo, hi)
+        return OptResult(x, float(-best_f * rscale), True, "projected gradient converged",
+                         time.perf_counter() - t0, nit)
+    best: Any = None
+    for s in starts:
+        res = minimize(
+            fun, s / scale, jac=jac, method="SLSQP",
+            bounds=list(zip(lo / scale, hi / scale, strict=True)),
+            constraints=[{"type": "eq", "fun": lambda u: u.sum() - total / scale,
+                          "jac": lambda u: np.ones_like(u)}],
+            options={"ftol": ftol, "maxiter": maxiter},
+        )
+        if best is None or res.fun < best.fun:
+            best = res
+    x = np.clip(best.x * scale, lo, hi)
+    x *= total / x.sum() if x.sum() > 0 else 1.0
+    return OptResult(x, float(-best.fun * rscale), bool(best.success), str(best.message),
+                     time.perf_counter() - t0, int(best.nit))
+
+
+def _project(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float) -> np.ndarray:
+    """Euclidean projection of ``y`` on ``{lo <= x <= hi, sum(x) = total}`` (bisection on the shift)."""
+    a, b = float(np.min(y - hi)) - 1.0, float(np.max(y - lo)) + 1.0
+    for _ in range(100):
+        tau = 0.5 * (a + b)
+        if np.clip(y - tau, lo, hi).sum() > total:
+            a = tau
+        else:
+            b = tau
+    x = np.clip(y - 0.5 * (a + b), lo, hi)
+    free = (x > lo) & (x < hi)
+    if free.any():  # remove the bisection's residual on the free coordinates
+        x[free] += (total - x.sum()) / free.sum()
+    return x
+
+
+def _projected_gradient(fun: Any, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float, maxiter: int,
+                        tol: float = 1e-10) -> tuple[np.ndarray, float, int]:
+    """Minimise ``fun`` (returns value, gradient) on the bounded simplex; BB steps with backtracking."""
+    u = _project(u0, lo, hi, total)
+    f, g = fun(u)
+    step = 1.0 / max(float(np.abs(g).max()), 1e-12)
+    k = 0
+    for k in range(1, maxiter + 1):  # noqa: B007 - k is returned
+        for _ in range(40):
+            un = _project(u - step * g, lo, hi, total)
+            fn, gn = fun(un)
+            if fn <= f + 1e-4 * float(g @ (un - u)) or step < 1e-14:
+                break
+            step *= 0.5
+        s_, y_ = un - u, gn - g
+        done = float(np.abs(s_).max()) < tol * max(1.0, float(np.abs(u).max())) and abs(fn - f) <= tol * max(
+            1.0, abs(f))
+        u, f, g = un, fn, gn
+        if done:
+            break
+        sy = float(s_ @ y_)
+        step = float(s_ @ s_) / sy if sy > 1e-18 else step * 2.0
+        step = min(max(step, 1e-12), 1e12)
+    return u, float(f), k
+
+
+# ---- recommendation --------------------------------------------------------------------------------------------
+@dataclass
+class Recommendation:
+    """Current vs recommended weekly allocation with posterior revenue samples for both."""
+
+    channels: list[str]
+    current: np.ndarray
+    recommended: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    revenue_current: np.ndarray  # (S, C) weekly contribution at the current allocation
+    revenue_recommended: np.ndarray  # (S, C)
+    marginal_current: np.ndarray  # (S, C)
+    marginal_recommended: np.ndarray  # (S, C)
+    risk: str = "mean"
+    result: OptResult | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return float(self.recommended.sum())
+
+    def uplift(self) -> dict[str, float]:
+        """Expected weekly media-revenue uplift (recommended - current) with a 90% credible interval."""
+        d = self.revenue_recommended.sum(axis=1) - self.revenue_current.sum(axis=1)
+        base = self.revenue_current.sum(axis=1)
+        return {
+            "uplift_mean": float(d.mean()),
+            "uplift_lower_90": float(np.quantile(d, 0.05)),
+            "uplift_upper_90": float(np.quantile(d, 0.95)),
+            "uplift_pct": float(d.mean() / base.mean()) if base.mean() > 0 else float("nan"),
+            "prob_positive": float((d > 0).mean()),
+            "revenue_current": float(base.mean()),
+            "revenue_recommended": float(self.revenue_recommended.sum(axis=1).mean()),
+        }
+
+    def table(self) -> pd.DataFrame:
+        """One row per channel: the columns of ``budget_recommendation.csv`` plus change and marginal ROAS."""
+        df = pd.DataFrame(
+            {
+                "channel": self.channels,
+                "current_weekly_spend": self.current,
+                "recommended_weekly_spend": self.recommended,
+                "lower_bound": self.lower,
+                "upper_bound": self.upper,
+                "expected_revenue_current": self.revenue_current.mean(axis=0),
+                "expected_revenue_recommended": self.revenue_recommended.mean(axis=0),
+            }
+        )
+        df["change"] = df["recommended_weekly_spend"] - df["current_weekly_spend"]
+        df["change_pct"] = np.where(df["current_weekly_spend"] > 0, df["change"] / df["current_weekly_spend"], np.nan)
+        df["marginal_roas_current"] = self.marginal_current.mean(axis=0)
+        df["marginal_roas_recommended"] = self.marginal_recommended.mean(axis=0)
+        return df
+
+
+EXPORT_COLUMNS = [
+    "channel", "current_weekly_spend", "recommended_weekly_spend", "lower_bound", "upper_bound",
+    "expected_revenue_current", "expected_revenue_recommended",
+]
+
+
+def recommend(
+    curves: ResponseCurves,
+    current: Mapping[str, float],
+    *,
+    total: float | None = None,
+    max_change: float | None = 0.30,
+    max_share: float | None = None,
+    floors: Mapping[str, float] | None = None,
+    caps: Mapping[str, float] | None = None,
+    risk: str = "mean",
+    risk_lambda: float = 1.0,
+    risk_quantile: float = 0.1,
+) -> Recommendation:
+    """Recommend a weekly allocation of ``total`` (default: the current total) across ``curves.channels``.
+
+    Examples
+    --------
+    >>> c = ResponseCurves.hill_truth({"a": {"decay": 0.0, "half_saturation": 10.0, "shape": 1.0, "beta": 30.0},
+    ...                                "b": {"decay": 0.0, "half_saturation": 10.0, "shape": 1.0, "beta": 10.0}})
+    >>> rec = recommend(c, {"a": 10.0, "b": 10.0})
+    >>> rec.recommended.round(2).tolist()  # a is 3x better: moves the full 30% towards a
+    [13.0, 7.0]
+    """
+    names = curves.channels
+    cur = np.array([float(current.get(c, 0.0)) for c in names])
+    tot = float(cur.sum()) if total is None else float(total)
+    lo, hi = allocation_bounds(names, cur, tot, max_change=max_change, max_share=max_share, floors=floors,
+                               caps=caps)
+    res = optimize(curves, tot, lo, hi, risk=risk, risk_lambda=risk_lambda, risk_quantile=risk_quantile,
+                   x0=cur * (tot / cur.sum()) if cur.sum() > 0 else None)
+    return Recommendation(
+        channels=list(names), current=cur, recommended=res.x, lower=lo, upper=hi,
+        revenue_current=curves.response(cur), revenue_recommended=curves.response(res.x),
+        marginal_current=curves.marginal(cur), marginal_recommended=curves.marginal(res.x),
+        risk=risk, result=res,
+        settings={"total": tot, "max_change": max_change, "max_share": max_share, "risk": risk},
+    )
+
+
+def split_campaigns(channel_amounts: Mapping[str, float], campaigns: pd.DataFrame) -> pd.DataFrame:
+    """Split each channel's weekly amount over its campaigns pro rata to their efficiency-weighted spend.
+
+    ``campaigns`` has ``channel, campaign_name, spend, value`` (recent spend and platform-claimed conversion
+    value). A campaign's share is ``value / sum(value)`` in its channel, i.e. its spend share times its ROAS
+    relative to the channel's (campaigns with better ROAS get proportionally more); spend share when no value.
+
+    >>> cam = pd.DataFrame({"channel": ["a", "a"], "campaign_name": ["x", "y"], "spend": [50.0, 50.0],
+    ...                     "value": [300.0, 100.0]})
+    >>> split_campaigns({"a": 200.0}, cam)["recommended_weekly_spend"].tolist()
+    [150.0, 50.0]
+    """
+    out = []
+    for ch, g in campaigns.groupby("channel", sort=True):
+        amount = float(channel_amounts.get(str(ch), 0.0))
+        w = g["value"].clip(lower=0).astype(float)
+        if w.sum() <= 0:
+            w = g["spend"].clip(lower=0).astype(float)
+        share = w / w.sum() if w.sum() > 0 else pd.Series(1.0 / len(g), index=g.index)
+        part = g[["channel", "campaign_name", "spend", "value"]].copy()
+        part["roas"] = np.where(part["spend"] > 0, part["value"] / part["spend"], np.nan)
+        part["share"] = share
+        part["recommended_weekly_spend"] = share * amount
+        out.append(part)
+    if not out:
+        return pd.DataFrame(columns=["channel", "campaign_name", "spend", "value", "roas", "share",
+                                     "recommended_weekly_spend"])
+    return pd.concat(out, ignore_index=True)

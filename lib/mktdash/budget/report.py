@@ -1,0 +1,269 @@
+"""The 20_budget notebook's sections: one call per cell, each returning a displayable :class:`Section`.
+
+A section bundles a heading, tables (displayed through pandas, which escapes text), figures and headline
+values (collected by :func:`headline` and glued with scrapbook). All computation lives in the sibling modules;
+this module only wires them to settings, the warehouse and the run folder.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mktdash import charts, weeks
+from mktdash.budget import controls, forecast, mmm, optimizer, pacing, risk, scenarios, spend
+from mktdash.budget.curves import ResponseCurves
+
+
+@dataclass
+class Section:
+    """A notebook section: heading, notes (plain text), tables, figures and headline values."""
+
+    title: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: list[Any] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def _ipython_display_(self) -> None:  # pragma: no cover - exercised in notebooks
+        from IPython.display import HTML, display
+
+        display(HTML(f"<h3>{html.escape(self.title)}</h3>"))
+        for w in self.warnings:
+            display(HTML(f'<p style="color:#c0392b;font-weight:bold">&#9888; {html.escape(w)}</p>'))
+        for n in self.notes:
+            display(HTML(f"<p>{html.escape(n)}</p>"))
+        for name, t in self.tables.items():
+            display(HTML(f"<h4>{html.escape(name)}</h4>"))
+            display(t)
+        for f in self.figures:
+            display(f)
+
+
+# ---- model -----------------------------------------------------------------------------------------------------
+@dataclass
+class BudgetModel:
+    """The fitted (or cached) MMM, its posterior curves and the current weekly allocation."""
+
+    fm: mmm.FittedMmm
+    curves: ResponseCurves
+    current: dict[str, float]
+    week: str
+    currency: str = "USD"
+
+    @property
+    def current_array(self) -> np.ndarray:
+        return np.array([self.current.get(c, 0.0) for c in self.curves.channels])
+
+
+def load_model(wh: Any, settings: Any, week: str, cache_dir: Path | None = None) -> BudgetModel:
+    """Weekly data through ``week`` -> cached or fitted MMM (per ``settings.mmm.refit``) -> curves."""
+    data = mmm.weekly_from_warehouse(wh, settings, through_week=week)
+    fm = mmm.load_or_fit(data, settings.mmm, cache_dir)
+    curves = fm.curves(settings.mmm.curve_samples, seed=settings.mmm.random_seed)
+    cur = spend.current_allocation(wh, week, settings.budget.current_weeks)
+    current = {c: float(cur.get(c, 0.0)) for c in curves.channels}
+    return BudgetModel(fm, curves, current, week, settings.reporting_currency)
+
+
+def mmm_section(model: BudgetModel) -> Section:
+    """Fit diagnostics (with a warning when bad) and the posterior predictive fit."""
+    d = mmm.diagnostics(model.fm)
+    s = Section("Marketing-mix model: fit and diagnostics")
+    s.notes.append(
+        f"Model {d['status']} (fitted {d['fitted_at']}, {d['fit_seconds']} s); {len(model.curves.channels)} "
+        f"channels, {len(model.fm.data.frame)} weeks {model.fm.data.period[0]} .. {model.fm.data.period[1]}."
+    )
+    s.warnings = list(d["warnings"]) if not d["ok"] or d["warnings"] else []
+    s.tables["Diagnostics"] = mmm.diagnostics_table(d)
+    s.figures.append(charts.budget_mmm_fit(mmm.fit_table(model.fm), currency=model.currency))
+    s.values = {"mmm_rhat_max": d["rhat_max"], "mmm_r2": d["r2"], "mmm_mape": d["mape"],
+                "mmm_divergences": d["divergences"], "mmm_status": d["status"], "mmm_ok": d["ok"]}
+    return s
+
+
+def roi_section(model: BudgetModel) -> Section:
+    roi = mmm.channel_roi(model.fm)
+    s = Section("Channel ROI from the model", tables={"ROI (90% credible interval)": roi})
+    s.figures.append(charts.budget_roi(roi))
+    return s
+
+
+# ---- pacing, spend, controls -----------------------------------------------------------------------------------
+def pacing_section(wh: Any, settings: Any, week: str) -> Section:
+    p = pacing.pacing(wh, week, settings.budget.pacing_tolerance)
+    pva = pacing.plan_vs_actual(wh, week)
+    s = Section("Plan vs actual and pacing")
+    s.notes.append(f"As of {pacing.as_of(wh, week)}; off pace when the projection misses the plan by more than "
+                   f"{settings.budget.pacing_tolerance:.0%}.")
+    s.tables["Pacing (MTD / QTD)"] = p
+    s.tables["Plan vs actual by month"] = pva
+    if not p.empty:
+        s.figures.append(charts.budget_pacing(p, currency=settings.reporting_currency))
+        s.values = pacing.headline(p)
+    return s
+
+
+def spend_section(wh: Any, settings: Any, week: str, model: BudgetModel | None = None) -> Section:
+    s = Section("Spend analytics")
+    for dim in ("channel", "platform", "campaign_name"):
+        t = spend.by_dimension(wh, week, dim, 13)
+        s.tables[f"Last 13 weeks by {dim}"] = t.head(25) if dim == "campaign_name" else t
+    s.tables["Spend by weekday (mean per day)"] = spend.over_time(wh, week, "weekday", 8)
+    s.tables["Efficiency"] = spend.efficiency(wh, week, model.curves if model else None,
+                                              model.current if model else None)
+    wk = spend.over_time(wh, week, "week", 26)
+    s.figures.append(charts.weekly_lines(wk, x="period", y="spend", hue="channel", title="Weekly spend by channel",
+                                         ylabel=f"Spend ({settings.reporting_currency})", money=True))
+    s.figures.append(charts.weekly_lines(spend.over_time(wh, week, "month", 52), x="period", y="spend",
+                                         hue="channel", title="Monthly spend by channel",
+                                         ylabel=f"Spend ({settings.reporting_currency})", money=True))
+    return s
+
+
+def controls_section(wh: Any, settings: Any, week: str, rec_table: pd.DataFrame | None, exports: Path,
+                     run_id: str) -> Section:
+    """Limits, violations, weekly compliance, approvals and this run's proposals (written to exports)."""
+    b = settings.budget
+    comp = controls.weekly_compliance(wh, week, 13, b.compliance_goal, b.approval_valid_weeks)
+    vio = controls.violations(wh, week, 13, b.approval_valid_weeks)
+    s = Section("Controls: limits, approvals and compliance")
+    s.tables["Weekly compliance"] = comp
+    s.tables["Limit breaches (violation = not approved)"] = vio
+    s.tables["Approvals on record"] = controls.approvals_table(wh)
+    if rec_table is not None:
+        props = controls.proposals(rec_table, week, run_id, b.approval_threshold)
+        controls.write_proposals(props, exports)
+        s.tables[f"Proposals for approval (changes ≥ {b.approval_threshold:,.0f}/week)"] = props
+        s.values["proposals"] = len(props)
+    if not comp.empty:
+        s.figures.append(charts.budget_compliance(comp))
+        last = comp[comp["week"] == week]
+        value = float(last["compliance"].iloc[0]) if not last.empty else float(comp["compliance"].iloc[-1])
+        s.values["compliance"] = value
+        if value < b.compliance_goal:
+            s.warnings.append(f"Compliance {value:.1%} in {week} is below the goal of {b.compliance_goal:.0%}.")
+    s.values["violations"] = int(vio["violation"].sum()) if not vio.empty else 0
+    return s
+
+
+# ---- optimizer, scenarios, forecast, risk ------------------------------------------------------------------------
+def recommend(model: BudgetModel, settings: Any, **overrides: Any) -> optimizer.Recommendation:
+    """The optimizer with the budget settings (overrides: total, caps, max_share, risk, ...)."""
+    b = settings.budget
+    kw: dict[str, Any] = {
+        "total": b.total_budget, "max_change": b.max_change, "max_share": b.max_share, "floors": b.floors,
+        "caps": b.caps, "risk": b.risk, "risk_lambda": b.risk_lambda, "risk_quantile": b.risk_quantile,
+    }
+    kw.update(overrides)
+    return optimizer.recommend(model.curves, model.current, **kw)
+
+
+def recommendation_section(model: BudgetModel, rec: optimizer.Recommendation, wh: Any = None) -> Section:
+    t = rec.table()
+    u = rec.uplift()
+    s = Section("Recommended allocation")
+    s.notes.append(
+        f"Expected weekly media revenue {u['revenue_current']:,.0f} -> {u['revenue_recommended']:,.0f} "
+        f"({u['uplift_pct']:+.1%}); uplift {u['uplift_mean']:+,.0f} per week, 90% interval "
+        f"[{u['uplift_lower_90']:+,.0f}, {u['uplift_upper_90']:+,.0f}], P(uplift > 0) = {u['prob_positive']:.0%}. "
+        f"Utility: {rec.risk}."
+    )
+    s.tables["Current vs recommended (weekly)"] = t
+    if wh is not None:
+        camp = spend.campaign_efficiency(wh, model.week)
+        split = optimizer.split_campaigns(dict(zip(t["channel"], t["recommended_weekly_spend"], strict=True)), camp)
+        s.tables["Campaign split (pro rata to efficiency)"] = split.sort_values(
+            ["channel", "recommended_weekly_spend"], ascending=[True, False]).reset_index(drop=True)
+    s.figures.append(charts.budget_allocation(t, currency=model.currency))
+    s.figures.append(charts.budget_response_curves(
+        model.curves, model.current, dict(zip(t["channel"], t["recommended_weekly_spend"], strict=True)),
+        currency=model.currency))
+    s.values = {"expected_uplift": u["uplift_mean"], "expected_uplift_pct": u["uplift_pct"],
+                "expected_uplift_lower_90": u["uplift_lower_90"], "expected_uplift_upper_90": u["uplift_upper_90"],
+                "recommended_total_weekly": rec.total}
+    return s
+
+
+def scenarios_section(model: BudgetModel, settings: Any, wh: Any = None) -> Section:
+    b = settings.budget
+    cons = {"max_change": b.max_change, "max_share": b.max_share, "floors": b.floors, "caps": b.caps,
+            "risk": b.risk, "risk_lambda": b.risk_lambda, "risk_quantile": b.risk_quantile}
+    flight = None
+    if wh is not None:
+        fp = forecast.plan_weekly(wh.df(wh.table("budget_plan")), model.curves.channels,
+                                  weeks.shift(model.week, 1), 4,
+                                  model.current)
+        flight = fp[model.curves.channels].mean().to_dict()
+    sc = scenarios.budget_scenarios(model.curves, model.current, b.scenarios, flighting=flight, **cons)
+    variants = {
+        "no max share": {"max_share": None},
+        "no max change": {"max_change": None, "max_share": b.max_share},
+        "floors at 50% of current": {"floors": {c: 0.5 * v for c, v in model.current.items()}},
+    }
+    fc = scenarios.floors_caps_scenarios(model.curves, model.current, variants,
+                                         **{k: v for k, v in cons.items() if k not in ("floors",)})
+    s = Section("Scenarios")
+    s.notes.append("Total budget changes vs the current weekly total; 'fixed plan' is next month's plan "
+                   "spread per week (not optimised).")
+    s.tables["Total budget scenarios"] = sc
+    s.tables["Constraint variants (current total)"] = fc
+    s.figures.append(charts.budget_scenarios(sc, currency=model.currency))
+    return s
+
+
+def forecast_section(wh: Any, model: BudgetModel, rec: optimizer.Recommendation, settings: Any) -> Section:
+    h = int(min(max(settings.budget.forecast_weeks, 4), 13))
+    start = weeks.shift(model.week, 1)
+    plan = forecast.plan_weekly(wh.df(wh.table("budget_plan")), model.curves.channels, start, h, model.current)
+    recp = plan.copy()
+    for c, v in zip(rec.channels, rec.recommended, strict=True):
+        recp[c] = v
+    fc = forecast.forecast(model.fm, model.curves, {"plan": plan, "recommended": recp})
+    s = Section(f"Forecast: next {h} weeks")
+    s.tables["Summary"] = forecast.summary(fc)
+    s.tables["Weekly forecast"] = fc
+    s.figures.append(charts.budget_forecast(fc, currency=model.currency))
+    return s
+
+
+def risk_section(wh: Any, model: BudgetModel, rec: optimizer.Recommendation) -> Section:
+    s = Section("Risk")
+    d = risk.downside(rec)
+    s.tables["Concentration and downside"] = d
+    s.tables["ROAS volatility"] = risk.roas_volatility(spend.over_time(wh, model.week, "week", 26), model.curves,
+                                                        model.current)
+    s.values = {"hhi_current": float(d["hhi"].iloc[0]), "hhi_recommended": float(d["hhi"].iloc[1]),
+                "revenue_p5_current": float(d["revenue_p5"].iloc[0]),
+                "revenue_p5_recommended": float(d["revenue_p5"].iloc[1])}
+    return s
+
+
+# ---- exports and headline ----------------------------------------------------------------------------------------
+def export(exports: Path, model: BudgetModel, rec: optimizer.Recommendation) -> list[Path]:
+    """``budget_recommendation.csv`` and ``mmm_channel_roi.csv`` (GUIDE §2) into the run's exports."""
+    exports.mkdir(parents=True, exist_ok=True)
+    a = exports / "budget_recommendation.csv"
+    rec.table()[optimizer.EXPORT_COLUMNS].to_csv(a, index=False)
+    b = exports / "mmm_channel_roi.csv"
+    mmm.channel_roi(model.fm)[["channel", "roi_mean", "roi_lower_90", "roi_upper_90", "period_start",
+                               "period_end"]].to_csv(b, index=False)
+    return [a, b]
+
+
+def headline(*sections: Section) -> dict[str, Any]:
+    """Headline figures of all sections (numbers/strings) for scrapbook; undefined ones (NaN, None) left out."""
+    out: dict[str, Any] = {}
+    for s in sections:
+        for k, v in s.values.items():
+            v = v.item() if hasattr(v, "item") else v
+            if v is None or (isinstance(v, float) and not np.isfinite(v)):
+                continue
+            out[k] = v
+    return out

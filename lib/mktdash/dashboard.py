@@ -1,0 +1,980 @@
+"""The executive dashboard (notebook 30): data loading, one HTML rendering, and the live widget app.
+
+The same code serves both modes of GUIDE §3:
+
+* **static** (papermill, HTML export): :func:`show` displays the rendered HTML (tiles, tables, PNG charts);
+* **live** (Voilà): :func:`show` displays an ipywidgets app (week picker, channel/platform filter, drill-down
+  from channel to campaign, export links) whose body is the same HTML, re-rendered on every change.
+
+Data comes only from *published* data (:mod:`mktdash.publish`): the read-only warehouse snapshot (its small
+``dash_ad_weekly`` aggregate for the tiles and drill-down; a few small SQL queries for the cross-domain panel
+and freshness) and the run folder exports of the chosen week's latest successful run (``alerts.json``,
+``budget_recommendation.csv``, ``mmm_channel_roi.csv``, ``kpi_channel_weekly.csv``). Missing exports render
+as a "not available" note rather than failing, so a partial run still shows what it has. In batch mode
+(papermill with ``run_dir``) the run publishes only after its last notebook, so notebook 30 reads the
+warehouse that run just loaded (read-only; the snapshot when it cannot be opened).
+
+The KPI arithmetic here (sums and ratios of the weekly aggregate) is written by hand on purpose: it is a
+handful of ratios over an in-memory frame of a few thousand rows, which keeps a filter change well under the
+1 s target; ``mktdash.kpis`` computes the same definitions on the warehouse for notebook 10.
+
+All text that comes from data (campaign, channel, platform names, alert texts) is escaped with
+:func:`html.escape` before it goes into HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import html
+import io
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+from matplotlib.figure import Figure
+
+from mktdash import charts, paths, weeks
+from mktdash import publish as pub
+
+ALL = "all"
+OK_STATUS = {"ok", "success", "succeeded", "done", "complete", "completed"}
+
+# (key, label, kind, higher_is_better); kind: money, count, ratio (x), pct
+TIERS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
+    (
+        "Strategic",
+        [
+            ("revenue", "Revenue", "money", True),
+            ("spend", "Spend", "money", True),
+            ("roas", "ROAS", "ratio", True),
+        ],
+    ),
+    (
+        "Tactical",
+        [
+            ("conversions", "Conversions", "count", True),
+            ("cpa", "Cost per acquisition", "money", False),
+            ("cvr", "Conversion rate", "pct", True),
+        ],
+    ),
+    (
+        "Operational",
+        [
+            ("impressions", "Impressions", "count", True),
+            ("clicks", "Clicks", "count", True),
+            ("ctr", "Click-through rate", "pct", True),
+            ("cpc", "Cost per click", "money", False),
+        ],
+    ),
+]
+SUMS = ["impressions", "clicks", "spend", "conversions", "revenue"]
+
+CSS = """
+<style>
+.mk-dash{--mk-ink:#1f2937;--mk-muted:#6b7280;--mk-line:#e5e7eb;--mk-brand:#1f4e79;--mk-good:#2e8540;--mk-bad:#c0392b;
+ font-family:"DejaVu Sans",system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--mk-ink);max-width:1360px;
+ margin:0 auto;box-sizing:border-box;overflow-wrap:anywhere}
+.mk-dash *{box-sizing:border-box}
+.mk-dash h1{font-size:1.45rem;margin:.2rem 0 .1rem;color:var(--mk-brand)}
+.mk-dash h2{font-size:1.05rem;margin:1.2rem 0 .5rem;border-bottom:2px solid var(--mk-line);padding-bottom:.25rem}
+.mk-dash h3{font-size:.8rem;text-transform:uppercase;letter-spacing:.06em;color:var(--mk-muted);margin:.8rem 0 .35rem}
+.mk-sub{color:var(--mk-muted);font-size:.85rem}
+.mk-tiers{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,360px),1fr));gap:0 1rem}
+.mk-tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:.6rem}
+.mk-tile{border:1px solid var(--mk-line);border-radius:10px;padding:.6rem .75rem;background:#fff;min-width:0}
+.mk-tile .mk-label{font-size:.78rem;color:var(--mk-muted)}
+.mk-tile .mk-value{font-size:1.35rem;font-weight:700;margin:.1rem 0}
+.mk-wow{font-size:.8rem}.mk-good{color:var(--mk-good)}.mk-bad{color:var(--mk-bad)}.mk-flat{color:var(--mk-muted)}
+.mk-progress{height:6px;background:var(--mk-line);border-radius:3px;margin-top:.35rem;overflow:hidden}
+.mk-progress>span{display:block;height:100%;background:var(--mk-brand)}
+.mk-target{font-size:.72rem;color:var(--mk-muted)}
+.mk-grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:1rem}
+.mk-card{border:1px solid var(--mk-line);border-radius:10px;padding:.6rem .8rem;background:#fff;min-width:0}
+.mk-chart{width:100%;max-width:100%;height:auto;display:block}
+.mk-table-wrap{overflow-x:auto;max-width:100%}
+.mk-table{border-collapse:collapse;width:100%;font-size:.82rem}
+.mk-table th,.mk-table td{padding:.3rem .45rem;border-bottom:1px solid var(--mk-line);text-align:right;white-space:nowrap}
+.mk-table th:first-child,.mk-table td:first-child{text-align:left;white-space:normal}
+.mk-alerts{list-style:none;padding:0;margin:0}
+.mk-alerts li{border-left:4px solid var(--mk-muted);padding:.35rem .6rem;margin:.35rem 0;background:#fafafa;font-size:.85rem}
+.mk-alerts li.mk-problem{border-color:var(--mk-bad)}.mk-alerts li.mk-opportunity{border-color:var(--mk-good)}
+.mk-badges{display:flex;flex-wrap:wrap;gap:.35rem}
+.mk-badge{font-size:.75rem;border-radius:999px;padding:.15rem .55rem;background:#eef2f7;color:var(--mk-ink)}
+.mk-badge.mk-ok{background:#e6f4ea;color:#1e6b34}.mk-badge.mk-warn{background:#fdecea;color:#9b2c20}
+.mk-na{color:var(--mk-muted);font-style:italic;font-size:.85rem}
+.mk-exports a{display:inline-block;margin:.2rem .6rem .2rem 0;padding:.3rem .7rem;border:1px solid var(--mk-brand);
+ border-radius:6px;color:var(--mk-brand);text-decoration:none;font-size:.85rem}
+.mk-controls{display:flex;flex-wrap:wrap;gap:.4rem .9rem;max-width:1360px;margin:0 auto}
+.mk-controls .widget-dropdown{width:auto;max-width:100%}
+.mk-body,.mk-links,.mk-file-link{max-width:100%;min-width:0}
+.mk-body .widget-html-content,.mk-links .widget-html-content{min-width:0;flex:1 1 auto;max-width:100%}
+.jp-OutputArea-output,.jp-OutputArea-child{max-width:100%;min-width:0}
+@media (max-width:600px){.mk-tiles{grid-template-columns:repeat(2,minmax(0,1fr))}.mk-controls .widget-dropdown select{max-width:60vw}.mk-tile .mk-value{font-size:1.1rem}
+ .mk-dash h1{font-size:1.2rem}}
+@media print{.mk-exports{display:none}}
+</style>
+"""
+
+
+# ---- data ------------------------------------------------------------------------------------------------
+def _read_json(p: Path) -> Any:
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(p.read_text(encoding="utf-8"))
+    return None
+
+
+def archived_runs() -> dict[str, Path]:
+    """The latest successful run folder of every archived ISO week (``outputs/runs/<week>/<run-id>``)."""
+    out: dict[str, Path] = {}
+    root = paths.runs_dir()
+    if not root.is_dir():
+        return out
+    for wdir in sorted(root.iterdir()):
+        try:
+            weeks.parse(wdir.name)
+        except ValueError:
+            continue
+        best: tuple[str, Path] | None = None
+        for rdir in wdir.iterdir():
+            man = _read_json(rdir / "manifest.json")
+            if not isinstance(man, dict) or str(man.get("status", "")).lower() not in OK_STATUS:
+                continue
+            key = str(man.get("finished_at") or man.get("started_at") or "") + rdir.name
+            if best is None or key > best[0]:
+                best = (key, rdir)
+        if best:
+            out[wdir.name] = best[1]
+    return out
+
+
+@dataclass
+class View:
+    """Everything one rendering of the dashboard shows (also what the exports contain)."""
+
+    week: str
+    channel: str
+    platform: str
+    campaign: str
+    currency: str
+    tiles: dict[str, dict[str, float | None]]  # metric -> {value, prev, target}
+    by_channel: pd.DataFrame
+    by_campaign: pd.DataFrame
+    trend: pd.DataFrame
+    alerts: list[dict[str, Any]]
+    roi: pd.DataFrame | None
+    budget: pd.DataFrame | None
+    cross: dict[str, float | None]
+    badges: list[tuple[str, str, bool]]  # (label, detail, ok)
+    run_dir: Path | None
+    figures: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # name -> (PNG, alt text)
+
+    @property
+    def scope(self) -> str:
+        parts = [p for p in (self.channel, self.platform) if p != ALL]
+        if self.campaign != ALL:
+            parts.append(self.campaign)
+        return " / ".join(parts) or "All channels"
+
+
+def kpis(df: pd.DataFrame) -> dict[str, float | None]:
+    """Sums and ratios of an aggregate frame (columns impressions, clicks, spend, conversions, revenue).
+
+    >>> kpis(pd.DataFrame({"impressions": [1000], "clicks": [50], "spend": [100.0], "conversions": [5.0],
+    ...                    "revenue": [400.0]}))["roas"]
+    4.0
+    """
+    s = {k: float(df[k].sum()) if k in df else 0.0 for k in SUMS}
+
+    def ratio(a: float, b: float) -> float | None:
+        return a / b if b else None
+
+    s_out: dict[str, float | None] = dict(s)
+    s_out.update(
+        ctr=ratio(s["clicks"], s["impressions"]),
+        cvr=ratio(s["conversions"], s["clicks"]),
+        cpc=ratio(s["spend"], s["clicks"]),
+        cpa=ratio(s["spend"], s["conversions"]),
+        roas=ratio(s["revenue"], s["spend"]),
+    )
+    return s_out
+
+
+def _table_by(df: pd.DataFrame, key: str) -> pd.DataFrame:
+    if df.empty:
+        return pd.DataFrame(columns=[key, *SUMS, "ctr", "cvr", "cpc", "cpa", "roas"])
+    g = df.groupby(key, dropna=False)[SUMS].sum().reset_index()
+    g["ctr"] = g["clicks"] / g["impressions"].where(g["impressions"] != 0)
+    g["cvr"] = g["conversions"] / g["clicks"].where(g["clicks"] != 0)
+    g["cpc"] = g["spend"] / g["clicks"].where(g["clicks"] != 0)
+    g["cpa"] = g["spend"] / g["conversions"].where(g["conversions"] != 0)
+    g["roas"] = g["revenue"] / g["spend"].where(g["spend"] != 0)
+    return g.sort_values("spend", ascending=False).reset_index(drop=True)
+
+
+class DashboardData:
+    """Published data for the dashboard: the snapshot's weekly aggregate plus per-week run folders."""
+
+    def __init__(self, settings: Any = None, *, run_dir: str | Path = "") -> None:
+        self.settings = settings
+        self.currency = getattr(settings, "reporting_currency", "USD") if settings is not None else "USD"
+        self.published = pub.latest()
+        self.runs = archived_runs()
+        if run_dir:  # papermill: the current run's folder is the source for its own week
+            rd = Path(run_dir)
+            man = _read_json(rd / "manifest.json") or {}
+            wk = str(man.get("week") or rd.parent.name)
+            with contextlib.suppress(ValueError):
+                weeks.parse(wk)
+                self.runs[wk] = rd
+        # live (Voilà): the published snapshot only. Batch (papermill, run_dir set): this run publishes only
+        # after its last notebook, so read the warehouse it just loaded (read-only), else the snapshot.
+        candidates: list[Path] = []
+        if run_dir:
+            wpath = getattr(getattr(settings, "warehouse", None), "path", "") or paths.warehouse_path()
+            candidates.append(Path(wpath))
+        if self.published:
+            candidates.append(self.published.snapshot)
+        self.snapshot: Path | None = None
+        for c in candidates:
+            if c.exists() and self._can_open(c):
+                self.snapshot = c
+                break
+        self.agg = self._load_agg()
+        self.targets = self._query("SELECT metric, level, entity, period, target FROM kpi_targets")
+        self._cross_cache: dict[str, dict[str, float | None]] = {}
+        self._badge_cache: dict[str, list[tuple[str, str, bool]]] = {}
+
+    @staticmethod
+    def _can_open(path: Path) -> bool:
+        try:
+            duckdb.connect(str(path), read_only=True).close()
+            return True
+        except duckdb.Error:
+            return False
+
+    # snapshot access: one short-lived read-only connection per query (never blocks a writer)
+    def _query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame | None:
+        if self.snapshot is None:
+            return None
+        try:
+            con = duckdb.connect(str(self.snapshot), read_only=True)
+        except duckdb.Error:
+            return None
+        try:
+            return con.execute(sql, params or []).df()
+        except duckdb.Error:
+            return None
+        finally:
+            con.close()
+
+    def _load_agg(self) -> pd.DataFrame:
+        df = self._query("SELECT * FROM dash_ad_weekly")
+        if df is None:
+            df = self._query(pub.AGG_SQL.split(" AS\n", 1)[1])  # snapshot without the aggregate: compute it
+        if df is None:
+            df = pd.DataFrame(
+                columns=["week", "channel", "platform", "campaign_id", "campaign_name", *SUMS, "days"]
+            )
+        for c in SUMS:
+            df[c] = pd.to_numeric(df[c], errors="coerce").fillna(0.0).astype(float)
+        for c in ("week", "channel", "platform", "campaign_id", "campaign_name"):
+            df[c] = df[c].astype(str)
+        return df
+
+    # ---- choices ----
+    def weeks(self) -> list[str]:
+        """Weeks the picker offers: archived runs, else weeks with data (newest first)."""
+        ws = set(self.runs) or set(self.agg["week"].unique())
+        return sorted(ws, reverse=True)
+
+    def default_week(self, week: str = "latest") -> str:
+        if week and week != "latest":
+            return week
+        if self.published and self.published.week in self.weeks():
+            return self.published.week
+        return self.weeks()[0] if self.weeks() else weeks.of(pd.Timestamp.today().date())
+
+    def channels(self) -> list[str]:
+        order = {c: i for i, c in enumerate(charts.CHANNEL_ORDER)}
+        return sorted(self.agg["channel"].unique(), key=lambda c: (order.get(c, 99), c))
+
+    def platforms(self, channel: str = ALL) -> list[str]:
+        d = self.agg if channel == ALL else self.agg[self.agg["channel"] == channel]
+        return sorted(d["platform"].unique())
+
+    def campaigns(self, week: str, channel: str, platform: str = ALL) -> list[tuple[str, str]]:
+        """(label, campaign_id) of the campaigns with spend in ``week`` for the channel, by spend."""
+        d = self._filter(self.agg[self.agg["week"] == week], channel, platform)
+        g = d.groupby(["campaign_id", "campaign_name"])["spend"].sum().sort_values(ascending=False)
+        return [(f"{name}", cid) for (cid, name), _ in g.items()]
+
+    @staticmethod
+    def _filter(df: pd.DataFrame, channel: str, platform: str, campaign: str = ALL) -> pd.DataFrame:
+        if channel != ALL:
+            df = df[df["channel"] == channel]
+        if platform != ALL:
+            df = df[df["platform"] == platform]
+        if campaign != ALL:
+            df = df[df["campaign_id"] == campaign]
+        return df
+
+    # ---- run folder exports ----
+    def exports_dir(self, week: str) -> Path | None:
+        rd = self.runs.get(week)
+        return rd / "exports" if rd else None
+
+    def _csv(self, week: str, name: str) -> pd.DataFrame | None:
+        d = self.exports_dir(week)
+        if d is None or not (d / name).exists():
+            return None
+        try:
+            return pd.read_csv(d / name)
+        except (OSError, ValueError, pd.errors.ParserError):
+            return None
+
+    def alerts(self, week: str, channel: str = ALL, campaign_name: str | None = None) -> list[dict[str, Any]]:
+        d = self.exports_dir(week)
+        raw = _read_json(d / "alerts.json") if d else None
+        items = raw.get("alerts", []) if isinstance(raw, dict) else raw or []
+        out = [a for a in items if isinstance(a, dict) and str(a.get("week", week)) == week]
+        if channel != ALL:
+            names = set(self.agg.loc[self.agg["channel"] == channel, "campaign_name"])
+            out = [
+                a
+                for a in out
+                if str(a.get("channel", "")) == channel
+                or (a.get("level") == "channel" and str(a.get("entity")) == channel)
+                or (a.get("level") == "campaign" and str(a.get("entity")) in names)
+            ]
+        if campaign_name is not None:
+            out = [a for a in out if a.get("level") != "campaign" or str(a.get("entity")) == campaign_name]
+
+        def money(a: dict[str, Any]) -> float:
+            try:
+                return abs(float(a.get("impact") or 0.0))
+            except (TypeError, ValueError):
+                return 0.0
+
+        return sorted(out, key=money, reverse=True)
+
+    # ---- cross-domain and freshness (small SQL on the snapshot, cached per week) ----
+    def cross(self, week: str) -> dict[str, float | None]:
+        if week in self._cross_cache:
+            return self._cross_cache[week]
+        mon, sun = weeks.monday(week), weeks.sunday(week)
+        pm, ps = weeks.monday(weeks.shift(week, -1)), weeks.sunday(weeks.shift(week, -1))
+        out: dict[str, float | None] = {}
+
+        def one(sql: str, args: list[Any]) -> float | None:
+            r = self._query(sql, args)
+            if r is None or r.empty or pd.isna(r.iloc[0, 0]):
+                return None
+            return float(r.iloc[0, 0])
+
+        deals = "SELECT {} FROM crm_deals WHERE {} BETWEEN ? AND ?"
+        out["deals_created"] = one(deals.format("count(*)", "created_date"), [mon, sun])
+        out["pipeline_created"] = one(deals.format("sum(amount_reporting)", "created_date"), [mon, sun])
+        out["won_amount"] = one(
+            deals.format("sum(amount_reporting)", "close_date") + " AND is_won", [mon, sun]
+        )
+        usage = "SELECT count(DISTINCT customer_id) FROM product_usage WHERE date_day BETWEEN ? AND ? AND events > 0"
+        out["active_customers"] = one(usage, [mon, sun])
+        out["active_customers_prev"] = one(usage, [pm, ps])
+        snap = (
+            "SELECT {} FROM customer_health WHERE snapshot_date = (SELECT max(snapshot_date) FROM customer_health "
+            "WHERE snapshot_date <= ?)"
+        )
+        out["health_score"] = one(snap.format("avg(health_score)"), [sun])
+        out["mrr"] = one(snap.format("sum(mrr)"), [sun])
+        out["churned"] = one(snap.format("sum(CASE WHEN churned THEN 1 ELSE 0 END)"), [sun])
+        self._cross_cache[week] = out
+        return out
+
+    def badges(self, week: str) -> list[tuple[str, str, bool]]:
+        if week in self._badge_cache:
+            return self._badge_cache[week]
+        sun = weeks.sunday(week)
+        out: list[tuple[str, str, bool]] = []
+        d = self.agg[self.agg["week"] == week]
+        for plat in sorted(self.agg["platform"].unique()):
+            days = int(d.loc[d["platform"] == plat, "days"].max()) if (d["platform"] == plat).any() else 0
+            out.append((plat, f"{days}/7 days", days >= 7))
+        for table, col in (
+            ("web_daily", "date_day"),
+            ("crm_deals", "created_date"),
+            ("product_usage", "date_day"),
+            ("customer_health", "snapshot_date"),
+        ):
+            r = self._query(
+                f'SELECT max("{col}") FROM "{table}" WHERE "{col}" <= ?', [sun + pd.Timedelta(days=7)]
+            )
+            if r is None or r.empty or pd.isna(r.iloc[0, 0]):
+                out.append((table, "no data", False))
+                continue
+            last = pd.Timestamp(r.iloc[0, 0]).date()
+            out.append((table, f"to {last.isoformat()}", last >= sun))
+        self._badge_cache[week] = out
+        return out
+
+    # ---- the view ----
+    def target(self, metric: str, channel: str) -> float | None:
+        t = self.targets
+        if t is None or t.empty:
+            return None
+        t = t[(t["metric"] == metric) & (t["period"].fillna("week") == "week")]
+        t = (
+            t[(t["level"] == "total") & (t["entity"].fillna("all") == "all")]
+            if channel == ALL
+            else t[(t["level"] == "channel") & (t["entity"] == channel)]
+        )
+        return float(t["target"].iloc[-1]) if len(t) else None
+
+    def view(
+        self,
+        week: str,
+        channel: str = ALL,
+        platform: str = ALL,
+        campaign: str = ALL,
+        *,
+        trend_weeks: int = 12,
+    ) -> View:
+        """Compute everything the dashboard shows for one week and filter."""
+        prev = weeks.shift(week, -1)
+        scoped = self._filter(self.agg, channel, platform, campaign)
+        cur, old = kpis(scoped[scoped["week"] == week]), kpis(scoped[scoped["week"] == prev])
+        tiles = {m: {"value": cur[m], "prev": old[m], "target": self.target(m, channel)} for m in cur}
+        wk = scoped[scoped["week"] == week]
+        first = weeks.shift(week, -(trend_weeks - 1))
+        tr = scoped[(scoped["week"] >= first) & (scoped["week"] <= week)]
+        trend = tr.groupby("week")[["spend", "revenue"]].sum().reset_index()
+        campaign_name = None
+        if campaign != ALL:
+            names = self.agg.loc[self.agg["campaign_id"] == campaign, "campaign_name"]
+            campaign_name = str(names.iloc[0]) if len(names) else campaign
+        roi = self._csv(week, "mmm_channel_roi.csv")
+        budget = self._csv(week, "budget_recommendation.csv")
+        if channel != ALL:
+            roi = roi[roi["channel"] == channel] if roi is not None and "channel" in roi else roi
+            budget = (
+                budget[budget["channel"] == channel] if budget is not None and "channel" in budget else budget
+            )
+        return View(
+            week=week,
+            channel=channel,
+            platform=platform,
+            campaign=campaign_name or ALL,
+            currency=self.currency,
+            tiles=tiles,
+            by_channel=_table_by(wk, "channel"),
+            by_campaign=_table_by(wk, "campaign_name")
+            if channel != ALL or platform != ALL
+            else _table_by(wk, "campaign_name").head(15),
+            trend=trend,
+            alerts=self.alerts(week, channel, campaign_name),
+            roi=roi,
+            budget=budget,
+            cross=self.cross(week),
+            badges=self.badges(week),
+            run_dir=self.runs.get(week),
+        )
+
+
+def load(week: str = "latest", run_dir: str | Path = "", settings: Any = None) -> DashboardData:
+    """Open the published data (snapshot + run folders) for the executive dashboard."""
+    return DashboardData(settings, run_dir=run_dir)
+
+
+# ---- formatting ------------------------------------------------------------------------------------------
+def fmt(v: float | None, kind: str, currency: str = "USD") -> str:
+    """Human format of a KPI value.
+
+    >>> fmt(12345.6, "money"), fmt(0.0234, "pct"), fmt(3.456, "ratio"), fmt(None, "count")
+    ('$12.3k', '2.34%', '3.46x', '–')
+    """
+    if v is None or pd.isna(v):
+        return "–"
+    if kind == "money":
+        sym = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
+        return f"{sym}{charts.compact(v)}" if sym else f"{charts.compact(v)} {currency}"
+    if kind == "pct":
+        return f"{v * 100:.2f}%"
+    if kind == "ratio":
+        return f"{v:.2f}x"
+    return charts.compact(v)
+
+
+def _esc(v: Any) -> str:
+    return html.escape(str(v), quote=True)
+
+
+def fig_png(fig: Figure, dpi: int = 96) -> bytes:
+    """PNG bytes; ``bbox_inches=None`` because :func:`charts.finish` already laid the figure out tightly
+    (the house style's ``savefig.bbox: tight`` would draw every figure twice)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=None)
+    return buf.getvalue()
+
+
+def _img(fig: tuple[bytes, str], cls: str) -> str:
+    b64 = base64.b64encode(fig[0]).decode()
+    alt = _esc(fig[1])
+    return f'<img class="mk-chart {cls}" src="data:image/png;base64,{b64}" alt="{alt}" title="{alt}">'
+
+
+def _tile(key: str, label: str, kind: str, good_up: bool, t: dict[str, float | None], cur: str) -> str:
+    v, p, target = t.get("value"), t.get("prev"), t.get("target")
+    if v is not None and p:
+        ch = (v - p) / abs(p)
+        arrow = "▲" if ch > 0.0005 else "▼" if ch < -0.0005 else "▶"
+        good = (ch > 0) == good_up
+        cls = "mk-flat" if arrow == "▶" else "mk-good" if good else "mk-bad"
+        wow = f'<div class="mk-wow {cls}" aria-label="week over week">{arrow} {ch * 100:+.1f}% WoW</div>'
+    else:
+        wow = '<div class="mk-wow mk-flat">no prior week</div>'
+    prog = ""
+    if target and v is not None:
+        share = v / target if good_up else (target / v if v else 0.0)
+        prog = (
+            f'<div class="mk-progress" role="progressbar" aria-valuenow="{share * 100:.0f}" aria-valuemin="0" '
+            f'aria-valuemax="100"><span style="width:{min(share, 1.0) * 100:.0f}%"></span></div>'
+            f'<div class="mk-target">{share * 100:.0f}% of target {_esc(fmt(target, kind, cur))}</div>'
+        )
+    raw = "" if v is None else repr(float(v))
+    return (
+        f'<div class="mk-tile" data-metric="{key}" data-value="{raw}"><div class="mk-label">{_esc(label)}</div>'
+        f'<div class="mk-value">{_esc(fmt(v, kind, cur))}</div>{wow}{prog}</div>'
+    )
+
+
+def _table(df: pd.DataFrame | None, cols: list[tuple[str, str, str]], cur: str, cls: str = "") -> str:
+    if df is None or df.empty:
+        return '<p class="mk-na">Not available for this week.</p>'
+    head = "".join(f"<th scope='col'>{_esc(lbl)}</th>" for _, lbl, _ in cols if _)
+    rows = []
+    for _, r in df.iterrows():
+        cells = []
+        for c, _lbl, kind in cols:
+            v = r.get(c)
+            cells.append(
+                f"<td>{_esc(fmt(v, kind, cur) if kind != 'text' else ('' if pd.isna(v) else v))}</td>"
+            )
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        f'<div class="mk-table-wrap"><table class="mk-table {cls}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+PERF_COLS = [
+    ("spend", "Spend", "money"),
+    ("revenue", "Revenue", "money"),
+    ("roas", "ROAS", "ratio"),
+    ("conversions", "Conv.", "count"),
+    ("cpa", "CPA", "money"),
+    ("ctr", "CTR", "pct"),
+    ("cpc", "CPC", "money"),
+]
+
+
+def _alerts_html(alerts: list[dict[str, Any]], cur: str, limit: int = 10) -> str:
+    if not alerts:
+        return '<p class="mk-na">No alerts for this week and filter.</p>'
+    items = []
+    for a in alerts[:limit]:
+        kind = "mk-opportunity" if str(a.get("kind")) == "opportunity" else "mk-problem"
+        impact = a.get("impact")
+        try:
+            money = fmt(float(impact), "money", cur)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            money = "–"
+        text = str(a.get("text") or f"{a.get('metric', '')} {a.get('direction', '')}")
+        entity = str(a.get("entity", ""))
+        who = "" if entity and entity in text else f"{_esc(a.get('level', ''))} <em>{_esc(entity)}</em>: "
+        items.append(f'<li class="{kind}"><strong>{_esc(money)}</strong> · {who}{_esc(text)}</li>')
+    return f'<ol class="mk-alerts">{"".join(items)}</ol>'
+
+
+def _png(fig: Figure) -> tuple[bytes, str]:
+    return fig_png(fig), str(getattr(fig, "alt_text", "chart"))
+
+
+_FIG_CACHE: dict[tuple[Any, ...], tuple[bytes, str]] = {}
+
+
+def _cached(key: tuple[Any, ...], draw: Any) -> tuple[bytes, str]:
+    if key not in _FIG_CACHE:
+        if len(_FIG_CACHE) > 128:
+            _FIG_CACHE.clear()
+        _FIG_CACHE[key] = _png(draw())
+    return _FIG_CACHE[key]
+
+
+def figures(v: View) -> dict[str, tuple[bytes, str]]:
+    """The view's charts as (PNG bytes, alt text), each drawn once per distinct input (cached; a filter
+    change redraws only the trend) and reused for display and export."""
+    if not v.figures:
+        if not v.trend.empty:
+            tkey = (
+                "trend",
+                v.scope,
+                v.currency,
+                tuple(v.trend["week"]),
+                tuple(v.trend["spend"].round(6)),
+                tuple(v.trend["revenue"].round(6)),
+            )
+            v.figures["trend"] = _cached(
+                tkey,
+                lambda: charts.exec_trend(
+                    v.trend, title=f"Spend and revenue, {v.scope}", currency=v.currency
+                ),
+            )
+        if (
+            v.roi is not None
+            and not v.roi.empty
+            and {"roi_mean", "roi_lower_90", "roi_upper_90"} <= set(v.roi)
+        ):
+            rkey = ("roi", v.roi.to_csv(index=False))
+            v.figures["roi"] = _cached(
+                rkey, lambda: charts.exec_roi(v.roi, title="Marketing ROI by channel (MMM)")
+            )
+    return v.figures
+
+
+def render(v: View, *, title: str = "Executive summary") -> str:
+    """The whole dashboard body as HTML (escaped), used live, in the static export and for the PDF."""
+    cur, figs = v.currency, figures(v)
+    tiles = (
+        '<div class="mk-tiers">'
+        + "".join(
+            f'<section><h3>{_esc(tier)}</h3><div class="mk-tiles mk-tier-{tier.lower()}">'
+            + "".join(_tile(k, lbl, kind, up, v.tiles[k], cur) for k, lbl, kind, up in items)
+            + "</div></section>"
+            for tier, items in TIERS
+        )
+        + "</div>"
+    )
+    badges = "".join(
+        f'<span class="mk-badge {"mk-ok" if ok else "mk-warn"}" title="{_esc(d)}">'
+        f"{'✓' if ok else '!'} {_esc(lbl)}: {_esc(d)}</span>"
+        for lbl, d, ok in v.badges
+    )
+    c = v.cross
+    prev_act = c.get("active_customers_prev")
+    act = c.get("active_customers")
+    act_wow = f" ({(act - prev_act) / prev_act * 100:+.1f}% WoW)" if act is not None and prev_act else ""
+    hs = "–" if c.get("health_score") is None else f"{c['health_score']:.0f}"
+    cross = (
+        '<div class="mk-tiles mk-cross">'
+        f'<div class="mk-tile" data-metric="pipeline_created"><div class="mk-label">Pipeline created</div>'
+        f'<div class="mk-value">{_esc(fmt(c.get("pipeline_created"), "money", cur))}</div>'
+        f'<div class="mk-wow mk-flat">{_esc(fmt(c.get("deals_created"), "count"))} deals</div></div>'
+        f'<div class="mk-tile" data-metric="won_amount"><div class="mk-label">Closed won</div>'
+        f'<div class="mk-value">{_esc(fmt(c.get("won_amount"), "money", cur))}</div></div>'
+        f'<div class="mk-tile" data-metric="active_customers"><div class="mk-label">Active customers (product)</div>'
+        f'<div class="mk-value">{_esc(fmt(act, "count"))}</div><div class="mk-wow mk-flat">{_esc(act_wow)}</div></div>'
+        f'<div class="mk-tile" data-metric="health_score"><div class="mk-label">Customer health (0-100)</div>'
+        f'<div class="mk-value">{_esc(hs)}</div>'
+        f'<div class="mk-wow mk-flat">MRR {_esc(fmt(c.get("mrr"), "money", cur))}, '
+        f"churned {_esc(fmt(c.get('churned'), 'count'))}</div></div></div>"
+    )
+    budget_cols = [
+        ("channel", "Channel", "text"),
+        ("current_weekly_spend", "Current", "money"),
+        ("recommended_weekly_spend", "Recommended", "money"),
+        ("expected_revenue_current", "Exp. revenue now", "money"),
+        ("expected_revenue_recommended", "Exp. revenue rec.", "money"),
+    ]
+    roi_cols = [
+        ("channel", "Channel", "text"),
+        ("roi_mean", "ROI", "ratio"),
+        ("roi_lower_90", "90% low", "ratio"),
+        ("roi_upper_90", "90% high", "ratio"),
+    ]
+    drill = v.by_campaign
+    drill_title = (
+        "Campaigns" + ("" if v.channel == ALL and v.platform == ALL else f" in {v.scope}") + " (by spend)"
+    )
+    run = f"run {v.run_dir.name}" if v.run_dir else "no archived run for this week"
+    return (
+        f'{CSS}<div class="mk-dash" data-week="{_esc(v.week)}" data-channel="{_esc(v.channel)}">'
+        f"<h1>{_esc(title)}: {_esc(v.week)}</h1>"
+        f'<div class="mk-sub">{_esc(v.scope)} · {_esc(weeks.monday(v.week).isoformat())} to '
+        f"{_esc(weeks.sunday(v.week).isoformat())} · {_esc(run)} · money in {_esc(cur)}</div>"
+        f'<h2>Data freshness and completeness</h2><div class="mk-badges">{badges}</div>'
+        f"<h2>KPIs</h2>{tiles}"
+        f'<h2>Alerts ranked by money at stake</h2><div class="mk-card">{_alerts_html(v.alerts, cur)}</div>'
+        '<div class="mk-grid2">'
+        f'<div class="mk-card"><h2>Trend</h2>{_img(figs["trend"], "mk-trend") if "trend" in figs else "<p class=mk-na>No data.</p>"}</div>'
+        f'<div class="mk-card"><h2>Revenue attribution and ROI</h2>'
+        f"{_img(figs['roi'], 'mk-roi') if 'roi' in figs else ''}{_table(v.roi, roi_cols, cur, 'mk-roi-table')}</div>"
+        "</div>"
+        f"<h2>Performance by channel</h2>{_table(v.by_channel, [('channel', 'Channel', 'text'), *PERF_COLS], cur, 'mk-channels')}"
+        f"<h2>{_esc(drill_title)}</h2>{_table(drill, [('campaign_name', 'Campaign', 'text'), *PERF_COLS], cur, 'mk-campaigns')}"
+        f"<h2>Budget efficiency</h2>{_table(v.budget, budget_cols, cur, 'mk-budget')}"
+        f"<h2>Pipeline, product adoption, customer health</h2>{cross}"
+        "</div>"
+    )
+
+
+# ---- exports -----------------------------------------------------------------------------------------------
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _slug(v: View) -> str:
+    s = "".join(ch if ch.isalnum() else "-" for ch in f"{v.week}-{v.scope}".lower())
+    return "-".join(p for p in s.split("-") if p)[:80]
+
+
+def export_csv(v: View) -> bytes:
+    """The current view's table (campaigns when drilled into a channel, else channels) as CSV."""
+    df = v.by_campaign if v.channel != ALL or v.platform != ALL else v.by_channel
+    return df.assign(week=v.week).to_csv(index=False).encode("utf-8")
+
+
+def export_xlsx(v: View) -> bytes:
+    """An Excel workbook with one sheet per section of the view (text that Excel would run as a formula,
+    e.g. a campaign named ``=HYPERLINK(...)``, is prefixed with an apostrophe by ``mktdash.exports``)."""
+    from mktdash.exports import _excel_safe
+
+    buf = io.BytesIO()
+    sheets = {
+        "about": pd.DataFrame({"week": [v.week], "scope": [v.scope], "currency": [v.currency]}),
+        "kpis": pd.DataFrame([{"metric": k, **t} for k, t in v.tiles.items()]),
+        "channels": v.by_channel,
+        "campaigns": v.by_campaign,
+        "alerts": pd.DataFrame(v.alerts),
+        "roi": v.roi,
+        "budget": v.budget,
+    }
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, df in sheets.items():
+            if df is not None:
+                _excel_safe(df).to_excel(xw, sheet_name=name, index=False)
+    return buf.getvalue()
+
+
+def export_pdf(v: View, *, chromium: str = "/usr/bin/chromium", timeout: float = 90.0) -> bytes:
+    """The executive summary as PDF, printed by headless Chromium from a local HTML file (no network)."""
+    if not Path(chromium).exists():
+        raise FileNotFoundError(f"{chromium} not found: install Debian's chromium for the PDF export")
+    with tempfile.TemporaryDirectory(prefix="mktdash-pdf-") as tmp:
+        src, out = Path(tmp) / "summary.html", Path(tmp) / "summary.pdf"
+        src.write_text(
+            f"<!doctype html><html><head><meta charset='utf-8'><title>Executive summary {_esc(v.week)}"
+            f"</title></head><body>{render(v)}</body></html>",
+            encoding="utf-8",
+        )
+        subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-extensions",
+                "--no-first-run",
+                "--no-pdf-header-footer",
+                f"--user-data-dir={tmp}/profile",
+                f"--print-to-pdf={out}",
+                src.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+        return out.read_bytes()
+
+
+def data_link(content: bytes, filename: str, mime: str, label: str) -> str:
+    """An ``<a download>`` link carrying ``content`` as a data: URL (works in Voilà without a file server)."""
+    b64 = base64.b64encode(content).decode()
+    return (
+        f'<a class="mk-download" download="{_esc(filename)}" href="data:{mime};base64,{b64}" '
+        f'data-type="{_esc(mime)}">{_esc(label)}</a>'
+    )
+
+
+def export_links(v: View) -> str:
+    slug = _slug(v)
+    return '<div class="mk-exports">' + data_link(export_csv(v), f"{slug}.csv", "text/csv", "CSV") + "</div>"
+
+
+def png_links(v: View) -> str:
+    """Download links for the view's charts (PNG)."""
+    slug = _slug(v)
+    return "".join(
+        data_link(png, f"{slug}-{name}.png", "image/png", f"Download {name} chart (PNG)")
+        for name, (png, _alt) in figures(v).items()
+    )
+
+
+# ---- display -----------------------------------------------------------------------------------------------
+def resolve_mode(mode: str) -> str:
+    """``auto`` -> ``live`` inside Voilà (it sets VOILA_* variables in the kernel), else ``static``."""
+    if mode in ("static", "live"):
+        return mode
+    return "live" if any(k.startswith("VOILA_") for k in os.environ) else "static"
+
+
+class App:
+    """The live dashboard: controls on top, the rendered view below, export links at the bottom."""
+
+    def __init__(
+        self, data: DashboardData, week: str = "latest", *, chromium: str = "/usr/bin/chromium"
+    ) -> None:
+        import ipywidgets as w
+
+        self.data, self.chromium = data, chromium
+        wk = data.default_week(week)
+        opts = data.weeks() or [wk]
+        self.week = w.Dropdown(options=opts, value=wk if wk in opts else opts[0], description="Week")
+        self.channel = w.Dropdown(
+            options=[("All channels", ALL), *[(c, c) for c in data.channels()]],
+            value=ALL,
+            description="Channel",
+        )
+        self.platform = w.Dropdown(options=[("All platforms", ALL)], value=ALL, description="Platform")
+        self.campaign = w.Dropdown(options=[("All campaigns", ALL)], value=ALL, description="Campaign")
+        for name in ("week", "channel", "platform", "campaign"):
+            dd = getattr(self, name)
+            dd.add_class(f"mk-{name}")
+            dd.style.description_width = "70px"
+            dd.layout = w.Layout(width="auto", max_width="100%")
+        self.body = w.HTML(layout=w.Layout(width="100%"))
+        self.body.add_class("mk-body")
+        self.links = w.HTML(layout=w.Layout(width="100%"))
+        self.links.add_class("mk-links")
+        self.xlsx_button = w.Button(description="Prepare Excel", tooltip="This view as an Excel workbook")
+        self.xlsx_button.add_class("mk-xlsx")
+        self.png_button = w.Button(
+            description="Prepare PNG charts", tooltip="The charts of this view as PNG files"
+        )
+        self.png_button.add_class("mk-png")
+        self.png_button.on_click(self._pngs)
+        self.pdf_button = w.Button(description="Prepare PDF", tooltip="Executive summary as PDF")
+        self.pdf_button.add_class("mk-pdf")
+        self.file_link = w.HTML()
+        self.file_link.add_class("mk-file-link")
+        self.pdf_button.on_click(self._pdf)
+        self.xlsx_button.on_click(self._xlsx)
+        self.view: View | None = None
+        self._busy = False
+        self._refresh_platforms()
+        self._refresh_campaigns()
+        for dd in (self.week, self.channel, self.platform, self.campaign):
+            dd.observe(self._changed, names="value")
+        controls = w.HBox(
+            [self.week, self.channel, self.platform, self.campaign],
+            layout=w.Layout(flex_flow="row wrap", width="100%"),
+        )
+        controls.add_class("mk-controls")
+        exports = w.VBox(
+            [
+                w.HTML("<h3 style='margin:.6rem 0 .2rem'>Export this view</h3>"),
+                self.links,
+                w.HBox(
+                    [self.xlsx_button, self.png_button, self.pdf_button, self.file_link],
+                    layout=w.Layout(flex_flow="row wrap", align_items="center"),
+                ),
+            ]
+        )
+        exports.add_class("mk-export-box")
+        self.widget = w.VBox([controls, self.body, exports], layout=w.Layout(width="100%"))
+        self.widget.add_class("mk-app")
+        self.update()
+
+    def _refresh_platforms(self) -> None:
+        self.platform.options = [
+            ("All platforms", ALL),
+            *[(p, p) for p in self.data.platforms(self.channel.value)],
+        ]
+        self.platform.value = ALL
+
+    def _refresh_campaigns(self) -> None:
+        opts = [("All campaigns", ALL)]
+        if self.channel.value != ALL or self.platform.value != ALL:  # drill-down: channel -> campaign
+            opts += self.data.campaigns(self.week.value, self.channel.value, self.platform.value)
+        self.campaign.options = opts
+        self.campaign.value = ALL
+        self.campaign.disabled = len(opts) == 1
+
+    def _changed(self, change: dict[str, Any]) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            if change["owner"] is self.channel:
+                self._refresh_platforms()
+            if change["owner"] in (self.channel, self.platform, self.week):
+                self._refresh_campaigns()
+        finally:
+            self._busy = False
+        self.update()
+
+    def update(self) -> None:
+        """Recompute the view for the current controls and re-render body and export links."""
+        self.view = self.data.view(
+            self.week.value, self.channel.value, self.platform.value, self.campaign.value
+        )
+        self.body.value = render(self.view)
+        self.links.value = export_links(self.view)
+        self.file_link.value = ""
+
+    def _pngs(self, _: Any = None) -> None:
+        if self.view is not None:
+            self.file_link.value = png_links(self.view)
+
+    def _xlsx(self, _: Any = None) -> None:
+        if self.view is not None:
+            self.file_link.value = data_link(
+                export_xlsx(self.view), f"{_slug(self.view)}.xlsx", XLSX, "Download Excel"
+            )
+
+    def _pdf(self, _: Any = None) -> None:
+        if self.view is None:
+            return
+        self.file_link.value = "<span class='mk-na'>Rendering PDF…</span>"
+        try:
+            pdf = export_pdf(self.view, chromium=self.chromium)
+        except (OSError, subprocess.SubprocessError) as e:
+            self.file_link.value = f"<span class='mk-na'>PDF export failed: {_esc(e)}</span>"
+            return
+        self.file_link.value = data_link(pdf, f"{_slug(self.view)}.pdf", "application/pdf", "Download PDF")
+
+
+def show(data: DashboardData, week: str = "latest", mode: str = "auto", settings: Any = None) -> View | App:
+    """Display the dashboard: static HTML (``static``) or the widget app (``live``); returns what it showed."""
+    from IPython.display import HTML, display
+
+    chromium = getattr(getattr(settings, "dashboard", None), "chromium", "/usr/bin/chromium")
+    if resolve_mode(mode) == "live":
+        app = App(data, week, chromium=chromium)
+        display(app.widget)
+        return app
+    v = data.view(data.default_week(week))
+    display(HTML(render(v)))
+    return v
+
+
+def headline(shown: View | App) -> dict[str, Any]:
+    """Headline figures of what :func:`show` displayed, for ``scrapbook.glue`` (week, spend, revenue, roas, alerts)."""
+    v = shown.view if isinstance(shown, App) else shown
+    if v is None:
+        return {"week": "", "spend": 0.0, "revenue": 0.0, "roas": 0.0, "alerts": 0}
+    t = v.tiles
+    return {
+        "week": v.week,
+        "spend": float(t["spend"]["value"] or 0.0),
+        "revenue": float(t["revenue"]["value"] or 0.0),
+        "roas": float(t["roas"]["value"] or 0.0),
+        "alerts": len(v.alerts),
+    }

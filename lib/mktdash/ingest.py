@@ -1,0 +1,523 @@
+"""The ingest engine: export files in, canonical warehouse rows out — idempotent, atomic per file, loud.
+
+Per file: sha256 → already loaded? ``duplicate`` (nothing changes) → archive the original to ``data/raw/``
+(keyed by hash; the inbox file is never modified) → detect the format (or ``source=``) → read → enrich
+(ad rows: channel by ``params.channels``, audience/creative from ad group/ad names, money converted to the
+reporting currency with the day's ``fx_rates``; formula-like text cells neutralised; ``ingest_id``) →
+validate (:func:`mktdash.quality.validate` plus minimal checks here) → reconcile the file's totals rows with
+the loaded sums → ONE transaction: delete what an earlier export of the same ``replace_key`` loaded for the
+overlapping period (a corrected re-export: ledger status ``replaced``, listing the ingest ids), append the
+rows, append the ledger row. A :class:`SourceError` quarantines the file (``quarantine`` row naming file, line,
+column, error and hint; ledger ``quarantined``; a copy in ``data/quarantine/``) and the batch goes on.
+Any other exception (even KeyboardInterrupt) inside the load rolls the transaction back and propagates.
+
+Files are loaded in table-dependency order (FX rates first, then plans/targets, then facts), then by path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import shutil
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm.auto import tqdm
+
+from mktdash import channels, paths, sources
+from mktdash.schema import TABLES, conform
+from mktdash.sources.base import Parsed, ReadContext, SourceError
+
+# load order by table: rates before anything priced in them, plans/targets before facts
+TABLE_ORDER: dict[str, int] = {"fx_rates": 0, "kpi_targets": 1, "budget_plan": 1, "spend_limits": 1, "approvals": 1}
+# the date column a Parsed.period refers to, per table (tables absent here replace by key only: snapshots)
+DATE_COLUMNS: dict[str, str] = {
+    "ad_daily": "date_day", "web_daily": "date_day", "product_usage": "date_day", "fx_rates": "date_day",
+    "customer_health": "snapshot_date", "budget_plan": "month",
+}
+# original money column -> reporting-currency column, per table with a ``currency`` column
+MONEY: dict[str, dict[str, str]] = {
+    "ad_daily": {"spend": "spend_reporting", "conversions_value": "conversions_value_reporting"},
+    "crm_deals": {"amount": "amount_reporting"},
+}
+# the day whose FX rate applies, and whether the nearest day with a rate may stand in
+FX_DATE: dict[str, tuple[str, bool]] = {"ad_daily": ("date_day", False), "crm_deals": ("_fx_date", True)}
+LOADED = ("loaded", "replaced")
+_FORMULA = r"^(?:[=+@\t\r]|-[A-Za-z(])"  # RE2 syntax: runs in pyarrow, not per row
+_FORMULA_START = pa.array(list("=+@-\t\r"), pa.string())
+_OURS = {"platform", "source_relation", "ingest_id", "channel"}  # set by readers/engine, not by the file
+_AD_METRICS = ("clicks", "impressions", "spend", "conversions", "conversions_value")
+
+
+# ---- report -----------------------------------------------------------------------------------------------
+@dataclass
+class FileResult:
+    """What happened to one file."""
+
+    file: str
+    status: str  # loaded | replaced | duplicate | quarantined
+    source: str | None = None
+    table: str | None = None
+    rows: int = 0
+    ingest_id: str | None = None
+    sha256: str | None = None
+    replaces: list[str] = field(default_factory=list)
+    reconciled: bool | None = None
+    error: str | None = None
+    line: int | None = None
+    column: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    """Per-file results of one batch; ``summary()`` for notebooks, ``str()`` for logs."""
+
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files if f.status in LOADED)
+
+    def by_status(self, status: str) -> list[FileResult]:
+        return [f for f in self.files if f.status == status]
+
+    @property
+    def errors(self) -> list[str]:
+        return [f.error for f in self.files if f.error]
+
+    def summary(self) -> pd.DataFrame:
+        cols = ["file", "status", "source", "table", "rows", "reconciled", "replaces", "error", "seconds"]
+        return pd.DataFrame(
+            [{**{c: getattr(f, c) for c in cols if c != "replaces"}, "replaces": ",".join(f.replaces)}
+             for f in self.files],
+            columns=cols,
+        )
+
+    def __str__(self) -> str:
+        counts: dict[str, int] = {}
+        for f in self.files:
+            counts[f.status] = counts.get(f.status, 0) + 1
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        return f"ingest: {len(self.files)} files ({parts or 'none'}), {self.rows:,} rows loaded"
+
+
+# ---- entry points -----------------------------------------------------------------------------------------
+def ingest_inbox(
+    wh: Any, settings: Any, *, source: str | None = None, progress: bool = True, today: dt.date | None = None
+) -> IngestReport:
+    """Ingest every file under ``data/inbox/`` (recursively, sorted) plus params files formats register.
+
+    A format module may define ``PARAMS_FILES`` (glob patterns under ``params/``, e.g. ``budget_plan*.csv``);
+    those files are read with that module.
+    """
+    inbox = paths.inbox_dir()
+    files: list[tuple[Path, ModuleType | None]] = [
+        (p, None) for p in sorted(inbox.rglob("*")) if p.is_file() and not _hidden(p, inbox)
+    ] if inbox.exists() else []
+    for m in sources.FORMATS:
+        for pattern in getattr(m, "PARAMS_FILES", ()):
+            files += [(p, m) for p in sorted(paths.params_dir().glob(pattern)) if p.is_file()]
+    return _run(wh, files, settings, source=source, progress=progress, today=today)
+
+
+def ingest_paths(
+    wh: Any,
+    paths_: Iterable[str | Path],
+    settings: Any,
+    *,
+    source: str | None = None,
+    progress: bool = True,
+    today: dt.date | None = None,
+) -> IngestReport:
+    """Ingest files (directories are walked recursively); ``source`` forces the format (``--source``)."""
+    files: list[tuple[Path, ModuleType | None]] = []
+    for p in map(Path, paths_):
+        if p.is_dir():
+            files += [(f, None) for f in sorted(p.rglob("*")) if f.is_file() and not _hidden(f, p)]
+        else:
+            files.append((p, None))
+    return _run(wh, files, settings, source=source, progress=progress, today=today)
+
+
+def _hidden(p: Path, root: Path) -> bool:
+    return any(part.startswith((".", "~$")) for part in p.relative_to(root).parts)
+
+
+# ---- the batch --------------------------------------------------------------------------------------------
+def _run(
+    wh: Any,
+    files: Sequence[tuple[Path, ModuleType | None]],
+    settings: Any,
+    *,
+    source: str | None,
+    progress: bool,
+    today: dt.date | None,
+) -> IngestReport:
+    missing = [t for t in TABLES if t not in set(wh.tables())]
+    if missing:
+        wh.ensure_tables(missing)
+    ctx = ReadContext(reporting_currency=settings.reporting_currency, pii_salt=_salt(settings),
+                      today=today or dt.date.today())
+    forced = sources.get(source) if source else None
+    report = IngestReport()
+    plan: list[tuple[int, int, Path, ModuleType | None, SourceError | None]] = []
+    for i, (path, mod) in enumerate(files):
+        try:
+            m = mod or forced or sources.detect(path)
+            plan.append((TABLE_ORDER.get(m.TABLE, 2), i, path, m, None))
+        except SourceError as e:
+            plan.append((9, i, path, None, e))
+        except OSError as e:
+            plan.append((9, i, path, None, SourceError(f"cannot read the file ({e.strerror})", file=path)))
+    plan.sort(key=lambda t: (t[0], t[1]))
+    seen = _loaded_hashes(wh)
+    book: dict[str, list[pd.DataFrame]] = {"ingest_ledger": [], "quarantine": []}  # duplicates, quarantines
+    # readers are pure (no warehouse): parse the next file in a thread while this one loads (DuckDB and
+    # pyarrow release the GIL), so parsing overlaps the insert
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-read")
+    ahead: dict[int, Future[Parsed]] = {}
+
+    def prefetch(k: int) -> None:
+        if k < len(plan) and plan[k][3] is not None and plan[k][4] is None:
+            ahead[k] = pool.submit(_read, plan[k][3], plan[k][2], ctx)  # type: ignore[arg-type]
+
+    try:
+        prefetch(0)
+        for k, (_, _, path, mod, err) in enumerate(tqdm(plan, desc="ingest", unit="file", disable=not progress)):
+            prefetch(k + 1)
+            report.files.append(_one(wh, path, mod, err, settings, ctx, seen, book, ahead.pop(k, None)))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        _flush(wh, book)  # bookkeeping of files that loaded nothing: one write per batch, even after a crash
+    return report
+
+
+def _flush(wh: Any, book: dict[str, list[pd.DataFrame]]) -> None:
+    if not any(book.values()):
+        return
+    with wh.transaction():
+        for table, frames in book.items():
+            if frames:
+                wh.append(table, pd.concat(frames, ignore_index=True))
+    for frames in book.values():
+        frames.clear()
+
+
+def _salt(settings: Any) -> str:
+    try:
+        from mktdash import pii
+
+        return pii.salt(settings)
+    except (ImportError, AttributeError):
+        return ""
+
+
+def _one(
+    wh: Any, path: Path, mod: ModuleType | None, err: SourceError | None, settings: Any,
+    ctx: ReadContext, seen: set[str], book: dict[str, list[pd.DataFrame]],
+    pending: Future[Parsed] | None = None,
+) -> FileResult:
+    t0 = time.perf_counter()
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    ingest_id = f"{now:%Y%m%dT%H%M%S}-{sha[:12]}"
+    raw = _archive(path, data, sha)
+    name = mod.NAME if mod else None
+    table = mod.TABLE if mod else None
+    res = FileResult(file=str(path), status="loaded", source=name, table=table, ingest_id=ingest_id, sha256=sha)
+    if sha in seen:
+        res.status, res.rows = "duplicate", 0
+        res.warnings.append("same content as a file already loaded: nothing changed")
+        book["ingest_ledger"].append(_ledger(res, path, raw, None, now, "same content already loaded"))
+        res.seconds = time.perf_counter() - t0
+        return res
+    try:
+        if err is not None:
+            raise err
+        assert mod is not None
+        parsed = pending.result() if pending is not None else _read(mod, path, ctx)
+        frame = _prepare(wh, parsed, path, settings, ctx, ingest_id, res)
+    except SourceError as e:
+        if not e.file:
+            e.file = str(path)
+        return _quarantine(book, res, e, path, raw, now, t0)
+    # The load: one transaction. The rows go in on a worker thread while this thread validates them (pure
+    # pandas, no warehouse access); a SourceError from the checks rolls the transaction back and quarantines,
+    # anything else raised here rolls it back and propagates (a crash, not bad data).
+    rows = frame.drop(columns="_line")
+    try:
+        with wh.transaction():
+            load = _LOADER.submit(_load, wh, parsed.table, rows, parsed)
+            try:
+                _check(parsed, frame, path, ctx, settings, res)
+            finally:
+                wait([load])  # never leave the transaction while the worker still uses the connection
+            res.replaces = load.result()
+            res.rows = len(rows)
+            res.status = "replaced" if res.replaces else "loaded"
+            wh.append("ingest_ledger", _ledger(res, path, raw, parsed, now, "; ".join(res.warnings)))
+    except SourceError as e:
+        res.replaces, res.rows = [], 0
+        if not e.file:
+            e.file = str(path)
+        return _quarantine(book, res, e, path, raw, now, t0)
+    seen.add(sha)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+_LOADER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-load")
+
+
+def _load(wh: Any, table: str, rows: pd.DataFrame, parsed: Parsed) -> list[str]:
+    """Inside the open transaction: delete what this export replaces, append its rows."""
+    replaced = _replace(wh, parsed, rows)
+    wh.append(table, rows)
+    return replaced
+
+
+def _read(mod: ModuleType, path: Path, ctx: ReadContext) -> Parsed:
+    """Call the reader; an unexpected exception on a malformed file still becomes a clear SourceError."""
+    try:
+        parsed = mod.read(path, ctx)
+    except SourceError:
+        raise
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as e:  # noqa: BLE001 - a reader bug on odd input must not crash the batch
+        raise SourceError(
+            f"could not parse as {mod.NAME} ({type(e).__name__}: {str(e)[:200]})",
+            file=path, hint=f"Check that this is a {mod.NAME} export, or pass --source NAME",
+        ) from e
+    if parsed.frame is None or len(parsed.frame) == 0:
+        raise SourceError("no data rows", file=path, hint="Check the date range and filters of the export")
+    return parsed
+
+
+def _loaded_hashes(wh: Any) -> set[str]:
+    """Content hashes already loaded (one query per batch; the batch adds its own as it goes)."""
+    t = wh.table("ingest_ledger")
+    return set(wh.df(t.filter(t.status.isin(list(LOADED))).select("sha256"))["sha256"].dropna().tolist())
+
+
+def _archive(path: Path, data: bytes, sha: str) -> Path:
+    raw = paths.raw_dir() / sha[:2] / f"{sha}{''.join(path.suffixes[-2:])[:16]}"
+    if not raw.exists():
+        raw.parent.mkdir(parents=True, exist_ok=True)
+        tmp = raw.with_name(raw.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(raw)
+    return raw
+
+
+# ---- enrich, validate, reconcile --------------------------------------------------------------------------
+def _prepare(
+    wh: Any, parsed: Parsed, path: Path, settings: Any, ctx: ReadContext, ingest_id: str, res: FileResult
+) -> pd.DataFrame:
+    table = parsed.table
+    res.table = table
+    res.warnings += list(parsed.warnings)
+    f = parsed.frame.reset_index(drop=True)
+    if "_line" not in f:
+        f["_line"] = np.arange(1, len(f) + 1)
+    f = _neutralise_formulas(f, res)
+    if table == "ad_daily":
+        ctype = f.get("_campaign_type", None)
+        need = f["channel"].isna()
+        if need.any():
+            f.loc[need, "channel"] = channels.map_channels(f[need], settings.channels, ctype[need] if ctype is not None else None)
+        ing = settings.ingest
+        f["audience"] = f["audience"].fillna(channels.from_names(f["ad_group_name"], getattr(ing, "audience_pattern", "")))
+        f["creative"] = f["creative"].fillna(channels.from_names(f["ad_name"], getattr(ing, "creative_pattern", "")))
+        _minimal_checks(f, path, ctx, settings)
+    if table in MONEY and "currency" in f:
+        date_col, nearest = FX_DATE.get(table, ("date_day", False))
+        if table == "crm_deals":  # a deal is priced on its close date, else when it was created
+            f["_fx_date"] = f["close_date"].fillna(f["created_date"])
+        f = channels.convert_currency(f, _rates(wh, f, ctx.reporting_currency, date_col, nearest),
+                                      ctx.reporting_currency, file=str(path), money=MONEY[table],
+                                      date_col=date_col, nearest=nearest)
+    f["ingest_id"] = ingest_id
+    cols = TABLES[table]
+    if not all(c in f for c in cols):
+        f = pd.concat([conform(f, table), f[["_line"]]], axis=1)
+    for c, t in cols.items():  # cast only what differs (conform would copy every column)
+        if str(f[c].dtype) != str(pd.Series(dtype=t).dtype):
+            f[c] = f[c].astype(t)
+    return f[[*cols, "_line"]]
+
+
+def _check(parsed: Parsed, f: pd.DataFrame, path: Path, ctx: ReadContext, settings: Any, res: FileResult) -> None:
+    """Validation (quality.py) and totals reconciliation; raise SourceError (pure: no warehouse access)."""
+    res.warnings += _validate(f, parsed.table, path, ctx, settings)
+    res.reconciled = _reconcile(parsed, f, path)
+
+
+def _neutralise_formulas(f: pd.DataFrame, res: FileResult) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as formulas (=, +, @, -name) get a leading quote; say so."""
+    for c in f.columns:
+        if c.startswith("_") or c in _OURS or not pd.api.types.is_string_dtype(f[c].dtype):
+            continue
+        s = f[c].astype("string")
+        arr = pa.array(s, from_pandas=True)
+        first = pc.utf8_slice_codeunits(arr, 0, 1)
+        if not pc.any(pc.is_in(first, value_set=_FORMULA_START)).as_py():  # cheap pre-filter
+            continue
+        match = pc.match_substring_regex(arr, _FORMULA)
+        if not pc.any(match).as_py():
+            continue
+        hit = pc.fill_null(match, False).to_numpy(zero_copy_only=False)
+        if hit.any():
+            i = int(np.flatnonzero(hit)[0])
+            res.warnings.append(
+                f"neutralised {int(hit.sum())} formula-like cell(s) in {c} (first at line {int(f['_line'].iloc[i])}: "
+                f"{str(s.iloc[i])[:40]!r}) by prefixing a quote"
+            )
+            f[c] = s.where(~hit, "'" + s)
+    return f
+
+
+def _minimal_checks(f: pd.DataFrame, path: Path, ctx: ReadContext, settings: Any) -> None:
+    """Checks the engine relies on whatever quality.py says: names, no negatives, no future dates."""
+    def fail(mask: Any, column: str, what: str, hint: str) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            raise SourceError(f"{what} ({int(mask.sum())} rows)", file=path, line=int(f["_line"].iloc[i]),
+                              column=column, hint=hint)
+
+    fail(f["campaign_name"].isna() | (f["campaign_name"].astype("string").str.strip() == ""),
+         "campaign_name", "missing campaign name", "Every row needs a campaign")
+    for m in _AD_METRICS:
+        fail((f[m] < 0).fillna(False), m, f"negative {m}", "Counts and money cannot be negative")
+    horizon = pd.Timestamp(ctx.today) + pd.Timedelta(days=int(getattr(settings.ingest, "max_future_days", 0)))
+    fail(f["date_day"] > horizon, "date_day", f"date in the future (after {horizon.date()})",
+         "Check the date column and the report's time zone")
+
+
+def _validate(f: pd.DataFrame, table: str, path: Path, ctx: ReadContext, settings: Any) -> list[str]:
+    try:
+        from mktdash import quality
+    except ImportError:
+        return []
+    out = quality.validate(f, table, file=path, today=ctx.today, settings=settings)
+    return list(out) if isinstance(out, list | tuple) else []
+
+
+def _rates(wh: Any, f: pd.DataFrame, reporting: str, date_col: str = "date_day", nearest: bool = False) -> pd.DataFrame:
+    cur = f["currency"].astype("string").str.upper()
+    foreign = sorted(set(cur.dropna().unique()) - {reporting})
+    if not foreign:
+        return pd.DataFrame(columns=["date_day", "currency", "rate_to_reporting"])
+    t = wh.table("fx_rates")
+    expr = t.filter(t.currency.isin(foreign))
+    if not nearest and date_col in f and f[date_col].notna().any():
+        lo, hi = f[date_col].min(), f[date_col].max()
+        expr = expr.filter((t.date_day >= lo.to_pydatetime()) & (t.date_day <= hi.to_pydatetime()))
+    return wh.df(expr.select("date_day", "currency", "rate_to_reporting"))
+
+
+def _reconcile(parsed: Parsed, f: pd.DataFrame, path: Path) -> bool | None:
+    """Totals rows in the file must equal the loaded sums (up to the file's 2-decimal rounding)."""
+    totals = {k: v for k, v in parsed.totals.items() if not k.startswith("_")}
+    if not totals:
+        return None
+    line = int(parsed.totals["_line"]) if "_line" in parsed.totals else None
+    n = len(f)
+    for k, want in totals.items():
+        got = float(n) if k == "rows" else float(pd.to_numeric(f[k], errors="coerce").sum()) if k in f else None
+        if got is None:
+            continue
+        tol = 0.5 if k in ("rows", "clicks", "impressions") else 0.01 + 0.005 * n
+        if abs(got - want) > max(tol, 1e-9 * abs(want)):
+            raise SourceError(
+                f"totals do not reconcile: the file's total says {k} = {want:,.2f}, its rows sum to {got:,.2f} "
+                f"(difference {got - want:+,.2f})",
+                file=path, line=line, column=k,
+                hint="The export is truncated or was edited; download it again",
+            )
+    return True
+
+
+# ---- load -------------------------------------------------------------------------------------------------
+def _replace(wh: Any, parsed: Parsed, frame: pd.DataFrame) -> list[str]:
+    """Delete rows an earlier export of the same key loaded for the overlapping period; return their ids."""
+    key = {k: v for k, v in parsed.replace_key.items() if k in TABLES[parsed.table]}
+    if not key:
+        return []
+    ids: set[str] = set()
+    date_col = DATE_COLUMNS.get(parsed.table)
+    if parsed.period is not None and date_col:
+        for row in frame[list(key)].drop_duplicates().itertuples(index=False):
+            where = {k: v for k, v in zip(key, row, strict=True) if pd.notna(v)}
+            if where:
+                ids.update(wh.delete_period(parsed.table, where=where, date_column=date_col,
+                                            start=parsed.period[0], end=parsed.period[1]))
+        return sorted(ids)
+    # no period: a snapshot replaces the earlier rows with the same values of the (first) key column
+    col = next(iter(key))
+    values = [str(v) for v in frame[col].dropna().unique()]
+    if values:
+        inlist = ", ".join(f"'{_sql_str(v)}'" for v in values)
+        found = wh.sql(f'SELECT DISTINCT ingest_id FROM "{parsed.table}" WHERE "{col}" IN ({inlist})')
+        ids.update(str(x) for x in found["ingest_id"].dropna())
+        wh.delete_where(parsed.table, col, values)
+    return sorted(ids)
+
+
+def _sql_str(v: Any) -> str:
+    return re.sub("'", "''", str(v))
+
+
+def _ledger(res: FileResult, path: Path, raw: Path, parsed: Parsed | None, now: dt.datetime, msg: str) -> pd.DataFrame:
+    period = parsed.period if parsed else None
+    row = {
+        "ingest_id": res.ingest_id, "file_name": path.name, "raw_path": str(raw), "sha256": res.sha256,
+        "source": res.source, "table_name": res.table, "rows": res.rows,
+        "period_start": pd.Timestamp(period[0]) if period else pd.NaT,
+        "period_end": pd.Timestamp(period[1]) if period else pd.NaT,
+        "status": res.status, "replaces": ",".join(res.replaces) or None,
+        "reconciled": res.reconciled, "message": msg or None, "loaded_at": pd.Timestamp(now),
+    }
+    return _row("ingest_ledger", row)
+
+
+def _row(table: str, values: dict[str, Any]) -> pd.DataFrame:
+    """One canonical row, built in one go (conform is per column, slow for bookkeeping rows)."""
+    return pd.DataFrame({c: pd.Series([values.get(c)], dtype=t) for c, t in TABLES[table].items()})
+
+
+def quarantine_dir() -> Path:
+    return paths.data_dir() / "quarantine"
+
+
+def _quarantine(
+    book: dict[str, list[pd.DataFrame]], res: FileResult, e: SourceError, path: Path, raw: Path, now: dt.datetime, t0: float
+) -> FileResult:
+    res.status, res.rows = "quarantined", 0
+    res.error, res.line, res.column = str(e), e.line, e.column
+    qdir = quarantine_dir()
+    qdir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(raw, qdir / f"{(res.sha256 or '')[:8]}_{path.name}")
+    q = _row("quarantine", {
+        "ingest_id": res.ingest_id, "file_name": path.name, "raw_path": str(raw), "sha256": res.sha256,
+        "source": res.source, "line": e.line, "column_name": e.column, "error": e.message, "hint": e.hint,
+        "quarantined_at": pd.Timestamp(now),
+    })
+    book["quarantine"].append(q)
+    book["ingest_ledger"].append(_ledger(res, path, raw, None, now, str(e)))
+    res.seconds = time.perf_counter() - t0
+    return res

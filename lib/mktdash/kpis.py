@@ -1,0 +1,429 @@
+"""KPI library: every metric defined once, and weekly/daily aggregation as Ibis expressions.
+
+A metric is either a *measure* (an additive sum of a warehouse column) or a *ratio* of two measures.
+Ratios are always computed from summed numerators and denominators (never averaged across rows or weeks),
+so a channel's CTR is ``sum(clicks) / sum(impressions)`` over exactly the rows behind it.
+
+Aggregations return Ibis expressions so the same query runs on DuckDB and PySpark (the ISO week is computed
+inside the expression from ``date_day``: the ISO year is the year of the week's Thursday). Comparisons of a
+report week against the previous week, the trailing average and the same week last year are done in pandas
+on the small weekly result.
+
+>>> METRICS["roas"].numerator, METRICS["roas"].denominator, METRICS["roas"].direction
+('revenue', 'spend', 'higher')
+>>> fmt(0.0234, "ctr")
+'2.34%'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from mktdash import weeks
+
+Direction = Literal["higher", "lower", "neutral"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One KPI: a measure (``denominator`` empty) or ``scale * numerator / denominator``."""
+
+    name: str
+    label: str
+    numerator: str
+    denominator: str = ""
+    unit: str = ""  # "count", "money", "ratio", "days", "months"
+    direction: Direction = "higher"
+    format: str = "{:,.0f}"
+    scale: float = 1.0
+    tier: Literal["strategic", "tactical", "operational"] = "tactical"
+    source: str = "ad_daily"
+    description: str = ""
+
+    @property
+    def is_ratio(self) -> bool:
+        return bool(self.denominator)
+
+
+def _m(*args: Any, **kw: Any) -> Metric:
+    return Metric(*args, **kw)
+
+
+# measures: name -> (table, column) summed
+MEASURES: dict[str, tuple[str, str]] = {
+    "impressions": ("ad_daily", "impressions"),
+    "clicks": ("ad_daily", "clicks"),
+    "spend": ("ad_daily", "spend_reporting"),
+    "conversions": ("ad_daily", "conversions"),
+    "revenue": ("ad_daily", "conversions_value_reporting"),  # what the ad platforms claim
+}
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        _m("impressions", "Impressions", "impressions", unit="count", tier="operational"),
+        _m("clicks", "Clicks", "clicks", unit="count", tier="operational"),
+        _m("spend", "Spend", "spend", unit="money", direction="neutral", format="{:,.0f}", tier="strategic"),
+        _m("conversions", "Conversions", "conversions", unit="count", format="{:,.1f}"),
+        _m("revenue", "Revenue", "revenue", unit="money", tier="strategic",
+           description="conversion value claimed by the ad platforms, reporting currency"),
+        _m("ctr", "CTR", "clicks", "impressions", unit="ratio", format="{:.2%}"),
+        _m("cvr", "CVR", "conversions", "clicks", unit="ratio", format="{:.2%}"),
+        _m("cpc", "CPC", "spend", "clicks", unit="money", direction="lower", format="{:,.2f}"),
+        _m("cpm", "CPM", "spend", "impressions", unit="money", direction="lower", format="{:,.2f}",
+           scale=1000.0),
+        _m("cpa", "CPA", "spend", "conversions", unit="money", direction="lower", format="{:,.2f}"),
+        _m("roas", "ROAS", "revenue", "spend", unit="ratio", format="{:,.2f}x", tier="strategic"),
+        _m("roi", "ROI", "profit", "spend", unit="ratio", format="{:.1%}", tier="strategic",
+           description="(revenue - spend) / spend"),
+        # CRM / finance (measures built by mktdash.crossdomain)
+        _m("leads", "Leads", "leads", unit="count", source="crm_contacts"),
+        _m("cost_per_lead", "Cost per lead", "spend", "leads", unit="money", direction="lower",
+           format="{:,.2f}", source="crm_contacts"),
+        _m("lead_to_opp", "Lead → opportunity", "opportunities", "leads", unit="ratio", format="{:.1%}",
+           source="crm_deals"),
+        _m("opp_to_win", "Opportunity → win", "won_deals", "closed_deals", unit="ratio", format="{:.1%}",
+           source="crm_deals"),
+        _m("pipeline_value", "Pipeline value", "pipeline_value", unit="money", tier="strategic",
+           source="crm_deals", description="amount of deals created in the period (open or won)"),
+        _m("sales_cycle_days", "Sales-cycle length", "cycle_days", "won_deals", unit="days",
+           direction="lower", format="{:,.1f}", source="crm_deals"),
+        _m("cac", "CAC", "spend", "new_customers", unit="money", direction="lower", format="{:,.0f}",
+           tier="strategic", source="crm_deals"),
+        _m("payback_months", "CAC payback", "spend", "new_mrr", unit="months", direction="lower",
+           format="{:,.1f}", tier="strategic", source="customer_health",
+           description="marketing spend / monthly recurring revenue it acquired"),
+    ]
+}
+
+AD_METRICS = ["impressions", "clicks", "spend", "conversions", "revenue", "ctr", "cvr", "cpc", "cpm", "cpa",
+              "roas", "roi"]
+CHANNEL_WEEKLY_COLUMNS = ["week", "channel", "impressions", "clicks", "spend", "conversions", "revenue", "ctr",
+                          "cvr", "cpc", "cpa", "roas"]
+LEVELS = {  # hierarchy: level -> grouping columns of ad_daily
+    "total": [],
+    "channel": ["channel"],
+    "platform": ["platform"],
+    "campaign": ["channel", "platform", "campaign_name"],
+    "ad_group": ["channel", "campaign_name", "ad_group_name"],
+    "audience": ["audience"],
+    "creative": ["creative"],
+}
+ENTITY_COLUMN = {"total": None, "channel": "channel", "platform": "platform", "campaign": "campaign_name",
+                 "ad_group": "ad_group_name", "audience": "audience", "creative": "creative"}
+
+
+def fmt(value: float | None, metric: str) -> str:
+    """Display a value with its metric's format ('' for missing)."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)) or pd.isna(value):
+        return ""
+    return METRICS[metric].format.format(value)
+
+
+# ---- Ibis building blocks ---------------------------------------------------------------------------------
+def iso_week(date_col: ibis.Value) -> ibis.Value:
+    """ISO week string ("2025-W46") of a date column, as an Ibis expression (DuckDB and Spark alike)."""
+    d = date_col.cast("date")
+    thursday = d + (3 - d.day_of_week.index()).as_interval("D")  # index: Monday = 0
+    num = (thursday.day_of_year() - 1) // 7 + 1
+    return thursday.year().cast("string") + "-W" + num.cast("string").lpad(2, "0")
+
+
+def _table(wh_or_table: Any, name: str = "ad_daily") -> ibis.Table:
+    return wh_or_table.table(name) if hasattr(wh_or_table, "table") and not isinstance(
+        wh_or_table, ibis.Table) else wh_or_table
+
+
+def add_ratios(expr: ibis.Table, metrics: Sequence[str] = AD_METRICS) -> ibis.Table:
+    """Add the ratio metrics whose numerator and denominator columns ``expr`` has (null when den = 0)."""
+    cols = set(expr.columns)
+    new = {}
+    for name in metrics:
+        m = METRICS[name]
+        if not m.is_ratio or name in cols:
+            continue
+        if m.numerator == "profit" and {"revenue", "spend"} <= cols:
+            num = expr.revenue.cast("float64") - expr.spend.cast("float64")
+        elif m.numerator in cols:
+            num = expr[m.numerator].cast("float64")
+        else:
+            continue
+        if m.denominator not in cols:
+            continue
+        val = num / expr[m.denominator].cast("float64").nullif(0)
+        new[name] = val * m.scale if m.scale != 1.0 else val
+    return expr.mutate(**new) if new else expr
+
+
+def add_ratios_frame(df: pd.DataFrame, metrics: Sequence[str] = AD_METRICS) -> pd.DataFrame:
+    """pandas twin of :func:`add_ratios` for frames that already hold summed measures (copy returned)."""
+    out = df.copy()
+    for name in metrics:
+        m = METRICS[name]
+        if not m.is_ratio or m.denominator not in out:
+            continue
+        if m.numerator == "profit" and {"revenue", "spend"} <= set(out.columns):
+            num = out["revenue"] - out["spend"]
+        elif m.numerator in out:
+            num = out[m.numerator]
+        else:
+            continue
+        out[name] = _ratio(num.astype("float64"), out[m.denominator].astype("float64"), m.scale)
+    return out
+
+
+def _measures(t: ibis.Table) -> dict[str, ibis.Value]:
+    return {
+        "impressions": t.impressions.sum().cast("int64"),
+        "clicks": t.clicks.sum().cast("int64"),
+        "spend": t.spend_reporting.sum().cast("float64"),
+        "conversions": t.conversions.sum().cast("float64"),
+        "revenue": t.conversions_value_reporting.sum().cast("float64"),
+    }
+
+
+def _where_weeks(t: ibis.Table, first: str | None, last: str | None) -> ibis.Table:
+    if first:
+        t = t.filter(t.date_day >= ibis.literal(dt.datetime.combine(weeks.monday(first), dt.time())))
+    if last:
+        t = t.filter(t.date_day < ibis.literal(dt.datetime.combine(weeks.sunday(last) + dt.timedelta(days=1),
+                                                                   dt.time())))
+    return t
+
+
+def weekly(table: Any, by: Sequence[str] = ("channel",), *, first: str | None = None, last: str | None = None,
+           metrics: Sequence[str] = AD_METRICS) -> ibis.Table:
+    """Weekly measures and ratios of ``ad_daily`` grouped by ``week`` + ``by`` (an Ibis expression).
+
+    ``first``/``last`` (ISO weeks, inclusive) restrict the days read; ratios come from the weekly sums.
+    """
+    t = _where_weeks(_table(table), first, last)
+    t = t.mutate(week=iso_week(t.date_day))
+    keys = ["week", *by]
+    agg = t.group_by(keys).aggregate(**_measures(t))
+    return add_ratios(agg, metrics).order_by(keys)
+
+
+def daily(table: Any, by: Sequence[str] = ("channel",), *, first: str | None = None, last: str | None = None,
+          metrics: Sequence[str] = AD_METRICS) -> ibis.Table:
+    """Daily measures and ratios grouped by ``date_day`` + ``by`` (an Ibis expression)."""
+    t = _where_weeks(_table(table), first, last)
+    keys = ["date_day", *by]
+    return add_ratios(t.group_by(keys).aggregate(**_measures(t)), metrics).order_by(keys)
+
+
+def totals(table: Any, by: Sequence[str] = (), *, first: str | None = None, last: str | None = None,
+           metrics: Sequence[str] = AD_METRICS) -> ibis.Table:
+    """Measures and ratios over a whole period grouped by ``by`` (no week column)."""
+    t = _where_weeks(_table(table), first, last)
+    agg = t.group_by(list(by)).aggregate(**_measures(t)) if by else t.aggregate(**_measures(t))
+    return add_ratios(agg, metrics)
+
+
+def _execute(wh_or_table: Any, expr: ibis.Expr) -> pd.DataFrame:
+    if hasattr(wh_or_table, "df") and not isinstance(wh_or_table, ibis.Table):
+        return wh_or_table.df(expr)
+    return expr.to_pandas()
+
+
+def channel_weekly(wh_or_table: Any, *, first: str | None = None, last: str | None = None) -> pd.DataFrame:
+    """The GUIDE §2 ``kpi_channel_weekly.csv`` table: every week of the data by channel.
+
+    Columns exactly ``CHANNEL_WEEKLY_COLUMNS``; money in the reporting currency; revenue is
+    ``conversions_value_reporting``.
+    """
+    expr = weekly(_table(wh_or_table), ["channel"], first=first, last=last)
+    out = _execute(wh_or_table, expr.select(*CHANNEL_WEEKLY_COLUMNS))
+    out = out.sort_values(["week", "channel"]).reset_index(drop=True)
+    for c in ("impressions", "clicks"):
+        out[c] = out[c].astype("int64")
+    for c in CHANNEL_WEEKLY_COLUMNS[4:]:
+        out[c] = out[c].astype("float64")
+    out["week"] = out["week"].astype(str)
+    out["channel"] = out["channel"].astype(str)
+    return out
+
+
+def level_weekly(wh_or_table: Any, level: str, *, first: str | None = None, last: str | None = None
+                 ) -> pd.DataFrame:
+    """Weekly KPIs at one level of the hierarchy (``LEVELS``) with an ``entity`` column, as pandas."""
+    by = LEVELS[level]
+    out = _execute(wh_or_table, weekly(_table(wh_or_table), by, first=first, last=last))
+    out["level"] = level
+    col = ENTITY_COLUMN[level]
+    out["entity"] = out[col].astype(str) if col else "all"
+    return out
+
+
+# ---- report week ------------------------------------------------------------------------------------------
+def last_day(wh: Any) -> dt.date | None:
+    """The last date with ``ad_daily`` rows (None when empty)."""
+    t = wh.table("ad_daily")
+    v = wh.df(t.aggregate(d=t.date_day.max()))["d"].iloc[0]
+    return None if pd.isna(v) else pd.Timestamp(v).date()
+
+
+def resolve_week(wh: Any, week: str = "latest") -> str:
+    """``"latest"`` -> the latest complete ISO week of ``ad_daily``; an ISO week is validated and returned."""
+    if week and week != "latest":
+        weeks.parse(week)
+        return week
+    d = last_day(wh)
+    if d is None:
+        raise ValueError("ad_daily is empty: ingest data (or run `mktdash demo`) before reporting a week")
+    return weeks.latest_complete(d)
+
+
+# ---- comparisons ------------------------------------------------------------------------------------------
+def same_week_last_year(week: str) -> str | None:
+    """The same ISO week number one year earlier (None when that year has no such week, e.g. W53)."""
+    y, n = weeks.parse(week)
+    try:
+        dt.date.fromisocalendar(y - 1, n, 1)
+    except ValueError:
+        return None
+    return f"{y - 1}-W{n:02d}"
+
+
+def _ratio(num: pd.Series | float, den: pd.Series | float, scale: float = 1.0) -> Any:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        den = pd.Series(den, dtype="float64").replace(0, np.nan) if isinstance(den, pd.Series) else (
+            np.nan if den == 0 else den)
+        return scale * num / den
+
+
+def _period_values(w: pd.DataFrame, keys: list[str], metrics: Sequence[str]) -> pd.DataFrame:
+    base = [c for c in MEASURES if c in w.columns]
+    s = w.groupby(keys, dropna=False)[base].sum() if keys else w[base].sum().to_frame().T
+    s["profit"] = s.get("revenue", 0) - s.get("spend", 0)
+    out = pd.DataFrame(index=s.index)
+    for name in metrics:
+        m = METRICS[name]
+        if not m.is_ratio:
+            out[name] = s[m.numerator]
+        elif m.numerator in s and m.denominator in s:
+            out[name] = _ratio(s[m.numerator], s[m.denominator], m.scale)
+    return out
+
+
+def compare(weekly_df: pd.DataFrame, week: str, by: Sequence[str] = ("channel",), *,
+            trailing_weeks: int = 4, metrics: Sequence[str] = AD_METRICS) -> pd.DataFrame:
+    """Each metric for ``week`` vs the previous week, the trailing average and the same week last year.
+
+    ``weekly_df`` is a weekly frame (``weekly(...)`` executed) with the measure columns. The trailing average is
+    over the ``trailing_weeks`` weeks before ``week`` (ratios from the summed measures of those weeks; measures
+    as the weekly mean). Returns one row per entity x metric with columns ``value, prev_week, wow,
+    trailing_avg, vs_trailing, last_year, yoy`` (relative changes, e.g. -0.12).
+    """
+    keys = list(by)
+    prev = weeks.shift(week, -1)
+    trailing = [weeks.shift(week, -k) for k in range(trailing_weeks, 0, -1)]
+    ly = same_week_last_year(week)
+
+    def at(ws: list[str]) -> pd.DataFrame:
+        return _period_values(weekly_df[weekly_df["week"].isin(ws)], keys, metrics)
+
+    cur, pw = at([week]), at([prev])
+    tr = at(trailing)
+    n_tr = weekly_df.loc[weekly_df["week"].isin(trailing), "week"].nunique() or 1
+    for name in metrics:  # measures: weekly mean over the trailing weeks present
+        if not METRICS[name].is_ratio and name in tr:
+            tr[name] = tr[name] / n_tr
+    lyv = at([ly]) if ly and (weekly_df["week"] == ly).any() else None
+
+    def long(df: pd.DataFrame | None, col: str) -> pd.DataFrame:
+        if df is None or df.empty:
+            return pd.DataFrame(columns=[*keys, "metric", col])
+        d = df.reset_index() if keys else df.reset_index(drop=True)
+        return d.melt(id_vars=keys, var_name="metric", value_name=col) if keys else d.melt(
+            var_name="metric", value_name=col)
+
+    out = long(cur, "value")
+    for df, col in ((pw, "prev_week"), (tr, "trailing_avg"), (lyv, "last_year")):
+        out = out.merge(long(df, col), on=[*keys, "metric"], how="left")
+    for col, rel in (("prev_week", "wow"), ("trailing_avg", "vs_trailing"), ("last_year", "yoy")):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+        out[rel] = _ratio(out["value"].astype("float64"), out[col]) - 1.0
+    out.insert(0, "week", week)
+    out["direction"] = out["metric"].map(lambda m: METRICS[m].direction)
+    return out.reset_index(drop=True)
+
+
+def wide_wow(cmp: pd.DataFrame, by: Sequence[str] = ("channel",), metrics: Sequence[str] = (
+        "spend", "revenue", "conversions", "ctr", "cvr", "cpc", "cpa", "roas")) -> pd.DataFrame:
+    """One row per entity: each metric's value and its week-over-week change (``<metric>_wow``)."""
+    keys = list(by)
+    c = cmp[cmp["metric"].isin(metrics)]
+    v = c.pivot_table(index=keys, columns="metric", values="value", aggfunc="first")
+    w = c.pivot_table(index=keys, columns="metric", values="wow", aggfunc="first").add_suffix("_wow")
+    cols = [x for m in metrics for x in (m, f"{m}_wow") if x in v.columns or x in w.columns]
+    out = pd.concat([v, w], axis=1)[cols].reset_index()
+    out.columns.name = None
+    return out.sort_values("spend", ascending=False).reset_index(drop=True) if "spend" in out else out
+
+
+# ---- strategic view ---------------------------------------------------------------------------------------
+def targets(wh: Any, level: str = "total", period: str = "week") -> pd.DataFrame:
+    """KPI targets (``kpi_targets``) for a level and period: columns metric, entity, target."""
+    t = wh.table("kpi_targets")
+    t = t.filter((t.level == level) & (t.period == period))
+    df = wh.df(t.select("metric", "entity", "target"))
+    return df.drop_duplicates(["metric", "entity"], keep="last").reset_index(drop=True)
+
+
+def strategic(wh: Any, week: str, *, trailing_weeks: int = 4, crm: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Strategic tiles for ``week``: revenue, spend, ROAS, ROI, conversions, CPA (+ CRM figures when given)
+    vs previous week, trailing average, last year and the weekly targets of ``kpi_targets`` (progress =
+    value / target; for lower-is-better metrics target / value)."""
+    first = weeks.shift(week, -max(trailing_weeks, 53))
+    w = _execute(wh, weekly(wh.table("ad_daily"), [], first=first, last=week))
+    metrics = ["revenue", "spend", "roas", "roi", "conversions", "cpa"]
+    out = compare(w, week, [], trailing_weeks=trailing_weeks, metrics=metrics)
+    if crm is not None and not crm.empty:
+        out = pd.concat([out, crm], ignore_index=True)
+    tg = targets(wh)
+    tg = tg[tg["entity"].isin(["all", "total"])][["metric", "target"]]
+    out = out.merge(tg, on="metric", how="left")
+    lower = out["metric"].map(lambda m: METRICS[m].direction == "lower" if m in METRICS else False)
+    prog = np.where(lower, _ratio(out["target"], out["value"]), _ratio(out["value"], out["target"]))
+    out["progress"] = pd.Series(prog, index=out.index).astype("float64")
+    out.insert(1, "label", out["metric"].map(lambda m: METRICS[m].label if m in METRICS else m))
+    out["display"] = [fmt(v, m) if m in METRICS else str(v) for v, m in zip(out["value"], out["metric"],
+                                                                              strict=True)]
+    return out
+
+
+# ---- data-quality context ---------------------------------------------------------------------------------
+def freshness(wh: Any, settings: Any = None, today: dt.date | None = None) -> pd.DataFrame:
+    """Freshness/completeness behind the KPI views: ``mktdash.quality.scorecard`` when available, else the
+    last day, days with data and rows of ``ad_daily`` per platform."""
+    try:
+        from mktdash import quality  # written by the ingest/quality owner
+
+        sc = quality.scorecard(wh, settings, today=today)
+        comp = sc.completeness.drop(columns=["last_day"], errors="ignore")
+        keys = [k for k in ("source", "table") if k in comp.columns and k in sc.freshness.columns]
+        if keys and not comp.empty:
+            return sc.freshness.merge(comp, on=keys, how="left")
+        return sc.freshness
+    except (ImportError, AttributeError):
+        pass
+    t = wh.table("ad_daily")
+    agg = t.group_by("platform").aggregate(
+        first_day=t.date_day.min(), last_day=t.date_day.max(), days_with_data=t.date_day.nunique(),
+        rows=t.count(), spend=t.spend_reporting.sum())
+    df = wh.df(agg).sort_values("platform").reset_index(drop=True)
+    if df.empty:
+        return df
+    span_days = (pd.to_datetime(df["last_day"]) - pd.to_datetime(df["first_day"])).dt.days + 1
+    df["completeness"] = df["days_with_data"] / span_days
+    ref = pd.Timestamp(today) if today else pd.to_datetime(df["last_day"]).max()
+    df["days_behind"] = (ref - pd.to_datetime(df["last_day"])).dt.days
+    return df

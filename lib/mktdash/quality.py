@@ -1,0 +1,666 @@
+"""Data quality: per-file hard checks (pandera) and the warehouse scorecard.
+
+Two levels:
+
+- :func:`validate` runs on a parsed file before it is loaded (called by :mod:`mktdash.ingest`). Hard checks
+  (types, required keys, no negative money/counts, clicks <= impressions, conversions <= clicks on platforms
+  that guarantee it, dates not in the future, duplicate keys within the file) raise a
+  :class:`~mktdash.sources.base.SourceError` naming the file, the line (from the reader's ``_line`` column) and
+  the column of the first failure, how many more there are and what to do. Soft findings are returned.
+- :func:`scorecard` looks at the whole warehouse: freshness per source, completeness with the exact missing
+  day ranges, duplicate keys, quarantined files, reconciliation of totals rows, platform conversions versus
+  CRM deals per week and row counts. It returns a :class:`Scorecard`: tidy frames for the notebook plus a
+  ``summary`` dict of headline numbers to glue.
+
+Schemas are pandera ``DataFrameSchema`` objects built from :data:`mktdash.schema.TABLES` plus the rules below,
+so a new table gets type and null checks for free.
+
+>>> import pandas as pd
+>>> from mktdash.schema import conform
+>>> f = conform(pd.DataFrame({"metric": ["roas"], "level": ["total"], "entity": ["all"],
+...                           "period": ["week"], "target": [3.0]}), "kpi_targets")
+>>> validate(f, "kpi_targets", file="targets.csv")
+[]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+with warnings.catch_warnings():  # pandera imports pyspark.pandas when present, which warns about pandas 3
+    warnings.simplefilter("ignore")
+    import pandera.pandas as pa
+
+from mktdash import weeks
+from mktdash.schema import TABLES
+from mktdash.sources.base import SourceError
+
+# ---- rules per table -----------------------------------------------------------------------------------------
+# identity of a row: duplicates of these within a file (and in the warehouse) are errors
+KEYS: dict[str, list[str]] = {
+    "ad_daily": [
+        "date_day", "platform", "account_id", "campaign_id", "campaign_name",
+        "ad_group_id", "ad_group_name", "ad_id", "ad_name", "audience", "creative",
+    ],
+    "web_daily": ["date_day", "property_id", "channel_group", "source_medium"],
+    "crm_deals": ["crm", "deal_id"],
+    "crm_contacts": ["crm", "contact_id"],
+    "touchpoints": ["journey_id", "touch_ts", "channel", "campaign_name"],
+    "product_usage": ["date_day", "customer_id", "feature"],
+    "customer_health": ["snapshot_date", "customer_id"],
+    "budget_plan": ["month", "channel", "campaign_name"],
+    "spend_limits": ["channel", "campaign_name", "period"],
+    "approvals": ["proposal_id", "approved_at"],
+    "kpi_targets": ["metric", "level", "entity", "period"],
+    "fx_rates": ["date_day", "currency"],
+}  # fmt: skip
+REQUIRED: dict[str, list[str]] = {
+    "ad_daily": ["date_day", "platform", "clicks", "impressions", "spend"],
+    "web_daily": ["date_day", "channel_group", "sessions"],
+    "crm_deals": ["deal_id", "crm", "stage"],
+    "crm_contacts": ["contact_id", "crm", "created_date"],
+    "touchpoints": ["journey_id", "touch_ts", "channel", "converted"],
+    "product_usage": ["date_day", "customer_id", "feature", "events"],
+    "customer_health": ["snapshot_date", "customer_id", "health_score"],
+    "budget_plan": ["month", "channel", "planned_spend"],
+    "spend_limits": ["channel", "period", "limit_amount"],
+    "approvals": ["proposal_id", "approved_by", "decision"],
+    "kpi_targets": ["metric", "level", "entity", "period", "target"],
+    "fx_rates": ["date_day", "currency", "rate_to_reporting"],
+}
+NON_NEGATIVE: dict[str, list[str]] = {
+    "ad_daily": ["clicks", "impressions", "spend", "conversions", "conversions_value"],
+    "web_daily": ["sessions", "engaged_sessions", "users", "key_events", "revenue"],
+    "crm_deals": ["amount"],
+    "crm_contacts": [],
+    "touchpoints": ["conversion_value"],
+    "product_usage": ["events", "active_users"],
+    "customer_health": ["mrr"],
+    "budget_plan": ["planned_spend"],
+    "spend_limits": ["limit_amount"],
+}
+ALLOWED: dict[str, dict[str, list[str]]] = {
+    "spend_limits": {"period": ["week", "month"]},
+    "approvals": {"decision": ["approved", "rejected"]},
+    "kpi_targets": {
+        "level": ["total", "channel", "platform", "campaign"],
+        "period": ["week", "month", "quarter"],
+    },
+}
+# dates that describe something that already happened (not plans, not expected close dates of open deals)
+PAST_DATES: dict[str, list[str]] = {
+    "ad_daily": ["date_day"],
+    "web_daily": ["date_day"],
+    "crm_deals": ["created_date"],
+    "crm_contacts": ["created_date"],
+    "touchpoints": ["touch_ts"],
+    "product_usage": ["date_day"],
+    "customer_health": ["snapshot_date"],
+    "approvals": ["approved_at"],
+    "fx_rates": ["date_day"],
+}
+HINTS = {
+    "not_nullable": "Every row needs this value: check the export's columns and filters, then export again",
+    "greater_than_or_equal_to": "Negative values are not possible here: fix the row at the source and export again",
+    "in_range": "The value is out of its range: fix it at the source and export again",
+    "isin": "Use one of the allowed values (see the README's format reference)",
+    "not_in_future": "Dates after today are not possible: check the report's date range and time zone",
+    "duplicate_key": "The same row appears twice: remove the duplicate or export again without overlapping segments",
+    "clicks_le_impressions": "Clicks cannot exceed impressions: check the column mapping or export again",
+    "conversions_le_clicks": "This platform counts conversions per click: check the conversion columns",
+    "engaged_le_sessions": "Engaged sessions cannot exceed sessions: check the GA4 export",
+    "positive": "Rates must be greater than zero",
+    "dtype": "The column has the wrong type: check the export's format",
+}
+DESCRIBE = {
+    "not_nullable": "missing required value",
+    "greater_than_or_equal_to": "negative value",
+    "in_range": "value out of range",
+    "isin": "unexpected value",
+    "not_in_future": "date in the future",
+    "duplicate_key": "duplicate row (same key as an earlier line)",
+    "clicks_le_impressions": "clicks greater than impressions",
+    "conversions_le_clicks": "conversions greater than clicks",
+    "engaged_le_sessions": "engaged sessions greater than sessions",
+    "positive": "rate not greater than zero",
+}
+FRAME_CHECK_COLUMN = {  # the column to name for frame-wide checks
+    "clicks_le_impressions": "clicks",
+    "conversions_le_clicks": "conversions",
+    "engaged_le_sessions": "engaged_sessions",
+}
+DEFAULT_STRICT_PLATFORMS = ("google_ads", "microsoft_ads")
+
+
+def _setting(settings: Any, name: str, default: Any) -> Any:
+    return getattr(getattr(settings, "ingest", None), name, default) if settings is not None else default
+
+
+def build_schema(
+    table: str,
+    *,
+    today: dt.date,
+    max_future_days: int = 0,
+    strict_platforms: Sequence[str] = DEFAULT_STRICT_PLATFORMS,
+) -> pa.DataFrameSchema:
+    """The pandera schema of the hard checks for ``table`` (dates checked against ``today``)."""
+    limit = pd.Timestamp(today + dt.timedelta(days=max_future_days + 1))  # strictly before the next day
+    cols: dict[str, pa.Column] = {}
+    for c, dtype in TABLES[table].items():
+        if c == "ingest_id":
+            continue
+        checks: list[pa.Check] = []
+        if c in NON_NEGATIVE.get(table, []):
+            checks.append(pa.Check.ge(0))
+        if c in ALLOWED.get(table, {}):
+            checks.append(pa.Check.isin(ALLOWED[table][c]))
+        if c in PAST_DATES.get(table, []):
+            checks.append(pa.Check(lambda s, lim=limit: s < lim, name="not_in_future"))
+        if table == "customer_health" and c == "health_score":
+            checks.append(pa.Check.in_range(0, 100))
+        if table == "fx_rates" and c == "rate_to_reporting":
+            checks.append(pa.Check(lambda s: s > 0, name="positive"))
+        # pandera's "string" dtype check walks every value (~0.9 s per 1M rows): strings are checked by
+        # :func:`_check_dtypes` instead; other dtypes by pandera
+        pa_dtype = None if dtype == "string" else dtype
+        cols[c] = pa.Column(pa_dtype, checks=checks, nullable=c not in REQUIRED.get(table, []), required=True)
+    frame_checks: list[pa.Check] = []
+    if table == "ad_daily":
+        frame_checks.append(
+            pa.Check(lambda d: ~(d["clicks"] > d["impressions"]).fillna(False), name="clicks_le_impressions")
+        )
+        strict = list(strict_platforms)
+        frame_checks.append(
+            pa.Check(
+                lambda d: ~((d["conversions"] > d["clicks"]) & d["platform"].isin(strict)).fillna(False),
+                name="conversions_le_clicks",
+            )
+        )
+    if table == "web_daily":
+        frame_checks.append(
+            pa.Check(
+                lambda d: ~(d["engaged_sessions"] > d["sessions"]).fillna(False), name="engaged_le_sessions"
+            )
+        )
+    keys = [k for k in KEYS.get(table, []) if k in TABLES[table]]
+    if keys:
+        frame_checks.append(pa.Check(lambda d, k=keys: ~duplicated(d, k), name="duplicate_key"))
+    return pa.DataFrameSchema(cols, checks=frame_checks, strict=False, name=table)
+
+
+def duplicated(df: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
+    """Rows whose ``keys`` repeat an earlier row (nulls compare equal). All-null key columns are skipped,
+    which halves the time on campaign-level exports (no ad group / ad columns)."""
+    used = [k for k in keys if df[k].notna().any()]
+    if not used:
+        return pd.Series(np.arange(len(df)) > 0, index=df.index)
+    return df.duplicated(used, keep="first")
+
+
+def _check_name(check: Any) -> str:
+    s = str(check)
+    return s.split("(")[0] if "(" in s else s
+
+
+def validate(
+    frame: pd.DataFrame,
+    table: str,
+    *,
+    file: str | Path,
+    today: dt.date | None = None,
+    settings: Any = None,
+) -> list[str]:
+    """Hard-check a parsed file; raise :class:`SourceError` on the first failures, return soft warnings.
+
+    ``frame`` holds canonical columns plus ``_line`` (1-based line in the file of each row; without it the
+    error names the row number instead). ``settings`` (a :class:`mktdash.params.Settings`) gives
+    ``ingest.max_future_days`` and ``ingest.strict_conversion_platforms``; defaults apply without it.
+    """
+    today = today or dt.date.today()
+    schema = build_schema(
+        table,
+        today=today,
+        max_future_days=int(_setting(settings, "max_future_days", 0)),
+        strict_platforms=_setting(settings, "strict_conversion_platforms", DEFAULT_STRICT_PLATFORMS),
+    )
+    data = frame.reset_index(drop=True)
+    lines = data["_line"].to_numpy() if "_line" in data else np.arange(1, len(data) + 1)
+    _check_dtypes(data, table, file)
+    try:
+        schema.validate(data.drop(columns=["_line"], errors="ignore"), lazy=True)
+    except pa.errors.SchemaErrors as err:
+        raise _to_source_error(err.failure_cases, data, lines, file, table) from None
+    return _soft_checks(data, table, settings)
+
+
+def _check_dtypes(data: pd.DataFrame, table: str, file: str | Path) -> None:
+    for c, dtype in TABLES[table].items():
+        if c == "ingest_id":
+            continue
+        if c not in data.columns:
+            raise SourceError(f"column missing after parsing (table {table})", file=file, column=c,
+                              hint="The reader must return canonical columns (mktdash.schema.conform)")  # fmt: skip
+        if dtype == "string" and data[c].dtype != "string" and not data[c].isna().all():
+            raise SourceError(f"wrong type (expected string, got {data[c].dtype})", file=file, column=c,
+                              hint=HINTS["dtype"])  # fmt: skip
+
+
+def _to_source_error(
+    fc: pd.DataFrame, data: pd.DataFrame, lines: np.ndarray, file: str | Path, table: str
+) -> SourceError:
+    fc = fc.copy()
+    fc["check_name"] = fc["check"].map(_check_name)
+    frame_level = fc["schema_context"] == "DataFrameSchema"
+    # frame-wide checks report every column of a failing row: keep one row per (check, index)
+    fc.loc[frame_level, "column"] = (
+        fc.loc[frame_level, "check_name"].map(FRAME_CHECK_COLUMN).fillna(fc.loc[frame_level, "column"])
+    )
+    if frame_level.any():
+        first_key = {"duplicate_key": KEYS.get(table, [None])[0]}
+        dup = frame_level & fc["check_name"].eq("duplicate_key")
+        fc.loc[dup, "column"] = first_key["duplicate_key"]
+        fc = fc.drop_duplicates(["check_name", "index", "column"])
+        # show the value of the named column, not whichever column pandera listed
+        for i in fc.index[fc["schema_context"] == "DataFrameSchema"]:
+            r, c = fc.at[i, "index"], fc.at[i, "column"]
+            if pd.notna(r) and c in data.columns:
+                fc.at[i, "failure_case"] = data.at[int(r), c]
+    idx = pd.to_numeric(fc["index"], errors="coerce")
+    fc["line"] = [int(lines[int(i)]) if pd.notna(i) and int(i) < len(lines) else None for i in idx]
+    fc = fc.sort_values("line", na_position="first", kind="stable")
+    first = fc.iloc[0]
+    name = first["check_name"]
+    if name.startswith("dtype") or "dtype" in str(first["check"]):
+        what = f"wrong type (expected {first['check']}, got {first['failure_case']})"
+        hint = HINTS["dtype"]
+    else:
+        what = f"{DESCRIBE.get(name, name)}: {first['failure_case']!s:.60}"
+        hint = HINTS.get(name, "Fix the row at the source and export again")
+    n_more = len(fc) - 1
+    if n_more:
+        by = fc.iloc[1:].groupby(["column", "check_name"], dropna=False).size().sort_values(ascending=False)
+        parts = [f"{c or '-'}: {DESCRIBE.get(k, k)} x{n}" for (c, k), n in by.head(4).items()]
+        what += f" ({n_more} more failure{'s' if n_more > 1 else ''}: {'; '.join(parts)})"
+    if name == "duplicate_key" and pd.notna(first["index"]):
+        what = _describe_duplicate(data, int(first["index"]), table, lines) + what[what.index(":") :]
+    col = first["column"] if isinstance(first["column"], str) else None
+    line = first["line"] if first["line"] is not None and pd.notna(first["line"]) else None
+    return SourceError(what, file=file, line=int(line) if line else None, column=col, hint=hint)
+
+
+def _describe_duplicate(data: pd.DataFrame, i: int, table: str, lines: np.ndarray) -> str:
+    """'duplicate row: same key as line N' for the duplicate at position ``i``."""
+    keys = [k for k in KEYS[table] if data[k].notna().any()]
+    row = data.loc[i, keys]
+    same = np.ones(i, dtype=bool)
+    for k in keys:
+        col = data[k].iloc[:i]
+        same &= (col.isna() & pd.isna(row[k])).to_numpy() | (col == row[k]).fillna(False).to_numpy(dtype=bool)
+    earlier = np.flatnonzero(same)
+    where = f"line {int(lines[earlier[0]])}" if len(earlier) else "an earlier line"
+    return f"duplicate row: same {', '.join(keys)} as {where}"
+
+
+def _soft_checks(d: pd.DataFrame, table: str, settings: Any) -> list[str]:
+    out: list[str] = []
+    if table == "ad_daily" and len(d):
+        strict = set(_setting(settings, "strict_conversion_platforms", DEFAULT_STRICT_PLATFORMS))
+        m = (d["conversions"] > d["clicks"]).fillna(False) & ~d["platform"].isin(strict)
+        if m.any():
+            out.append(
+                f"{int(m.sum())} rows with conversions > clicks (first at line {int(d.loc[m, '_line'].iloc[0]) if '_line' in d else '?'}); "
+                "possible with view-through conversions on "
+                + ", ".join(sorted(d.loc[m, "platform"].dropna().unique()))
+            )
+        z = ((d["spend"] > 0) & (d["impressions"] == 0)).fillna(False)
+        if z.any():
+            out.append(f"{int(z.sum())} rows with spend but no impressions")
+    if table == "web_daily" and len(d):
+        m = (d["key_events"] > d["sessions"]).fillna(False)
+        if m.any():
+            out.append(f"{int(m.sum())} rows with more key events than sessions")
+    if table == "crm_deals" and len(d):
+        m = d["is_won"].fillna(False) & d["amount"].isna()
+        if m.any():
+            out.append(f"{int(m.sum())} won deals without an amount")
+    return out
+
+
+# ---- scorecard -----------------------------------------------------------------------------------------------
+# (table, date column, grouping columns, label) of every dated source the scorecard follows
+DATED_SOURCES: list[tuple[str, str, list[str]]] = [
+    ("ad_daily", "date_day", ["platform", "account_id"]),
+    ("web_daily", "date_day", ["property_id"]),
+    ("crm_deals", "created_date", ["crm"]),
+    ("crm_contacts", "created_date", ["crm"]),
+    ("touchpoints", "touch_ts", []),
+    ("product_usage", "date_day", []),
+    ("customer_health", "snapshot_date", []),
+]
+# sources whose data is not daily: no completeness gaps by day, and their own freshness targets
+NOT_DAILY = {"crm_deals", "crm_contacts", "touchpoints"}
+
+
+@dataclass
+class Scorecard:
+    """The data-quality scorecard: one tidy frame per section and headline counts in ``summary``."""
+
+    freshness: pd.DataFrame
+    completeness: pd.DataFrame
+    gaps: pd.DataFrame
+    duplicates: pd.DataFrame
+    quarantine: pd.DataFrame
+    reconciliation: pd.DataFrame
+    conversions_vs_deals: pd.DataFrame
+    row_counts: pd.DataFrame
+    days: pd.DataFrame  # long frame (source, day, state present|missing|paused) behind the completeness chart
+    pauses: pd.DataFrame = field(default_factory=pd.DataFrame)  # missing runs >= ingest.pause_days
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def sections(self) -> dict[str, pd.DataFrame]:
+        """The frames by section title, in display order."""
+        return {
+            "Freshness": self.freshness,
+            "Completeness": self.completeness,
+            "Missing days": self.gaps,
+            "Pauses (no data for a long run: campaigns off?)": self.pauses,
+            "Duplicates": self.duplicates,
+            "Quarantined files": self.quarantine,
+            "Reconciliation": self.reconciliation,
+            "Platform conversions vs CRM deals": self.conversions_vs_deals,
+            "Row counts": self.row_counts,
+        }
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The sections under file-friendly names (for ``exports/quality_<name>.csv``)."""
+        return {
+            "summary": self.summary_frame(),
+            "freshness": self.freshness,
+            "completeness": self.completeness,
+            "gaps": self.gaps,
+            "pauses": self.pauses,
+            "duplicates": self.duplicates,
+            "quarantine": self.quarantine,
+            "reconciliation": self.reconciliation,
+            "conversions_vs_crm": self.conversions_vs_deals,
+            "row_counts": self.row_counts,
+        }
+
+    @property
+    def quarantined(self) -> pd.DataFrame:
+        return self.quarantine
+
+    @property
+    def conversions_vs_crm(self) -> pd.DataFrame:
+        return self.conversions_vs_deals
+
+    def completeness_chart(self):  # noqa: ANN201 - matplotlib Figure
+        return self.chart()
+
+    def summary_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"check": list(self.summary), "value": list(self.summary.values())})
+
+    def chart(self):  # noqa: ANN201 - matplotlib Figure
+        """Completeness heat strip (days x source) in the house style."""
+        from mktdash import charts
+
+        return charts.quality_completeness(self.days, title="Data completeness by source and day")
+
+    def _repr_html_(self) -> str:  # pandas escapes cell text
+        parts = [f"<h4>Summary</h4>{self.summary_frame().to_html(index=False)}"]
+        for title, f in self.sections().items():
+            parts.append(f"<h4>{title}</h4>{f.head(50).to_html(index=False)}")
+        return "\n".join(parts)
+
+
+def _source_label(table: str, keys: dict[str, Any]) -> str:
+    vals = [str(v) for v in keys.values() if v is not None and not (isinstance(v, float) and np.isnan(v))]
+    base = {"ad_daily": "", "web_daily": "ga4", "crm_deals": "deals", "crm_contacts": "contacts"}.get(
+        table, table
+    )
+    return "/".join([*([base] if base else []), *vals]) or table
+
+
+def _cadence(days: list[dt.date]) -> int:
+    """The usual spacing in days between consecutive data days (1 daily, 7 weekly, ...)."""
+    if len(days) < 3:
+        return 1
+    diffs = np.diff(np.array(days, dtype="datetime64[D]")).astype(int)
+    return int(pd.Series(diffs).mode().iloc[0])
+
+
+def _ranges(days: list[dt.date], step: int = 1) -> list[tuple[dt.date, dt.date]]:
+    """Runs of consecutive grid points (``step`` days apart) as (first, last) pairs."""
+    out: list[tuple[dt.date, dt.date]] = []
+    for d in sorted(days):
+        if out and (d - out[-1][1]).days == step:
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out
+
+
+def _distinct_days(wh: Any, table: str, date_col: str, group: list[str]) -> pd.DataFrame:
+    t = wh.table(table)
+    expr = t.select(*group, day=t[date_col].cast("date")).distinct()
+    df = wh.df(expr)
+    df["day"] = pd.to_datetime(df["day"]).dt.date
+    return df
+
+
+def scorecard(
+    wh: Any, settings: Any = None, *, today: dt.date | None = None, now: dt.datetime | None = None
+) -> Scorecard:
+    """Build the data-quality scorecard of the warehouse ``wh`` (a :class:`mktdash.warehouse.Warehouse`).
+
+    ``now`` (naive UTC) defaults to the start of ``today`` when ``today`` is given, else the current time.
+    Freshness: hours from the end of the latest data day to ``now`` (target ``settings.ingest.freshness_hours``;
+    per-source overrides in ``settings.ingest.freshness_hours_by_source``, keys like ``ad_daily``, ``meta``,
+    ``crm_deals``; the default target grows with the source's cadence: +24 h per extra day between data
+    points). Completeness: every source/account is expected to have data on every point of its cadence
+    (daily, or weekly when its data days are usually 7 apart) from its first day to the latest day of its
+    table; missing points are listed as exact day ranges. Runs of at least ``settings.ingest.pause_days``
+    (default 14) are listed apart as pauses (an account switched off between flights), not as gaps.
+    """
+    if now is None:
+        now = dt.datetime.combine(today, dt.time()) if today else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    target_default = float(_setting(settings, "freshness_hours", 24.0))
+    overrides = dict(_setting(settings, "freshness_hours_by_source", {}) or {})
+
+    pause_days = int(_setting(settings, "pause_days", 14))
+    fresh_rows, comp_rows, gap_rows, day_rows = [], [], [], []
+    for table, date_col, group in DATED_SOURCES:
+        if not wh.exists(table) or wh.count(table) == 0:
+            continue
+        dd = _distinct_days(wh, table, date_col, group)
+        dd = dd[dd["day"].notna()]
+        if dd.empty:
+            continue
+        table_last = max(dd["day"])
+        groups = dd.groupby(group, dropna=False) if group else [((), dd)]
+        for key, g in groups:
+            key = key if isinstance(key, tuple) else (key,)
+            keys = dict(zip(group, key, strict=False))
+            label = _source_label(table, keys)
+            days = sorted(set(g["day"]))
+            last = days[-1]
+            step = 1 if table in NOT_DAILY else _cadence(days)
+            hours = (now - dt.datetime.combine(last + dt.timedelta(days=1), dt.time())).total_seconds() / 3600
+            default = target_default * 7 if table in NOT_DAILY else target_default + 24 * (step - 1)
+            tgt = float(
+                next(
+                    (overrides[k] for k in [label, str(keys.get("platform", "")), table] if k in overrides),
+                    default,
+                )
+            )
+            fresh_rows.append(
+                {"source": label, "table": table, "last_day": last, "hours_since": round(hours, 1),
+                 "target_hours": tgt, "stale": bool(hours > tgt)}
+            )  # fmt: skip
+            if table in NOT_DAILY or step not in (1, 7):
+                continue  # event data or irregular cadence: no expected grid
+            grid = list(pd.date_range(days[0], table_last, freq=f"{step}D").date)
+            present = set(days)
+            missing = [d for d in grid if d not in present]
+            runs = _ranges(missing, step)
+            n_gap = n_pause = 0
+            texts = []
+            for a, b in runs:
+                b_end = min(b + dt.timedelta(days=step - 1), table_last)
+                n = (b_end - a).days + 1
+                kind = "pause" if n >= pause_days else "gap"
+                n_gap += n if kind == "gap" else 0
+                n_pause += n if kind == "pause" else 0
+                texts.append(f"{a}..{b_end}" if a != b_end else f"{a}")
+                gap_rows.append({"source": label, "table": table, **keys, "gap_start": a, "gap_end": b_end,
+                                 "days": n, "kind": kind})  # fmt: skip
+            comp_rows.append(
+                {"source": label, "table": table, **keys, "cadence_days": step, "first_day": days[0],
+                 "last_day": table_last, "expected_days": (table_last - days[0]).days + 1,
+                 "missing_days": n_gap, "paused_days": n_pause, "gaps": "; ".join(texts)}
+            )  # fmt: skip
+            state = {d: "present" for d in present}
+            for r in gap_rows[len(gap_rows) - len(runs) :]:
+                for d in pd.date_range(r["gap_start"], r["gap_end"]).date:
+                    state[d] = "missing" if r["kind"] == "gap" else "paused"
+            full = pd.date_range(days[0], table_last).date
+            st = [state.get(d, "present") for d in full]  # days between weekly points belong to their week
+            day_rows.append(pd.DataFrame({"source": label, "day": full, "state": st}))
+
+    freshness = pd.DataFrame(
+        fresh_rows, columns=["source", "table", "last_day", "hours_since", "target_hours", "stale"]
+    )
+    completeness = pd.DataFrame(comp_rows)
+    if completeness.empty:
+        completeness = pd.DataFrame(columns=["source", "table", "cadence_days", "first_day", "last_day",
+                                             "expected_days", "missing_days", "paused_days", "gaps"])  # fmt: skip
+    all_gaps = pd.DataFrame(gap_rows)
+    if all_gaps.empty:
+        all_gaps = pd.DataFrame(columns=["source", "table", "gap_start", "gap_end", "days", "kind"])
+    gaps = all_gaps[all_gaps["kind"] == "gap"].reset_index(drop=True)
+    pauses = all_gaps[all_gaps["kind"] == "pause"].reset_index(drop=True)
+    days_long = (
+        pd.concat(day_rows, ignore_index=True)
+        if day_rows
+        else pd.DataFrame(columns=["source", "day", "state"])
+    )
+    days_long["present"] = days_long["state"] == "present"
+
+    duplicates = _duplicates(wh)
+    quarantine = _quarantine(wh)
+    reconciliation, ledger_counts = _reconciliation(wh)
+    conv = _conversions_vs_deals(wh)
+    row_counts = pd.DataFrame(
+        [{"table": t, "rows": wh.count(t)} for t in TABLES if t not in ("ingest_ledger", "quarantine")]
+    )
+    summary = {
+        "files_loaded": ledger_counts.get("files_loaded", 0),
+        "files_quarantined": int(quarantine["file_name"].nunique()) if len(quarantine) else 0,
+        "files_replaced": ledger_counts.get("files_replaced", 0),
+        "files_duplicate": ledger_counts.get("files_duplicate", 0),
+        "rows_loaded": int(row_counts.loc[~row_counts["table"].isin(["fx_rates"]), "rows"].sum()),
+        "stale_sources": int(freshness["stale"].sum()) if len(freshness) else 0,
+        "sources": len(freshness),
+        "gap_days": int(gaps["days"].sum()) if len(gaps) else 0,
+        "gap_ranges": len(gaps),
+        "paused_days": int(pauses["days"].sum()) if len(pauses) else 0,
+        "duplicate_rows": int(duplicates["duplicate_rows"].sum()) if len(duplicates) else 0,
+        "unreconciled_files": int((~reconciliation["reconciled"].astype(bool)).sum())
+        if len(reconciliation)
+        else 0,
+    }
+    return Scorecard(
+        freshness=freshness,
+        completeness=completeness,
+        gaps=gaps,
+        pauses=pauses,
+        duplicates=duplicates,
+        quarantine=quarantine,
+        reconciliation=reconciliation,
+        conversions_vs_deals=conv,
+        row_counts=row_counts,
+        days=days_long,
+        summary=summary,
+    )
+
+
+def _duplicates(wh: Any) -> pd.DataFrame:
+    """Rows beyond the first per key, per table (should be zero after idempotent ingest)."""
+    rows = []
+    for table, keys in KEYS.items():
+        if not wh.exists(table) or wh.count(table) == 0:
+            continue
+        t = wh.table(table)
+        g = t.group_by(keys).aggregate(n=t.count())
+        dup = g.filter(g.n > 1)
+        res = wh.df(dup.aggregate(keys_duplicated=dup.count(), extra=(dup.n - 1).sum()))
+        extra = res["extra"].iloc[0]
+        rows.append(
+            {"table": table, "key": ", ".join(keys), "duplicated_keys": int(res["keys_duplicated"].iloc[0]),
+             "duplicate_rows": int(0 if pd.isna(extra) else extra)}
+        )  # fmt: skip
+    return pd.DataFrame(rows, columns=["table", "key", "duplicated_keys", "duplicate_rows"])
+
+
+def _quarantine(wh: Any) -> pd.DataFrame:
+    cols = ["file_name", "source", "line", "column_name", "error", "hint", "quarantined_at"]
+    if not wh.exists("quarantine"):
+        return pd.DataFrame(columns=cols)
+    q = wh.df("quarantine")
+    return q[cols].sort_values("quarantined_at", kind="stable").reset_index(drop=True)
+
+
+def _reconciliation(wh: Any) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Files whose totals rows were checked (``reconciled`` not null) and ledger status counts."""
+    cols = ["file_name", "source", "table_name", "rows", "reconciled", "message"]
+    if not wh.exists("ingest_ledger"):
+        return pd.DataFrame(columns=cols), {}
+    led = wh.df("ingest_ledger")
+    counts = led["status"].value_counts()
+    stats = {
+        "files_loaded": int(counts.get("loaded", 0) + counts.get("replaced", 0)),
+        "files_replaced": int(counts.get("replaced", 0)),
+        "files_duplicate": int(counts.get("duplicate", 0)),
+    }
+    rec = led[led["reconciled"].notna()][cols].reset_index(drop=True)
+    rec["reconciled"] = rec["reconciled"].astype(bool)
+    return rec, stats
+
+
+def _conversions_vs_deals(wh: Any) -> pd.DataFrame:
+    """Per ISO week: conversions the ad platforms claim vs CRM deals created (and won) that week."""
+    cols = ["week", "platform_conversions", "crm_deals_created", "crm_deals_won", "ratio"]
+    ad = wh.table("ad_daily")
+    a = wh.df(ad.group_by(day=ad.date_day.cast("date")).aggregate(conv=ad.conversions.sum()))
+    de = wh.table("crm_deals")
+    d = wh.df(
+        de.group_by(day=de.created_date.cast("date")).aggregate(
+            created=de.count(), won=de.is_won.cast("int64").sum()
+        )
+    )
+    if a.empty and d.empty:
+        return pd.DataFrame(columns=cols)
+    for f in (a, d):
+        f["week"] = [weeks.of(pd.Timestamp(x).date()) for x in f["day"]] if len(f) else []
+    aw = a.groupby("week")["conv"].sum() if len(a) else pd.Series(dtype=float)
+    dw = d.groupby("week")[["created", "won"]].sum() if len(d) else pd.DataFrame(columns=["created", "won"])
+    out = pd.DataFrame({"platform_conversions": aw}).join(dw, how="outer").fillna(0).sort_index()
+    out = out.rename(columns={"created": "crm_deals_created", "won": "crm_deals_won"})
+    out["ratio"] = np.where(
+        out["crm_deals_created"] > 0,
+        out["platform_conversions"] / out["crm_deals_created"].replace(0, np.nan),
+        np.nan,
+    )
+    out.index.name = "week"
+    return out.reset_index()[cols]
+
+
+__all__ = ["KEYS", "Scorecard", "build_schema", "scorecard", "validate"]

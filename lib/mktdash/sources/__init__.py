@@ -1,0 +1,100 @@
+"""Export-format registry and detection.
+
+Every format module (see :mod:`mktdash.sources.base`) is listed in :data:`MODULE_NAMES`, in sniffing order
+(more specific layouts first). :func:`detect` decodes the head of a file (BOM and UTF-16 aware; Parquet files
+are presented by their column names as ``PAR1:col,col,...``) and returns the first module whose ``sniff`` says
+yes. To add a format: write ``mktdash/sources/<name>.py`` with ``NAME, TABLE, sniff, read, write`` and add its
+name here.
+
+>>> get("meta").TABLE
+'ad_daily'
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+from mktdash.sources._csv import decode_head
+from mktdash.sources.base import Parsed, ReadContext, SourceError
+
+__all__ = ["FORMATS", "MODULE_NAMES", "Parsed", "ReadContext", "SourceError", "detect", "get", "names"]
+
+# sniffing order: specific layouts before generic ones
+MODULE_NAMES: list[str] = [
+    # ad platforms (part A)
+    "google_ads_ui",
+    "google_ads_editor",
+    "microsoft_ads",
+    "linkedin",
+    "meta",
+    "fivetran",
+    "tiktok",
+    # analytics, CRM, business files (part B)
+    "ga4",
+    "hubspot_deals",
+    "hubspot_contacts",
+    "salesforce",
+    "product_usage",
+    "customer_health",
+    "touchpoints",
+    "fx_rates",
+    "budget_plan",
+    "spend_limits",
+    "approvals",
+    "kpi_targets",
+]
+
+
+def _load() -> list[ModuleType]:
+    return [importlib.import_module(f"mktdash.sources.{name}") for name in MODULE_NAMES]
+
+
+FORMATS: list[ModuleType] = _load()
+HEAD_BYTES = 64 * 1024
+
+
+def names() -> list[str]:
+    return [m.NAME for m in FORMATS]
+
+
+def get(name: str) -> ModuleType:
+    """The format module called ``name`` (``--source NAME``)."""
+    for m in FORMATS:
+        if name == m.NAME:
+            return m
+    raise SourceError(f"unknown source {name!r}", hint=f"Known: {', '.join(names())}")
+
+
+def head_text(path: Path) -> str:
+    """The decoded head of a file as the sniffers see it."""
+    with open(path, "rb") as f:
+        data = f.read(HEAD_BYTES)
+    if data[:4] == b"PAR1":
+        try:
+            import pyarrow.parquet as pq
+
+            return "PAR1:" + ",".join(pq.read_schema(path).names)
+        except Exception:  # unreadable parquet: nothing matches, detect() says so
+            return "PAR1:"
+    return decode_head(data)
+
+
+def detect(path: Path | str) -> ModuleType:
+    """The format module that recognises ``path``; :class:`SourceError` when none does."""
+    path = Path(path)
+    head = head_text(path)
+    for m in FORMATS:
+        try:
+            if m.sniff(head, path.name):
+                return m
+        except Exception:  # a sniffer must never break detection of the others
+            continue
+    first = head.lstrip("\ufeff").splitlines()[0][:100] if head.strip() else "(empty file)"
+    raise SourceError(
+        f"not a known export: first line was {first!r}",
+        file=path,
+        line=1,
+        hint=f"Pass --source NAME; known: {', '.join(names())}",
+    )

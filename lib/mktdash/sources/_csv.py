@@ -1,0 +1,448 @@
+"""Shared parsing helpers of the ad-platform readers: decoding, header/footer peeling, a fast all-string CSV
+parse with exact line numbers, and vectorised number/date conversion that names the first bad line and column.
+
+Not a format module (no ``NAME``). Why hand-written around pyarrow rather than ``pd.read_csv`` options alone:
+the exports have preambles and footers of varying length (``skipfooter`` forces pandas' slow python engine),
+quoted thousands separators, `` --`` placeholders and percentages, and every error must name the file line.
+So the preamble/footer lines are found by looking at a few lines only, the body goes to pyarrow's
+multi-threaded CSV parser as strings, and conversions are pyarrow compute kernels (no per-row Python).
+Assumption: a data row is one physical line (no newlines inside quoted cells), so ``_line`` is exact.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import difflib
+import io
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pv
+
+from mktdash.schema import TABLES
+from mktdash.sources.base import SourceError
+
+NULLS = ["", "--", " --", "-- ", " -- "]
+MAX_VALUE = 1e12  # anything larger in a count or money column is garbage, not data
+AD_METRICS = ("clicks", "impressions", "spend", "conversions", "conversions_value")
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+# ---- decoding ---------------------------------------------------------------------------------------------
+def read_bytes(path: Path) -> bytes:
+    """The file as UTF-8 bytes without BOM (UTF-16 with BOM is transcoded); clear errors otherwise."""
+    data = Path(path).read_bytes()
+    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise SourceError("the file is empty", file=path, hint="Download the export again")
+    if data[:2] in _UTF16_BOMS:
+        try:
+            return data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as e:
+            raise SourceError(
+                f"broken UTF-16 text at byte {e.start}", file=path, hint="Export the file again from the tool"
+            ) from None
+    if data[:3] == b"\xef\xbb\xbf":
+        data = data[3:]
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise SourceError(
+            f"not UTF-8 text (byte 0x{data[e.start]:02x})",
+            file=path,
+            line=line,
+            hint="Export as CSV (UTF-8) from the tool, or re-save the file as UTF-8",
+        ) from None
+    return data
+
+
+def decode_head(data: bytes) -> str:
+    """Decode the first bytes of a file for sniffing (BOM aware, never raises)."""
+    if data[:2] in _UTF16_BOMS:
+        return data[: len(data) // 2 * 2].decode("utf-16", errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def split_csv_line(line: str, sep: str = ",") -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=sep))
+    except (StopIteration, csv.Error):
+        return []
+
+
+# ---- layout ------------------------------------------------------------------------------------------------
+class Layout:
+    """Where the header, body and footer of an export are, by line (1-based) and byte offset."""
+
+    def __init__(self, data: bytes, file: Path) -> None:
+        self.data = data
+        self.file = file
+        self._starts: list[int] = [0]  # byte offset of the start of line i+1
+
+    def head(self, n: int = 30) -> list[str]:
+        """The first ``n`` lines as text (without line ends)."""
+        out: list[str] = []
+        pos = 0
+        for _ in range(n):
+            if pos >= len(self.data):
+                break
+            end = self.data.find(b"\n", pos)
+            end = len(self.data) if end < 0 else end
+            out.append(self.data[pos:end].decode("utf-8").rstrip("\r"))
+            pos = end + 1
+            if len(self._starts) < len(out) + 1:
+                self._starts.append(pos)
+        return out
+
+    def offset_of_line(self, line: int) -> int:
+        """Byte offset where 1-based ``line`` starts (only for lines within :meth:`head`)."""
+        if len(self._starts) < line:
+            self.head(line)
+        return self._starts[line - 1]
+
+    def peel_footer(self, is_footer: Callable[[str], bool], max_lines: int = 200) -> tuple[int, list[tuple[int, str]]]:
+        """Strip trailing lines for which ``is_footer`` is true (blank lines always go).
+
+        Returns the byte offset where the body ends and the footer lines as (line number, text).
+        """
+        data = self.data
+        end = len(data)
+        total_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        footer: list[tuple[int, str]] = []
+        line_no = total_lines
+        for _ in range(max_lines):
+            if end <= 0:
+                break
+            stop = end - 1 if data[end - 1 : end] == b"\n" else end
+            start = data.rfind(b"\n", 0, stop) + 1
+            text = data[start:stop].decode("utf-8").rstrip("\r")
+            if text.strip() and not is_footer(text):
+                break
+            if text.strip():
+                footer.append((line_no, text))
+            end = start
+            line_no -= 1
+        return end, footer[::-1]
+
+
+def find_header(lines: Sequence[str], test: Callable[[str], bool], file: Path, what: str) -> int:
+    """1-based number of the first line passing ``test``; SourceError naming what was expected."""
+    for i, line in enumerate(lines):
+        if test(line):
+            return i + 1
+    first = lines[0][:80] if lines else ""
+    raise SourceError(
+        f"no {what} header found in the first {len(lines)} lines (first line: {first!r})",
+        file=file,
+        line=1,
+        hint="Export the report again without editing it, or pass --source NAME",
+    )
+
+
+# ---- body parse -------------------------------------------------------------------------------------------
+class Body:
+    """The data rows of an export as a pyarrow table of strings plus the file line of each row."""
+
+    def __init__(self, table: pa.Table, first_line: int, file: Path) -> None:
+        self.table = table
+        self.file = file
+        self.lines = np.arange(first_line, first_line + table.num_rows, dtype="int64")
+
+    @property
+    def columns(self) -> list[str]:
+        return self.table.column_names
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def split(self, mask: np.ndarray) -> pa.Table:
+        """Remove the rows where ``mask`` is true (e.g. summary rows); return them."""
+        keep = pa.array(~mask)
+        removed = self.table.filter(pa.array(mask))
+        self.table = self.table.filter(keep)
+        self.lines = self.lines[~mask]
+        return removed
+
+    def has(self, col: str | None) -> bool:
+        return col is not None and col in self.table.column_names
+
+    def pick(self, *aliases: str) -> str | None:
+        """The first alias present as a column (exact, then case-insensitive)."""
+        for a in aliases:
+            if a in self.table.column_names:
+                return a
+        low = {c.lower().strip(): c for c in self.table.column_names}
+        for a in aliases:
+            if a.lower() in low:
+                return low[a.lower()]
+        return None
+
+    def need(self, *aliases: str) -> str:
+        col = self.pick(*aliases)
+        if col is None:
+            close = difflib.get_close_matches(aliases[0], self.columns, n=1)
+            hint = f"Did you rename {close[0]!r}? " if close else ""
+            raise SourceError(
+                f"required column {aliases[0]!r} is missing (found: {', '.join(self.columns[:20])})",
+                file=self.file,
+                line=int(self.lines[0]) - 1 if len(self.lines) else None,
+                column=aliases[0],
+                hint=hint + "Add the column to the report and export it again",
+            )
+        return col
+
+    def text(self, col: str | None) -> pa.ChunkedArray:
+        if col is None:
+            return pa.chunked_array([pa.nulls(len(self), pa.string())])
+        arr = self.table[col]
+        padded = pc.or_(pc.starts_with(arr, " "), pc.ends_with(arr, " "))
+        return pc.utf8_trim_whitespace(arr) if pc.any(padded).as_py() else arr  # trim only when needed
+
+    def _bad(self, col: str, ok: np.ndarray, what: str, hint: str) -> SourceError:
+        idx = int(np.flatnonzero(~ok)[0])
+        value = self.table[col][idx].as_py()
+        return SourceError(
+            f"{what}: {value!r}", file=self.file, line=int(self.lines[idx]), column=col, hint=hint
+        )
+
+    def number(self, col: str | None, *, integer: bool = False, fill: float | None = None) -> pa.ChunkedArray:
+        """Parse a numeric column: thousands separators, `` --``, ``%`` and ``< 10%`` handled."""
+        n = len(self)
+        if col is None:
+            arr = pa.chunked_array([pa.nulls(n, pa.float64())])
+        else:
+            s = self.table[col]
+            try:  # fast path: plain numbers ("199421.15")
+                arr = pc.cast(s, pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                s = pc.utf8_trim_whitespace(s)
+                s = pc.replace_substring_regex(s, r"[,%<>\s]", "")
+                s = pc.if_else(pc.equal(s, "--"), pa.scalar(None, pa.string()), s)
+                try:
+                    arr = pc.cast(s, pa.float64())
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    parsed = pd.to_numeric(pd.Series(s.to_numpy(zero_copy_only=False)), errors="coerce")
+                    ok = parsed.notna().to_numpy() | pd.isna(s.to_numpy(zero_copy_only=False))
+                    raise self._bad(col, ok, "not a number", "Fix the cell or export the report again") from None
+            bad = pc.or_(pc.or_(pc.is_nan(arr), pc.is_inf(arr)), pc.greater(pc.abs(arr), MAX_VALUE))
+            if pc.any(bad).as_py():
+                ok = ~pc.fill_null(bad, False).to_numpy(zero_copy_only=False)
+                raise self._bad(col, ok, "implausible value (too large or not finite)",
+                                "Check the export; values above 1e12 are rejected")
+            if integer and pc.all(pc.equal(arr, pc.round(arr))).as_py() not in (True, None):
+                vals = arr.to_numpy(zero_copy_only=False)
+                whole = np.isnan(vals) | (vals == np.round(vals))
+                raise self._bad(col, whole, "not a whole number", "Counts must be whole numbers")
+        if fill is not None:
+            arr = pc.fill_null(arr, fill)
+        return pc.cast(arr, pa.int64()) if integer and fill is not None else arr
+
+    def date(self, col: str, formats: Sequence[str]) -> pa.ChunkedArray:
+        """Parse a date column trying ``formats`` in order (the whole column must fit one format)."""
+        s = pc.utf8_trim_whitespace(self.table[col])
+        if not any(" " in f for f in formats):  # drop a time part: "2025-07-08 00:00:00", "7/8/2025 12:00 AM"
+            s = pc.replace_substring_regex(s, r"[ T].*$", "")
+        if s.null_count:
+            ok = ~np.asarray(pc.is_null(s).to_numpy(zero_copy_only=False))
+            raise self._bad(col, ok, "missing date", "Every row needs a date")
+        for fmt in formats:
+            try:
+                return pc.strptime(s, format=fmt, unit="s")
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+        vals = pd.Series(s.to_numpy(zero_copy_only=False))
+        best = max(
+            (pd.to_datetime(vals, format=f, errors="coerce").notna().to_numpy() for f in formats),
+            key=lambda a: a.sum(),
+        )
+        raise self._bad(col, best, f"not a date in the format {formats[0]}", "Export with the tool's default date format")
+
+
+def parse_body(
+    layout: Layout, header_line: int, end: int, *, sep: str = ",", expect_rows: bool = True
+) -> Body:
+    """Parse from ``header_line`` (1-based) to byte ``end`` as CSV; every column a string."""
+    file = layout.file
+    start = layout.offset_of_line(header_line)
+    if start >= end:
+        raise SourceError("the header line is missing", file=file, line=header_line)
+    nl = layout.data.find(b"\n", start, end)
+    header_text = layout.data[start : end if nl < 0 else nl].decode("utf-8").rstrip("\r")
+    names = [c.strip() for c in split_csv_line(header_text, sep)]
+    if not names or not any(names):
+        raise SourceError("the header line is empty", file=file, line=header_line)
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise SourceError(
+            f"duplicate column {dup[0]!r} in the header",
+            file=file,
+            line=header_line,
+            column=dup[0],
+            hint="Remove the repeated column and export again",
+        )
+    if nl < 0 or nl + 1 >= end:
+        if expect_rows:
+            raise SourceError("the export has a header but no data rows", file=file, line=header_line,
+                              hint="Check the date range and filters of the report")
+        return Body(pa.table({c: pa.array([], pa.string()) for c in names}), header_line + 1, file)
+    buf = pa.py_buffer(layout.data).slice(nl + 1, end - nl - 1)
+    try:
+        table = pv.read_csv(
+            pa.BufferReader(buf),
+            read_options=pv.ReadOptions(column_names=names, use_threads=True, block_size=1 << 22),
+            parse_options=pv.ParseOptions(delimiter=sep, newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pv.ConvertOptions(
+                column_types={c: pa.string() for c in names},
+                null_values=NULLS,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException) as e:
+        line, why = _locate_bad_row(layout.data[nl + 1 : end].decode("utf-8"), len(names), sep)
+        raise SourceError(
+            why or f"malformed CSV ({str(e).splitlines()[0][:200]})",
+            file=file,
+            line=header_line + line if line else None,
+            hint="Export the report again; do not edit it in a spreadsheet",
+        ) from None
+    return Body(table, header_line + 1, file)
+
+
+def _locate_bad_row(text: str, ncols: int, sep: str) -> tuple[int | None, str]:
+    """Error path only: the first row whose cell count differs from the header (1-based within body)."""
+    try:
+        for i, row in enumerate(csv.reader(io.StringIO(text), delimiter=sep), start=1):
+            if len(row) != ncols:
+                return i, f"row has {len(row)} cells, the header has {ncols}"
+    except csv.Error as e:
+        return None, f"malformed CSV ({e})"
+    return None, ""
+
+
+# ---- canonical frame --------------------------------------------------------------------------------------
+_ARROW = {"string": pa.string(), "int64": pa.int64(), "Int64": pa.int64(), "float64": pa.float64(),
+          "datetime64[s]": pa.timestamp("s"), "boolean": pa.bool_()}
+_STRINGS = {pa.string(): pd.StringDtype("pyarrow")}.get
+
+
+def _repeat(value: Any, n: int, typ: pa.DataType) -> pa.Array:
+    """A constant column without a Python list of n items."""
+    return pa.array([value], typ).take(pa.array(np.zeros(n, dtype="int32")))
+
+
+def ad_frame(body: Body, cols: dict[str, Any], extra: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Build the canonical ``ad_daily`` frame plus ``_line`` (and any ``extra`` underscore columns).
+
+    ``cols`` maps canonical names to pyarrow arrays, scalars or None. Built as one Arrow table with the
+    canonical types, so pandas gets its final dtypes in one conversion (no per-column casts).
+    """
+    n = len(body)
+    arrays: dict[str, Any] = {}
+    for name, typ in TABLES["ad_daily"].items():
+        v, at = cols.get(name), _ARROW[typ]
+        if v is None:
+            arrays[name] = pa.nulls(n, at)
+        elif isinstance(v, pa.ChunkedArray | pa.Array):
+            arrays[name] = v if v.type == at else pc.cast(v, at)
+        else:
+            arrays[name] = _repeat(v.to_pydatetime() if isinstance(v, pd.Timestamp) else v, n, at)
+    for name, v in (extra or {}).items():
+        arrays[name] = v if v is not None else pa.nulls(n, pa.string())
+    arrays["_line"] = pa.array(body.lines)
+    out = pa.table(arrays).to_pandas(types_mapper=_STRINGS)
+    for name, typ in TABLES["ad_daily"].items():  # e.g. nullable Int64 counts
+        if str(out[name].dtype) != str(pd.Series(dtype=typ).dtype):
+            out[name] = out[name].astype(typ)
+    return out
+
+
+def sums(df: pd.DataFrame, metrics: Iterable[str] = AD_METRICS) -> dict[str, float]:
+    return {m: float(df[m].sum()) for m in metrics if m in df}
+
+
+def period_of(df: pd.DataFrame, col: str = "date_day") -> tuple[dt.date, dt.date] | None:
+    if df.empty:
+        return None
+    return (df[col].min().date(), df[col].max().date())
+
+
+def check_in_period(df: pd.DataFrame, period: tuple[dt.date, dt.date] | None, file: Path, where: str) -> None:
+    """Rows dated outside the period the export states in its header mean a broken or edited file."""
+    if period is None or df.empty:
+        return
+    d = df["date_day"]
+    bad = (d < pd.Timestamp(period[0])) | (d > pd.Timestamp(period[1]))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise SourceError(
+            f"row dated {d.iloc[i].date()} is outside the report period {period[0]}..{period[1]} stated in {where}",
+            file=file,
+            line=int(df["_line"].iloc[i]),
+            column="date",
+            hint="Export the report again without editing it",
+        )
+
+
+# ---- writing ----------------------------------------------------------------------------------------------
+def fmt_thousands(s: pd.Series) -> pd.Series:
+    """25881 -> "25,881" (the UI style; pandas quotes the cell because of the comma)."""
+    return s.astype("int64").map("{:,}".format)
+
+
+def fmt_money(s: pd.Series) -> pd.Series:
+    return s.astype("float64").round(2).map("{:.2f}".format)
+
+
+def write_csv(path: Path, preamble: Sequence[str], table: pd.DataFrame, footer: Sequence[Sequence[Any]] = (),
+              *, sep: str = ",", encoding: str = "utf-8", lineterminator: str = "\n",
+              quoting: int = csv.QUOTE_MINIMAL, trailer: Sequence[str] = ()) -> None:
+    """Write preamble lines, a table, footer rows (CSV-quoted) and trailer lines."""
+    buf = io.StringIO()
+    for line in preamble:
+        buf.write(line + lineterminator)
+    table.to_csv(buf, index=False, sep=sep, lineterminator=lineterminator, quoting=quoting)
+    w = csv.writer(buf, delimiter=sep, lineterminator=lineterminator, quoting=quoting)
+    for row in footer:
+        w.writerow(row)
+    for line in trailer:
+        buf.write(line + lineterminator)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    text = buf.getvalue()
+    raw = codecs.BOM_UTF16_LE + text.encode("utf-16-le") if encoding == "utf-16" else text.encode(encoding)
+    Path(path).write_bytes(raw)
+
+
+def fill(df: pd.DataFrame, col: str, default: str = "") -> pd.Series:
+    return df[col].astype("string").fillna(default) if col in df else pd.Series(default, index=df.index)
+
+
+def one_value(df: pd.DataFrame, col: str, default: str) -> str:
+    if col not in df or df[col].isna().all():
+        return default
+    return str(df[col].dropna().iloc[0])
+
+
+def day_str(d: pd.Series, fmt: str) -> pd.Series:
+    return pd.to_datetime(d).dt.strftime(fmt)
+
+
+def mdY(d: dt.date) -> str:
+    """7/8/2025 (US M/D/YYYY without leading zeros)."""
+    return f"{d.month}/{d.day}/{d.year}"
+
+
+_MDY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def parse_mdy(text: str) -> dt.date | None:
+    m = _MDY.search(text)
+    return dt.date(int(m.group(3)), int(m.group(1)), int(m.group(2))) if m else None

@@ -1,0 +1,127 @@
+"""HubSpot contacts export (CRM > Contacts > Export, CSV) -> ``crm_contacts`` with PII hashed.
+
+Columns as HubSpot names them (only ``Record ID`` and ``Create Date`` are required)::
+
+    Record ID,First Name,Last Name,Email,Phone Number,Create Date,Lifecycle Stage,Lead Status,
+    HubSpot Score,Original Source,Original Source Drill-Down 1,Original Source Drill-Down 2,Contact owner
+
+**PII** never leaves this reader: ``Email`` -> ``email_hash`` (lower-cased, stripped), ``First Name`` +
+``Last Name`` -> ``name_hash`` (lower-cased, whitespace collapsed), ``Phone Number`` (or ``Mobile Phone
+Number``) -> ``phone_hash`` (digits only), each a salted HMAC-SHA256 (:mod:`mktdash.pii`). Every other
+column that is not mapped below (owner, company, address, ...) is dropped. ``Original Source Drill-Down 2``
+is the original campaign. Snapshot export: ``replace_key={"crm": "hubspot"}``, no period.
+
+``write`` takes raw ``email``, ``first_name``, ``last_name``, ``phone`` columns when the frame has them (the
+demo world plants PII this way); otherwise it writes placeholders derived from ``contact_id``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mktdash import pii
+from mktdash.sources import _tabular as T
+from mktdash.sources.base import Parsed, ReadContext
+from mktdash.sources.hubspot_deals import DATE_FORMATS, salt_of
+
+NAME = "hubspot_contacts"
+TABLE = "crm_contacts"
+CRM = "hubspot"
+
+
+def sniff(head: str, file_name: str) -> bool:
+    lines = [ln for ln in T.head_lines(head, 3) if ln.strip()]
+    cells = set(T.header_cells(lines[0])) if lines else set()
+    return "Record ID" in cells and bool({"Email", "Lifecycle Stage"} & cells) and "Deal Stage" not in cells
+
+
+def hash_people(
+    df: pd.DataFrame,
+    salt: str,
+    *,
+    file: Path,
+    email: str | None,
+    first: str | None,
+    last: str | None,
+    phone: str | None,
+) -> dict[str, pd.Series]:
+    """The three PII hashes of a frame of raw export strings."""
+    f = T.clean_text(df, first, file=file).fillna("")
+    la = T.clean_text(df, last, file=file).fillna("")
+    full = (f + " " + la).str.strip().replace("", pd.NA)
+    return {
+        "email_hash": pii.hash_series(T.clean_text(df, email, file=file), salt, "email"),
+        "name_hash": pii.hash_series(full, salt, "name"),
+        "phone_hash": pii.hash_series(T.clean_text(df, phone, file=file), salt, "phone"),
+    }
+
+
+def read(path: Path, ctx: ReadContext) -> Parsed:
+    path = Path(path)
+    df = T.read_block(T.read_text(path), file=path)
+    T.require(df, ["Record ID", "Create Date"], file=path, line=1, what="HubSpot contacts export")
+    out: dict[str, Any] = {
+        "contact_id": T.clean_text(df, "Record ID", file=path),
+        "crm": CRM,
+        **hash_people(
+            df,
+            salt_of(ctx),
+            file=path,
+            email=T.pick(df, "Email"),
+            first=T.pick(df, "First Name"),
+            last=T.pick(df, "Last Name"),
+            phone=T.pick(df, "Phone Number", "Mobile Phone Number"),
+        ),
+        "created_date": T.to_date(df, "Create Date", file=path, formats=DATE_FORMATS, required=True),
+        "lifecycle_stage": T.clean_text(df, T.pick(df, "Lifecycle Stage"), file=path),
+        "lead_status": T.clean_text(df, T.pick(df, "Lead Status"), file=path),
+        "lead_score": T.to_number(df, T.pick(df, "HubSpot Score"), file=path),
+        "original_source": T.clean_text(
+            df, T.pick(df, "Original Source", "Original Traffic Source"), file=path
+        ),
+        "original_campaign": T.clean_text(
+            df, T.pick(df, "Original Campaign", "Original Source Drill-Down 2"), file=path
+        ),
+    }
+    frame = T.finish(out, TABLE, df["_line"])
+    return Parsed(table=TABLE, frame=frame, source=NAME, period=None, replace_key={"crm": CRM})
+
+
+def raw_people(d: pd.DataFrame) -> dict[str, pd.Series]:
+    """Raw PII columns of a frame for writers, with placeholders where absent."""
+    cid = T.text_or_empty(d["contact_id"])
+    get = lambda c, default: T.text_or_empty(d[c]) if c in d else default  # noqa: E731
+    return {
+        "first": get("first_name", pd.Series("Contact", index=d.index)),
+        "last": get("last_name", cid),
+        "email": get("email", ("contact" + cid + "@example.com")),
+        "phone": get("phone", pd.Series("", index=d.index)),
+    }
+
+
+def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
+    """Write contacts as a HubSpot export (raw PII from ``email``/``first_name``/``last_name``/``phone``)."""
+    d = df.reset_index(drop=True)
+    p = raw_people(d)
+    out = pd.DataFrame(
+        {
+            "Record ID": T.text_or_empty(d["contact_id"]),
+            "First Name": p["first"],
+            "Last Name": p["last"],
+            "Email": p["email"],
+            "Phone Number": p["phone"],
+            "Create Date": T.fmt_date(d["created_date"], "%Y-%m-%d %H:%M"),
+            "Lifecycle Stage": T.text_or_empty(d["lifecycle_stage"]),
+            "Lead Status": T.text_or_empty(d["lead_status"]),
+            "HubSpot Score": T.fmt_num(d["lead_score"]),
+            "Original Source": T.text_or_empty(d["original_source"]),
+            "Original Source Drill-Down 1": "",
+            "Original Source Drill-Down 2": T.text_or_empty(d["original_campaign"]),
+            "Contact owner": opts.get("owner", "Sales Team"),
+        }
+    )
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(path, index=False, lineterminator="\n")

@@ -1,0 +1,145 @@
+"""HubSpot deals export (CRM > Deals > Export, CSV) -> ``crm_deals``.
+
+Columns as HubSpot names them (a view may add or drop some; only ``Record ID``, ``Deal Stage`` and
+``Create Date`` are required)::
+
+    Record ID,Deal Name,Deal Stage,Amount,Deal Currency Code,Close Date,Create Date,Pipeline,Deal owner,
+    Original Source Type,Original Source Drill-Down 1,Original Source Drill-Down 2,Associated Contact IDs,
+    Associated Company IDs
+
+Dates ``2025-01-15 10:23`` (or ISO / M/D/YYYY); ``Deal Stage`` labels (``Closed Won``, ``Closed Lost``,
+``Appointment Scheduled`` ... or internal ids ``closedwon``) give ``is_closed``/``is_won``; the campaign comes
+from ``Campaign``/``Original Campaign`` if exported, else ``Original Source Drill-Down 2`` (where HubSpot keeps
+``utm_campaign`` for paid traffic); ``Associated Contact IDs`` (``;``-separated) gives the first contact id;
+``Associated Company IDs`` gives ``customer_id``.
+
+**PII**: ``Deal Name`` often holds a person's name ("Jane Doe - renewal"), so ``deal_name`` is the salted hash
+of it (:mod:`mktdash.pii`); ``Deal owner``, ``Associated Contact`` (names/emails) and any other column are
+dropped in the reader. The export is a full snapshot: ``replace_key={"crm": "hubspot"}`` with no period means
+"replace every earlier HubSpot deal row".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mktdash import pii
+from mktdash.sources import _tabular as T
+from mktdash.sources.base import Parsed, ReadContext
+
+NAME = "hubspot_deals"
+TABLE = "crm_deals"
+CRM = "hubspot"
+DATE_FORMATS = (
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S.%fZ",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+)
+HEADERS = {
+    "deal_id": "Record ID",
+    "deal_name": "Deal Name",
+    "stage": "Deal Stage",
+    "amount": "Amount",
+    "currency": "Deal Currency Code",
+    "close_date": "Close Date",
+    "created_date": "Create Date",
+    "pipeline": "Pipeline",
+    "lead_source": "Original Source Type",
+    "drill1": "Original Source Drill-Down 1",
+    "campaign_name": "Original Source Drill-Down 2",
+    "contact_id": "Associated Contact IDs",
+    "customer_id": "Associated Company IDs",
+}
+
+
+def sniff(head: str, file_name: str) -> bool:
+    lines = [ln for ln in T.head_lines(head, 3) if ln.strip()]
+    cells = set(T.header_cells(lines[0])) if lines else set()
+    return {"Record ID", "Deal Stage"} <= cells
+
+
+def salt_of(ctx: ReadContext) -> str:
+    return ctx.pii_salt or pii.salt()
+
+
+def stage_flags(stage: pd.Series) -> tuple[pd.Series, pd.Series]:
+    s = stage.astype("string").str.lower().str.replace(r"[\s_-]", "", regex=True)
+    closed = s.str.startswith("closed").fillna(False)
+    won = (closed & s.str.contains("won")).fillna(False)
+    return closed.astype("boolean"), won.astype("boolean")
+
+
+def first_id(s: pd.Series) -> pd.Series:
+    return s.astype("string").str.split(r"[;,]", regex=True).str[0].str.strip().replace("", pd.NA)
+
+
+def read(path: Path, ctx: ReadContext) -> Parsed:
+    path = Path(path)
+    df = T.read_block(T.read_text(path), file=path)
+    T.require(df, ["Record ID", "Deal Stage", "Create Date"], file=path, line=1, what="HubSpot deals export")
+    salt = salt_of(ctx)
+    stage = T.clean_text(df, "Deal Stage", file=path)
+    closed, won = stage_flags(stage)
+    camp_col = T.pick(
+        df, "Campaign", "Original Campaign", "Associated Campaign", "Original Source Drill-Down 2"
+    )
+    ids = T.clean_text(df, "Record ID", file=path)
+    out: dict[str, Any] = {
+        "deal_id": ids,
+        "crm": CRM,
+        "deal_name": pii.hash_series(T.clean_text(df, T.pick(df, "Deal Name"), file=path), salt, "name"),
+        "stage": stage,
+        "is_closed": closed,
+        "is_won": won,
+        "amount": T.to_number(df, T.pick(df, "Amount"), file=path),
+        "currency": T.clean_text(df, T.pick(df, "Deal Currency Code", "Currency"), file=path).str.upper(),
+        "created_date": T.to_date(df, "Create Date", file=path, formats=DATE_FORMATS, required=True),
+        "close_date": T.to_date(df, T.pick(df, "Close Date"), file=path, formats=DATE_FORMATS),
+        "pipeline": T.clean_text(df, T.pick(df, "Pipeline"), file=path),
+        "lead_source": T.clean_text(
+            df, T.pick(df, "Original Source Type", "Original Traffic Source", "Original Source"), file=path
+        ),
+        "campaign_name": T.clean_text(df, camp_col, file=path),
+        "contact_id": first_id(
+            T.clean_text(df, T.pick(df, "Associated Contact IDs", "Associated Contact ID"), file=path)
+        ),
+        "customer_id": first_id(
+            T.clean_text(df, T.pick(df, "Associated Company IDs", "Associated Company ID"), file=path)
+        ),
+    }
+    frame = T.finish(out, TABLE, df["_line"])
+    return Parsed(table=TABLE, frame=frame, source=NAME, period=None, replace_key={"crm": CRM})
+
+
+def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
+    """Write ``crm_deals`` rows as a HubSpot deals export. ``deal_name`` is written as given (the demo passes
+    raw names, which the reader then hashes). Dates as ``YYYY-MM-DD HH:MM``."""
+    d = df.reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "Record ID": T.text_or_empty(d["deal_id"]),
+            "Deal Name": T.text_or_empty(d["deal_name"]),
+            "Deal Stage": T.text_or_empty(d["stage"]),
+            "Amount": T.fmt_num(d["amount"]),
+            "Deal Currency Code": T.text_or_empty(d["currency"]),
+            "Close Date": T.fmt_date(d["close_date"], "%Y-%m-%d %H:%M"),
+            "Create Date": T.fmt_date(d["created_date"], "%Y-%m-%d %H:%M"),
+            "Pipeline": T.text_or_empty(d["pipeline"]),
+            "Deal owner": np.repeat(opts.get("owner", "Sales Team"), len(d)),
+            "Original Source Type": T.text_or_empty(d["lead_source"]),
+            "Original Source Drill-Down 1": "",
+            "Original Source Drill-Down 2": T.text_or_empty(d["campaign_name"]),
+            "Associated Contact IDs": T.text_or_empty(d["contact_id"]),
+            "Associated Company IDs": T.text_or_empty(d["customer_id"]),
+        }
+    )
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(path, index=False, lineterminator="\n")

@@ -1,0 +1,110 @@
+"""LinkedIn Campaign Manager performance exports (Analyze > Export > CSV), daily.
+
+Layout::
+
+    Campaign Performance Report (in UTC)
+    "Report Start: 7/1/2025, Report End: 7/31/2025"
+    <blank line>
+    Start Date (in UTC),Account Name,Account ID,Campaign Group Name,Campaign Group ID,Campaign Name,Campaign ID,...
+
+M/D/YYYY dates, a ``Currency`` column, ``Total Spent``, ``Impressions``, ``Clicks``, ``Conversions``,
+``Total Conversion Value``. No totals rows. LinkedIn's hierarchy maps to the canonical grain as in Fivetran's
+ad_reporting: campaign group -> campaign, campaign -> ad group, creative -> ad.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mktdash.sources import _csv
+from mktdash.sources.base import Parsed, ReadContext
+from mktdash.sources.google_ads_ui import replace_key
+
+NAME = "linkedin"
+TABLE = "ad_daily"
+PLATFORM = "linkedin"
+_START = re.compile(r"Report Start:\s*(\d{1,2}/\d{1,2}/\d{4})")
+_END = re.compile(r"Report End:\s*(\d{1,2}/\d{1,2}/\d{4})")
+
+
+def _is_header(line: str) -> bool:
+    return line.startswith(("Start Date", '"Start Date')) and "Campaign" in line
+
+
+def sniff(head: str, file_name: str) -> bool:
+    lines = head.lstrip("\ufeff").splitlines()[:8]
+    return any(_is_header(x) for x in lines) and ("Campaign Group" in head or "Report Start" in head)
+
+
+def read(path: Path, ctx: ReadContext) -> Parsed:
+    data = _csv.read_bytes(path)
+    layout = _csv.Layout(data, path)
+    lines = layout.head(10)
+    header = _csv.find_header(lines, _is_header, path, "LinkedIn (Start Date (in UTC), ...)")
+    pre = "\n".join(lines[: header - 1])
+    s, e = _START.search(pre), _END.search(pre)
+    period = (_csv.parse_mdy(s.group(1)), _csv.parse_mdy(e.group(1))) if s and e else None
+    end, _ = layout.peel_footer(lambda line: False)
+    b = _csv.parse_body(layout, header, end)
+    date_col = b.need("Start Date (in UTC)", "Start Date")
+    currency = b.pick("Currency")
+    cols = {
+        "platform": PLATFORM,
+        "source_relation": NAME,
+        "account_id": b.text(b.pick("Account ID")),
+        "account_name": b.text(b.pick("Account Name")),
+        "campaign_id": b.text(b.pick("Campaign Group ID")),
+        "campaign_name": b.text(b.need("Campaign Group Name")),
+        "ad_group_id": b.text(b.pick("Campaign ID")),
+        "ad_group_name": b.text(b.pick("Campaign Name")),
+        "ad_id": b.text(b.pick("Creative ID")),
+        "ad_name": b.text(b.pick("Creative Name")),
+        "clicks": b.number(b.pick("Clicks"), integer=True, fill=0),
+        "impressions": b.number(b.need("Impressions"), integer=True, fill=0),
+        "spend": b.number(b.need("Total Spent", "Amount Spent"), fill=0.0),
+        "conversions": b.number(b.pick("Conversions")),
+        "conversions_value": b.number(b.pick("Total Conversion Value", "Conversion Value")),
+        "currency": b.text(currency) if currency else ctx.reporting_currency,
+    }
+    df = _csv.ad_frame(b, cols)
+    df["date_day"] = pd.Series(b.date(date_col, ("%m/%d/%Y", "%Y-%m-%d")).to_numpy(), dtype="datetime64[s]")
+    period = period if period and None not in period else None
+    _csv.check_in_period(df, period, path, "the Report Start/End line")  # type: ignore[arg-type]
+    return Parsed(
+        table=TABLE, frame=df, source=NAME, period=period or _csv.period_of(df),  # type: ignore[arg-type]
+        replace_key=replace_key(df),
+        warnings=[] if currency else [f"no Currency column: assumed {ctx.reporting_currency}"],
+    )
+
+
+def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
+    """Write canonical rows as a LinkedIn Campaign Manager daily export."""
+    d = pd.to_datetime(df["date_day"])
+    start, end = d.min().date(), d.max().date()
+    out = pd.DataFrame(
+        {
+            "Start Date (in UTC)": [_csv.mdY(x) for x in d.dt.date] if len(d) < 50_000 else
+            d.dt.month.astype(str) + "/" + d.dt.day.astype(str) + "/" + d.dt.year.astype(str),
+            "Account Name": _csv.fill(df, "account_name"),
+            "Account ID": _csv.fill(df, "account_id"),
+            "Campaign Group Name": _csv.fill(df, "campaign_name"),
+            "Campaign Group ID": _csv.fill(df, "campaign_id"),
+            "Campaign Name": _csv.fill(df, "ad_group_name"),
+            "Campaign ID": _csv.fill(df, "ad_group_id"),
+            "Creative Name": _csv.fill(df, "ad_name"),
+            "Creative ID": _csv.fill(df, "ad_id"),
+            "Currency": _csv.fill(df, "currency", "USD"),
+            "Total Spent": _csv.fmt_money(df["spend"]),
+            "Impressions": df["impressions"].astype("int64"),
+            "Clicks": df["clicks"].astype("int64"),
+            "Conversions": df["conversions"].astype("float64").round(2),
+            "Total Conversion Value": df["conversions_value"].astype("float64").round(2),
+        },
+        index=df.index,
+    )
+    pre = ["Campaign Performance Report (in UTC)", f'"Report Start: {_csv.mdY(start)}, Report End: {_csv.mdY(end)}"', ""]
+    _csv.write_csv(path, pre, out)

@@ -1,0 +1,167 @@
+"""Meta Ads Manager exports (Export table data > CSV), broken down by day.
+
+Layout: header on line 1 (``Reporting starts``, ``Reporting ends``, ``Campaign name``, ``Ad set name``,
+``Ad name``, ``Amount spent (USD)`` — the currency is inside the column name —, ``Impressions``, ``Reach``,
+``Link clicks``, ``Clicks (all)``, ``Results``, ``Result indicator``, ``Cost per results``, optional
+``Purchases conversion value`` and ids). An optional summary row (no campaign/ad set/ad name) spans the whole
+period: it gives :attr:`Parsed.period` and the totals to reconcile. ``clicks`` are ``Link clicks`` (as in
+Fivetran's facebook_ads model), ``conversions`` are ``Results`` when the ``Result indicator`` is a conversion.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mktdash.sources import _csv
+from mktdash.sources.base import Parsed, ReadContext, SourceError
+from mktdash.sources.google_ads_ui import replace_key
+
+NAME = "meta"
+TABLE = "ad_daily"
+PLATFORM = "meta"
+_SPENT = re.compile(r"^Amount spent \(([A-Z]{3})\)$")
+CONVERSION_INDICATOR = r"(?i)purchase|lead|conversion|complete_registration|subscribe"
+DEFAULT_INDICATOR = "actions:offsite_conversion.fb_pixel_purchase"
+
+
+def sniff(head: str, file_name: str) -> bool:
+    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    return "Reporting starts" in first and "Amount spent (" in first
+
+
+def read(path: Path, ctx: ReadContext) -> Parsed:
+    data = _csv.read_bytes(path)
+    layout = _csv.Layout(data, path)
+    end, _ = layout.peel_footer(lambda line: False)
+    b = _csv.parse_body(layout, 1, end)
+    spent = next((c for c in b.columns if _SPENT.match(c)), None)
+    if spent is None:
+        b.need("Amount spent (USD)")
+    assert spent is not None
+    currency = _SPENT.match(spent).group(1)  # type: ignore[union-attr]
+    start_col, end_col = b.need("Reporting starts"), b.need("Reporting ends")
+    names = [b.pick(c) for c in ("Campaign name", "Ad set name", "Ad name")]
+    b.need("Campaign name")
+    summary_mask = np.ones(len(b), dtype=bool)
+    for c in names:
+        if c is not None:
+            summary_mask &= np.asarray(pc.is_null(b.table[c]).to_numpy(zero_copy_only=False))
+    if summary_mask.sum() > 1:
+        i = int(np.flatnonzero(summary_mask)[1])
+        raise SourceError("a row has no campaign, ad set or ad name", file=path, line=int(b.lines[i]),
+                          column="Campaign name", hint="Export the report again without editing it")
+    summary = b.split(summary_mask) if summary_mask.any() else None
+    if len(b) == 0:
+        raise SourceError("the export has no data rows", file=path, line=1,
+                          hint="Check the date range and filters of the report")
+    starts, ends = b.date(start_col, ("%Y-%m-%d",)), b.date(end_col, ("%Y-%m-%d",))
+    same = np.asarray(pc.equal(starts, ends).to_numpy(zero_copy_only=False))
+    if not same.all():
+        i = int(np.flatnonzero(~same)[0])
+        raise SourceError(
+            "a row spans more than one day (Reporting starts != Reporting ends)",
+            file=path, line=int(b.lines[i]), column="Reporting ends",
+            hint="Export with Breakdown > By time > Day",
+        )
+    results = b.number(b.pick("Results"))
+    indicator = b.pick("Result indicator")
+    if indicator is not None:
+        is_conv = pc.fill_null(pc.match_substring_regex(b.table[indicator], CONVERSION_INDICATOR), False)
+        conversions = pc.if_else(is_conv, pc.fill_null(results, 0.0), pa.scalar(0.0))
+    else:
+        conversions = results
+    value_col = b.pick("Purchases conversion value", "Website purchases conversion value", "Conversion value")
+    metric_cols: dict[str, str | None] = {
+        "clicks": b.pick("Link clicks", "Clicks (all)"),
+        "impressions": b.need("Impressions"),
+        "spend": spent,
+        "conversions": b.pick("Results"),
+        "conversions_value": value_col,
+    }
+    cols = {
+        "platform": PLATFORM,
+        "source_relation": NAME,
+        "account_id": b.text(b.pick("Account ID")),
+        "account_name": b.text(b.pick("Account name")),
+        "campaign_id": b.text(b.pick("Campaign ID")),
+        "campaign_name": b.text(names[0]),
+        "ad_group_id": b.text(b.pick("Ad set ID")),
+        "ad_group_name": b.text(names[1]),
+        "ad_id": b.text(b.pick("Ad ID")),
+        "ad_name": b.text(names[2]),
+        "clicks": b.number(metric_cols["clicks"], integer=True, fill=0),
+        "impressions": b.number(metric_cols["impressions"], integer=True, fill=0),
+        "spend": b.number(spent, fill=0.0),
+        "conversions": conversions,
+        "conversions_value": b.number(value_col),
+        "currency": currency,
+    }
+    df = _csv.ad_frame(b, cols)
+    df["date_day"] = pd.Series(starts.to_numpy(), dtype="datetime64[s]")
+    period = _csv.period_of(df)
+    totals: dict[str, float] = {}
+    if summary is not None and summary.num_rows == 1:
+        sb = _csv.Body(summary, int(np.flatnonzero(summary_mask)[0]) + 2, path)
+        p0 = sb.date(start_col, ("%Y-%m-%d",))[0].as_py().date()
+        p1 = sb.date(end_col, ("%Y-%m-%d",))[0].as_py().date()
+        period = (p0, p1)
+        totals = {"_line": float(sb.lines[0])}
+        for m, c in metric_cols.items():
+            if c is not None and m != "conversions":
+                v = sb.number(c)[0].as_py()
+                if v is not None:
+                    totals[m] = v
+        _csv.check_in_period(df, period, path, "the summary row")
+    return Parsed(table=TABLE, frame=df, source=NAME, period=period, totals=totals, replace_key=replace_key(df))
+
+
+def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
+    """Write canonical rows as a Meta Ads Manager export (daily breakdown, ``summary=True`` adds the total row)."""
+    cur = _csv.one_value(df, "currency", "USD")
+    if "currency" in df and df["currency"].nunique() > 1:
+        raise ValueError("a Meta export has one currency (that of its ad account)")
+    day = pd.to_datetime(df["date_day"]).dt.strftime("%Y-%m-%d")
+    conv = df["conversions"].astype("float64")
+    out = pd.DataFrame(
+        {
+            "Reporting starts": day,
+            "Reporting ends": day,
+            "Account ID": _csv.fill(df, "account_id"),
+            "Account name": _csv.fill(df, "account_name"),
+            "Campaign name": _csv.fill(df, "campaign_name"),
+            "Campaign ID": _csv.fill(df, "campaign_id"),
+            "Ad set name": _csv.fill(df, "ad_group_name"),
+            "Ad set ID": _csv.fill(df, "ad_group_id"),
+            "Ad name": _csv.fill(df, "ad_name"),
+            "Ad ID": _csv.fill(df, "ad_id"),
+            f"Amount spent ({cur})": df["spend"].astype("float64").round(2),
+            "Impressions": df["impressions"].astype("int64"),
+            "Reach": (df["impressions"].astype("int64") * 0.8).round().astype("int64"),
+            "Link clicks": df["clicks"].astype("int64"),
+            "Clicks (all)": (df["clicks"].astype("int64") * 1.3).round().astype("int64"),
+            "Results": conv.round(2),
+            "Result indicator": np.where(conv.notna(), DEFAULT_INDICATOR, ""),
+            "Cost per results": (df["spend"].astype("float64") / conv.where(conv > 0)).round(2),
+            "Purchases conversion value": df["conversions_value"].astype("float64").round(2),
+        },
+        index=df.index,
+    )
+    if opts.get("summary", True) and len(out):
+        d = pd.to_datetime(df["date_day"])
+        top = {c: "" for c in out.columns}
+        top.update({
+            "Reporting starts": d.min().strftime("%Y-%m-%d"), "Reporting ends": d.max().strftime("%Y-%m-%d"),
+            f"Amount spent ({cur})": round(float(out[f"Amount spent ({cur})"].sum()), 2),
+            "Impressions": int(out["Impressions"].sum()), "Reach": int(out["Reach"].sum()),
+            "Link clicks": int(out["Link clicks"].sum()), "Clicks (all)": int(out["Clicks (all)"].sum()),
+            "Purchases conversion value": round(float(out["Purchases conversion value"].sum()), 2),
+        })
+        out = pd.concat([pd.DataFrame([top]), out], ignore_index=True)
+    _csv.write_csv(path, [], out)

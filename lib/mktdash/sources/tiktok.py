@@ -1,0 +1,115 @@
+"""TikTok Ads Manager exports (Export > CSV), broken down by day.
+
+Layout: header on line 1 (``Campaign name``, ``Campaign ID``, ``Ad group name``, ``Ad group ID``, ``Ad name``,
+``Ad ID``, ``Date``, ``Currency``, ``Cost``, ``Impressions``, ``Clicks (destination)``, ``Conversions``,
+``Total conversion value``), then the rows, then one ``Total of N results`` row (names empty, sums filled)
+that is reconciled with the loaded sums.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mktdash.sources import _csv
+from mktdash.sources.base import Parsed, ReadContext, SourceError
+from mktdash.sources.google_ads_ui import parse_totals, replace_key
+
+NAME = "tiktok"
+TABLE = "ad_daily"
+PLATFORM = "tiktok"
+_TOTAL = re.compile(r"^Total( of \d[\d,]* \w+)?$")
+
+
+def _is_total(line: str) -> bool:
+    cells = _csv.split_csv_line(line)
+    return bool(cells) and bool(_TOTAL.match(cells[0].strip()))
+
+
+def sniff(head: str, file_name: str) -> bool:
+    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    cells = [c.strip() for c in _csv.split_csv_line(first)]
+    return "Campaign name" in cells and "Cost" in cells and (
+        "Clicks (destination)" in cells or "Ad group name" in cells
+    )
+
+
+def read(path: Path, ctx: ReadContext) -> Parsed:
+    data = _csv.read_bytes(path)
+    layout = _csv.Layout(data, path)
+    end, footer = layout.peel_footer(_is_total)
+    b = _csv.parse_body(layout, 1, end)
+    if not footer:  # the tool always ends the file with its totals: without them it was cut short
+        raise SourceError("no Total of N results row at the end: the file looks truncated", file=path,
+                          line=layout.data.count(b"\n") + 1, hint="Download the report again")
+    date_col = b.need("Date", "By Day", "Stat time")
+    currency = b.pick("Currency")
+    metric_cols = {
+        "clicks": b.pick("Clicks (destination)", "Clicks (all)", "Clicks"),
+        "impressions": b.need("Impressions"),
+        "spend": b.need("Cost"),
+        "conversions": b.pick("Conversions"),
+        "conversions_value": b.pick("Total conversion value", "Conversion value", "Total purchase value"),
+    }
+    cols = {
+        "platform": PLATFORM,
+        "source_relation": NAME,
+        "account_id": b.text(b.pick("Advertiser ID", "Account ID")),
+        "account_name": b.text(b.pick("Advertiser name", "Account name")),
+        "campaign_id": b.text(b.pick("Campaign ID")),
+        "campaign_name": b.text(b.need("Campaign name")),
+        "ad_group_id": b.text(b.pick("Ad group ID")),
+        "ad_group_name": b.text(b.pick("Ad group name")),
+        "ad_id": b.text(b.pick("Ad ID")),
+        "ad_name": b.text(b.pick("Ad name")),
+        "clicks": b.number(metric_cols["clicks"], integer=True, fill=0),
+        "impressions": b.number(metric_cols["impressions"], integer=True, fill=0),
+        "spend": b.number(metric_cols["spend"], fill=0.0),
+        "conversions": b.number(metric_cols["conversions"]),
+        "conversions_value": b.number(metric_cols["conversions_value"]),
+        "currency": b.text(currency) if currency else ctx.reporting_currency,
+    }
+    df = _csv.ad_frame(b, cols)
+    df["date_day"] = pd.Series(b.date(date_col, ("%Y-%m-%d", "%m/%d/%Y")).to_numpy(), dtype="datetime64[s]")
+    totals = parse_totals([(n, "Total:" + t) for n, t in footer], b.columns, metric_cols)
+    return Parsed(
+        table=TABLE, frame=df, source=NAME, period=_csv.period_of(df), totals=totals,
+        replace_key=replace_key(df),
+        warnings=[] if currency else [f"no Currency column: assumed {ctx.reporting_currency}"],
+    )
+
+
+def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
+    """Write canonical rows as a TikTok Ads Manager daily export with its ``Total`` row."""
+    out = pd.DataFrame(
+        {
+            "Campaign name": _csv.fill(df, "campaign_name"),
+            "Campaign ID": _csv.fill(df, "campaign_id"),
+            "Ad group name": _csv.fill(df, "ad_group_name"),
+            "Ad group ID": _csv.fill(df, "ad_group_id"),
+            "Ad name": _csv.fill(df, "ad_name"),
+            "Ad ID": _csv.fill(df, "ad_id"),
+            "Advertiser ID": _csv.fill(df, "account_id"),
+            "Advertiser name": _csv.fill(df, "account_name"),
+            "Date": pd.to_datetime(df["date_day"]).dt.strftime("%Y-%m-%d"),
+            "Currency": _csv.fill(df, "currency", "USD"),
+            "Cost": _csv.fmt_money(df["spend"]),
+            "Impressions": df["impressions"].astype("int64"),
+            "Clicks (destination)": df["clicks"].astype("int64"),
+            "Conversions": df["conversions"].astype("float64").round(2),
+            "Total conversion value": df["conversions_value"].astype("float64").round(2),
+        },
+        index=df.index,
+    )
+    total = [""] * len(out.columns)
+    cols = list(out.columns)
+    total[0] = f"Total of {len(out)} results"
+    total[cols.index("Cost")] = f"{df['spend'].astype('float64').round(2).sum():.2f}"
+    total[cols.index("Impressions")] = str(int(out["Impressions"].sum()))
+    total[cols.index("Clicks (destination)")] = str(int(out["Clicks (destination)"].sum()))
+    total[cols.index("Conversions")] = f"{out['Conversions'].sum():.2f}"
+    total[cols.index("Total conversion value")] = f"{out['Total conversion value'].sum():.2f}"
+    _csv.write_csv(path, [], out, [total])

@@ -1,0 +1,103 @@
+"""Alerts: planted changes are found with the right direction and size; a quiet world gives none; files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from kpi_synth import ad_daily, warehouse
+
+from mktdash import alerts, exports, params, schema
+
+PLANT = [{"week": "2025-W44", "entity": "Search campaign 2", "metric": "ctr", "size": -0.4},
+         {"week": "2025-W46", "entity": "Search campaign 1", "metric": "cvr", "size": -0.5},
+         {"week": "2025-W45", "entity": "Display campaign 3", "metric": "spend", "size": 0.9}]
+
+
+@pytest.fixture(scope="module")
+def settings() -> params.Settings:
+    return params.load({})
+
+
+@pytest.fixture(scope="module")
+def planted(settings: params.Settings) -> pd.DataFrame:
+    return alerts.detect(warehouse(ad_daily(seed=3, n_weeks=20, plant=PLANT)), "2025-W46", settings)
+
+
+def test_every_planted_change_is_found(planted: pd.DataFrame) -> None:
+    for p in PLANT:
+        hit = planted[(planted.entity == p["entity"]) & (planted.metric == p["metric"]) & (planted.week == p["week"])]
+        assert len(hit) == 1, p
+        r = hit.iloc[0]
+        assert r["direction"] == ("up" if p["size"] > 0 else "down")
+        assert r["size"] == pytest.approx(p["size"], abs=0.2)
+        assert r["q_value"] <= 0.01 and r["p_value"] < 0.01
+    assert planted.loc[planted.metric == "ctr", "kind"].eq("problem").all()
+
+
+def test_alerts_are_explained_by_the_plants(planted: pd.DataFrame) -> None:
+    for _, r in planted.iterrows():
+        assert any(r["week"] == p["week"] and r["metric"] in alerts.CONSEQUENCES[p["metric"]]
+                   and (r["entity"] == p["entity"] or r["level"] != "campaign") for p in PLANT), r["text"]
+    assert planted["impact"].is_monotonic_decreasing and (planted["impact"] >= 0).all()
+    assert set(alerts.COLUMNS) <= set(planted.columns)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_quiet_world_gives_no_alerts(settings: params.Settings, seed: int) -> None:
+    got = alerts.detect(warehouse(ad_daily(seed=seed, n_weeks=20)), "2025-W46", settings)
+    assert got.empty, got[["entity", "metric", "week", "size", "q_value"]]
+
+
+def test_immaterial_changes_do_not_alert(settings: params.Settings) -> None:
+    small = [{"week": "2025-W46", "entity": "Search campaign 3", "metric": "ctr", "size": -0.1}]
+    got = alerts.detect(warehouse(ad_daily(seed=3, n_weeks=20, plant=small)), "2025-W46", settings)
+    assert not ((got.entity == "Search campaign 3") & (got.metric == "ctr")).any()
+
+
+def test_rate_test_statistic_by_hand() -> None:
+    """Two-proportion z with no over-dispersion: 12 baseline weeks of 1000/100000, week 700/100000."""
+    base = pd.DataFrame({"entity": "x", "week": [f"w{i}" for i in range(12)], "clicks": 1000,
+                         "impressions": 100_000, "conversions": 10.0, "revenue": 100.0, "spend": 10.0})
+    cur = pd.DataFrame({"clicks": [700], "impressions": [100_000], "conversions": [7.0], "revenue": [70.0],
+                        "spend": [7.0]}, index=pd.Index(["x"], name="entity"))
+    r = alerts._rate_tests(cur, base, 12, "ctr").iloc[0]
+    p0, p1 = 0.01, 0.007
+    z = (p1 - p0) / np.sqrt(p0 * (1 - p0) * (1 / 100_000 + 1 / 1_200_000))
+    assert r["z"] == pytest.approx(z) and r["baseline"] == pytest.approx(p0)
+    assert r["impact"] == pytest.approx(-300 * 0.1)  # 300 clicks lost x 0.10 revenue per click
+
+
+def test_target_opportunity(settings: params.Settings) -> None:
+    wh = warehouse(ad_daily(seed=3, n_weeks=20))
+    wh.append("kpi_targets", schema.conform(pd.DataFrame({"metric": ["roas"], "level": ["total"], "entity": ["all"],
+                                                          "period": ["week"], "target": [1.0]}), "kpi_targets"))
+    opp = alerts.target_opportunities(wh, "2025-W46", settings)
+    roas = wh.sql("""SELECT campaign_name, SUM(conversions_value_reporting)/SUM(spend_reporting) r FROM ad_daily
+                     WHERE date_day BETWEEN '2025-11-10' AND '2025-11-16' GROUP BY 1""").set_index("campaign_name")
+    assert len(opp) > 0 and (opp.kind == "opportunity").all()
+    for _, r in opp.iterrows():
+        assert r["value"] == pytest.approx(roas.loc[r["entity"], "r"]) and r["value"] > 1.15
+
+
+def test_write_json_csv_and_escaping(tmp_path, planted: pd.DataFrame) -> None:
+    jp, cp = alerts.write(planted, tmp_path)
+    data = json.loads(jp.read_text())
+    assert len(data) == len(planted) and {"week", "level", "entity", "metric", "direction", "kind", "size",
+                                          "p_value", "z", "impact", "text"} <= set(data[0])
+    assert pd.read_csv(cp).shape[0] == len(planted)
+    evil = planted.head(1).assign(entity="<script>alert(1)</script>")
+    html = alerts.table(evil).to_html()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_exports_write_views_csv_and_one_workbook(tmp_path) -> None:
+    views = {"Channel weekly": pd.DataFrame({"a": [1, 2]}), "Alerts: ranked / all": pd.DataFrame({"t": ["=1+1"]})}
+    out = exports.write_views(views, tmp_path)
+    assert (tmp_path / "exports" / "channel_weekly.csv").exists()
+    assert (tmp_path / "exports" / "alerts_ranked_all.csv").exists()
+    book = pd.read_excel(out["_workbook"], sheet_name=None)
+    assert list(book) == ["Channel weekly", "Alerts ranked all"]
+    assert book["Alerts ranked all"]["t"].iloc[0] == "'=1+1"

@@ -1,0 +1,95 @@
+"""MMM: weekly data from the warehouse (known answers), refit policy, and fits on external data nobody here wrote.
+
+The external fits are tiny (1 chain, 25 + 25 draws): they assert the plumbing (shapes, positive ROI, finite
+curves, the numpy curves reproducing pymc-marketing's own channel contributions, the cache round trip),
+not accuracy; the benchmark measures accuracy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from types import SimpleNamespace
+
+import budget_world as bw
+import numpy as np
+import pandas as pd
+import pytest
+
+from mktdash.budget import mmm
+from mktdash.warehouse import Warehouse
+
+EXTERNAL = bw.ROOT.parent / "shared" / "data" / "external"
+
+
+def test_weekly_frame_matches_the_demo_truth(tmp_path: Path) -> None:
+    world = bw.demo_world(60)
+    path = bw.load_world(tmp_path / "wh.duckdb", world)
+    with Warehouse.open(path, read_only=True) as wh:
+        data = mmm.weekly_from_warehouse(wh, bw.tiny_settings(), through_week=bw.WEEK)
+    weekly = world.weekly[world.weekly["complete"]].reset_index(drop=True)
+    assert len(data.frame) == len(weekly) == 60
+    assert data.channels == ["search", "social", "display", "video", "shopping"]
+    for c in data.channels:
+        assert np.allclose(data.frame[c], weekly[f"spend_{c}"], rtol=1e-9)
+    assert np.allclose(data.frame["revenue"], weekly["revenue"], rtol=1e-6)
+    assert data.frame["date"].iloc[-1] == pd.Timestamp("2026-11-16")
+    assert "trend" in data.controls and "event_black_friday" in data.controls
+    bf = data.frame.set_index("date")["event_black_friday"]
+    assert bf[pd.Timestamp("2025-11-24")] == 1.0 and bf.sum() == 1.0  # Black Friday 2025 = Nov 28
+    assert data.hash() == mmm.MmmData(data.frame.copy(), data.channels, data.controls).hash()
+
+
+def test_refit_policy() -> None:
+    now = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+    meta = {"data_hash": "x", "fitted_at": "2026-11-01T00:00:00+00:00"}
+    pol = lambda refit: SimpleNamespace(refit=refit, max_age_days=28)  # noqa: E731
+    assert mmm.refit_decision(None, "x", pol("auto"), now) == "fit"
+    assert mmm.refit_decision(meta, "y", pol("auto"), now) == "reuse"  # changed but only 22 days old
+    assert mmm.refit_decision(meta, "x", pol("auto"), now + dt.timedelta(days=60)) == "reuse"  # same data
+    assert mmm.refit_decision(meta, "y", pol("auto"), now + dt.timedelta(days=7)) == "refit"
+    assert mmm.refit_decision(meta, "x", pol("always"), now) == "refit"
+    assert mmm.refit_decision(meta, "y", pol("never"), now) == "reuse"
+    with pytest.raises(mmm.MmmError, match="never"):
+        mmm.refit_decision(None, "x", pol("never"), now)
+
+
+def test_adapters_read_the_external_files() -> None:
+    r = mmm.from_robyn(EXTERNAL / "robyn_dt_simulated_weekly.csv")
+    assert r.channels == ["tv", "ooh", "print", "search", "facebook"]
+    assert len(r.frame) == 208 and r.frame["revenue"].iloc[0] == pytest.approx(2754371.66666667)
+    m = mmm.from_meridian(EXTERNAL / "meridian_national_all_channels.csv")
+    raw = pd.read_csv(EXTERNAL / "meridian_national_all_channels.csv")
+    assert m.channels == [f"channel{i}" for i in range(5)]
+    assert m.frame["revenue"].iloc[0] == pytest.approx(386300926.3 * 0.019999500475)
+    assert len(m.frame) == len(raw)
+    for d in (r, m):
+        assert d.frame[d.controls].notna().all().all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["robyn", "meridian"])
+def test_fit_external_data_through_the_same_path(source: str, tmp_path: Path) -> None:
+    data = (mmm.from_robyn(EXTERNAL / "robyn_dt_simulated_weekly.csv") if source == "robyn"
+            else mmm.from_meridian(EXTERNAL / "meridian_national_all_channels.csv"))
+    settings = bw.tiny_settings()
+    fm = mmm.load_or_fit(data, settings.mmm, tmp_path)
+    assert fm.status == "fitted"
+    n_c, n_t = len(data.channels), len(data.frame)
+    post = fm.contributions()
+    assert post.shape == (25, n_t, n_c)
+    # our numpy curves reproduce pymc-marketing's channel contributions exactly
+    curves = fm.curves(25)
+    assert curves.series(data.spend.to_numpy())[:, :, :] == pytest.approx(post, rel=1e-6, abs=1e-6 * post.max())
+    roi = mmm.channel_roi(fm)
+    assert (roi["roi_mean"] > 0).all() and np.isfinite(roi[["roi_lower_90", "roi_upper_90"]].to_numpy()).all()
+    g, resp = curves.grid(20)
+    assert np.isfinite(resp).all() and (np.diff(resp.mean(axis=0), axis=0) >= -1e-9).all()  # increasing
+    diag = mmm.diagnostics(fm)
+    assert diag["r2"] > 0.3 and diag["chains"] == 1 and not diag["ok"]  # a smoke fit is flagged
+    assert any("ESS" in w for w in diag["warnings"])
+    # the second call reuses the cache: same posterior, no sampling
+    again = mmm.load_or_fit(data, settings.mmm, tmp_path)
+    assert again.status == "cached"
+    assert again.curves(25).beta == pytest.approx(curves.beta)
+    assert (tmp_path / "mmm" / mmm.model_key(data, settings.mmm) / "meta.json").exists()

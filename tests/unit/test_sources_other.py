@@ -1,0 +1,541 @@
+"""Non-ad export formats: hand-made fixtures in the real layouts read with known answers, round trips
+(write then read gives the same canonical rows), sniffing, and the quirks (GA4 variants and totals,
+Salesforce footer and record count, ECB rates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mktdash import pii
+from mktdash.schema import conform
+from mktdash.sources.base import ReadContext, SourceError
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
+PARAMS = Path(__file__).resolve().parents[2] / "params"
+SALT = "test-salt"
+CTX = ReadContext(pii_salt=SALT)
+MODULES = [
+    "ga4", "hubspot_deals", "hubspot_contacts", "salesforce", "product_usage", "customer_health",
+    "budget_plan", "spend_limits", "approvals", "kpi_targets", "fx_rates", "touchpoints",
+]  # fmt: skip
+FIXTURES = {
+    "ga4_traffic_acquisition_daily.csv": "ga4",
+    "ga4_legacy_conversions.csv": "ga4",
+    "hubspot_deals_export.csv": "hubspot_deals",
+    "hubspot_contacts_export.csv": "hubspot_contacts",
+    "salesforce_opportunities.csv": "salesforce",
+    "fx_rates_eurofxref_hist.csv": "fx_rates",
+    "fx_rates_simple.csv": "fx_rates",
+    "product_usage_daily.csv": "product_usage",
+    "customer_health_snapshot.csv": "customer_health",
+    "touchpoints_journeys.csv": "touchpoints",
+    "budget_plan_2025q4.csv": "budget_plan",
+    "spend_limits_weekly.csv": "spend_limits",
+    "approvals_log.csv": "approvals",
+    "kpi_targets_quarter.csv": "kpi_targets",
+}
+
+
+def mod(name: str):
+    return importlib.import_module(f"mktdash.sources.{name}")
+
+
+def read(name: str, path: Path):
+    return mod(name).read(path, CTX)
+
+
+def canon(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=["_line", "ingest_id"], errors="ignore").reset_index(drop=True)
+
+
+# ---- sniffing ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fname", sorted(FIXTURES))
+def test_each_fixture_is_sniffed_by_its_module_only(fname: str) -> None:
+    head = (FIX / fname).read_text(encoding="utf-8")[:8192]
+    claimed = [m for m in MODULES if mod(m).sniff(head, fname)]
+    assert claimed == [FIXTURES[fname]]
+
+
+@pytest.mark.parametrize(
+    ("fname", "name"), [("targets.yaml", "kpi_targets"), ("approvals.yaml", "approvals")]
+)
+def test_params_yaml_examples_are_sniffed_and_read(fname: str, name: str) -> None:
+    p = PARAMS / fname
+    claimed = [m for m in MODULES if mod(m).sniff(p.read_text()[:8192], fname)]
+    assert claimed == [name]
+    res = read(name, p)
+    assert len(res.frame) >= 2
+    assert res.frame["_line"].is_monotonic_increasing and res.frame["_line"].min() > 1
+
+
+def test_base_yaml_is_not_claimed() -> None:
+    p = PARAMS / "base.yaml"
+    assert [m for m in MODULES if mod(m).sniff(p.read_text()[:8192], p.name)] == []
+
+
+# ---- GA4 -------------------------------------------------------------------------------------------------------
+def test_ga4_newer_key_events_fixture_known_totals() -> None:
+    r = read("ga4", FIX / "ga4_traffic_acquisition_daily.csv")
+    f = r.frame
+    assert len(f) == 5  # Grand total row and the non-daily section skipped
+    assert f["sessions"].sum() == 3610 == r.totals["sessions"]  # "3,610" with a thousands separator
+    assert f["key_events"].sum() == pytest.approx(97.5) == r.totals["key_events"]
+    assert f["revenue"].sum() == pytest.approx(18450.75) == r.totals["revenue"]
+    assert set(f["property_id"]) == {"312345678"}
+    assert r.period == (dt.date(2025, 11, 10), dt.date(2025, 11, 12))  # from the preamble, not the data
+    assert r.replace_key == {"property_id": "312345678"}
+    assert f["_line"].tolist() == [12, 13, 14, 15, 16]
+    assert f.loc[f["_line"] == 14, "channel_group"].item() == "Direct"
+    assert f["date_day"].min() == pd.Timestamp("2025-11-10")
+    assert any("line 25" in w for w in r.warnings)
+
+
+def test_ga4_older_conversions_fixture_with_source_medium() -> None:
+    r = read("ga4", FIX / "ga4_legacy_conversions.csv")
+    f = r.frame
+    assert f["key_events"].tolist() == [5.0, 6.0, 3.0]  # "Conversions" column of older exports
+    assert f["users"].sum() == 645  # "Users" (older) instead of "Total users"
+    assert f["source_medium"].tolist() == ["facebook / cpc", "facebook / cpc", "newsletter / email"]
+    assert r.replace_key == {"property_id": "298765432"}  # from "# Property ID:"
+    assert r.totals == {
+        "sessions": 700,
+        "engaged_sessions": 370,
+        "users": 645,
+        "key_events": 14,
+        "revenue": 1130.5,
+        "_line": 15,
+    }  # the Grand total line, for the engine's reconciliation error
+
+
+def test_ga4_garbage_number_names_line_and_column(tmp_path: Path) -> None:
+    text = (FIX / "ga4_traffic_acquisition_daily.csv").read_text().replace("640,450", "640,lots")
+    p = tmp_path / "ga4_bad.csv"
+    p.write_text(text)
+    with pytest.raises(SourceError) as e:
+        read("ga4", p)
+    assert (e.value.line, e.value.column) == (13, "Engaged sessions")
+    assert "ga4_bad.csv" in str(e.value)
+
+
+def test_ga4_without_date_dimension_is_refused(tmp_path: Path) -> None:
+    lines = (FIX / "ga4_traffic_acquisition_daily.csv").read_text().splitlines()
+    p = tmp_path / "ga4_nodate.csv"
+    p.write_text("\n".join(lines[17:]) + "\n")  # only the summary section
+    with pytest.raises(SourceError, match="Date"):
+        read("ga4", p)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_ga4_round_trip(tmp_path: Path, legacy: bool) -> None:
+    days = pd.date_range("2025-01-01", periods=4)
+    df = conform(
+        pd.DataFrame(
+            {
+                "date_day": np.repeat(days, 2),
+                "property_id": "42",
+                "channel_group": ["Direct", "Paid Search"] * 4,
+                "sessions": np.arange(8) * 1000 + 5,
+                "engaged_sessions": np.arange(8) * 500,
+                "users": np.arange(8) * 900,
+                "key_events": np.linspace(0, 7.5, 8),
+                "revenue": np.round(np.linspace(0, 12345.67, 8), 2),
+            }
+        ),
+        "web_daily",
+    )
+    p = tmp_path / "ga4.csv"
+    mod("ga4").write(df, p, legacy=legacy, summary_section=True)
+    assert ("Conversions" in p.read_text()) is legacy
+    r = read("ga4", p)
+    pd.testing.assert_frame_equal(canon(r.frame), canon(df))
+    assert r.totals["revenue"] == pytest.approx(df["revenue"].sum())
+
+
+# ---- HubSpot / Salesforce -------------------------------------------------------------------------------------
+def test_hubspot_deals_fixture() -> None:
+    r = read("hubspot_deals", FIX / "hubspot_deals_export.csv")
+    f = r.frame.set_index("deal_id")
+    assert f.loc["9001", "is_won"] and f.loc["9001", "is_closed"]
+    assert not f.loc["9002", "is_won"] and f.loc["9002", "is_closed"]
+    assert not f.loc["9003", "is_closed"]
+    assert f["amount"].sum() == pytest.approx(15500.5)
+    assert f.loc["9001", "contact_id"] == "501"  # first of "501;502"
+    assert f.loc["9001", "customer_id"] == "7001"
+    assert f.loc["9001", "campaign_name"] == "Brand - Exact"
+    assert f.loc["9001", "created_date"] == pd.Timestamp("2025-10-01")
+    assert f.loc["9001", "deal_name"] == pii.hash_value(
+        "Acme Corp - Harriet Planted-Deal renewal", SALT, "name"
+    )
+    assert r.replace_key == {"crm": "hubspot"} and r.period is None
+
+
+def test_hubspot_contacts_fixture_hashes_pii() -> None:
+    f = read("hubspot_contacts", FIX / "hubspot_contacts_export.csv").frame.set_index("contact_id")
+    assert f.loc["501", "email_hash"] == pii.hash_value("harriet.planted@example.com", SALT, "email")
+    assert f.loc["501", "phone_hash"] == pii.hash_value("15550104477", SALT, "phone")
+    assert f.loc["501", "name_hash"] == pii.hash_value("harriet planted-contact", SALT, "name")
+    assert pd.isna(f.loc["502", "phone_hash"])
+    assert f.loc["501", "lead_score"] == 87 and f.loc["502", "lifecycle_stage"] == "Marketing Qualified Lead"
+
+
+def test_salesforce_fixture_footer_and_currency() -> None:
+    r = read("salesforce", FIX / "salesforce_opportunities.csv")
+    f = r.frame.set_index("deal_id")
+    assert len(f) == 3  # footer lines not read as rows
+    assert f["amount"].tolist() == [25000.0, 4250.75, 1200.0]
+    assert f["currency"].tolist() == ["USD", "EUR", "USD"]  # "USD 25,000.00", "EUR ...", "$1,200.00"
+    assert f.loc["0065g00000AbCdEAA1", "close_date"] == pd.Timestamp("2025-11-04")  # M/D/YYYY
+    assert f["is_won"].tolist() == [True, False, False]
+    assert f.loc["0065g00000AbCdEAA1", "customer_id"] == "0015g00000XyZAAA"
+
+
+def test_salesforce_record_count_mismatch_is_refused(tmp_path: Path) -> None:
+    text = (
+        (FIX / "salesforce_opportunities.csv")
+        .read_text()
+        .replace("Grand Totals (3 records)", "Grand Totals (4 records)")
+    )
+    p = tmp_path / "sf.csv"
+    p.write_text(text)
+    with pytest.raises(SourceError, match="4 records but 3 rows") as e:
+        read("salesforce", p)
+    assert e.value.line == 7  # the footer line
+
+
+def test_salesforce_truncated_without_footer_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "sf.csv"
+    p.write_text("\n".join((FIX / "salesforce_opportunities.csv").read_text().splitlines()[:3]) + "\n")
+    with pytest.raises(SourceError, match="truncated"):
+        read("salesforce", p)
+
+
+def _deals() -> pd.DataFrame:
+    return conform(
+        pd.DataFrame(
+            {
+                "deal_id": ["d1", "d2", "d3"],
+                "deal_name": ["Acme - Jane Roe", "Globex", "Initech, Inc."],
+                "stage": ["Closed Won", "Closed Lost", "Qualification"],
+                "is_closed": [True, True, False],
+                "is_won": [True, False, False],
+                "amount": [1234.5, 99.0, np.nan],
+                "currency": ["USD", "EUR", "USD"],
+                "created_date": pd.to_datetime(["2025-01-02", "2025-01-03", "2025-02-01"]),
+                "close_date": pd.to_datetime(["2025-02-02", "2025-02-03", "2025-03-01"]),
+                "pipeline": ["default", "default", "default"],
+                "lead_source": ["Paid Search", "Paid Social", None],
+                "campaign_name": ["Brand", None, "Launch, EU"],
+                "contact_id": ["c1", "c2", None],
+                "customer_id": ["a1", None, None],
+            }
+        ),
+        "crm_deals",
+    )
+
+
+@pytest.mark.parametrize("name", ["hubspot_deals", "salesforce"])
+def test_crm_deals_round_trip(tmp_path: Path, name: str) -> None:
+    df = _deals()
+    p = tmp_path / f"{name}.csv"
+    mod(name).write(df, p)
+    r = read(name, p)
+    want = df.assign(crm=name.split("_")[0], deal_name=pii.hash_series(df["deal_name"], SALT, "name"))
+    got = canon(r.frame)
+    if name == "salesforce":  # the details-only report carries no pipeline name: "Type" holds it
+        assert got["pipeline"].tolist() == ["default"] * 3
+    pd.testing.assert_frame_equal(got, canon(conform(want, "crm_deals")))
+
+
+def test_hubspot_contacts_round_trip(tmp_path: Path) -> None:
+    raw = pd.DataFrame(
+        {
+            "contact_id": ["1", "2"],
+            "email": ["A@B.com", "c@d.org"],
+            "first_name": ["Ann", "Bo"],
+            "last_name": ["Lee", "Kim"],
+            "phone": ["+44 20 7946 0000", ""],
+            "created_date": pd.to_datetime(["2025-01-01", "2025-01-05"]),
+            "lifecycle_stage": ["Lead", "Customer"],
+            "lead_status": ["New", None],
+            "lead_score": [10.0, 55.0],
+            "original_source": ["Paid Search", "Direct Traffic"],
+            "original_campaign": ["Brand", None],
+        }
+    )
+    p = tmp_path / "contacts.csv"
+    mod("hubspot_contacts").write(raw, p)
+    got = canon(read("hubspot_contacts", p).frame)
+    want = conform(
+        raw.assign(
+            crm="hubspot",
+            email_hash=pii.hash_series(raw["email"], SALT, "email"),
+            name_hash=pii.hash_series(raw["first_name"] + " " + raw["last_name"], SALT, "name"),
+            phone_hash=pii.hash_series(raw["phone"].replace("", None), SALT, "phone"),
+        ),
+        "crm_contacts",
+    )
+    pd.testing.assert_frame_equal(got, canon(want))
+
+
+# ---- generic tables -----------------------------------------------------------------------------------------
+GENERIC = {
+    "product_usage": pd.DataFrame(
+        {"date_day": pd.to_datetime(["2025-01-01", "2025-01-02"]), "customer_id": ["c1", "c2"],
+         "feature": ["reports", "export"], "events": [10, 0], "active_users": [3, 0]}
+    ),
+    "customer_health": pd.DataFrame(
+        {"snapshot_date": pd.to_datetime(["2025-01-05"] * 2), "customer_id": ["c1", "c2"],
+         "acquisition_channel": ["search", None], "plan": ["pro", "free"], "mrr": [490.5, 0.0],
+         "health_score": [81.5, 12.0], "churned": [False, True]}
+    ),
+    "touchpoints": pd.DataFrame(
+        {"journey_id": ["j1", "j1", "j2"],
+         "touch_ts": pd.to_datetime(["2025-01-01 10:00:00", "2025-01-02 11:30:15", "2025-01-02 00:00:00"]),
+         "channel": ["search", "social", "display"], "campaign_name": ["Brand", None, "Retarget, EU"],
+         "converted": [True, True, False], "conversion_value": [99.5, 99.5, 0.0]}
+    ),
+    "budget_plan": pd.DataFrame(
+        {"month": pd.to_datetime(["2025-01-01", "2025-02-01"]), "channel": ["search", "social"],
+         "campaign_name": [None, "Prospecting"], "planned_spend": [1000.0, 250.25]}
+    ),
+    "spend_limits": pd.DataFrame(
+        {"channel": ["search", "social"], "campaign_name": [None, "Prospecting"], "period": ["week", "month"],
+         "limit_amount": [5000.0, 800.0]}
+    ),
+    "approvals": pd.DataFrame(
+        {"proposal_id": ["2025-W02-budget"], "approved_by": ["cmo"],
+         "approved_at": pd.to_datetime(["2025-01-13 09:30:00"]), "decision": ["approved"], "note": ["ok: go"]}
+    ),
+    "kpi_targets": pd.DataFrame(
+        {"metric": ["roas", "cpa"], "level": ["total", "channel"], "entity": ["all", "search"],
+         "period": ["week", "month"], "target": [3.0, 45.5]}
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".yaml"])
+@pytest.mark.parametrize("name", sorted(GENERIC))
+def test_generic_round_trip(tmp_path: Path, name: str, suffix: str) -> None:
+    if suffix == ".yaml" and name in ("product_usage", "customer_health", "touchpoints"):
+        pytest.skip("CSV only")
+    df = conform(GENERIC[name], name)
+    p = tmp_path / f"{name}{suffix}"
+    mod(name).write(df, p)
+    assert mod(name).sniff(p.read_text()[:8192], p.name)
+    r = read(name, p)
+    pd.testing.assert_frame_equal(canon(r.frame), canon(df))
+
+
+def test_generic_fixtures_known_values() -> None:
+    assert read("product_usage", FIX / "product_usage_daily.csv").frame["events"].sum() == 162
+    h = read("customer_health", FIX / "customer_health_snapshot.csv").frame
+    assert h["mrr"].sum() == pytest.approx(589.5) and h["churned"].tolist() == [False, True]
+    b = read("budget_plan", FIX / "budget_plan_2025q4.csv")
+    assert b.frame["planned_spend"].sum() == pytest.approx(260000.5)
+    assert b.period == (dt.date(2025, 10, 1), dt.date(2025, 11, 30))
+    t = read("touchpoints", FIX / "touchpoints_journeys.csv").frame
+    assert t["touch_ts"].iloc[1] == pd.Timestamp("2025-11-11 18:02:11")
+    assert mod("spend_limits").SNAPSHOT and mod("kpi_targets").SNAPSHOT and mod("approvals").SNAPSHOT
+    # replacement keys are canonical columns (the engine deletes earlier rows with the file's values)
+    for name in MODULES:
+        r = read(name, FIX / next(f for f, m in FIXTURES.items() if m == name))
+        assert set(r.replace_key) <= set(r.frame.columns), name
+
+
+def test_generic_missing_column_and_formula_are_refused(tmp_path: Path) -> None:
+    p = tmp_path / "usage.csv"
+    p.write_text("date,customer_id,feature\n2025-01-01,c1,x\n")
+    with pytest.raises(SourceError, match="missing column 'events'"):
+        read("product_usage", p)
+    p.write_text('channel,campaign_name,period,limit_amount\nsearch,"=HYPERLINK(""http://x"")",week,10\n')
+    with pytest.raises(SourceError, match="formula") as e:
+        read("spend_limits", p)
+    assert (e.value.line, e.value.column) == (2, "campaign_name")
+
+
+def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
+    p = tmp_path / "targets.yaml"
+    p.write_text("kpi_targets:\n  - {metric: roas, target: 3}\n  - {metric: cpa target: }\n")
+    with pytest.raises(SourceError, match="invalid YAML") as e:
+        read("kpi_targets", p)
+    assert e.value.line == 3
+
+
+# ---- FX -----------------------------------------------------------------------------------------------------
+def test_fx_ecb_layout_known_rates() -> None:
+    r = read("fx_rates", FIX / "fx_rates_eurofxref_hist.csv")
+    f = r.frame.set_index(["date_day", "currency"])["rate_to_reporting"]
+    d = pd.Timestamp("2025-11-07")
+    assert f[(d, "EUR")] == pytest.approx(1.155)
+    assert f[(d, "GBP")] == pytest.approx(1.155 / 0.879)
+    assert f[(d, "JPY")] == pytest.approx(1.155 / 176.8)
+    assert "CYP" not in set(r.frame["currency"]) and "USD" not in set(r.frame["currency"])  # N/A dropped
+    assert r.period == (dt.date(2025, 11, 6), dt.date(2025, 11, 7))
+
+
+def test_fx_simple_layout_and_cross_rates(tmp_path: Path) -> None:
+    r = read("fx_rates", FIX / "fx_rates_simple.csv")
+    assert r.frame["rate_to_reporting"].tolist() == [1.15, 1.3068, 1.155]
+    # reporting in EUR: cross through the EUR row of each day
+    eur = mod("fx_rates").read(FIX / "fx_rates_simple.csv", ReadContext(reporting_currency="EUR"))
+    f = eur.frame.set_index(["date_day", "currency"])["rate_to_reporting"]
+    assert f[(pd.Timestamp("2025-11-06"), "GBP")] == pytest.approx(1.3068 / 1.15)
+    assert f[(pd.Timestamp("2025-11-06"), "USD")] == pytest.approx(1 / 1.15)
+
+
+@pytest.mark.parametrize("layout", ["simple", "ecb"])
+def test_fx_round_trip(tmp_path: Path, layout: str) -> None:
+    df = conform(
+        pd.DataFrame(
+            {"date_day": pd.to_datetime(["2025-01-02"] * 2 + ["2025-01-03"] * 2), "currency": ["EUR", "GBP"] * 2,
+             "rate_to_reporting": [1.03, 1.25, 1.04, 1.26]}
+        ),
+        "fx_rates",
+    )  # fmt: skip
+    p = tmp_path / "fx.csv"
+    mod("fx_rates").write(df, p, layout=layout)
+    got = canon(read("fx_rates", p).frame)
+    pd.testing.assert_frame_equal(got, canon(df), rtol=1e-9)
+
+
+def test_empty_and_undecodable_files_are_refused(tmp_path: Path) -> None:
+    p = tmp_path / "e.csv"
+    p.write_text("")
+    with pytest.raises(SourceError, match="empty"):
+        read("product_usage", p)
+    p.write_bytes("date,customer_id,feature,events\n2025-01-01,caf\xe9,x,1\n".encode("latin-1"))
+    with pytest.raises(SourceError, match="UTF-8") as e:
+        read("product_usage", p)
+    assert e.value.line == 2
+
+
+# ---- through the ingest engine ------------------------------------------------------------------------------
+OURS = [f for f in sorted(FIXTURES) if not f.startswith(("hubspot_deals", "salesforce"))]
+
+
+def _ingest(files: list[Path], today: dt.date = dt.date(2025, 11, 21)):
+    from mktdash import ingest, params
+    from mktdash.warehouse import Warehouse
+
+    wh = Warehouse.open(Path(paths_home()) / "wh.duckdb")
+    rep = ingest.ingest_paths(wh, files, params.load({}), progress=False, today=today)
+    return wh, rep
+
+
+def paths_home() -> str:
+    import os
+
+    return os.environ["MKTDASH_HOME"]
+
+
+def test_fixtures_load_through_the_engine_idempotently(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MKTDASH_HOME", str(tmp_path))
+    monkeypatch.setenv("MKTDASH_PII_SALT", "engine-test-salt")
+    files = [FIX / f for f in OURS]
+    wh, rep = _ingest(files)
+    status = {Path(f.file).name: f.status for f in rep.files}
+    assert all(s in ("loaded", "replaced") for s in status.values()), rep.summary()
+    assert {Path(f.file).name: f.reconciled for f in rep.files if f.source == "ga4"} == {
+        "ga4_legacy_conversions.csv": True, "ga4_traffic_acquisition_daily.csv": True}  # fmt: skip
+    assert wh.sql("SELECT sum(sessions) AS s FROM web_daily")["s"].item() == 3610 + 700
+    assert wh.sql("SELECT sum(planned_spend) AS s FROM budget_plan")["s"].item() == pytest.approx(260000.5)
+    counts = {
+        t: wh.count(t) for t in ("web_daily", "crm_contacts", "fx_rates", "product_usage", "touchpoints")
+    }
+    _, rep2 = _ingest(files)
+    assert {f.status for f in rep2.files} == {"duplicate"}
+    assert {t: wh.count(t) for t in counts} == counts
+    wh.checkpoint()
+    data = (tmp_path / "wh.duckdb").read_bytes()
+    assert b"Harriet" not in data and b"example.com" not in data.lower() and b"Zylberstein" not in data
+
+
+def test_corrected_reexport_replaces_and_bad_totals_quarantine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MKTDASH_HOME", str(tmp_path))
+    src = FIX / "ga4_traffic_acquisition_daily.csv"
+    wh, _ = _ingest([src])
+    fixed = tmp_path / "ga4_fixed.csv"  # same property and period, one day corrected: replaces, not adds
+    fixed.write_text(src.read_text().replace("Paid Search,20251110,1200", "Paid Search,20251110,1300")
+                     .replace('"3,610"', '"3,710"'))  # fmt: skip
+    _, rep = _ingest([fixed])
+    assert rep.files[0].status == "replaced" and rep.files[0].replaces  # the ledger says what it replaced
+    assert wh.sql("SELECT sum(sessions) AS s FROM web_daily")["s"].item() == 3710
+    bad = tmp_path / "ga4_bad_total.csv"
+    bad.write_text(src.read_text().replace('"3,610"', '"3,999"').replace("20251112", "20251113"))
+    _, rep = _ingest([bad])
+    f = rep.files[0]
+    assert f.status == "quarantined" and f.line == 11 and f.column == "sessions"  # the Grand total line
+    assert wh.sql("SELECT sum(sessions) AS s FROM web_daily")["s"].item() == 3710
+
+
+def test_crm_deal_exports_load_through_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MKTDASH_HOME", str(tmp_path))
+    files = [
+        FIX / "fx_rates_eurofxref_hist.csv",
+        FIX / "hubspot_deals_export.csv",
+        FIX / "salesforce_opportunities.csv",
+    ]
+    wh, rep = _ingest(files)
+    assert [f.status for f in rep.files] == ["loaded"] * 3, rep.summary()
+    assert wh.count("crm_deals") == 6
+    eur = wh.sql("SELECT amount_reporting FROM crm_deals WHERE deal_id = '0065g00000AbCdFAA1'")
+    assert eur["amount_reporting"].item() == pytest.approx(4250.75 * 1.155)  # ECB EUR rate on the close date
+    assert (
+        not wh.sql("SELECT * FROM crm_deals")
+        .astype(str)
+        .apply(lambda c: c.str.contains("Planted"))
+        .any()
+        .any()
+    )
+
+
+def _mutate(b: bytes, rng) -> bytes:  # noqa: ANN001
+    lines = b.split(b"\n")
+    i = rng.randrange(len(lines))
+    k = rng.randrange(8)
+    if k == 0:
+        return b[: rng.randrange(len(b))]  # truncated
+    if k == 1:
+        return b.decode("utf-8").encode("utf-16-le")  # wrong encoding, no BOM
+    if k == 2:
+        return b"\n".join([*lines[:i], lines[i], *lines[i:]])  # duplicated line (header or row)
+    if k == 3:
+        j = rng.randrange(len(b))
+        return b[:j] + bytes([rng.randrange(256)]) + b[j + 1 :]  # garbage byte
+    if k == 4:
+        return b"\n".join([*lines[:i], b'=HYPERLINK("http://x"),' + lines[i], *lines[i + 1 :]])
+    if k == 5:
+        return b"\n".join(ln for ln in lines if rng.random() > 0.25)  # dropped lines
+    if k == 6:
+        return b.replace(b"1", b"99999999999999999999", 2)  # huge values
+    return b.replace(lines[0], lines[0].replace(b",", b";", 2))  # renamed / merged header cells
+
+
+@pytest.mark.parametrize("fname", sorted(FIXTURES))
+def test_malformed_variants_fail_cleanly(tmp_path: Path, fname: str) -> None:
+    """Each reader, fed 15 seeded malformed variants of its fixture, either reads it or raises SourceError."""
+    import random
+
+    rng = random.Random(fname)
+    src = (FIX / fname).read_bytes()
+    m = mod(FIXTURES[fname])
+    errors = 0
+    for i in range(15):
+        p = tmp_path / f"{i}_{fname}"
+        p.write_bytes(_mutate(src, rng))
+        try:
+            m.read(p, CTX)
+        except SourceError as e:
+            errors += 1
+            assert e.file and str(e)  # names the file
+    assert errors >= 1  # the variants really are broken
