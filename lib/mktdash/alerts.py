@@ -41,6 +41,9 @@ from mktdash import kpis, weeks
 RATE_TESTS = {"ctr": ("clicks", "impressions"), "cvr": ("conversions", "clicks")}
 ROBUST_TESTS = ("spend", "cpa", "roas")
 DEFAULT_LEVELS = ("channel", "platform", "campaign")
+# parent-adjusted (difference-in-differences) tests: level -> parent column (None: all other entities)
+PARENT: dict[str, str | None] = {"campaign": "channel", "channel": None}
+ADJUSTED: dict[str, tuple[str, ...]] = {"campaign": ("ctr", "cvr", "cpa", "roas"), "channel": ("cpa", "roas")}
 COLUMNS = ["week", "level", "entity", "metric", "direction", "kind", "size", "value", "baseline", "test", "z",
            "p_value", "q_value", "impact", "rule", "text"]  # rule: change (vs own baseline) | target
 # a planted change in one metric legitimately moves others (the bench counts them as explained)
@@ -129,6 +132,104 @@ def _robust_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.Data
                          "p_value": p, "impact": impact, "test": "robust z (median/MAD)"})
 
 
+def _with_parent(w: pd.DataFrame, parent: str | None) -> pd.DataFrame:
+    """Add leave-one-out parent sums (``<measure>_par``): the parent group (``parent`` column, or all entities
+    when None) minus the entity itself, per week, so a planted change in the entity does not move its yardstick."""
+    cols = ["impressions", "clicks", "conversions", "spend", "revenue"]
+    keys = ["week"] + ([parent] if parent else [])
+    tot = w.groupby(keys)[cols].transform("sum")
+    return w.assign(**{f"{c}_par": tot[c] - w[c] for c in cols})
+
+
+def _adjusted_rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: str) -> pd.DataFrame:
+    """Difference-in-differences rate test: the entity's log rate minus its parent's (leave-one-out) log rate,
+    this week vs the median of the baseline weeks.
+
+    Shocks shared with the parent (seasonality, channel-wide demand) cancel. Variance: delta-method binomial
+    ``(1-p)/x`` for both logs plus an extra-binomial ``tau^2`` of the adjusted series (per entity, floored by
+    the level's median), the baseline median's own uncertainty ``(pi/2) var / k``; normal reference.
+    """
+    x, n = RATE_TESTS[metric]
+
+    def logit_parts(d: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        pe = (d[x] + 0.5) / (d[n] + 1.0)
+        pp = (d[f"{x}_par"] + 0.5) / (d[f"{n}_par"] + 1.0)
+        y = np.log(pe) - np.log(pp)
+        v = (1 - pe) / (d[x] + 0.5) + (1 - pp) / (d[f"{x}_par"] + 0.5)
+        return y, v
+
+    c = cur[(cur[n] > 0) & (cur[f"{n}_par"] > 0)]
+    b = base[(base[n] > 0) & (base[f"{n}_par"] > 0)].copy()
+    b["y"], b["v"] = logit_parts(b)
+    g = b.groupby("entity")
+    m = g["y"].median()
+    dev2 = ((b["y"] - b["entity"].map(m)) ** 2).groupby(b["entity"]).median() / stats.chi2.median(1)
+    vb = g["v"].median()
+    tau2_e = (dev2 - vb).clip(lower=0)
+    kk = g.size()
+    ok = kk[kk >= 3].index
+    tau2_e = tau2_e.reindex(ok)
+    tau2 = np.maximum(tau2_e, float(tau2_e.median()) if len(tau2_e) else 0.0)
+    c = c[c.index.isin(ok)]
+    yc, vc = logit_parts(c)
+    kc = kk.reindex(c.index)
+    t2 = tau2.reindex(c.index)
+    se = np.sqrt(vc + t2 + (vb.reindex(c.index) + t2) * math.pi / (2 * kc))
+    z = (yc - m.reindex(c.index)) / se
+    return pd.DataFrame({"metric": metric, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
+                         "test": [f"two-proportion z-test relative to the rest of its parent (difference in "
+                                  f"differences, +{np.sqrt(v):.0%} week-to-week sd)" for v in t2]})
+
+
+def _adjusted_robust_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Robust z of ``log(metric / parent's metric)`` (leave-one-out parent) vs its baseline median/MAD.
+
+    Shared seasonality of CPA/ROAS cancels; the scale is floored by the level's median MAD (3% at least) and
+    by the count noise ``sqrt(1/conversions + 1/parent conversions)`` of the current week."""
+    num, den = ("spend", "conversions") if metric == "cpa" else ("revenue", "spend")
+
+    def y_of(d: pd.DataFrame) -> pd.Series:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(d[num] / d[den]) - np.log(d[f"{num}_par"] / d[f"{den}_par"])
+
+    b = base.assign(y=y_of(base))
+    b = b[np.isfinite(b["y"])]
+    g = b.groupby("entity")["y"]
+    med = g.median()
+    mad = 1.4826 * (b["y"] - b["entity"].map(med)).abs().groupby(b["entity"]).median()
+    k = g.size()
+    ok = k[k >= 3].index
+    infl = np.sqrt(1 + math.pi / (2 * k.reindex(ok)))
+    mad = mad.reindex(ok)
+    pooled = max(float(mad.median()) if len(mad) else 0.0, 0.03)
+    c = cur[cur.index.isin(ok)]
+    yc = y_of(c)
+    c = c[np.isfinite(yc)]
+    yc = yc[np.isfinite(yc)]
+    count_sd = np.sqrt(1 / c["conversions"].clip(lower=1.0) + 1 / c["conversions_par"].clip(lower=1.0))
+    own = mad.reindex(c.index) * infl.reindex(c.index)
+    floor = np.maximum(pooled * infl.reindex(c.index), count_sd)
+    z = (yc - med.reindex(c.index)) / np.maximum(own, floor)
+    own_binds = (own >= floor).to_numpy()
+    kc = k.reindex(c.index).to_numpy()
+    p = np.where(own_binds, 2 * stats.t.sf(np.abs(z), np.maximum(kc - 1, 1)), 2 * stats.norm.sf(np.abs(z)))
+    return pd.DataFrame({"metric": metric, "z": z, "p_value": p,
+                         "test": "robust z (median/MAD) of the ratio to the rest of its parent"}, index=c.index)
+
+
+def _adjust(raw: pd.DataFrame, adj: pd.DataFrame) -> pd.DataFrame:
+    """Replace the raw test's z/p/test by the parent-adjusted one where it exists (value, baseline, impact and
+    hence ``size`` stay the raw metric's)."""
+    if adj.empty:
+        return raw
+    adj = adj.reindex(raw.index)
+    has = adj["z"].notna()
+    out = raw.copy()
+    for col in ("z", "p_value", "test"):
+        out.loc[has, col] = adj.loc[has, col]
+    return out
+
+
 def _text(r: pd.Series, currency: str, baseline_weeks: int) -> str:
     m = kpis.METRICS[r["metric"]]
     what = f"{r['level']} {r['entity']}" if r["level"] != "total" else "total"
@@ -140,17 +241,22 @@ def _text(r: pd.Series, currency: str, baseline_weeks: int) -> str:
 
 
 def tests(weekly_by_level: dict[str, pd.DataFrame], week: str, *, history_weeks: int = 4,
-          baseline_weeks: int = 12, metrics: Sequence[str] = ("ctr", "cvr", "spend", "cpa", "roas")
-          ) -> pd.DataFrame:
+          baseline_weeks: int = 12, metrics: Sequence[str] = ("ctr", "cvr", "spend", "cpa", "roas"),
+          adjust: bool = True) -> pd.DataFrame:
     """Every entity x metric x evaluated week test (before FDR), from weekly frames per level.
 
-    Each frame needs ``week``, ``entity`` and the measure columns of :func:`mktdash.kpis.weekly`.
+    Each frame needs ``week``, ``entity`` and the measure columns of :func:`mktdash.kpis.weekly`. With
+    ``adjust``, levels in ``PARENT`` are tested relative to the rest of their parent (``ADJUSTED`` metrics).
     """
     out = []
     sep = "\x1f"  # tests of all evaluated weeks run at once, keyed by entity + week
     for level, w in weekly_by_level.items():
         w = kpis.add_ratios_frame(w)
         w = w.assign(entity=w["entity"].astype(str), week=w["week"].astype(str))
+        adj_metrics = ADJUSTED.get(level, ()) if adjust else ()
+        if adj_metrics:
+            par = PARENT[level]
+            w = _with_parent(w, par if par in w.columns else None)
         curs, bases = [], []
         for h in range(history_weeks, -1, -1):
             ew = weeks.shift(week, -h)
@@ -163,8 +269,19 @@ def tests(weekly_by_level: dict[str, pd.DataFrame], week: str, *, history_weeks:
         if not curs:
             continue
         cur, base = pd.concat(curs).set_index("entity"), pd.concat(bases, ignore_index=True)
-        parts = [_rate_tests(cur, base, baseline_weeks, m) for m in metrics if m in RATE_TESTS]
-        parts += [_robust_tests(cur, base, m) for m in metrics if m in ROBUST_TESTS]
+        parts = []
+        for m in metrics:
+            if m in RATE_TESTS:
+                r = _rate_tests(cur, base, baseline_weeks, m)
+                if m in adj_metrics:
+                    r = _adjust(r, _adjusted_rate_tests(cur, base, baseline_weeks, m))
+            elif m in ROBUST_TESTS:
+                r = _robust_tests(cur, base, m)
+                if m in adj_metrics:
+                    r = _adjust(r, _adjusted_robust_tests(cur, base, m))
+            else:
+                continue
+            parts.append(r)
         parts = [p for p in parts if not p.empty]
         if not parts:
             continue
@@ -183,16 +300,29 @@ def detect(wh: Any, week: str, settings: Any = None, *, levels: Sequence[str] | 
     """Alerts for ``week`` and the ``history_weeks`` before it, ranked by money at stake (a DataFrame with
     ``COLUMNS``; ``to_records`` gives the alerts.json objects)."""
     a = settings.alerts if settings is not None else None
+    hist = a.history_weeks if a else 4
+    bw = a.baseline_weeks if a else 12
+    levels = list(levels or (a.levels if a else DEFAULT_LEVELS))
+    first = weeks.shift(week, -(hist + bw))
+    by_level = {lv: kpis.level_weekly(wh, lv, first=first, last=week) for lv in levels}
+    hit = changes(by_level, week, settings, currency=currency)
+    tg = target_opportunities(wh, week, settings, by_level.get("campaign"))
+    hit = pd.concat([hit, tg], ignore_index=True) if not tg.empty else hit
+    return hit.sort_values("impact", ascending=False).reset_index(drop=True)
+
+
+def changes(weekly_by_level: dict[str, pd.DataFrame], week: str, settings: Any = None, *,
+            currency: str | None = None) -> pd.DataFrame:
+    """Change alerts (``rule == "change"``) from weekly frames per level (see :func:`tests`): BH per level,
+    q <= alpha, ``|size| >= min_relative_change`` and the test's z of the same sign as ``size``."""
+    a = settings.alerts if settings is not None else None
     min_rel = a.min_relative_change if a else 0.15
     alpha = a.alpha if a else 0.01
     hist = a.history_weeks if a else 4
     bw = a.baseline_weeks if a else 12
-    levels = list(levels or (a.levels if a else DEFAULT_LEVELS))
     metrics = list(a.metrics) if a else ["ctr", "cvr", "spend", "cpa", "roas"]
     currency = currency or (settings.reporting_currency if settings is not None else "USD")
-    first = weeks.shift(week, -(hist + bw))
-    by_level = {lv: kpis.level_weekly(wh, lv, first=first, last=week) for lv in levels}
-    t = tests(by_level, week, history_weeks=hist, baseline_weeks=bw, metrics=metrics)
+    t = tests(weekly_by_level, week, history_weeks=hist, baseline_weeks=bw, metrics=metrics)
     t = t.dropna(subset=["z", "p_value"])
     if t.empty:
         return pd.DataFrame(columns=COLUMNS)
@@ -200,15 +330,13 @@ def detect(wh: Any, week: str, settings: Any = None, *, levels: Sequence[str] | 
     t["q_value"] = t.groupby("level")["p_value"].transform(
         lambda p: pd.Series(multipletests(p.to_numpy(), alpha=alpha, method="fdr_bh")[1], index=p.index))
     t["size"] = t["value"] / t["baseline"].replace(0, np.nan) - 1
-    hit = t[(t["q_value"] <= alpha) & (t["size"].abs() >= min_rel)].copy()
+    hit = t[(t["q_value"] <= alpha) & (t["size"].abs() >= min_rel) & (np.sign(t["z"]) == np.sign(t["size"]))].copy()
     hit["direction"] = np.where(hit["size"] > 0, "up", "down")
     hit["kind"] = [_kind(m, d) for m, d in zip(hit["metric"], hit["direction"], strict=True)]
     hit["impact"] = hit["impact"].abs().fillna(0.0)
     hit["rule"] = "change"
     hit["text"] = [_text(r, currency, bw) for _, r in hit.iterrows()]
-    tg = target_opportunities(wh, week, settings, by_level.get("campaign"))
-    hit = pd.concat([hit[COLUMNS], tg], ignore_index=True) if not tg.empty else hit[COLUMNS]
-    return hit.sort_values("impact", ascending=False).reset_index(drop=True)
+    return hit[COLUMNS].reset_index(drop=True)
 
 
 def target_opportunities(wh: Any, week: str, settings: Any = None, campaign_weekly: pd.DataFrame | None = None,

@@ -58,6 +58,27 @@ def map_channels(
                      index=df.index, dtype="string")
 
 
+def map_crm_sources(sources_: pd.Series, params: Any) -> pd.Series:
+    """Channel of CRM rows from their lead source / original source by ``params.crm_sources``.
+
+    Exact match first, then case-insensitive (``paid search`` -> the ``Paid Search`` rule); anything unmapped,
+    blank or missing -> ``params.default``. Runs on the distinct values, not per row.
+
+    >>> from mktdash.params import ChannelParams
+    >>> p = ChannelParams(crm_sources={"Paid Search": "search", "PAID_SEARCH": "paid_search"}, default="other")
+    >>> map_crm_sources(pd.Series(["Paid Search", "paid search", "PAID_SEARCH", "Fax", None]), p).tolist()
+    ['search', 'search', 'paid_search', 'other', 'other']
+    """
+    exact = {str(k): str(v) for k, v in params.crm_sources.items()}
+    folded: dict[str, str] = {}
+    for k, v in exact.items():  # first rule wins among keys equal up to case
+        folded.setdefault(k.strip().casefold(), v)
+    s = sources_.astype("string")
+    uniq = s.dropna().unique().tolist()
+    m = {u: exact.get(u, exact.get(u.strip(), folded.get(u.strip().casefold(), str(params.default)))) for u in uniq}
+    return s.map(m).fillna(str(params.default)).astype("string")
+
+
 def from_names(names: pd.Series, pattern: str) -> pd.Series:
     """Audience/creative from ad group/ad names: the ``(?P<x>...)`` group of ``pattern``, else the whole name."""
     names = names.astype("string")

@@ -166,7 +166,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from mktdash import serve
 
-    return serve.serve(_settings(args.params), port=args.port, host=args.host, open_browser=args.open_browser)
+    return serve.serve(
+        _settings(args.params), port=args.port, host=args.host, open_browser=args.open_browser,
+        params_files=args.params,
+    )  # fmt: skip
 
 
 COMMANDS = {

@@ -209,7 +209,7 @@ def run(
         duration_seconds=round(time.perf_counter() - started, 2),
     )
     if status == "ok":
-        manifest["published"] = _publish(run_dir)
+        manifest["published"] = _publish(run_dir, settings)
     archive.write_manifest(run_dir, manifest)
     archive.write_index()
     return RunResult(run_id, manifest["week"], run_dir, status, manifest, error)
@@ -237,13 +237,14 @@ def _export_html(nb: Path, dest: Path, hide_code: bool) -> None:
         dest.write_text(f"<p>HTML export failed: {type(e).__name__}</p>", encoding="utf-8")
 
 
-def _publish(run_dir: Path) -> str | None:
+def _publish(run_dir: Path, settings: Settings) -> str | None:
     """Publish a read-only warehouse snapshot for the dashboards (see :mod:`mktdash.publish`)."""
     from mktdash import publish
 
-    if not paths.warehouse_path().exists():
+    wh_path = Path(settings.warehouse.path) if settings.warehouse.path else paths.warehouse_path()
+    if settings.warehouse.backend != "duckdb" or not wh_path.exists():
         return None
-    return str(publish.publish(run_dir))
+    return str(publish.publish(run_dir, wh_path, keep=settings.dashboard.keep_published))
 
 
 def _describe(e: BaseException) -> str:

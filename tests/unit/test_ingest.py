@@ -284,3 +284,89 @@ def test_crm_amounts_use_the_nearest_rate() -> None:
     out = channels.convert_currency(deals, rates, "USD", money={"amount": "amount_reporting"},
                                     date_col="_fx_date", nearest=True)
     assert out["amount_reporting"].tolist() == pytest.approx([110.0, 240.0, 50.0])
+
+
+def test_crm_channel_from_lead_and_original_source(env: tuple) -> None:
+    wh, settings, tmp = env
+    deals = (FIX / "hubspot_deals_export.csv").read_text().splitlines()
+    deals[2] = deals[2].replace("Paid Social", "paid SOCIAL")  # case-insensitive match
+    deals[3] = deals[3].replace("Organic Search", "Carrier Pigeon")  # unmapped -> default
+    (tmp / "deals.csv").write_text("\n".join(deals) + "\n")
+    contacts = (FIX / "hubspot_contacts_export.csv").read_text().replace(",Paid Social,", ",PAID_SOCIAL,")
+    (tmp / "contacts.csv").write_text(contacts)
+    fx = fx_file(tmp, [(f"2025-{m:02d}-{d:02d}", "EUR", 1.1) for m in (9, 10, 11, 12) for d in range(1, 29)])
+    rep = run(wh, [fx, tmp / "deals.csv", tmp / "contacts.csv"], settings)
+    assert [f.status for f in rep.files] == ["loaded"] * 3, rep.summary()
+    got = dict(wh.sql("SELECT lead_source, channel FROM crm_deals").values.tolist())
+    assert got == {"Paid Search": "search", "paid SOCIAL": "social", "Carrier Pigeon": "other"}
+    got = wh.sql("SELECT original_source, channel FROM crm_contacts").drop_duplicates().values.tolist()
+    assert ["Paid Search", "search"] in got and ["PAID_SOCIAL", "social"] in got  # exact key, not via case
+    assert all(c for _, c in got)  # every contact has a channel
+    # cross-domain views see mapped channels (no 'unknown' sourced pipeline)
+    from mktdash import crossdomain
+
+    fun = crossdomain.funnel(wh).set_index("channel")
+    assert "unknown" not in fun.index
+    assert fun.loc["search", "pipeline_sourced"] == pytest.approx(12000.0)
+
+
+def test_crm_channel_exact_rule_wins_over_case_folded() -> None:
+    from mktdash import channels
+    from mktdash.params import ChannelParams
+
+    p = ChannelParams(crm_sources={"Paid Search": "search", "PAID SEARCH": "paid_caps"}, default="zz")
+    got = channels.map_crm_sources(pd.Series(["PAID SEARCH", "paid search", " Paid Search ", "", None]), p)
+    assert got.tolist() == ["paid_caps", "search", "search", "zz", "zz"]
+
+
+def test_touchpoints_corrected_reexport_replaces(env: tuple) -> None:
+    wh, settings, tmp = env
+    head = "journey_id,timestamp,channel,campaign,converted,conversion_value\n"
+    first = tmp / "touchpoints_a.csv"
+    first.write_text(head + "j1,2025-11-10T09:00:00,search,B,true,100\nj1,2025-11-12T23:30:00,social,P,true,100\n"
+                     "j2,2025-11-11T10:00:00,display,,false,0\nj3,2025-11-12T08:00:00,video,V,true,40\n")
+    second = tmp / "touchpoints_b.csv"  # the corrected export of the same days: j2 converted, j3 gone
+    second.write_text(head + "j1,2025-11-10T09:00:00,search,B,true,110\nj1,2025-11-12T23:30:00,social,P,true,110\n"
+                      "j2,2025-11-11T10:00:00,display,,true,30\n")
+    r1 = run(wh, [first], settings)
+    assert r1.files[0].status == "loaded", r1.files[0].error
+    r2 = run(wh, [second], settings)
+    assert r2.files[0].status == "replaced" and r2.files[0].replaces == [r1.files[0].ingest_id]
+    r = wh.sql("SELECT count(*) n, sum(conversion_value) v, count(*) FILTER (WHERE converted) k FROM touchpoints")
+    assert r.values.tolist() == [[3, 250.0, 3]]  # the second file's rows, not both (23:30 on the last day too)
+    # a later, adjacent period adds
+    third = tmp / "touchpoints_c.csv"
+    third.write_text(head + "j9,2025-11-13T01:00:00,search,B,false,0\n")
+    assert run(wh, [third], settings).files[0].status == "loaded"
+    assert wh.count("touchpoints") == 4
+
+
+def test_formula_rule_is_one_for_every_reader(env: tuple) -> None:
+    wh, settings, tmp = env
+    p = tmp / "spend_limits.csv"  # a non-ad reader: neutralised and loaded, like the ad readers
+    p.write_text('channel,campaign_name,period,limit_amount\nsearch,"=HYPERLINK(""http://x"")",week,10\n'
+                 'social,+1 555 0100,week,20\nvideo,-2+3+cmd|\' /C calc\'!A0,week,30\ndisplay,-12.50,week,40\n')
+    f = run(wh, [p], settings).files[0]
+    assert f.status == "loaded", f.error
+    got = dict(wh.sql("SELECT channel, campaign_name FROM spend_limits").values.tolist())
+    assert got == {"search": "'=HYPERLINK(\"http://x\")", "social": "+1 555 0100",
+                   "video": "'-2+3+cmd|' /C calc'!A0", "display": "-12.50"}
+    msg = wh.sql("SELECT message FROM ingest_ledger").message.iloc[0]
+    assert "neutralised 2 formula-like cell(s) in campaign_name" in msg and "line 2" in msg
+    # a text column the file provides that the engine used to skip (touchpoints.channel)
+    t = tmp / "touchpoints.csv"
+    t.write_text("journey_id,timestamp,channel,campaign,converted,conversion_value\n"
+                 "j1,2025-11-10T09:00:00,@SUM(A1),B,true,5\n")
+    assert run(wh, [t], settings).files[0].status == "loaded"
+    assert wh.sql("SELECT channel, conversion_value FROM touchpoints").values.tolist() == [["'@SUM(A1)", 5.0]]
+
+
+def test_phone_numbers_are_not_touched_before_hashing(env: tuple) -> None:
+    from mktdash import pii
+
+    wh, settings, tmp = env
+    rep = run(wh, [FIX / "hubspot_contacts_export.csv"], settings)
+    assert rep.files[0].status == "loaded", rep.files[0].error
+    assert "formula" not in " ".join(rep.files[0].warnings)
+    got = wh.sql("SELECT phone_hash FROM crm_contacts WHERE contact_id = '501'").phone_hash.iloc[0]
+    assert got == pii.hash_value("+1 (555) 010-4477", pii.salt(settings), "phone")

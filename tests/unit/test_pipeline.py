@@ -59,7 +59,7 @@ def test_successful_run_archives_everything(home: Path, nbdir: Path) -> None:
     html_a = (res.run_dir / "html" / "a.html").read_text()
     html_b = (res.run_dir / "html" / "b.html").read_text()
     assert htmlexport.external_refs(html_a) == [] and htmlexport.external_refs(html_b) == []
-    assert 'class="jp-InputArea' in html_a and 'class="jp-InputArea' not in html_b and "to_csv" not in html_b
+    assert "hl-ipython3" in html_a and "hl-ipython3" not in html_b and "to_csv" not in html_b
     assert "<script>alert(1)</script>" not in html_b and "&lt;script&gt;alert(1)&lt;/script&gt;" in html_b
     index = (home / "outputs" / "index.html").read_text()
     assert res.run_id in index and f"runs/2025-W46/{res.run_id}/html/a.html" in index

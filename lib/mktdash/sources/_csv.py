@@ -404,7 +404,7 @@ def fmt_money(s: pd.Series) -> pd.Series:
 
 def write_csv(path: Path, preamble: Sequence[str], table: pd.DataFrame, footer: Sequence[Sequence[Any]] = (),
               *, sep: str = ",", encoding: str = "utf-8", lineterminator: str = "\n",
-              quoting: int = csv.QUOTE_MINIMAL, trailer: Sequence[str] = ()) -> None:
+              quoting: Any = csv.QUOTE_MINIMAL, trailer: Sequence[str] = ()) -> None:
     """Write preamble lines, a table, footer rows (CSV-quoted) and trailer lines."""
     buf = io.StringIO()
     for line in preamble:

@@ -24,7 +24,6 @@ from mktdash.schema import TABLES, conform
 from mktdash.sources.base import SourceError
 
 MISSING = {"", "--", " --", "-", "n/a", "N/A", "(not set)", "null", "NULL", "None", "nan", "NaN"}
-_FORMULA = r"^(=|@|[+-][^0-9 .(]|\t|\r)"  # =HYPERLINK(..), +cmd, -SUM(..), @SUM(..); not +1 (555)
 
 
 def read_text(path: Path) -> str:
@@ -144,23 +143,14 @@ def _fail(
 
 
 def clean_text(df: pd.DataFrame, column: str | None, *, file: Path) -> pd.Series:
-    """A text column as ``string`` with missing markers as NA; refuses spreadsheet formulas
-    (``=HYPERLINK(...)``) that would run when someone opens our exports in Excel."""
+    """A text column as ``string`` with missing markers as NA.
+
+    Formula-like cells (``=HYPERLINK(...)``) are kept here: the engine neutralises them for every table with
+    one rule (a leading quote + a ledger warning, :func:`mktdash.ingest.neutralise_formulas`)."""
     if column is None:
         return pd.Series(pd.NA, index=df.index, dtype="string")
     s = df[column].astype("string").str.strip()
-    s = s.mask(s.isin(MISSING))
-    bad = s.str.match(_FORMULA).fillna(False)
-    _fail(
-        bad,
-        s,
-        df,
-        column,
-        file,
-        "spreadsheet formula in a text cell",
-        "Remove formulas from the export; we never load them",
-    )
-    return s
+    return s.mask(s.isin(MISSING))
 
 
 def to_number(

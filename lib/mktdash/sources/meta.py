@@ -155,7 +155,7 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
     )
     if opts.get("summary", True) and len(out):
         d = pd.to_datetime(df["date_day"])
-        top = {c: "" for c in out.columns}
+        top: dict[str, Any] = {c: "" for c in out.columns}
         top.update({
             "Reporting starts": d.min().strftime("%Y-%m-%d"), "Reporting ends": d.max().strftime("%Y-%m-%d"),
             f"Amount spent ({cur})": round(float(out[f"Amount spent ({cur})"].sum()), 2),
