@@ -66,6 +66,6 @@ clean:
 
 ## List targets
 help:
-	@awk '/^## /{doc=substr($$0,4); next} /^[a-z-]+:/{if(doc){split($$0,a,":"); printf "  \033[1m%-10s\033[0m %s\n", a[1], doc}; doc=""}' $(MAKEFILE_LIST)
+	@awk '/^## /{doc=substr($$0,4); next} /^[a-z-]+:/{if(doc){split($$0,a,":"); printf "  %-10s %s\n", a[1], doc}; doc=""}' $(MAKEFILE_LIST)
 
 .PHONY: install run test test-fast lint lab serve demo bench clean help

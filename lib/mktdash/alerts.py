@@ -8,13 +8,24 @@ and ``settings.alerts.history_weeks`` weeks before it) the week is compared with
   baseline (median weekly rate, summed baseline counts), with an extra-binomial variance component
   ``tau^2 p^2`` (week-to-week variation in real data is larger than binomial; without it every big campaign
   would alert): tau^2 per entity, floored by the median tau^2 of the level's entities;
-* spend, CPA, ROAS: robust baseline, ``z = (x - median) / (1.4826 * MAD)`` inflated for the uncertainty of a
-  median of few weeks; the scale is floored by the level's median relative MAD (and 3%), and for CPA/ROAS by the
-  count noise ``median / sqrt(conversions)``. p from a t distribution with k-1 degrees of freedom when the
-  entity's own MAD binds, from the normal when a (well-estimated) floor binds.
+* campaign CTR/CVR are tested relative to the rest of their channel (difference in differences, ``PARENT`` /
+  ``ADJUSTED``): ``log(rate) - log(rate of the channel's other campaigns)`` this week vs the median of the
+  baseline weeks, delta-method binomial variance of both logs plus the extra-binomial tau^2 of that adjusted
+  series. A campaign's rates move with its channel's (seasonality, demand, auctions); the shared part cancels, so
+  a campaign-specific change no longer hides in it, and a channel-wide move is reported once, at channel level.
+  Leave-one-out: the campaign is not part of its own yardstick. ``size``/``value``/``baseline`` stay the raw
+  metric's (interpretable); ``text`` names the test;
+* CPA, ROAS: robust z on the log scale vs the baseline median, variance = Poisson noise of the week's
+  conversions ``1/(conversions + 0.5)`` + extra week-to-week tau^2 (per entity from the median squared
+  deviation, floored by the level's median), normal reference: the same quasi-likelihood form as the rate test,
+  so a few-conversion campaign's wild CPA is not an alert and a big channel's clean ROAS drop is;
+* spend (and CPA/ROAS weeks with a zero count): robust baseline, ``z = (x - median) / (1.4826 * MAD)`` inflated
+  for the uncertainty of a median of few weeks; the scale is floored by the level's median relative MAD (and
+  3%), and for CPA/ROAS by the count noise ``median / sqrt(conversions)``. p from a t distribution with k-1
+  degrees of freedom when the entity's own MAD binds, from the normal when a (well-estimated) floor binds.
 
 The p-values of one run are corrected with Benjamini-Hochberg (statsmodels), one family per level (channel,
-platform, campaign: each is read as its own table), false discovery rate ``settings.alerts.alpha`` each. An alert needs q <= alpha and ``|size| >= min_relative_change``.
+platform, campaign: each is read as its own table), false discovery rate ``settings.alerts.alpha`` each. An alert needs q <= alpha, ``|size| >= min_relative_change`` and z of the sign of ``size``.
 Alerts are ranked by money at stake (``impact``, reporting currency, >= 0; ``kind`` says good or bad).
 Targets in ``kpi_targets`` add opportunities: campaigns whose ROAS beats the ROAS target in every recent week
 (one-sided t-test), i.e. candidates for more budget.
@@ -40,10 +51,13 @@ from mktdash import kpis, weeks
 
 RATE_TESTS = {"ctr": ("clicks", "impressions"), "cvr": ("conversions", "clicks")}
 ROBUST_TESTS = ("spend", "cpa", "roas")
+RATIO_TESTS = {"cpa": ("spend", "conversions"), "roas": ("revenue", "spend")}  # log-scale count-noise tests
 DEFAULT_LEVELS = ("channel", "platform", "campaign")
 # parent-adjusted (difference-in-differences) tests: level -> parent column (None: all other entities)
+# (rates only: campaign CTR/CVR move with their channel; the CPA/ROAS of channels and campaigns do not share
+# shocks enough for a ratio to the parent to be less noisy than the metric itself (measured on the bench worlds))
 PARENT: dict[str, str | None] = {"campaign": "channel", "channel": None}
-ADJUSTED: dict[str, tuple[str, ...]] = {"campaign": ("ctr", "cvr", "cpa", "roas"), "channel": ("cpa", "roas")}
+ADJUSTED: dict[str, tuple[str, ...]] = {"campaign": ("ctr", "cvr")}
 COLUMNS = ["week", "level", "entity", "metric", "direction", "kind", "size", "value", "baseline", "test", "z",
            "p_value", "q_value", "impact", "rule", "text"]  # rule: change (vs own baseline) | target
 # a planted change in one metric legitimately moves others (the bench counts them as explained)
@@ -132,6 +146,46 @@ def _robust_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.Data
                          "p_value": p, "impact": impact, "test": "robust z (median/MAD)"})
 
 
+def _ratio_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """CPA/ROAS: robust z on the log scale vs the median of the baseline weeks, with a count-noise model.
+
+    ``var(log metric_w) = 1/(conversions_w + 0.5) + tau^2``: Poisson noise of the conversions behind the ratio
+    (delta method) plus extra week-to-week variation (value per conversion, auctions). tau^2 per entity from the
+    median squared deviation of the baseline weeks (robust to an outlier week) minus their median count
+    variance, floored by the level's median tau^2; the baseline median's own uncertainty ``(pi/2) var / k``;
+    normal reference (the count part is known, as in the rate test). Entity-weeks with a zero numerator or
+    denominator are left to :func:`_robust_tests`.
+    """
+    num, den = RATIO_TESTS[metric]
+
+    def log_of(d: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.log(d[num].astype(float)) - np.log(d[den].astype(float))
+        return y, 1 / (d["conversions"].clip(lower=0) + 0.5)
+
+    b = base.copy()
+    b["y"], b["v"] = log_of(b)
+    b = b[np.isfinite(b["y"])]
+    g = b.groupby("entity")
+    m = g["y"].median()
+    dev2 = ((b["y"] - b["entity"].map(m)) ** 2).groupby(b["entity"]).median() / stats.chi2.median(1)
+    vb = g["v"].median()
+    kk = g.size()
+    ok = kk[kk >= 3].index
+    tau2_e = (dev2 - vb).clip(lower=0).reindex(ok)
+    tau2 = np.maximum(tau2_e, float(tau2_e.median()) if len(tau2_e) else 0.0)
+    c = cur[cur.index.isin(ok)]
+    yc, vc = log_of(c)
+    fin = np.isfinite(yc)
+    c, yc, vc = c[fin], yc[fin], vc[fin]
+    t2 = tau2.reindex(c.index)
+    se = np.sqrt(vc + t2 + (vb.reindex(c.index) + t2) * math.pi / (2 * kk.reindex(c.index)))
+    z = (yc - m.reindex(c.index)) / se
+    return pd.DataFrame({"metric": metric, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
+                         "test": [f"robust z of log {metric.upper()} (median baseline, conversion-count noise "
+                                  f"+{np.sqrt(v):.0%} week-to-week sd)" for v in t2]})
+
+
 def _with_parent(w: pd.DataFrame, parent: str | None) -> pd.DataFrame:
     """Add leave-one-out parent sums (``<measure>_par``): the parent group (``parent`` column, or all entities
     when None) minus the entity itself, per week, so a planted change in the entity does not move its yardstick."""
@@ -151,7 +205,7 @@ def _adjusted_rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: 
     """
     x, n = RATE_TESTS[metric]
 
-    def logit_parts(d: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    def log_parts(d: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         pe = (d[x] + 0.5) / (d[n] + 1.0)
         pp = (d[f"{x}_par"] + 0.5) / (d[f"{n}_par"] + 1.0)
         y = np.log(pe) - np.log(pp)
@@ -160,7 +214,7 @@ def _adjusted_rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: 
 
     c = cur[(cur[n] > 0) & (cur[f"{n}_par"] > 0)]
     b = base[(base[n] > 0) & (base[f"{n}_par"] > 0)].copy()
-    b["y"], b["v"] = logit_parts(b)
+    b["y"], b["v"] = log_parts(b)
     g = b.groupby("entity")
     m = g["y"].median()
     dev2 = ((b["y"] - b["entity"].map(m)) ** 2).groupby(b["entity"]).median() / stats.chi2.median(1)
@@ -171,7 +225,7 @@ def _adjusted_rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: 
     tau2_e = tau2_e.reindex(ok)
     tau2 = np.maximum(tau2_e, float(tau2_e.median()) if len(tau2_e) else 0.0)
     c = c[c.index.isin(ok)]
-    yc, vc = logit_parts(c)
+    yc, vc = log_parts(c)
     kc = kk.reindex(c.index)
     t2 = tau2.reindex(c.index)
     se = np.sqrt(vc + t2 + (vb.reindex(c.index) + t2) * math.pi / (2 * kc))
@@ -181,45 +235,9 @@ def _adjusted_rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: 
                                   f"differences, +{np.sqrt(v):.0%} week-to-week sd)" for v in t2]})
 
 
-def _adjusted_robust_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Robust z of ``log(metric / parent's metric)`` (leave-one-out parent) vs its baseline median/MAD.
-
-    Shared seasonality of CPA/ROAS cancels; the scale is floored by the level's median MAD (3% at least) and
-    by the count noise ``sqrt(1/conversions + 1/parent conversions)`` of the current week."""
-    num, den = ("spend", "conversions") if metric == "cpa" else ("revenue", "spend")
-
-    def y_of(d: pd.DataFrame) -> pd.Series:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log(d[num] / d[den]) - np.log(d[f"{num}_par"] / d[f"{den}_par"])
-
-    b = base.assign(y=y_of(base))
-    b = b[np.isfinite(b["y"])]
-    g = b.groupby("entity")["y"]
-    med = g.median()
-    mad = 1.4826 * (b["y"] - b["entity"].map(med)).abs().groupby(b["entity"]).median()
-    k = g.size()
-    ok = k[k >= 3].index
-    infl = np.sqrt(1 + math.pi / (2 * k.reindex(ok)))
-    mad = mad.reindex(ok)
-    pooled = max(float(mad.median()) if len(mad) else 0.0, 0.03)
-    c = cur[cur.index.isin(ok)]
-    yc = y_of(c)
-    c = c[np.isfinite(yc)]
-    yc = yc[np.isfinite(yc)]
-    count_sd = np.sqrt(1 / c["conversions"].clip(lower=1.0) + 1 / c["conversions_par"].clip(lower=1.0))
-    own = mad.reindex(c.index) * infl.reindex(c.index)
-    floor = np.maximum(pooled * infl.reindex(c.index), count_sd)
-    z = (yc - med.reindex(c.index)) / np.maximum(own, floor)
-    own_binds = (own >= floor).to_numpy()
-    kc = k.reindex(c.index).to_numpy()
-    p = np.where(own_binds, 2 * stats.t.sf(np.abs(z), np.maximum(kc - 1, 1)), 2 * stats.norm.sf(np.abs(z)))
-    return pd.DataFrame({"metric": metric, "z": z, "p_value": p,
-                         "test": "robust z (median/MAD) of the ratio to the rest of its parent"}, index=c.index)
-
-
 def _adjust(raw: pd.DataFrame, adj: pd.DataFrame) -> pd.DataFrame:
-    """Replace the raw test's z/p/test by the parent-adjusted one where it exists (value, baseline, impact and
-    hence ``size`` stay the raw metric's)."""
+    """Replace ``raw``'s z/p/test by ``adj``'s (a better-specified test of the same change) where ``adj`` has one;
+    value, baseline, impact and hence ``size`` stay the raw metric's."""
     if adj.empty:
         return raw
     adj = adj.reindex(raw.index)
@@ -246,7 +264,7 @@ def tests(weekly_by_level: dict[str, pd.DataFrame], week: str, *, history_weeks:
     """Every entity x metric x evaluated week test (before FDR), from weekly frames per level.
 
     Each frame needs ``week``, ``entity`` and the measure columns of :func:`mktdash.kpis.weekly`. With
-    ``adjust``, levels in ``PARENT`` are tested relative to the rest of their parent (``ADJUSTED`` metrics).
+    ``adjust``, the ``ADJUSTED`` rates of a level are tested relative to the rest of its ``PARENT``.
     """
     out = []
     sep = "\x1f"  # tests of all evaluated weeks run at once, keyed by entity + week
@@ -277,8 +295,8 @@ def tests(weekly_by_level: dict[str, pd.DataFrame], week: str, *, history_weeks:
                     r = _adjust(r, _adjusted_rate_tests(cur, base, baseline_weeks, m))
             elif m in ROBUST_TESTS:
                 r = _robust_tests(cur, base, m)
-                if m in adj_metrics:
-                    r = _adjust(r, _adjusted_robust_tests(cur, base, m))
+                if m in RATIO_TESTS:
+                    r = _adjust(r, _ratio_tests(cur, base, m))
             else:
                 continue
             parts.append(r)

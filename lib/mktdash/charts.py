@@ -65,6 +65,18 @@ def figure_html(fig: Figure) -> str:
     )
 
 
+def _number(x: float) -> str:
+    """Readable table numbers: 82,123 · 3.45 · 0.0123."""
+    a = abs(x)
+    return f"{x:,.0f}" if a >= 1000 else f"{x:,.2f}" if a >= 1 else f"{x:.3g}"
+
+
+def table_html(df: pd.DataFrame) -> str:
+    """A frame as escaped HTML in a horizontally scrolling box, so wide tables never overflow a phone."""
+    body = df.to_html(index=False, escape=True, border=0, na_rep="–", float_format=_number)
+    return f'<div class="mktdash-table-wrap" style="overflow-x:auto;max-width:100%">{body}</div>'
+
+
 def _register_ipython_display() -> None:
     """In a Jupyter kernel, a returned Figure displays as :func:`figure_html` (PNG with alt text)."""
     try:

@@ -304,7 +304,7 @@ def _insert(wh: Any, table: str, rows: pd.DataFrame) -> None:
         return
     cols = ", ".join(f'"{c}"' for c in rows.columns)
     view = f"_mktdash_rows_{threading.get_ident()}"
-    raw.register(view, rows)
+    raw.register(view, pa.Table.from_pandas(rows, preserve_index=False))  # Arrow: ~2x faster scan than pandas
     try:
         raw.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM "{view}"')
     finally:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from kpi_synth import ad_daily, warehouse
+from scipy import stats
 
 from mktdash import alerts, exports, params, schema
 
@@ -68,6 +69,59 @@ def test_rate_test_statistic_by_hand() -> None:
     z = (p1 - p0) / np.sqrt(p0 * (1 - p0) * (1 / 100_000 + 1 / 1_200_000))
     assert r["z"] == pytest.approx(z) and r["baseline"] == pytest.approx(p0)
     assert r["impact"] == pytest.approx(-300 * 0.1)  # 300 clicks lost x 0.10 revenue per click
+
+
+def test_parent_adjusted_rate_test_by_hand() -> None:
+    """Difference in differences on the log rate vs the rest of the parent, binomial delta-method variance."""
+    k = 12
+    base = pd.DataFrame({"entity": "x", "week": [f"w{i}" for i in range(k)], "conversions": 100.0, "clicks": 1000,
+                         "conversions_par": 1000.0, "clicks_par": 10000})
+    cur = pd.DataFrame({"conversions": [50.0], "clicks": [1000], "conversions_par": [1200.0],
+                        "clicks_par": [10000]}, index=pd.Index(["x"], name="entity"))
+    r = alerts._adjusted_rate_tests(cur, base, k, "cvr").iloc[0]
+    pe, pp = 100.5 / 1001, 1000.5 / 10001
+    y0 = np.log(pe) - np.log(pp)
+    v0 = (1 - pe) / 100.5 + (1 - pp) / 1000.5  # no week-to-week variation: tau^2 = 0
+    pe1, pp1 = 50.5 / 1001, 1200.5 / 10001
+    y1, v1 = np.log(pe1) - np.log(pp1), (1 - pe1) / 50.5 + (1 - pp1) / 1200.5
+    z = (y1 - y0) / np.sqrt(v1 + v0 * np.pi / (2 * k))
+    assert r["z"] == pytest.approx(z) and r["p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)))
+
+
+def test_ratio_test_statistic_by_hand() -> None:
+    """ROAS on the log scale with Poisson conversion noise; no week-to-week variation in the baseline."""
+    k = 12
+    base = pd.DataFrame({"entity": "x", "week": [f"w{i}" for i in range(k)], "revenue": 2000.0, "spend": 1000.0,
+                         "conversions": 99.5})
+    cur = pd.DataFrame({"revenue": [1100.0], "spend": [1000.0], "conversions": [199.5]},
+                       index=pd.Index(["x"], name="entity"))
+    r = alerts._ratio_tests(cur, base, "roas").iloc[0]
+    z = (np.log(1.1) - np.log(2.0)) / np.sqrt(1 / 200 + (1 / 100) * np.pi / (2 * k))
+    assert r["z"] == pytest.approx(z) and r["p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)))
+
+
+def test_channel_wide_shock_is_not_a_campaign_alert_but_a_hidden_drop_is() -> None:
+    """Campaign CVR moving with its channel (shared weekly shocks of +-30%) hides a -40% drop from the campaign's
+    own baseline; relative to the rest of the channel it stands out, and the shared shock itself gives nothing."""
+    rng = np.random.default_rng(0)
+    wk = [f"2025-W{i:02d}" for i in range(30, 47)]
+    shock = np.exp(rng.normal(0, 0.3, len(wk)))
+    shock[-1] = 1.35  # the report week: a channel-wide rise
+    rows = []
+    for c in range(6):
+        for i, w in enumerate(wk):
+            clicks = 20_000
+            cvr = 0.02 * shock[i] * (0.6 if (c == 0 and i == len(wk) - 1) else 1.0)
+            rows.append({"week": w, "entity": f"c{c}", "channel": "search", "impressions": 10 * clicks,
+                         "clicks": clicks, "conversions": float(rng.binomial(clicks, min(cvr, 1))),
+                         "spend": 1000.0, "revenue": 5000.0})
+    frame = {"campaign": pd.DataFrame(rows)}
+    adj = alerts.tests(frame, wk[-1], history_weeks=0, metrics=["cvr"])
+    raw = alerts.tests(frame, wk[-1], history_weeks=0, metrics=["cvr"], adjust=False)
+    a, r = adj.set_index("entity"), raw.set_index("entity")
+    assert a.loc["c0", "p_value"] < 1e-6 < r.loc["c0", "p_value"]  # found only relative to the channel
+    assert (a.drop("c0")["p_value"] > 1e-3).all()  # the shared +35% is not a campaign change
+    assert "difference in differences" in a.loc["c0", "test"]
 
 
 def test_target_opportunity(settings: params.Settings) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from tornado import web
@@ -59,8 +60,9 @@ def test_config_culls_bounds_and_hides_code(home, tmp_path):
 def test_kernel_limit_refuses_with_503():
     _, km_cls = serve._make_app_class()
     km = km_cls(max_kernels=0)
-    with pytest.raises(web.HTTPError) as e:
-        asyncio.run(km.start_kernel())
+    # in a fresh thread: an earlier in-process notebook run may leave this thread's event loop running
+    with pytest.raises(web.HTTPError) as e, ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, km.start_kernel()).result()
     assert e.value.status_code == 503
 
 

@@ -132,22 +132,25 @@ def test_crash_mid_load_rolls_back(env: tuple, monkeypatch: pytest.MonkeyPatch) 
     wh, settings, tmp = env
     run(wh, [FIX / "tiktok_ads_daily.csv"], settings)
     before = (sums(wh), wh.count("ingest_ledger"))
-    real_append = Warehouse.append
+    real_insert = ingest._insert
+    inserted: list[str] = []
 
-    def boom(self: Warehouse, name: str, df: pd.DataFrame) -> None:
-        real_append(self, name, df)
+    def boom(wh_: Warehouse, name: str, df: pd.DataFrame) -> None:
+        real_insert(wh_, name, df)
+        inserted.append(name)
         if name == "ad_daily":  # rows are in, the ledger row is not: the worst moment
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(Warehouse, "append", boom)
+    monkeypatch.setattr(ingest, "_insert", boom)
     with pytest.raises(KeyboardInterrupt):
         run(wh, [FIX / "meta_ads_manager_daily.csv"], settings)
-    assert (sums(wh), wh.count("ingest_ledger")) == before
+    assert inserted == ["ad_daily"]  # the rows really went in before the crash ...
+    assert (sums(wh), wh.count("ingest_ledger")) == before  # ... and were rolled back
 
     def fail_delete(*a: object, **k: object) -> list[str]:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Warehouse, "append", real_append)
+    monkeypatch.setattr(ingest, "_insert", real_insert)
     g = sources.get("tiktok")
     df = g.read(FIX / "tiktok_ads_daily.csv", sources.ReadContext()).frame.assign(spend=1.0)
     g.write(df, tmp / "tiktok_fix.csv")

@@ -74,3 +74,25 @@ def test_mktdash_params_env_reaches_every_resolve(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("MKTDASH_PARAMS", str(tmp_path / "typo.yaml"))
     with pytest.raises(ParamsError, match="typo.yaml: file not found"):
         resolve()
+
+
+def test_base_yaml_documents_every_key() -> None:
+    """params/base.yaml is the reference: every field of every section appears in it."""
+    import yaml
+    from pydantic import BaseModel
+
+    from mktdash.paths import params_dir
+
+    base = yaml.safe_load((params_dir() / "base.yaml").read_text())
+
+    def walk(model: type[BaseModel], data: dict, prefix: str) -> list[str]:
+        missing = []
+        for name, field in model.model_fields.items():
+            key = f"{prefix}{name}"
+            if name not in data:
+                missing.append(key)
+            elif isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                missing += walk(field.annotation, data[name], key + ".")
+        return missing
+
+    assert walk(Settings, base, "") == []

@@ -303,3 +303,52 @@ def test_weekly_cadence_and_long_pauses() -> None:
         (dt.date(2025, 10, 1), dt.date(2025, 10, 20))]  # fmt: skip
     assert sc.summary["gap_days"] == 7 and sc.summary["paused_days"] == 20
     assert (sc.days["state"] == "paused").sum() == 20
+
+
+def _pandera_passes(df: pd.DataFrame, table: str) -> bool:
+    schema = quality.build_schema(table, today=TODAY)
+    try:
+        schema.validate(df.drop(columns="_line"), lazy=True)
+    except Exception:  # noqa: BLE001 - SchemaErrors or a dtype error: fails either way
+        return False
+    return True
+
+
+def test_fast_path_agrees_with_the_pandera_schema() -> None:
+    """validate() skips pandera for frames its vectorised pre-check passes: the two must agree on every rule."""
+    rng = np.random.default_rng(3)
+    bases = {
+        "ad_daily": ad_frame(),
+        "spend_limits": conform(pd.DataFrame({"channel": ["search", "social"], "period": ["week", "month"],
+                                              "limit_amount": [10.0, 20.0]}), "spend_limits"),
+        "customer_health": conform(pd.DataFrame({"snapshot_date": pd.to_datetime(["2025-11-01", "2025-11-02"]),
+                                                 "customer_id": ["c", "d"], "health_score": [50.0, 60.0]}),
+                                   "customer_health"),
+        "fx_rates": conform(pd.DataFrame({"date_day": pd.to_datetime(["2025-11-01", "2025-11-02"]),
+                                          "currency": ["EUR", "EUR"], "rate_to_reporting": [1.1, 1.2]}), "fx_rates"),
+    }
+    values = [pd.NA, -1, 0, 1e9, 140.0, "fortnight", "month", pd.Timestamp("2030-01-01"), pd.Timestamp("2025-11-02")]
+    seen = {True: 0, False: 0}
+    for i in range(240):
+        table = list(bases)[i % len(bases)]
+        df = bases[table].copy()
+        df["_line"] = np.arange(len(df)) + 2
+        for _ in range(int(rng.integers(1, 3))):
+            col = str(rng.choice([c for c in df.columns if c not in ("_line", "ingest_id")]))
+            row = int(rng.integers(0, len(df)))
+            v = values[int(rng.integers(0, len(values)))]
+            try:
+                s = df[col].copy()
+                s.iloc[row] = v
+                df[col] = s.astype(df[col].dtype)
+            except (TypeError, ValueError):
+                continue
+        if rng.random() < 0.15:  # a duplicated row
+            df = pd.concat([df, df.iloc[[0]]], ignore_index=True)
+        if rng.random() < 0.05:  # a wrong dtype
+            df["spend" if table == "ad_daily" else df.columns[0]] = df.iloc[:, 0].astype(object)
+        fast = quality._fast_ok(df.reset_index(drop=True), table, TODAY, 0, quality.DEFAULT_STRICT_PLATFORMS)
+        slow = _pandera_passes(df.reset_index(drop=True), table)
+        assert fast == slow, (table, df)
+        seen[slow] += 1
+    assert min(seen.values()) > 30  # both outcomes really exercised

@@ -40,8 +40,7 @@ class Section:
         for n in self.notes:
             display(HTML(f"<p>{html.escape(n)}</p>"))
         for name, t in self.tables.items():
-            display(HTML(f"<h4>{html.escape(name)}</h4>"))
-            display(t)
+            display(HTML(f"<h4>{html.escape(name)}</h4>{charts.table_html(t)}"))
         for f in self.figures:
             display(f)
 

@@ -67,7 +67,7 @@ class BudgetDashboard:
         step = max(round(cur_total / 200, -2), 1.0)
         self.total = w.FloatSlider(value=cur_total, min=round(cur_total * 0.5, -2), max=round(cur_total * 1.6, -2),
                                    step=step, description="Weekly total", continuous_update=False,
-                                   readout_format=",.0f", layout=w.Layout(width="520px"),
+                                   readout_format=",.0f", layout=w.Layout(width="100%", max_width="520px"),
                                    style={"description_width": "110px"})
         self.caps: dict[str, Any] = {}
         for c in model.curves.channels:
@@ -75,7 +75,7 @@ class BudgetDashboard:
             self.caps[c] = w.FloatSlider(value=round(max(v * 2.0, step), -2), min=0.0,
                                          max=round(max(v * 2.0, step), -2), step=step, description=f"cap {c}",
                                          continuous_update=False, readout_format=",.0f",
-                                         layout=w.Layout(width="520px"), style={"description_width": "110px"})
+                                         layout=w.Layout(width="100%", max_width="520px"), style={"description_width": "110px"})
         self.risk = w.Dropdown(options=list(optimizer.RISKS), value=settings.budget.risk, description="Utility",
                                style={"description_width": "110px"})
         self.out = w.Output()
@@ -94,7 +94,7 @@ class BudgetDashboard:
         """Recompute from the sliders and redraw (also callable from tests)."""
         import html
 
-        from IPython.display import display
+        from IPython.display import HTML, display
 
         caps = {c: s.value for c, s in self.caps.items()}
         res = compute(self.model, self.settings, float(self.total.value), caps, self.risk.value)
@@ -110,7 +110,7 @@ class BudgetDashboard:
                 f"{h['uplift']:+,.0f} (90%: {h['uplift_lower_90']:+,.0f} .. {h['uplift_upper_90']:+,.0f}); "
                 f"HHI {h['hhi']:.2f}; 5th percentile {h['revenue_p5']:,.0f}; computed in {res['seconds'] * 1000:.0f} ms"
             )
-            display(res["table"])
+            display(HTML(charts.table_html(res["table"])))
             display(charts.budget_allocation(res["recommendation"].table(), currency=self.model.currency))
         return res
 
