@@ -23,6 +23,9 @@ import yaml
 from mktdash.schema import TABLES, conform
 from mktdash.sources.base import SourceError
 
+# timestamp layouts accepted in generic CSV/YAML files (approvals, touchpoints)
+TS_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
 MISSING = {"", "--", " --", "-", "n/a", "N/A", "(not set)", "null", "NULL", "None", "nan", "NaN"}
 
 

@@ -39,7 +39,6 @@ ALIASES = {
     "comment": "note",
 }
 REQUIRED = ("proposal_id", "approved_by", "decision")
-TS_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
 def sniff(head: str, file_name: str) -> bool:
@@ -53,7 +52,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     out: dict[str, Any] = {
         "proposal_id": T.clean_text(df, "proposal_id", file=path),
         "approved_by": T.clean_text(df, "approved_by", file=path),
-        "approved_at": T.to_date(df, T.pick(df, "approved_at"), file=path, formats=TS_FORMATS, day=False),
+        "approved_at": T.to_date(df, T.pick(df, "approved_at"), file=path, formats=T.TS_FORMATS, day=False),
         "decision": T.clean_text(df, "decision", file=path).str.lower(),
         "note": T.clean_text(df, T.pick(df, "note"), file=path),
     }

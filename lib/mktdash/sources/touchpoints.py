@@ -25,7 +25,6 @@ NAME = "touchpoints"
 TABLE = "touchpoints"
 ALIASES = {"timestamp": "touch_ts", "ts": "touch_ts", "campaign": "campaign_name"}
 REQUIRED = ("journey_id", "touch_ts", "channel", "converted")
-TS_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
 def sniff(head: str, file_name: str) -> bool:
@@ -38,7 +37,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     T.require(df, REQUIRED, file=path, line=1, what="touchpoints file")
     out: dict[str, Any] = {
         "journey_id": T.clean_text(df, "journey_id", file=path),
-        "touch_ts": T.to_date(df, "touch_ts", file=path, formats=TS_FORMATS, required=True, day=False),
+        "touch_ts": T.to_date(df, "touch_ts", file=path, formats=T.TS_FORMATS, required=True, day=False),
         "channel": T.clean_text(df, "channel", file=path),
         "campaign_name": T.clean_text(df, T.pick(df, "campaign_name"), file=path),
         "converted": T.to_bool(df, "converted", file=path),
