@@ -10,6 +10,7 @@ nbconvert's own sanitizer is not relied on.
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -51,7 +52,9 @@ def export(notebook: Path, dest: Path, *, hide_code: bool = False, title: str | 
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     resources = {"metadata": {"name": title or notebook.stem}}
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    with warnings.catch_warnings():  # scrapbook's glue outputs have no HTML form; that is expected
+        warnings.filterwarnings("ignore", message=".*scrapbook.*not able to be represented", category=UserWarning)
+        body, _ = exporter.from_notebook_node(nb, resources=resources)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(offline(body), encoding="utf-8")
     return dest

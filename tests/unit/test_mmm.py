@@ -93,3 +93,27 @@ def test_fit_external_data_through_the_same_path(source: str, tmp_path: Path) ->
     assert again.status == "cached"
     assert again.curves(25).beta == pytest.approx(curves.beta)
     assert (tmp_path / "mmm" / mmm.model_key(data, settings.mmm) / "meta.json").exists()
+
+
+def test_cache_save_is_atomic_when_kernels_race(tmp_path):
+    """Two processes saving the same fit (a preheated dashboard kernel and a viewer's) leave one whole cache."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import arviz as az
+    import numpy as np
+    import pandas as pd
+
+    from mktdash.budget import mmm
+
+    frame = pd.DataFrame({"date": pd.date_range("2025-01-06", periods=4, freq="7D"), "search": [1.0, 2, 3, 4],
+                          "revenue": [10.0, 20, 30, 40]})  # fmt: skip
+    data = mmm.MmmData(frame, ["search"], [])
+    idata = az.from_dict(posterior={"adstock_alpha": np.full((1, 5, 1), 0.3)})
+    folder = tmp_path / "mmm" / "key"
+    fits = [mmm.FittedMmm(idata, data, {"data_hash": data.hash(), "n": i}) for i in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda f: mmm.save(f, folder), fits))
+    loaded = mmm.load(folder)
+    assert loaded.meta["n"] in range(6) and loaded.data.frame["revenue"].tolist() == [10.0, 20, 30, 40]
+    assert float(loaded.idata.posterior["adstock_alpha"].mean()) == 0.3
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["key"]  # no temp or old folders left

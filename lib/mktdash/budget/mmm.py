@@ -16,10 +16,14 @@ External data (Robyn's and Meridian's public simulated sets) enter through small
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
+import os
+import secrets
+import shutil
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -355,19 +359,31 @@ def model_key(data: MmmData, mm: Any) -> str:
 
 
 def save(fitted: FittedMmm, folder: Path) -> Path:
-    """Write ``idata.nc`` (pymc-marketing format), ``data.csv`` and ``meta.json`` into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "idata.nc.tmp"
+    """Write ``idata.nc`` (pymc-marketing format), ``data.csv`` and ``meta.json`` into ``folder``, atomically.
+
+    Several kernels may fit the same data at once (a preheated dashboard kernel and a viewer's): each writes
+    a private temp folder and renames it into place, so a reader never sees half a cache.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{folder.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp.mkdir()
     model = getattr(fitted, "_model", None)
     if model is not None:
-        model.save(str(tmp))
+        model.save(str(tmp / "idata.nc"))
     else:
-        fitted.idata.to_netcdf(str(tmp))
-    tmp.replace(folder / "idata.nc")
-    fitted.data.frame.to_csv(folder / "data.csv", index=False, date_format="%Y-%m-%d")
+        fitted.idata.to_netcdf(str(tmp / "idata.nc"))
+    fitted.data.frame.to_csv(tmp / "data.csv", index=False, date_format="%Y-%m-%d")
     meta = dict(fitted.meta, channels=fitted.data.channels, controls=fitted.data.controls,
                 target=fitted.data.target, source=fitted.data.source)
-    (folder / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    old = folder.parent / f".{folder.name}.{os.getpid()}.{secrets.token_hex(4)}.old"
+    with contextlib.suppress(FileNotFoundError):
+        folder.rename(old)  # a refit replaces the previous cache
+    try:
+        tmp.rename(folder)
+    except OSError:  # another process put its (equivalent) fit there in between: keep that one
+        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
     fitted.path = folder
     return folder
 
