@@ -69,12 +69,9 @@ class RunContext:
 
     def export_tables(self, tables: Mapping[str, pd.DataFrame], prefix: str = "") -> list[Path]:
         """Write each table as ``exports/<prefix>_<name>.csv``; returns the paths (shown in the notebook)."""
-        out = []
-        for name, df in tables.items():
-            dest = self.exports_dir / (f"{prefix}_{name}.csv" if prefix else f"{name}.csv")
-            df.to_csv(dest, index=False)
-            out.append(dest)
-        return out
+        from mktdash import exports
+
+        return [exports.write_csv(df, f"{prefix}_{name}" if prefix else name, self.run_dir) for name, df in tables.items()]
 
     def glue(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Glue headline figures with scrapbook (read back into the manifest by the runner)."""
