@@ -24,13 +24,13 @@ and ``settings.alerts.history_weeks`` weeks before it) the week is compared with
   3%), and for CPA/ROAS by the count noise ``median / sqrt(conversions)``. p from a t distribution with k-1
   degrees of freedom when the entity's own MAD binds, from the normal when a (well-estimated) floor binds.
 
-The p-values of one run are corrected with Benjamini-Hochberg (statsmodels), one family per level (channel,
+The p-values of one run are corrected with Benjamini-Hochberg, one family per level (channel,
 platform, campaign: each is read as its own table), false discovery rate ``settings.alerts.alpha`` each. An alert needs q <= alpha, ``|size| >= min_relative_change`` and z of the sign of ``size``.
 Alerts are ranked by money at stake (``impact``, reporting currency, >= 0; ``kind`` says good or bad).
 Targets in ``kpi_targets`` add opportunities: campaigns whose ROAS beats the ROAS target in every recent week
 (one-sided t-test), i.e. candidates for more budget.
 
-Written by hand (scipy/statsmodels for the distributions and BH): anomaly libraries (e.g. ADTK, PyOD) score
+Written by hand (:mod:`mktdash.significance` for the distributions and BH): anomaly libraries (e.g. ADTK, PyOD) score
 single series and know nothing of counts, hierarchy or FDR across entities.
 """
 
@@ -44,10 +44,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from mktdash import kpis, weeks
+from mktdash.significance import CHI2_1_MEDIAN, bh_adjust, norm_sf, t_sf
 
 RATE_TESTS = {"ctr": ("clicks", "impressions"), "cvr": ("conversions", "clicks")}
 ROBUST_TESTS = ("spend", "cpa", "roas")
@@ -92,14 +91,14 @@ def _rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: str) -> p
     # which many entities x weeks estimate well enough for a normal reference distribution.
     bb = bb.join(p0.rename("p0"), on="entity", how="inner")
     g = bb.groupby("entity")
-    dev2 = ((bb["rate"] - bb["p0"]) ** 2).groupby(bb["entity"]).median() / stats.chi2.median(1)
+    dev2 = ((bb["rate"] - bb["p0"]) ** 2).groupby(bb["entity"]).median() / CHI2_1_MEDIAN
     binom = (bb["p0"] * (1 - bb["p0"]) / bb[n]).groupby(bb["entity"]).median()
     tau2_e = ((dev2 - binom).clip(lower=0) / (g["p0"].first() ** 2).replace(0, np.nan)).fillna(0.0)
     tau2 = np.maximum(tau2_e, float(tau2_e.median()) if len(tau2_e) else 0.0).reindex(df.index).fillna(0.0)
     kk = g.size().reindex(df.index).fillna(1)
     se = np.sqrt(p0 * (1 - p0) * (1 / df[n] + 1 / df[f"{n}_b"]) + tau2 * p0**2 * (1 + 1 / kk))
     z = (p1 - p0) / se.replace(0, np.nan)
-    p = 2 * stats.norm.sf(np.abs(z))
+    p = 2 * norm_sf(np.abs(z))
     if metric == "ctr":
         per = df["revenue_b"] / df["clicks_b"].replace(0, np.nan)
         impact = (p1 - p0) * df[n] * per
@@ -135,7 +134,7 @@ def _robust_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.Data
     z = (df[metric] - df["median"]) / scale.replace(0, np.nan)
     # the entity's own MAD (k weeks) binding: t with k-1 df; a well-estimated floor binding: normal
     own_binds = (df["own"] >= df["floor"]).to_numpy()
-    p = np.where(own_binds, 2 * stats.t.sf(np.abs(z), np.maximum(df["k"] - 1, 1)), 2 * stats.norm.sf(np.abs(z)))
+    p = np.where(own_binds, 2 * t_sf(np.abs(z), np.maximum(df["k"] - 1, 1)), 2 * norm_sf(np.abs(z)))
     if metric == "spend":
         impact = df[metric] - df["median"]
     elif metric == "cpa":
@@ -168,7 +167,7 @@ def _ratio_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.DataF
     b = b[np.isfinite(b["y"])]
     g = b.groupby("entity")
     m = g["y"].median()
-    dev2 = ((b["y"] - b["entity"].map(m)) ** 2).groupby(b["entity"]).median() / stats.chi2.median(1)
+    dev2 = ((b["y"] - b["entity"].map(m)) ** 2).groupby(b["entity"]).median() / CHI2_1_MEDIAN
     vb = g["v"].median()
     kk = g.size()
     ok = kk[kk >= 3].index
@@ -181,7 +180,7 @@ def _ratio_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.DataF
     t2 = tau2.reindex(c.index)
     se = np.sqrt(vc + t2 + (vb.reindex(c.index) + t2) * math.pi / (2 * kk.reindex(c.index)))
     z = (yc - m.reindex(c.index)) / se
-    return pd.DataFrame({"metric": metric, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
+    return pd.DataFrame({"metric": metric, "z": z, "p_value": 2 * norm_sf(np.abs(z)),
                          "test": [f"robust z of log {metric.upper()} (median baseline, conversion-count noise "
                                   f"+{np.sqrt(v):.0%} week-to-week sd)" for v in t2]})
 
@@ -217,7 +216,7 @@ def _adjusted_rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: 
     b["y"], b["v"] = log_parts(b)
     g = b.groupby("entity")
     m = g["y"].median()
-    dev2 = ((b["y"] - b["entity"].map(m)) ** 2).groupby(b["entity"]).median() / stats.chi2.median(1)
+    dev2 = ((b["y"] - b["entity"].map(m)) ** 2).groupby(b["entity"]).median() / CHI2_1_MEDIAN
     vb = g["v"].median()
     tau2_e = (dev2 - vb).clip(lower=0)
     kk = g.size()
@@ -230,7 +229,7 @@ def _adjusted_rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: 
     t2 = tau2.reindex(c.index)
     se = np.sqrt(vc + t2 + (vb.reindex(c.index) + t2) * math.pi / (2 * kc))
     z = (yc - m.reindex(c.index)) / se
-    return pd.DataFrame({"metric": metric, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
+    return pd.DataFrame({"metric": metric, "z": z, "p_value": 2 * norm_sf(np.abs(z)),
                          "test": [f"two-proportion z-test relative to the rest of its parent (difference in "
                                   f"differences, +{np.sqrt(v):.0%} week-to-week sd)" for v in t2]})
 
@@ -346,7 +345,7 @@ def changes(weekly_by_level: dict[str, pd.DataFrame], week: str, settings: Any =
         return pd.DataFrame(columns=COLUMNS)
     # one false-discovery family per level (the channel table, the campaign table, ... are read separately)
     t["q_value"] = t.groupby("level")["p_value"].transform(
-        lambda p: pd.Series(multipletests(p.to_numpy(), alpha=alpha, method="fdr_bh")[1], index=p.index))
+        lambda p: pd.Series(bh_adjust(p.to_numpy()), index=p.index))
     t["size"] = t["value"] / t["baseline"].replace(0, np.nan) - 1
     hit = t[(t["q_value"] <= alpha) & (t["size"].abs() >= min_rel) & (np.sign(t["z"]) == np.sign(t["size"]))].copy()
     hit["direction"] = np.where(hit["size"] > 0, "up", "down")
@@ -372,43 +371,35 @@ def target_opportunities(wh: Any, week: str, settings: Any = None, campaign_week
         campaign_weekly = kpis.level_weekly(wh, "campaign", first=weeks.shift(week, -recent_weeks), last=week)
     recent = [weeks.shift(week, -j) for j in range(recent_weeks - 1, -1, -1)]
     w = kpis.add_ratios_frame(campaign_weekly)
-    w = w[w["week"].isin(recent)]
-
-    def target_for(row: pd.Series) -> float:
-        for level, ent in (("campaign", row["entity"]), ("channel", row.get("channel")), ("total", "all")):
-            m = tg[(tg["level"] == level) & (tg["entity"] == ent)]
-            if not m.empty:
-                return float(m["target"].iloc[-1])
-        return math.nan
-
+    w = w[w["week"].isin(recent)].assign(roas=lambda d: d["roas"].astype(float))
+    if "channel" not in w:
+        w["channel"] = None
+    # the target of a campaign: its own, else its channel's, else the total one (the last row of each wins)
+    target_of = {(r.level, r.entity): float(r.target) for r in tg.itertuples()}
+    total = target_of.get(("total", "all"), math.nan)
+    g = w.assign(finite=np.isfinite(w["roas"])).groupby("entity")
+    a = g.agg(n=("roas", "size"), n_weeks=("week", "nunique"), spend_all=("spend", "sum"), mean=("roas", "mean"),
+              sd=("roas", "std"), low=("roas", "min"), finite=("finite", "all"), channel=("channel", "last"))
+    a = a.join(w[w["week"] == week].set_index("entity")[["roas", "spend"]], how="inner")
+    a["target"] = [target_of.get(("campaign", e), target_of.get(("channel", c), total))
+                   for e, c in zip(a.index, a["channel"], strict=True)]
+    a = a[(a["n_weeks"] >= recent_weeks) & (a["spend_all"] > 0) & a["finite"] & (a["target"] > 0)]
+    a["t"] = np.where(a["sd"] > 0, (a["mean"] - a["target"]) / (a["sd"] / np.sqrt(a["n"])), np.inf)
+    a["p"] = t_sf(a["t"], a["n"] - 1)
+    a["size"] = a["roas"] / a["target"] - 1
+    a = a[(a["size"] >= min_rel) & (a["p"] <= alpha) & (a["low"] > a["target"])]
     rows = []
-    for ent, g in w.groupby("entity"):
-        if g["week"].nunique() < recent_weeks or g["spend"].sum() <= 0:
-            continue
-        target = target_for(g.iloc[-1])
-        r = g["roas"].to_numpy(dtype=float)
-        if not np.isfinite(target) or target <= 0 or not np.all(np.isfinite(r)):
-            continue
-        cur = g[g["week"] == week]
-        if cur.empty:
-            continue
-        roas_w = float(cur["roas"].iloc[0])
-        size = roas_w / target - 1
-        sd = r.std(ddof=1)
-        tstat = (r.mean() - target) / (sd / math.sqrt(len(r))) if sd > 0 else math.inf
-        p = float(stats.t.sf(tstat, len(r) - 1))
-        if size < min_rel or p > alpha or r.min() <= target:
-            continue
-        spend = float(cur["spend"].iloc[0])
-        impact = headroom * spend * (roas_w - target)
-        row = {"week": week, "level": "campaign", "entity": ent, "metric": "roas", "direction": "up",
-               "kind": "opportunity", "size": size, "value": roas_w, "baseline": target,
-               "test": f"one-sided t-test of weekly ROAS > target over {recent_weeks} weeks", "z": tstat,
-               "p_value": p, "q_value": p, "impact": impact, "rule": "target"}
-        row["text"] = (f"campaign {ent}: ROAS {roas_w:.2f}x beats the target {target:.2f}x by {size:.0%} in "
-                       f"every one of the last {recent_weeks} weeks (t = {tstat:.1f}, p = {p:.2g}); room to "
-                       f"grow: +{headroom:.0%} spend would add about {currency} {impact:,.0f} above target")
-        rows.append(row)
+    for ent, r in a.iterrows():
+        impact = headroom * r["spend"] * (r["roas"] - r["target"])
+        rows.append({
+            "week": week, "level": "campaign", "entity": ent, "metric": "roas", "direction": "up",
+            "kind": "opportunity", "size": r["size"], "value": r["roas"], "baseline": r["target"],
+            "test": f"one-sided t-test of weekly ROAS > target over {recent_weeks} weeks", "z": r["t"],
+            "p_value": r["p"], "q_value": r["p"], "impact": impact, "rule": "target",
+            "text": f"campaign {ent}: ROAS {r['roas']:.2f}x beats the target {r['target']:.2f}x by {r['size']:.0%} "
+                    f"in every one of the last {recent_weeks} weeks (t = {r['t']:.1f}, p = {r['p']:.2g}); room to "
+                    f"grow: +{headroom:.0%} spend would add about {currency} {impact:,.0f} above target",
+        })  # fmt: skip
     top = settings.alerts.max_target_opportunities if settings is not None else 5
     return pd.DataFrame(rows, columns=COLUMNS).sort_values("impact", ascending=False).head(top)
 

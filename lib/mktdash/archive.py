@@ -7,7 +7,6 @@ created once (``exist_ok=False``) and never rewritten by a later run; a re-run i
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import html
 import json
 import os
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mktdash import paths
+from mktdash.filehash import HashCache
 
 MANIFEST = "manifest.json"
 PACKAGES = (
@@ -33,25 +33,17 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def input_hashes(*roots: Path) -> dict[str, str]:
     """sha256 of every file below ``roots`` (inbox, params), keyed by path relative to the home/project."""
     out: dict[str, str] = {}
-    for root in roots:
-        if not root.exists():
-            continue
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for f in files:
-            if f.name.startswith("."):
+    with HashCache() as hashes:
+        for root in roots:
+            if not root.exists():
                 continue
-            out[_rel(f)] = sha256_file(f)
+            files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+            for f in files:
+                if not f.name.startswith("."):
+                    out[_rel(f)] = hashes.sha256(f)
     return out
 
 

@@ -204,7 +204,7 @@ def quality_completeness(days: pd.DataFrame, *, title: str = "Data completeness 
     grey paused).
 
     ``days`` is long: ``source``, ``day`` and ``state`` (present | missing | paused) or a boolean ``present``,
-    as in :attr:`mktdash.quality.Scorecard.days`.
+    as in :attr:`mktdash.scorecard.Scorecard.days`.
     """
     import matplotlib.dates as mdates
     import numpy as np

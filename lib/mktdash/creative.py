@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from mktdash import kpis, weeks
+from mktdash.significance import bh_adjust, t_cdf
 
 
 def performance(wh: Any, level: str, week: str, *, trailing_weeks: int = 4) -> pd.DataFrame:
@@ -61,11 +60,11 @@ def fatigue(wh: Any, week: str, *, lookback_weeks: int = 26, alpha: float = 0.01
         "weeks": n, "impressions": g["impressions"].sum(),
         "ctr_first": g["ctr"].apply(lambda s: s.iloc[:2].mean()), "ctr_last": g["ctr"].apply(lambda s: s.iloc[-2:].mean()),
         "slope_per_week": slope, "decay_30d": np.expm1(slope * 30 / 7),
-        "p_value": stats.t.cdf(tstat, (n - 2).clip(lower=1)),  # one-sided: decline
+        "p_value": t_cdf(tstat, (n - 2).clip(lower=1)),  # one-sided: decline
     }).rename_axis("creative").reset_index()
     out = out[(out["weeks"] >= min_weeks) & out["p_value"].notna()]
     if out.empty:
         return pd.DataFrame(columns=cols)
-    out["q_value"] = multipletests(out["p_value"], method="fdr_bh")[1]
+    out["q_value"] = bh_adjust(out["p_value"])
     out["fatigued"] = (out["q_value"] <= alpha) & (out["decay_30d"] <= -min_decay)
     return out[cols].sort_values(["fatigued", "decay_30d"], ascending=[False, True]).reset_index(drop=True)

@@ -1,6 +1,8 @@
 """The ingest engine: export files in, canonical warehouse rows out — idempotent, atomic per file, loud.
 
-Per file: sha256 → already loaded? ``duplicate`` (nothing changes) → archive the original to ``data/raw/``
+Per file: sha256 (remembered per path, size and mtime, so an unchanged inbox is not re-read) → seen under
+this name before? ``unchanged`` (nothing is written), or ``quarantined`` again with the recorded error
+(the file is not re-parsed) → same content loaded under another name? ``duplicate`` → archive the original to ``data/raw/``
 (keyed by hash; the inbox file is never modified) → detect the format (or ``source=``) → read → enrich
 (ad rows: channel by ``params.channels``, CRM rows: channel from the lead/original source by
 ``channels.crm_sources``; audience/creative from ad group/ad names, money converted to the
@@ -37,6 +39,7 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from mktdash import channels, paths, sources
+from mktdash.filehash import HashCache
 from mktdash.schema import TABLES, conform
 from mktdash.sources.base import Parsed, ReadContext, SourceError
 
@@ -70,7 +73,7 @@ class FileResult:
     """What happened to one file."""
 
     file: str
-    status: str  # loaded | replaced | duplicate | quarantined
+    status: str  # loaded | replaced | duplicate | unchanged | quarantined
     source: str | None = None
     table: str | None = None
     rows: int = 0
@@ -177,8 +180,14 @@ def _run(
                       today=today or dt.date.today())
     forced = sources.get(source) if source else None
     report = IngestReport()
+    with HashCache() as hashes:
+        shas = [hashes.sha256(path) for path, _ in files]
+    before = _seen_files(wh)
     plan: list[tuple[int, int, Path, ModuleType | None, SourceError | None]] = []
     for i, (path, mod) in enumerate(files):
+        if (path.name, shas[i]) in before:
+            report.files.append(_seen_again(path, shas[i], before[(path.name, shas[i])]))
+            continue
         try:
             m = mod or forced or sources.detect(path)
             plan.append((TABLE_ORDER.get(m.TABLE, 2), i, path, m, None))
@@ -195,7 +204,7 @@ def _run(
     ahead: dict[int, Future[Parsed]] = {}
 
     def prefetch(k: int) -> None:
-        if k < len(plan) and plan[k][3] is not None and plan[k][4] is None:
+        if k < len(plan) and plan[k][3] is not None and plan[k][4] is None and shas[plan[k][1]] not in seen:
             ahead[k] = pool.submit(_read, plan[k][3], plan[k][2], ctx)  # type: ignore[arg-type]
 
     try:
@@ -333,6 +342,38 @@ def _loaded_hashes(wh: Any) -> set[str]:
     """Content hashes already loaded (one query per batch; the batch adds its own as it goes)."""
     t = wh.table("ingest_ledger")
     return set(wh.df(t.filter(t.status.isin(list(LOADED))).select("sha256"))["sha256"].dropna().tolist())
+
+
+def _seen_files(wh: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """(file name, sha256) of every file the ledger has seen -> its last ledger row, plus the quarantine
+    verdict (error, line, column, hint) for files that were quarantined."""
+    led = wh.df(wh.table("ingest_ledger").select("file_name", "sha256", "status", "loaded_at"))
+    led = led.dropna(subset=["sha256"]).sort_values("loaded_at", kind="stable")
+    seen = {(r.file_name, r.sha256): {"status": r.status, "at": r.loaded_at} for r in led.itertuples()}
+    if any(v["status"] == "quarantined" for v in seen.values()):
+        q = wh.df(wh.table("quarantine").select("file_name", "sha256", "source", "line", "column_name", "error", "hint"))
+        for r in q.itertuples():
+            if (r.file_name, r.sha256) in seen:
+                found = {"source": r.source, "line": r.line, "column": r.column_name, "error": r.error, "hint": r.hint}
+                seen[(r.file_name, r.sha256)].update({k: None if pd.isna(v) else v for k, v in found.items()})
+    return seen
+
+
+def _seen_again(path: Path, sha: str, before: dict[str, Any]) -> FileResult:
+    """A file this ledger saw before, unchanged: nothing is read or written. A file that was quarantined
+    stays quarantined with its recorded error (export it again, fixed, to load it)."""
+    res = FileResult(file=str(path), status="unchanged", sha256=sha)
+    when = f"{before['at']:%Y-%m-%d %H:%M} UTC" if pd.notna(before["at"]) else "earlier"
+    if before["status"] != "quarantined":
+        res.warnings.append(f"{before['status']} {when}; unchanged since")
+        return res
+    line = before.get("line")
+    err = SourceError(before.get("error") or "quarantined", file=path, hint=before.get("hint") or "",
+                      line=None if line is None else int(line), column=before.get("column"))
+    res.status, res.source = "quarantined", before.get("source")
+    res.error, res.line, res.column = str(err), err.line, err.column
+    res.warnings.append(f"quarantined {when}; unchanged since")
+    return res
 
 
 def _archive(path: Path, data: bytes, sha: str) -> Path:

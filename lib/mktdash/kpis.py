@@ -402,28 +402,7 @@ def strategic(wh: Any, week: str, *, trailing_weeks: int = 4, crm: pd.DataFrame 
 
 # ---- data-quality context ---------------------------------------------------------------------------------
 def freshness(wh: Any, settings: Any = None, today: dt.date | None = None) -> pd.DataFrame:
-    """Freshness/completeness behind the KPI views: ``mktdash.quality.scorecard`` when available, else the
-    last day, days with data and rows of ``ad_daily`` per platform."""
-    try:
-        from mktdash import quality  # written by the ingest/quality owner
+    """Freshness and completeness per source behind the KPI views (:func:`mktdash.scorecard.coverage`)."""
+    from mktdash import scorecard
 
-        sc = quality.scorecard(wh, settings, today=today)
-        comp = sc.completeness.drop(columns=["last_day"], errors="ignore")
-        keys = [k for k in ("source", "table") if k in comp.columns and k in sc.freshness.columns]
-        if keys and not comp.empty:
-            return sc.freshness.merge(comp, on=keys, how="left")
-        return sc.freshness
-    except (ImportError, AttributeError):
-        pass
-    t = wh.table("ad_daily")
-    agg = t.group_by("platform").aggregate(
-        first_day=t.date_day.min(), last_day=t.date_day.max(), days_with_data=t.date_day.nunique(),
-        rows=t.count(), spend=t.spend_reporting.sum())
-    df = wh.df(agg).sort_values("platform").reset_index(drop=True)
-    if df.empty:
-        return df
-    span_days = (pd.to_datetime(df["last_day"]) - pd.to_datetime(df["first_day"])).dt.days + 1
-    df["completeness"] = df["days_with_data"] / span_days
-    ref = pd.Timestamp(today) if today else pd.to_datetime(df["last_day"]).max()
-    df["days_behind"] = (ref - pd.to_datetime(df["last_day"])).dt.days
-    return df
+    return scorecard.coverage(wh, settings, today=today)

@@ -16,6 +16,7 @@ import shutil
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from mktdash import archive, htmlexport, paths, weeks
+from mktdash.filehash import sha256_file
 from mktdash.params import Settings
 
 
@@ -42,15 +44,14 @@ class RunResult:
 
 def data_last_day() -> dt.date | None:
     """The last day with ad data in the warehouse (None when there is none)."""
-    from mktdash.warehouse import Warehouse
+    import duckdb  # plain DuckDB: one scalar, asked twice a run, not worth Ibis' import and compile
 
     if not paths.warehouse_path().exists():
         return None
-    with Warehouse.open(read_only=True) as wh:
-        if not wh.exists("ad_daily") or wh.count("ad_daily") == 0:
-            return None
-        value = wh.df(wh.table("ad_daily").date_day.max())
-    return value.date() if hasattr(value, "date") else value
+    with duckdb.connect(str(paths.warehouse_path()), read_only=True) as con:
+        found = con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'ad_daily'").fetchone()
+        value = con.execute("SELECT max(date_day) FROM ad_daily").fetchone()[0] if found else None  # type: ignore[index]
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def resolve_week(week: str | None, today: dt.date | None = None) -> str:
@@ -171,6 +172,8 @@ def run(
     archive.write_index()
 
     status, error = "ok", None
+    # each notebook's HTML export runs on a thread while the next notebook executes in its kernel
+    exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-html")
     bar = tqdm(names, desc="weekly run", unit="notebook", disable=not progress)
     for name in bar:
         bar.set_postfix_str(name)
@@ -188,19 +191,22 @@ def run(
             if not isinstance(e, Exception):
                 manifest["interrupted"] = True
         record["seconds"] = round(time.perf_counter() - t0, 2)
-        if out_nb.exists():
-            manifest["scraps"][name] = _scraps(out_nb)
-            _export_html(out_nb, run_dir / "html" / f"{name}.html", name in settings.run.hide_code)
         manifest["notebooks"].append(record)
         if name == names[0] and week in (None, "latest") and status == "ok":
             run_dir = _settle_week(run_dir, manifest)
+            out_nb = run_dir / "notebooks" / f"{name}.ipynb"
+        if out_nb.exists():
+            manifest["scraps"][name] = _scraps(out_nb)
+            html = run_dir / "html" / f"{name}.html"
+            exporter.submit(_export_html, out_nb, html, name in settings.run.hide_code)
         archive.write_manifest(run_dir, manifest)
         if status != "ok":
             break
     bar.close()
+    exporter.shutdown(wait=True)
 
     manifest["exports"] = {
-        p.name: archive.sha256_file(p) for p in sorted((run_dir / "exports").glob("*")) if p.is_file()
+        p.name: sha256_file(p) for p in sorted((run_dir / "exports").glob("*")) if p.is_file()
     }
     manifest.update(
         status=status,

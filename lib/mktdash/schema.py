@@ -225,3 +225,22 @@ def conform(df: pd.DataFrame, table: str) -> pd.DataFrame:
             s = s.astype(t)
         out[c] = s
     return out.reset_index(drop=True)
+
+# identity of a row: duplicates of these within a file (and in the warehouse) are errors
+KEYS: dict[str, list[str]] = {
+    "ad_daily": [
+        "date_day", "platform", "account_id", "campaign_id", "campaign_name",
+        "ad_group_id", "ad_group_name", "ad_id", "ad_name", "audience", "creative",
+    ],
+    "web_daily": ["date_day", "property_id", "channel_group", "source_medium"],
+    "crm_deals": ["crm", "deal_id"],
+    "crm_contacts": ["crm", "contact_id"],
+    "touchpoints": ["journey_id", "touch_ts", "channel", "campaign_name"],
+    "product_usage": ["date_day", "customer_id", "feature"],
+    "customer_health": ["snapshot_date", "customer_id"],
+    "budget_plan": ["month", "channel", "campaign_name"],
+    "spend_limits": ["channel", "campaign_name", "period"],
+    "approvals": ["proposal_id", "approved_at"],
+    "kpi_targets": ["metric", "level", "entity", "period"],
+    "fx_rates": ["date_day", "currency"],
+}  # fmt: skip

@@ -91,15 +91,35 @@ def test_ingest_twice_is_idempotent(env: tuple) -> None:
     run(wh, files, settings)
     first = sums(wh)
     rep = run(wh, files, settings)
-    assert [f.status for f in rep.files] == ["duplicate", "duplicate"]
+    assert [f.status for f in rep.files] == ["unchanged", "unchanged"]
     assert sums(wh) == first == (6, 750 + 1620, round(385.75 + 612.40, 2))
+    # seen before under the same name: nothing is written, so the ledger does not grow week after week
     assert wh.sql("SELECT status, count(*) AS n FROM ingest_ledger GROUP BY 1 ORDER BY 1").values.tolist() == [
-        ["duplicate", 2], ["loaded", 2]]
+        ["loaded", 2]]
     # the same bytes under another name in one batch: loaded once
     copy = env[2] / "copy.csv"
     shutil.copy(FIX / "linkedin_campaign_performance.csv", copy)
     rep = run(wh, [FIX / "linkedin_campaign_performance.csv", copy], settings)
     assert [f.status for f in rep.files] == ["loaded", "duplicate"]
+
+
+def test_unchanged_files_are_neither_read_nor_parsed(env: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    wh, settings, tmp = env
+    f, g = tmp / "google.csv", sources.get("google_ads_ui")
+    g.write(rows(spend=10.0), f)
+    assert run(wh, [f], settings).files[0].status == "loaded"
+
+    def no_reading(*a: object, **k: object) -> None:
+        raise AssertionError("an unchanged file was opened")
+
+    with monkeypatch.context() as m:
+        m.setattr(Path, "read_bytes", no_reading)
+        m.setattr(sources, "detect", no_reading)
+        assert run(wh, [f], settings).files[0].status == "unchanged"
+    # edited in place (same name, new content): read again, and it replaces its period
+    g.write(rows(spend=12.5), f)
+    assert run(wh, [f], settings).files[0].status == "replaced"
+    assert sums(wh) == (20, 200, 250.0)
 
 
 def test_corrected_reexport_replaces_not_adds(env: tuple) -> None:
@@ -181,6 +201,10 @@ def test_quarantine_names_file_line_column_and_batch_goes_on(env: tuple) -> None
     assert Path(qt["raw_path"].iloc[0]).read_bytes() == bad.read_bytes()
     led = wh.sql("SELECT status FROM ingest_ledger WHERE file_name = 'tiktok_bad.csv'")
     assert led.status.tolist() == ["quarantined"]
+    # still in the inbox next week: still quarantined with the recorded error, not parsed or recorded again
+    again = run(wh, [bad], settings).files[0]
+    assert (again.status, again.line, again.column, again.error) == ("quarantined", 4, "Cost", q.error)
+    assert (wh.count("quarantine"), wh.count("ingest_ledger")) == (1, 2)
     # fixed and dropped again: loads (a quarantined hash is not a duplicate)
     bad.write_text((FIX / "tiktok_ads_daily.csv").read_text())
     assert run(wh, [bad], settings).files[0].status == "loaded"

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from mktdash import archive, htmlexport, pipeline
+from mktdash import archive, filehash, htmlexport, pipeline
 from mktdash.params import resolve
 
 PARAMS = 'week: str = "latest"\nparams: dict = {}\nrun_dir: str = ""\nmode: str = "auto"'
@@ -48,7 +48,7 @@ def test_successful_run_archives_everything(home: Path, nbdir: Path) -> None:
     assert [n["name"] for n in m["notebooks"]] == ["a", "b"]
     assert m["scraps"]["a"] == {"rows": 42, "week_seen": "2025-W46"}
     assert m["params"]["run"]["notebooks"] == ["a", "b"]  # resolved params, as run
-    assert m["exports"]["x.csv"] == archive.sha256_file(res.run_dir / "exports" / "x.csv")
+    assert m["exports"]["x.csv"] == filehash.sha256_file(res.run_dir / "exports" / "x.csv")
     assert "pandas" in m["packages"] and "commit" in m["git"]
     # the executed notebook records the injected parameters (papermill metadata)
     nb = nbformat.read(res.run_dir / "notebooks" / "a.ipynb", as_version=4)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mktdash import params, quality
+from mktdash import params, quality, scorecard
 from mktdash.schema import conform
 from mktdash.sources import ga4
 from mktdash.sources.base import ReadContext, SourceError
@@ -197,7 +197,7 @@ def small_wh() -> Warehouse:
 
 
 def test_scorecard_finds_exact_gaps_and_stale_source(small_wh: Warehouse) -> None:
-    sc = quality.scorecard(small_wh, params.load({}), today=TODAY)
+    sc = scorecard.scorecard(small_wh, params.load({}), today=TODAY)
     meta = sc.gaps[sc.gaps["platform"] == "meta"]
     assert list(zip(meta["gap_start"], meta["gap_end"], strict=True)) == GAPS[("meta", "m1")]
     tiktok = sc.gaps[
@@ -217,7 +217,7 @@ def test_scorecard_finds_exact_gaps_and_stale_source(small_wh: Warehouse) -> Non
 
 
 def test_scorecard_counts_equal_independent_sql(small_wh: Warehouse) -> None:
-    sc = quality.scorecard(small_wh, today=TODAY)
+    sc = scorecard.scorecard(small_wh, today=TODAY)
     q = small_wh.sql
     gap_days = q("""
         WITH d AS (SELECT DISTINCT platform, account_id, date_day FROM ad_daily),
@@ -248,7 +248,7 @@ def test_scorecard_counts_equal_independent_sql(small_wh: Warehouse) -> None:
 
 
 def test_scorecard_display_and_chart(small_wh: Warehouse) -> None:
-    sc = quality.scorecard(small_wh, today=TODAY)
+    sc = scorecard.scorecard(small_wh, today=TODAY)
     html = sc._repr_html_()
     assert "Missing days" in html and "d.csv" in html
     fig = sc.chart()
@@ -267,7 +267,7 @@ def test_scorecard_display_and_chart(small_wh: Warehouse) -> None:
 
 def test_scorecard_on_empty_warehouse() -> None:
     wh = Warehouse.memory()
-    sc = quality.scorecard(wh, today=TODAY)
+    sc = scorecard.scorecard(wh, today=TODAY)
     assert sc.summary["gap_days"] == 0 and sc.summary["files_loaded"] == 0 and sc.freshness.empty
     assert sc.chart().axes[0].get_title(loc="left")
 
@@ -289,7 +289,7 @@ def test_weekly_cadence_and_long_pauses() -> None:
         {"date_day": days, "platform": "tiktok", "account_id": "t", "campaign_name": "c", "clicks": 1,
          "impressions": 2, "spend": 1.0}), "ad_daily"))  # fmt: skip
     s = params.load({"ingest": {"pause_days": 14}})
-    sc = quality.scorecard(wh, s, today=dt.date(2025, 11, 24))
+    sc = scorecard.scorecard(wh, s, today=dt.date(2025, 11, 24))
     pu = sc.gaps[sc.gaps["table"] == "product_usage"]
     assert list(zip(pu["gap_start"], pu["gap_end"], strict=True)) == [
         (dt.date(2025, 10, 13), dt.date(2025, 10, 19))

@@ -450,7 +450,7 @@ def test_fixtures_load_through_the_engine_idempotently(
         t: wh.count(t) for t in ("web_daily", "crm_contacts", "fx_rates", "product_usage", "touchpoints")
     }
     _, rep2 = _ingest(files)
-    assert {f.status for f in rep2.files} == {"duplicate"}
+    assert {f.status for f in rep2.files} == {"unchanged"}
     assert {t: wh.count(t) for t in counts} == counts
     wh.checkpoint()
     data = (tmp_path / "wh.duckdb").read_bytes()

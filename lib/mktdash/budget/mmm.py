@@ -347,6 +347,7 @@ def fit(data: MmmData, mm: Any) -> FittedMmm:
         "period": list(data.period),
     }
     out = FittedMmm(model.idata, data, meta, None, "fitted")
+    out.meta["sampling"] = sampling_diagnostics(out.idata)
     out._model = model  # type: ignore[attr-defined]
     return out
 
@@ -389,15 +390,42 @@ def save(fitted: FittedMmm, folder: Path) -> Path:
 
 
 def load(folder: Path) -> FittedMmm:
-    """Read a cached model (arviz only: no model rebuild, no compilation)."""
-    import arviz as az
-
+    """Read a cached model: the posterior arrays only (no model rebuild, no compilation, no arviz)."""
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     frame = pd.read_csv(folder / "data.csv", parse_dates=["date"])
     data = MmmData(frame, meta["channels"], meta["controls"], meta["target"], meta["source"])
-    idata = az.from_netcdf(str(folder / "idata.nc"))
-    idata.load()
-    return FittedMmm(idata, data, meta, folder, "cached")
+    return FittedMmm(PosteriorFile(folder / "idata.nc"), data, meta, folder, "cached")
+
+
+class PosteriorFile:
+    """The groups of an ArviZ ``InferenceData`` netCDF file that the views read, as xarray Datasets with the
+    same attribute access (``.posterior``, ``.constant_data``, ``.sample_stats``, ``.groups()``).
+
+    Read with xarray alone: ``import arviz`` costs ~3.5 s (its plotting stack, numba compilation) in every
+    weekly-run and dashboard kernel, for a file xarray reads in ~0.1 s.
+    """
+
+    GROUPS = ("posterior", "constant_data", "sample_stats")
+
+    def __init__(self, path: Path) -> None:
+        import xarray as xr
+
+        self._groups: dict[str, Any] = {}
+        for group in self.GROUPS:
+            try:
+                with xr.open_dataset(path, group=group, engine="h5netcdf") as ds:
+                    self._groups[group] = ds.load()
+            except OSError:  # the file has no such group
+                continue
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_groups"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def groups(self) -> list[str]:
+        return list(self._groups)
 
 
 def cache_folder(data: MmmData, mm: Any, cache_dir: Path | None = None) -> Path:
@@ -446,19 +474,32 @@ def load_or_fit(data: MmmData, mm: Any, cache_dir: Path | None = None, now: dt.d
 
 
 # ---- diagnostics, ROI, fit ------------------------------------------------------------------------------------------
-def diagnostics(fm: FittedMmm) -> dict[str, Any]:
-    """r-hat, ESS, divergences and posterior predictive fit (R², MAPE), with warnings when bad."""
+def sampling_diagnostics(idata: Any) -> dict[str, float]:
+    """Largest r-hat and smallest bulk ESS over the model's parameters (ArviZ), computed once per fit and kept
+    in the cache's ``meta.json``."""
     import arviz as az
 
     names = [v for v in ("adstock_alpha", "saturation_lam", "saturation_slope", "saturation_kappa",
                          "saturation_beta", "intercept_contribution", "y_sigma", "gamma_control",
-                         "gamma_fourier") if v in fm.idata.posterior]
-    chains = int(fm.idata.posterior.sizes["chain"])
+                         "gamma_fourier") if v in idata.posterior]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        summ = az.summary(fm.idata, var_names=names, kind="diagnostics")
-    rhat = float(summ["r_hat"].max()) if chains > 1 else float("nan")
-    ess = float(summ["ess_bulk"].min())
+        summ = az.summary(idata.posterior, var_names=names, kind="diagnostics")
+    chains = int(idata.posterior.sizes["chain"])
+    return {"rhat_max": float(summ["r_hat"].max()) if chains > 1 else float("nan"),
+            "ess_bulk_min": float(summ["ess_bulk"].min())}
+
+
+def diagnostics(fm: FittedMmm) -> dict[str, Any]:
+    """r-hat, ESS, divergences and posterior predictive fit (R², MAPE), with warnings when bad."""
+    chains = int(fm.idata.posterior.sizes["chain"])
+    if "sampling" not in fm.meta:  # a cache written before fits kept them: compute once, keep them
+        fm.meta["sampling"] = sampling_diagnostics(fm.idata)
+        if fm.path is not None:
+            tmp = fm.path / f".meta.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps(fm.meta, indent=2), encoding="utf-8")
+            tmp.replace(fm.path / "meta.json")
+    rhat, ess = fm.meta["sampling"]["rhat_max"], fm.meta["sampling"]["ess_bulk_min"]
     div = int(fm.idata.sample_stats["diverging"].sum()) if "sample_stats" in fm.idata.groups() else 0
     y = fm.data.frame[fm.data.target].to_numpy(dtype=float)
     mu = fm.fitted().mean(axis=0)
