@@ -888,7 +888,8 @@ class App:
             ]
         )
         exports.add_class("mk-export-box")
-        self.widget = w.VBox([controls, self.body, exports], layout=w.Layout(width="100%"))
+        hide_first_paint = w.HTML("<style>.mk-first-paint{display:none!important}</style>")
+        self.widget = w.VBox([hide_first_paint, controls, self.body, exports], layout=w.Layout(width="100%"))
         self.widget.add_class("mk-app")
         self.update()
 
@@ -958,6 +959,8 @@ def show(data: DashboardData, week: str = "latest", mode: str = "auto", settings
     chromium = getattr(getattr(settings, "dashboard", None), "chromium", "/usr/bin/chromium")
     if resolve_mode(mode) == "live":
         app = App(data, week, chromium=chromium)
+        # the same view as plain HTML, which mktdash's Voilà template paints before the widgets load
+        display(HTML(f'<div class="mk-first-paint">{app.body.value}</div>'), metadata={"mktdash": "first-paint"})
         display(app.widget)
         return app
     v = data.view(data.default_week(week))

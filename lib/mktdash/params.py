@@ -138,6 +138,8 @@ class RunParams(Section):
     hide_code: list[str] = Field(default_factory=lambda: ["20_budget", "30_exec_summary"])
     kernel: str = "python3"
     cell_timeout_seconds: int = 1800
+    preheat: bool = True
+    concurrent: list[list[str]] = Field(default_factory=lambda: [["10_kpis", "20_budget"]])
 
 
 class DemoParams(Section):

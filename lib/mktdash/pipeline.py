@@ -110,9 +110,7 @@ def _scraps(nb_path: Path) -> dict[str, Any]:
     return out
 
 
-def _execute(
-    src: Path, dest: Path, parameters: dict[str, Any], settings: Settings
-) -> None:
+def _execute(src: Path, dest: Path, parameters: dict[str, Any], settings: Settings, km: Any = None) -> None:
     import papermill as pm
 
     pm.execute_notebook(
@@ -120,13 +118,31 @@ def _execute(
         str(dest),
         parameters=parameters,
         kernel_name=settings.run.kernel,
-        cwd=str(src.parent),
+        cwd=None,  # the kernel was started in the notebook's folder; chdir is per process, runs may overlap
         progress_bar=False,
         log_output=False,
         request_save_on_cell_execute=False,
         execution_timeout=settings.run.cell_timeout_seconds,
         shutdown_kernel="immediate",
+        km=km,
     )
+
+
+def stages(names: Sequence[str], concurrent: Sequence[Sequence[str]]) -> list[list[str]]:
+    """``names`` in order, grouped into stages: a group of ``concurrent`` runs as one stage, at the place of
+    its first member, when all its members are in ``names``.
+
+    >>> stages(["00", "10", "20", "30"], [["10", "20"]])
+    [['00'], ['10', '20'], ['30']]
+    """
+    groups = [g for g in concurrent if len(g) > 1 and all(n in names for n in g)]
+    out: list[list[str]] = []
+    for name in names:
+        if any(name in stage for stage in out):
+            continue
+        group = next((g for g in groups if name in g), [name])
+        out.append([n for n in names if n in group])
+    return out
 
 
 def run(
@@ -141,69 +157,96 @@ def run(
     """Run the weekly notebooks into a new, immutable run folder and archive them.
 
     ``only`` restricts the run to some notebooks (by name, e.g. ``["10_kpis"]``); ``notebooks_dir``
-    swaps the notebooks (the benchmark runs emptied copies to measure the papermill floor).
+    swaps the notebooks (the benchmark runs emptied copies to measure the papermill floor). Notebooks in a
+    ``run.concurrent`` group run at the same time; with ``run.preheat`` each stage's kernels start (and
+    run their import cells) while the stage before still runs (:mod:`mktdash.kernels`).
     """
+    from mktdash import kernels
+
     started = time.perf_counter()
     src_dir = notebooks_dir or paths.notebooks_dir()
     names = [n for n in settings.run.notebooks if not only or n in only]
     unknown = sorted(set(only or []) - set(settings.run.notebooks))
     if unknown:
         raise ValueError(f"Unknown notebook(s) {unknown}; choose from {settings.run.notebooks}")
-
-    run_id = archive.new_run_id()
-    tentative = resolve_week(week)
-    run_dir = paths.runs_dir() / tentative / run_id
-    for sub in ("notebooks", "html", "exports"):
-        (run_dir / sub).mkdir(parents=True, exist_ok=sub != "notebooks")
-    resolved = settings.model_dump(mode="json")
-    manifest: dict[str, Any] = {
-        "run_id": run_id,
-        "week": tentative,
-        "status": "running",
-        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "params": resolved,
-        "inputs": archive.input_hashes(paths.inbox_dir(), paths.params_dir()),
-        "packages": archive.package_versions(),
-        "git": archive.git_commit(),
-        "notebooks": [],
-        "scraps": {},
-    }
-    archive.write_manifest(run_dir, manifest)
-    archive.write_index()
-
-    status, error = "ok", None
-    # each notebook's HTML export runs on a thread while the next notebook executes in its kernel
-    exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-html")
-    bar = tqdm(names, desc="weekly run", unit="notebook", disable=not progress)
-    for name in bar:
-        bar.set_postfix_str(name)
-        current_week = "latest" if name == names[0] and week in (None, "latest") else manifest["week"]
-        params = {"week": current_week, "params": resolved, "run_dir": str(run_dir), "mode": "static"}
-        out_nb = run_dir / "notebooks" / f"{name}.ipynb"
-        t0 = time.perf_counter()
-        record: dict[str, Any] = {"name": name, "status": "ok"}
-        try:
-            _execute(src_dir / f"{name}.ipynb", out_nb, params, settings)
-        except BaseException as e:  # PapermillExecutionError, kernel death, Ctrl-C: all stop the run
-            status = "failed"
-            error = f"{name}: {_describe(e)}"
-            record.update(status="failed", error=_describe(e))
-            if not isinstance(e, Exception):
-                manifest["interrupted"] = True
-        record["seconds"] = round(time.perf_counter() - t0, 2)
-        manifest["notebooks"].append(record)
-        if name == names[0] and week in (None, "latest") and status == "ok":
-            run_dir = _settle_week(run_dir, manifest)
-            out_nb = run_dir / "notebooks" / f"{name}.ipynb"
-        if out_nb.exists():
-            manifest["scraps"][name] = _scraps(out_nb)
-            html = run_dir / "html" / f"{name}.html"
-            exporter.submit(_export_html, out_nb, html, name in settings.run.hide_code)
+    plan = stages(names, settings.run.concurrent)
+    with kernels.KernelPool(src_dir, settings.run.kernel) as pool:
+        pool.preheat(plan[0] if plan else [])  # the first kernel starts while the inputs are hashed
+        run_id = archive.new_run_id()
+        tentative = resolve_week(week)
+        run_dir = paths.runs_dir() / tentative / run_id
+        for sub in ("notebooks", "html", "exports"):
+            (run_dir / sub).mkdir(parents=True, exist_ok=sub != "notebooks")
+        resolved = settings.model_dump(mode="json")
+        manifest: dict[str, Any] = {
+            "run_id": run_id,
+            "week": tentative,
+            "status": "running",
+            "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "params": resolved,
+            "inputs": archive.input_hashes(paths.inbox_dir(), paths.params_dir()),
+            "packages": archive.package_versions(),
+            "git": archive.git_commit(),
+            "notebooks": [],
+            "scraps": {},
+        }
         archive.write_manifest(run_dir, manifest)
-        if status != "ok":
-            break
-    bar.close()
-    exporter.shutdown(wait=True)
+        archive.write_index()
+
+        def execute(name: str, run_dir: Path) -> dict[str, Any]:
+            first = name == names[0] and week in (None, "latest")
+            params = {"week": "latest" if first else manifest["week"], "params": resolved,
+                      "run_dir": str(run_dir), "mode": "static"}  # fmt: skip
+            t0 = time.perf_counter()
+            record: dict[str, Any] = {"name": name, "status": "ok"}
+            try:
+                _execute(src_dir / f"{name}.ipynb", run_dir / "notebooks" / f"{name}.ipynb", params, settings,
+                         pool.take(name))  # fmt: skip
+            except BaseException as e:  # PapermillExecutionError, kernel death, Ctrl-C: all stop the run
+                record.update(status="failed", error=_describe(e), interrupted=not isinstance(e, Exception))
+            finally:
+                pool.release(name)
+            record["seconds"] = round(time.perf_counter() - t0, 2)
+            return record
+
+        status, error = "ok", None
+        # each notebook's HTML export runs on a thread while the next notebook executes in its kernel
+        exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-html")
+        bar = tqdm(total=len(names), desc="weekly run", unit="notebook", disable=not progress)
+        try:
+            for i, stage in enumerate(plan):
+                bar.set_postfix_str(" + ".join(stage))
+                if settings.run.preheat and i + 1 < len(plan):
+                    pool.preheat(plan[i + 1])
+                with ThreadPoolExecutor(max_workers=len(stage), thread_name_prefix="mktdash-nb") as threads:
+                    futures = [threads.submit(execute, name, run_dir) for name in stage]
+                    try:
+                        records = [f.result() for f in futures]
+                    except KeyboardInterrupt:  # stop the kernels: their notebooks fail, and say so
+                        manifest["interrupted"] = True
+                        pool.release_all()
+                        records = [f.result() for f in futures]
+                for record in records:
+                    if record.pop("interrupted", False):
+                        manifest["interrupted"] = True
+                    if record["status"] != "ok" and status == "ok":
+                        status, error = "failed", f"{record['name']}: {record['error']}"
+                    manifest["notebooks"].append(record)
+                if i == 0 and week in (None, "latest") and status == "ok":
+                    run_dir = _settle_week(run_dir, manifest)
+                for name in stage:
+                    out_nb = run_dir / "notebooks" / f"{name}.ipynb"
+                    if out_nb.exists():
+                        manifest["scraps"][name] = _scraps(out_nb)
+                        html = run_dir / "html" / f"{name}.html"
+                        exporter.submit(_export_html, out_nb, html, name in settings.run.hide_code)
+                archive.write_manifest(run_dir, manifest)
+                bar.update(len(stage))
+                if status != "ok":
+                    break
+        finally:
+            bar.close()
+            exporter.shutdown(wait=True)
 
     manifest["exports"] = {
         p.name: sha256_file(p) for p in sorted((run_dir / "exports").glob("*")) if p.is_file()
@@ -260,4 +303,3 @@ def _describe(e: BaseException) -> str:
     if isinstance(e, KeyboardInterrupt):
         return "interrupted"
     return "".join(traceback.format_exception_only(type(e), e)).strip()
-

@@ -41,6 +41,8 @@ from mktdash.publish import (  # noqa: F401  (publish re-exported for the runner
     write_dashboard_params,
 )
 
+TEMPLATE = "mktdash"  # lib/mktdash/jupyter/voila/templates/mktdash: the lab template + a server-side first paint
+JUPYTER_DATA = Path(__file__).parent / "jupyter"  # put on $JUPYTER_PATH so Voilà finds the template
 DASHBOARDS = {"exec": "30_exec_summary.ipynb", "budget": "20_budget.ipynb"}
 TITLES = {"exec": "Executive summary", "budget": "Budget and allocation"}
 
@@ -237,6 +239,7 @@ def build_config(settings: Any, *, port: int, host: str, open_browser: bool, roo
             "allow_template_override": "NO",
             "allow_theme_override": "NO",
             "theme": "light",
+            "template": TEMPLATE,
             "preheat_kernel": d.preheat_kernels > 0,
             "default_pool_size": max(d.preheat_kernels, 0),
             "file_allowlist": [r".*\.(png|jpg|svg)"],
@@ -296,6 +299,8 @@ def serve(
             print(f"error: no dashboard notebooks in {paths.notebooks_dir()}", file=sys.stderr)
             return 2
         os.environ["MKTDASH_PARAMS"] = kernel_params_env(params_files)  # inherited by every kernel
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(
+            p for p in (str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH", "")) if p)
         auth, how, token = auth_config()
         cfg = build_config(settings, port=port, host=host, open_browser=open_browser, root=root)
         for k, v in auth.items():

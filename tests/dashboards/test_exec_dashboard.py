@@ -5,8 +5,10 @@ Known answers come from raw SQL on the published snapshot (``ad_daily``), never 
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 import urllib.error
 import urllib.request
 import zipfile
@@ -63,7 +65,7 @@ def open_exec(browser, server, width: int = 1440, height: int = 900):
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(f"{server['url']}{EXEC}?token={server['token']}", timeout=TIMEOUT)
-    page.wait_for_selector(".mk-tile[data-metric=spend]", timeout=TIMEOUT)
+    page.wait_for_selector(".mk-app .mk-tile[data-metric=spend]", timeout=TIMEOUT)  # the live app, not the first paint
     return ctx, page, dialogs
 
 
@@ -93,6 +95,21 @@ def test_login_required(dash_server):
                 assert b"mk-tile" not in e.read()
     with urllib.request.urlopen(f"{url}/login", timeout=30) as r:  # the login form itself is public
         assert b"password" in r.read().lower()
+
+
+def test_first_paint_is_in_the_served_html(dash_server):
+    """The page as served (before any JavaScript runs) already holds the week's tiles, with the right numbers
+    and the hostile campaign name escaped; the live app replaces it once the widgets load."""
+    snap, w_last = dash_server["world"]["snapshot"], dash_server["world"]["weeks"][-1]
+    url = f"{dash_server['url']}{EXEC}?token={dash_server['token']}"
+    with urllib.request.urlopen(url, timeout=180) as r:
+        page = r.read().decode("utf-8")
+    start = page.index('<div class="mk-first-paint"')
+    first_paint = page[start : page.index("document.currentScript", start)]
+    spend = re.search(r'data-metric="spend" data-value="([^"]+)"', first_paint)
+    assert spend and float(spend.group(1)) == pytest.approx(sql(snap, WEEK_SPEND, [w_last]), rel=1e-9)
+    assert f"data-week='{w_last}'" in first_paint or f'data-week="{w_last}"' in first_paint
+    assert html.escape(HOSTILE) in first_paint and HOSTILE not in first_paint
 
 
 def test_landing_links_and_archive(dash_server, browser):
@@ -262,7 +279,6 @@ def test_exports_download_files(dash_server, browser):
 def test_execute_request_refused(dash_server):
     """Voilà's kernel websocket drops execute_request: code sent from a browser never runs."""
     import asyncio
-    import re
     import uuid
 
     from tornado.websocket import websocket_connect

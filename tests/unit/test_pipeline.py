@@ -97,3 +97,66 @@ def test_resolve_week_uses_the_calendar_without_data(home: Path) -> None:
     assert pipeline.resolve_week("2025-W02") == "2025-W02"
     with pytest.raises(ValueError, match="2025-W46"):
         pipeline.resolve_week("2025-46")
+
+
+def test_stages_group_concurrent_notebooks_at_their_first_member() -> None:
+    names = ["00", "10", "15", "20", "30"]
+    assert pipeline.stages(names, [["20", "10"]]) == [["00"], ["10", "20"], ["15"], ["30"]]
+    assert pipeline.stages(names, [["10", "99"]]) == [[n] for n in names]  # a group not all in the run: no group
+    assert pipeline.stages(["10", "20"], []) == [["10"], ["20"]]
+
+
+# Each notebook of a concurrent pair writes <name>.started and waits for the other's: it can only finish if
+# both run at the same time (a sequential runner times out and fails the run).
+BARRIER = """import pathlib, time
+d = pathlib.Path(run_dir)
+(d / "{me}.started").touch()
+t = time.monotonic()
+while not (d / "{other}.started").exists():
+    assert time.monotonic() - t < 60, "{other} never started while {me} ran"
+    time.sleep(0.05)
+"""
+
+
+def _with_imports(path: Path, imports: str, body: str) -> None:
+    _nb(path, body)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(0, new_code_cell(imports))
+    nbformat.write(nb, path)
+
+
+def test_concurrent_group_runs_at_once_and_preheats_the_next_notebook(home: Path, nbdir: Path) -> None:
+    _nb(nbdir / "p.ipynb", BARRIER.format(me="p", other="q") + "import scrapbook as sb\nsb.glue('done', time.time())")
+    _nb(nbdir / "q.ipynb", BARRIER.format(me="q", other="p"))
+    # probe.py records when it was imported: in the preheated kernel, that is while p and q still run
+    (nbdir / "probe.py").write_text("import time\nIMPORTED_AT = time.time()\n")
+    _with_imports(nbdir / "r.ipynb", "import probe", "import scrapbook as sb\nsb.glue('imported_at', probe.IMPORTED_AT)")
+    settings = resolve(overrides={"run": {"notebooks": ["a", "p", "q", "r"], "concurrent": [["p", "q"]]}})
+    res = pipeline.run(settings, week="2025-W46", notebooks_dir=nbdir, progress=False)
+    assert res.ok, res.error
+    assert [n["name"] for n in res.manifest["notebooks"]] == ["a", "p", "q", "r"]
+    assert res.manifest["scraps"]["r"]["imported_at"] < res.manifest["scraps"]["p"]["done"]
+    # the executed notebook is the whole notebook, import cell included, numbered from 1
+    nb = nbformat.read(res.run_dir / "notebooks" / "r.ipynb", as_version=4)
+    assert nb.cells[0].source == "import probe" and nb.cells[0].execution_count == 1
+
+
+def test_failure_in_a_concurrent_stage_lets_its_sibling_finish_and_stops_the_run(home: Path, nbdir: Path) -> None:
+    settings = resolve(overrides={"run": {"notebooks": ["boom", "c", "a"], "concurrent": [["boom", "c"]],
+                                          "preheat": False}})  # fmt: skip
+    res = pipeline.run(settings, week="2025-W46", notebooks_dir=nbdir, progress=False)
+    assert not res.ok and res.error.startswith("boom: ValueError")
+    status = {n["name"]: n["status"] for n in res.manifest["notebooks"]}
+    assert status == {"boom": "failed", "c": "ok"}  # a never ran
+    assert (res.run_dir / "notebooks" / "c.ipynb").exists() and not (res.run_dir / "notebooks" / "a.ipynb").exists()
+    assert json.loads((res.run_dir / "manifest.json").read_text())["status"] == "failed"
+
+
+def test_only_pure_import_cells_above_the_parameters_cell_are_preheated(tmp_path: Path) -> None:
+    from mktdash import kernels
+
+    nb = new_notebook()
+    nb.cells = [new_code_cell("import os\nfrom pathlib import Path"), new_code_cell("import sys\nx = 1"),
+                new_code_cell(PARAMS, metadata={"tags": ["parameters"]}), new_code_cell("import json")]  # fmt: skip
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    assert kernels.import_cells(tmp_path / "n.ipynb") == "import os\nfrom pathlib import Path"

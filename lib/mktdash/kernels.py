@@ -1,0 +1,117 @@
+"""Kernels started ahead of the notebook that will use them (the weekly run's preheating).
+
+A weekly run spends ~1 s starting each kernel and 1.5-3.5 s in each notebook's imports (pandas, matplotlib,
+Ibis, ...) before any work. :class:`Preheated` starts a notebook's kernel on a background thread while the
+previous notebook still runs and executes, silently, the notebook's own import cells (the code cells above
+its ``parameters`` cell that hold nothing but ``import`` statements, GUIDE §3). papermill then executes the
+whole notebook in that kernel, import cells included (cheap, the modules are loaded), so the executed
+notebook is exactly what it would be in a fresh kernel. The same idea as Voilà's preheated kernels.
+
+Warm-up failures are ignored on purpose: the notebook's own import cell raises the same error, in the
+record, where the reader looks for it.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+
+def import_cells(notebook: Path) -> str:
+    """The source of the code cells above the ``parameters`` cell that contain only import statements."""
+    nb = nbformat.read(notebook, as_version=4)
+    code = []
+    for cell in nb.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            break
+        if cell.cell_type != "code":
+            continue
+        try:
+            body = ast.parse(cell.source).body
+        except SyntaxError:
+            continue
+        if body and all(isinstance(node, ast.Import | ast.ImportFrom) for node in body):
+            code.append(cell.source)
+    return "\n".join(code)
+
+
+async def _start(kernel_name: str, cwd: Path, code: str, timeout: float) -> Any:
+    from jupyter_client.manager import AsyncKernelManager
+
+    km = AsyncKernelManager(kernel_name=kernel_name)
+    await km.start_kernel(cwd=str(cwd))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=timeout)
+        if code:
+            msg_id = kc.execute(code, silent=True, store_history=False)
+            while True:  # the execute_reply says the imports are done (ok or not)
+                reply = await kc.get_shell_msg(timeout=timeout)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+    except Exception:  # noqa: BLE001 - see the module docstring: the notebook reports it
+        pass
+    finally:
+        kc.stop_channels()
+    return km
+
+
+class Preheated:
+    """``Preheated(notebook, kernel_name)`` starts the kernel now; ``.manager()`` waits for it and hands the
+    ``AsyncKernelManager`` to papermill (``km=``); ``shutdown()`` stops it after the run."""
+
+    _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mktdash-kernel")
+
+    def __init__(self, notebook: Path, kernel_name: str, *, timeout: float = 120.0) -> None:
+        self.notebook = notebook
+        code = import_cells(notebook)
+        self._future: Future[Any] = self._pool.submit(
+            asyncio.run, _start(kernel_name, notebook.parent, code, timeout)
+        )
+
+    def manager(self) -> Any:
+        return self._future.result()
+
+    def shutdown(self) -> None:
+        with contextlib.suppress(Exception):  # on the pool's threads: the caller's event loop is papermill's
+            km = self._future.result()
+            self._pool.submit(asyncio.run, km.shutdown_kernel(now=True)).result()
+
+
+class KernelPool:
+    """The run's kernels by notebook name: ``preheat`` starts them ahead, ``take`` hands one over (starting it
+    now if it was not preheated), ``release`` stops it; leaving the ``with`` block stops whatever is left."""
+
+    def __init__(self, notebooks_dir: Path, kernel_name: str) -> None:
+        self.notebooks_dir, self.kernel_name = notebooks_dir, kernel_name
+        self.kernels: dict[str, Preheated] = {}
+
+    def preheat(self, names: list[str]) -> None:
+        for name in names:
+            if name not in self.kernels:
+                self.kernels[name] = Preheated(self.notebooks_dir / f"{name}.ipynb", self.kernel_name)
+
+    def take(self, name: str) -> Any:
+        self.preheat([name])
+        return self.kernels[name].manager()
+
+    def release(self, name: str) -> None:
+        if kernel := self.kernels.pop(name, None):
+            kernel.shutdown()
+
+    def release_all(self) -> None:
+        for name in list(self.kernels):
+            self.release(name)
+
+    def __enter__(self) -> KernelPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release_all()
