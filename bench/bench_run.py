@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +23,7 @@ import nbformat
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import gib, temp_home, timed  # noqa: E402
 
-from mktdash import demo, paths, pipeline  # noqa: E402
+from mktdash import paths, pipeline  # noqa: E402
 from mktdash.params import resolve  # noqa: E402
 from mktdash.warehouse import Warehouse  # noqa: E402
 
@@ -38,8 +39,10 @@ def emptied_notebooks(dest: Path) -> Path:
 
 def measure(scale: float, settings_files: list[str]) -> dict[str, float]:
     settings = resolve(settings_files)
-    with temp_home() as home, tempfile.TemporaryDirectory() as empty:
-        world = demo.generate(paths.inbox_dir(), paths.demo_dir() / "truth.json", seed=7, scale=scale)
+    with temp_home(), tempfile.TemporaryDirectory() as empty:
+        # in its own process, as `mktdash demo` does: the runner's RSS is then the weekly job's alone
+        subprocess.run([sys.executable, "-m", "mktdash.cli", "demo", "--seed", "7", "--scale", str(scale)],
+                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
         floor_dir = emptied_notebooks(Path(empty))
         _, floor_s, _ = timed(pipeline.run, settings, notebooks_dir=floor_dir, progress=False)
         cold, cold_s, cold_rss = timed(pipeline.run, settings, progress=False)
@@ -48,7 +51,6 @@ def measure(scale: float, settings_files: list[str]) -> dict[str, float]:
             rows = wh.count("ad_daily")
         assert cold.ok and warm.ok, (cold.error, warm.error)
         timings = {n["name"]: n["seconds"] for n in warm.manifest["notebooks"]}
-        del world, home
     return {
         "scale": scale, "ad_daily_rows": rows, "floor_s": floor_s, "cold_s": cold_s, "warm_s": warm_s,
         "cold_ratio": cold_s / floor_s, "warm_ratio": warm_s / floor_s,

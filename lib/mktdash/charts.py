@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # headless everywhere; the notebook's inline backend stil
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker as mticker  # noqa: E402
 import pandas as pd  # noqa: E402
+from cycler import cycler  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9e6f", "#b8405e", "#7a5cb8", "#c9a227", "#4a9bc9", "#8c8c8c"]
@@ -33,7 +34,7 @@ def apply_style() -> None:
             "figure.dpi": 100,
             "savefig.dpi": 110,
             "savefig.bbox": "tight",
-            "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+            "axes.prop_cycle": cycler(color=PALETTE),
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.grid": True,

@@ -23,7 +23,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from mktdash import archive, htmlexport, paths, weeks
+from mktdash import archive, paths, weeks
 from mktdash.filehash import sha256_file
 from mktdash.params import Settings
 
@@ -280,6 +280,8 @@ def _settle_week(run_dir: Path, manifest: dict[str, Any]) -> Path:
 
 
 def _export_html(nb: Path, dest: Path, hide_code: bool) -> None:
+    from mktdash import htmlexport  # nbconvert: ~0.8 s to import, needed by the runner only
+
     try:
         htmlexport.export(nb, dest, hide_code=hide_code)
     except Exception as e:  # an export problem must not hide the notebook's own result

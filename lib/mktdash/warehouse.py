@@ -36,10 +36,14 @@ class Warehouse:
     0
     """
 
-    def __init__(self, con: Any, backend: str = "duckdb", path: Path | None = None) -> None:
+    def __init__(
+        self, con: Any, backend: str = "duckdb", path: Path | None = None, *, read_only: bool = False
+    ) -> None:
         self.con = con
         self.backend = backend
         self.path = path
+        self.read_only = read_only
+        self._tables: list[str] | None = None  # read-only: the table list does not change under us
 
     # ---- opening -------------------------------------------------------------------------------------------
     @classmethod
@@ -53,7 +57,7 @@ class Warehouse:
             con = ibis.duckdb.connect(str(p), read_only=read_only)
         except Exception as e:  # duckdb raises IOException on a lock held by another writer
             raise WarehouseError(f"Cannot open warehouse {p}: {e}") from e
-        return cls(con, "duckdb", p)
+        return cls(con, "duckdb", p, read_only=read_only)
 
     @classmethod
     def memory(cls) -> Warehouse:
@@ -97,9 +101,17 @@ class Warehouse:
 
     # ---- reading -------------------------------------------------------------------------------------------
     def tables(self) -> list[str]:
-        if self.backend == "duckdb":  # ~5x faster than ibis list_tables; ingest asks this several times a file
-            return [r[0] for r in self.con.con.execute("SHOW TABLES").fetchall()]
-        return list(self.con.list_tables())
+        if self._tables is not None:
+            return self._tables
+        if (
+            self.backend == "duckdb"
+        ):  # ~5x faster than ibis list_tables; ingest asks this several times a file
+            names = [r[0] for r in self.con.con.execute("SHOW TABLES").fetchall()]
+        else:
+            names = list(self.con.list_tables())
+        if self.read_only:
+            self._tables = names
+        return names
 
     def exists(self, name: str) -> bool:
         return name in self.tables()
@@ -185,9 +197,7 @@ class Warehouse:
         conds = [f'"{k}" = ?' for k in where] + [f'"{date_column}" BETWEEN ? AND ?']
         args = [*where.values(), start, end]
         clause = " AND ".join(conds)
-        ids = self.con.con.execute(
-            f'SELECT DISTINCT ingest_id FROM "{name}" WHERE {clause}', args
-        ).fetchall()
+        ids = self.con.con.execute(f'SELECT DISTINCT ingest_id FROM "{name}" WHERE {clause}', args).fetchall()
         self.con.con.execute(f'DELETE FROM "{name}" WHERE {clause}', args)
         return sorted(str(i[0]) for i in ids if i[0] is not None)
 

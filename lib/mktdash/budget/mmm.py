@@ -30,8 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import h5netcdf  # noqa: F401  (xarray's netCDF engine for the cached posterior, imported lazily by xarray)
 import numpy as np
 import pandas as pd
+import xarray as xr  # at import time (~1 s with h5netcdf), so a preheated kernel has it before the notebook runs
 
 from mktdash import paths
 from mktdash.budget.curves import ResponseCurves
@@ -408,8 +410,6 @@ class PosteriorFile:
     GROUPS = ("posterior", "constant_data", "sample_stats")
 
     def __init__(self, path: Path) -> None:
-        import xarray as xr
-
         self._groups: dict[str, Any] = {}
         for group in self.GROUPS:
             try:
