@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from tornado import web
@@ -54,6 +55,7 @@ def test_config_culls_bounds_and_hides_code(home, tmp_path):
     vc = cfg["VoilaConfiguration"]
     assert vc["strip_sources"] is True and vc["show_tracebacks"] is False
     assert vc["allow_template_override"] == "NO" and vc["preheat_kernel"] is False
+    assert vc["template"] == serve.TEMPLATE
     assert cfg["Voila"]["ip"] == "127.0.0.1" and cfg["Voila"]["port_retries"] == 0
 
 
@@ -84,3 +86,14 @@ def test_bad_params_exit_2(home, tmp_path, capsys):
     bad.write_text("dashboard:\n  max_kernel: 3\n")
     assert serve.main(["--params", str(bad)]) == 2
     assert "max_kernels" in capsys.readouterr().err
+
+
+def test_first_paint_template_is_found_by_voila(monkeypatch):
+    """The served template resolves, through $JUPYTER_PATH, to ours on top of Voilà's lab template."""
+    from voila.paths import collect_template_paths
+
+    monkeypatch.setenv("JUPYTER_PATH", str(serve.JUPYTER_DATA))
+    found = collect_template_paths(["voila", "nbconvert"], serve.TEMPLATE, prune=True)
+    assert Path(found[0]) == serve.JUPYTER_DATA / "voila" / "templates" / serve.TEMPLATE
+    assert any(p.endswith("voila/templates/lab") for p in found)  # the base it extends
+    assert "mk-first-paint" in (Path(found[0]) / "index.html.j2").read_text()
