@@ -89,24 +89,20 @@ def ensure_data(settings: Settings, *, echo: Callable[[str], None] = print) -> b
 
 
 def _scraps(nb_path: Path) -> dict[str, Any]:
-    """Glued scalars of an executed notebook (tables are named, not copied: they live in exports/)."""
-    import scrapbook as sb
-
+    """Glued values of an executed notebook: scrapbook's ``application/scrapbook.scrap.<encoder>+json``
+    payloads, read as plain JSON (values of scrapbook's json/text encoders kept; a table glued with another
+    encoder is named, not copied: tables live in exports/)."""
     out: dict[str, Any] = {}
     try:
-        scraps = sb.read_notebook(str(nb_path)).scraps
-    except Exception:  # a notebook that failed before gluing anything
+        cells = json.loads(nb_path.read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError):  # a notebook that failed before it was written
         return out
-    for name, scrap in scraps.items():
-        data = scrap.data
-        if hasattr(data, "item") and getattr(data, "size", 2) == 1:
-            data = data.item()
-        if isinstance(data, (str, int, float, bool)) or data is None:
-            out[name] = data
-        elif isinstance(data, (list, dict)):
-            out[name] = json.loads(json.dumps(data, default=str))
-        else:
-            out[name] = f"<{type(data).__name__}>"
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            for mime, payload in output.get("data", {}).items():
+                if mime.startswith("application/scrapbook.scrap.") and isinstance(payload, dict) and "name" in payload:
+                    encoder = payload.get("encoder")
+                    out[payload["name"]] = payload.get("data") if encoder in ("json", "text") else f"<{encoder}>"
     return out
 
 

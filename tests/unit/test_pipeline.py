@@ -160,3 +160,40 @@ def test_only_pure_import_cells_above_the_parameters_cell_are_preheated(tmp_path
                 new_code_cell(PARAMS, metadata={"tags": ["parameters"]}), new_code_cell("import json")]  # fmt: skip
     nbformat.write(nb, tmp_path / "n.ipynb")
     assert kernels.import_cells(tmp_path / "n.ipynb") == "import os\nfrom pathlib import Path"
+
+
+def test_report_exporter_matches_nbconvert_accessibility_touches(tmp_path: Path) -> None:
+    """Our exporter skips nbconvert's BeautifulSoup pass but makes the same changes: focusable input/output
+    areas, alt text on images without one; the visible text is the same."""
+    import html
+    import re
+    from html.parser import HTMLParser
+
+    from nbconvert import HTMLExporter
+    from nbformat.v4 import new_output
+
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+    nb = new_notebook(metadata={"language_info": {"name": "python"}})
+    nb.cells = [new_code_cell("x = 1", outputs=[
+        new_output("display_data", data={"image/png": png}),
+        new_output("display_data", data={"text/html": "<b>&lt;script&gt;</b>"}),
+        new_output("stream", name="stdout", text="hello\n")])]  # fmt: skip
+    ref, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    ours, _ = htmlexport.ReportExporter(template_name="lab").from_notebook_node(nb)
+
+    def focusable(h: str) -> list[str]:  # the classes of every element with tabindex=0, in page order
+        found: list[str] = []
+
+        class Parser(HTMLParser):
+            def handle_starttag(self, tag: str, attrs: list) -> None:
+                a = dict(attrs)
+                if a.get("tabindex") == "0":
+                    found.append(" ".join(sorted((a.get("class") or "").split())))
+
+        Parser().feed(h)
+        return found
+
+    assert len(focusable(ours)) == 4 and focusable(ours) == focusable(ref)
+    assert ours.count('alt="No description has been provided for this image"') == 1
+    text = lambda h: re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", h.split("<body", 1)[1]))).strip()  # noqa: E731
+    assert text(ours) == text(ref)
