@@ -223,7 +223,8 @@ def measure(browser, scale: float, tmp: Path, n_weeks: int, with_budget: bool = 
             )
             handle = page.locator(".widget-slider .noUi-handle, .widget-hslider .noUi-handle").first
             times = []
-            for key in ("ArrowLeft", "ArrowRight", "ArrowLeft"):
+            for key in ("ArrowLeft", "ArrowLeft", "ArrowLeft"):  # each step a new total: a new recommendation
+                page.wait_for_timeout(500)  # let the previous update settle (a benchmark, not a test)
                 before = page.evaluate(TEXT_JS)
                 handle.focus()
                 t = time.perf_counter()
