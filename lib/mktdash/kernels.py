@@ -56,7 +56,7 @@ async def _start(kernel_name: str, cwd: Path, code: str, timeout: float) -> Any:
                 reply = await kc.get_shell_msg(timeout=timeout)
                 if reply["parent_header"].get("msg_id") == msg_id:
                     break
-    except Exception:  # noqa: BLE001 - see the module docstring: the notebook reports it
+    except Exception:  # see the module docstring: the notebook's own import cell reports it
         pass
     finally:
         kc.stop_channels()
@@ -68,6 +68,7 @@ class Preheated:
     ``AsyncKernelManager`` to papermill (``km=``); ``shutdown()`` stops it after the run."""
 
     _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mktdash-kernel")
+    _stopper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mktdash-kernel-stop")  # never queued behind a start
 
     def __init__(self, notebook: Path, kernel_name: str, *, timeout: float = 120.0) -> None:
         self.notebook = notebook
@@ -80,9 +81,9 @@ class Preheated:
         return self._future.result()
 
     def shutdown(self) -> None:
-        with contextlib.suppress(Exception):  # on the pool's threads: the caller's event loop is papermill's
+        with contextlib.suppress(Exception):  # on a thread of its own: the caller may hold papermill's loop
             km = self._future.result()
-            self._pool.submit(asyncio.run, km.shutdown_kernel(now=True)).result()
+            self._stopper.submit(asyncio.run, km.shutdown_kernel(now=True)).result()
 
 
 class KernelPool:
