@@ -7,8 +7,9 @@ its ``parameters`` cell that hold nothing but ``import`` statements, GUIDE §3).
 whole notebook in that kernel, import cells included (cheap, the modules are loaded), so the executed
 notebook is exactly what it would be in a fresh kernel. The same idea as Voilà's preheated kernels.
 
-Warm-up failures are ignored on purpose: the notebook's own import cell raises the same error, in the
-record, where the reader looks for it.
+Kernels listen on IPC sockets in a private folder (not on TCP ports of localhost). Warm-up failures are
+ignored on purpose: the notebook's own import cell raises the same error, in the record, where the reader
+looks for it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import shutil
+import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -41,10 +44,12 @@ def import_cells(notebook: Path) -> str:
     return "\n".join(code)
 
 
-async def _start(kernel_name: str, cwd: Path, code: str, timeout: float) -> Any:
+async def _start(kernel_name: str, cwd: Path, code: str, sockets: str, timeout: float) -> Any:
     from jupyter_client.manager import AsyncKernelManager
 
-    km = AsyncKernelManager(kernel_name=kernel_name)
+    # IPC sockets in a private (0700) folder instead of TCP ports on localhost: no other local user can
+    # reach the kernel, and ipykernel's "running over TCP without encryption" warning is gone
+    km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=str(Path(sockets) / "kernel"))
     await km.start_kernel(cwd=str(cwd))
     kc = km.client()
     kc.start_channels()
@@ -72,9 +77,10 @@ class Preheated:
 
     def __init__(self, notebook: Path, kernel_name: str, *, timeout: float = 120.0) -> None:
         self.notebook = notebook
+        self._sockets = tempfile.mkdtemp(prefix="mktdash-kernel-")
         code = import_cells(notebook)
         self._future: Future[Any] = self._pool.submit(
-            asyncio.run, _start(kernel_name, notebook.parent, code, timeout)
+            asyncio.run, _start(kernel_name, notebook.parent, code, self._sockets, timeout)
         )
 
     def manager(self) -> Any:
@@ -84,6 +90,7 @@ class Preheated:
         with contextlib.suppress(Exception):  # on a thread of its own: the caller may hold papermill's loop
             km = self._future.result()
             self._stopper.submit(asyncio.run, km.shutdown_kernel(now=True)).result()
+        shutil.rmtree(self._sockets, ignore_errors=True)
 
 
 class KernelPool:
