@@ -58,7 +58,9 @@ class ReportExporter(HTMLExporter):
     '<div tabindex="0" class="jp-RenderedText jp-OutputArea-output">'
     """
 
-    def from_notebook_node(self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any) -> tuple[str, dict[str, Any]]:
+    def from_notebook_node(  # type: ignore[override]  # as nbconvert's HTMLExporter: html, not a node
+        self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
+    ) -> tuple[str, dict[str, Any]]:
         from nbconvert.exporters.templateexporter import TemplateExporter
         from nbconvert.filters.highlight import Highlight2HTML
         from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter

@@ -76,7 +76,6 @@ class Preheated:
     _stopper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mktdash-kernel-stop")  # never queued behind a start
 
     def __init__(self, notebook: Path, kernel_name: str, *, timeout: float = 120.0) -> None:
-        self.notebook = notebook
         self._sockets = tempfile.mkdtemp(prefix="mktdash-kernel-")
         code = import_cells(notebook)
         self._future: Future[Any] = self._pool.submit(

@@ -207,10 +207,11 @@ def weekly(table: Any, by: Sequence[str] = ("channel",), *, first: str | None = 
     t = _where_weeks(_table(table), first, last)
     # summed per day first, then per week: the ISO week is then computed once per day and group instead of
     # once per row (~4x faster on 1M rows; the sums agree to float rounding)
-    per_day = t.group_by(["date_day", *by]).aggregate(**_measures(t))
+    measures = _measures(t)
+    per_day = t.group_by(["date_day", *by]).aggregate(**measures)
     per_day = per_day.mutate(week=iso_week(per_day.date_day))
     keys = ["week", *by]
-    agg = per_day.group_by(keys).aggregate(**{m: per_day[m].sum() for m in _measures(t)})
+    agg = per_day.group_by(keys).aggregate(**{m: per_day[m].sum() for m in measures})
     return add_ratios(agg, metrics).order_by(keys)
 
 
