@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -313,15 +313,21 @@ def tests(weekly_by_level: dict[str, pd.DataFrame], week: str, *, history_weeks:
 
 
 def detect(wh: Any, week: str, settings: Any = None, *, levels: Sequence[str] | None = None,
-           currency: str | None = None) -> pd.DataFrame:
+           currency: str | None = None, known: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Alerts for ``week`` and the ``history_weeks`` before it, ranked by money at stake (a DataFrame with
-    ``COLUMNS``; ``to_records`` gives the alerts.json objects)."""
+    ``COLUMNS``; ``to_records`` gives the alerts.json objects).
+
+    ``known`` holds :func:`mktdash.kpis.level_weekly` frames the caller already has (by level, reaching
+    back at least ``history_weeks + baseline_weeks`` weeks): those levels are not queried again."""
     a = settings.alerts if settings is not None else None
     hist = a.history_weeks if a else 4
     bw = a.baseline_weeks if a else 12
     levels = list(levels or (a.levels if a else DEFAULT_LEVELS))
     first = weeks.shift(week, -(hist + bw))
-    by_level = {lv: kpis.level_weekly(wh, lv, first=first, last=week) for lv in levels}
+    wanted = set(weeks.span(first, week))
+    known = known or {}
+    by_level = {lv: known[lv][known[lv]["week"].isin(wanted)] if lv in known
+                else kpis.level_weekly(wh, lv, first=first, last=week) for lv in levels}  # fmt: skip
     hit = changes(by_level, week, settings, currency=currency)
     tg = target_opportunities(wh, week, settings, by_level.get("campaign"))
     hit = pd.concat([hit, tg], ignore_index=True) if not tg.empty else hit

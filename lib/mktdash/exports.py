@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+import openpyxl  # noqa: F401  (pandas' Excel engine, ~0.5 s: at import time, so a preheated kernel has it)
 import pandas as pd
 
 from mktdash import paths

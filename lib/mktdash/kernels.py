@@ -7,6 +7,11 @@ its ``parameters`` cell that hold nothing but ``import`` statements, GUIDE §3).
 whole notebook in that kernel, import cells included (cheap, the modules are loaded), so the executed
 notebook is exactly what it would be in a fresh kernel. The same idea as Voilà's preheated kernels.
 
+Kernels after the first stage are forked (``run.fork_kernels``) from a server that ran the notebooks' import
+cells once when the run started (:mod:`mktdash.kernel_server`): such a kernel is ready in ~30 ms instead of
+1-4 s of interpreter start and imports, and the imports' CPU is spent once, not once a notebook. The first
+stage's kernels start as plain processes while the server is still importing.
+
 Kernels listen on IPC sockets in a private folder (not on TCP ports of localhost). Warm-up failures are
 ignored on purpose: the notebook's own import cell raises the same error, in the record, where the reader
 looks for it.
@@ -17,13 +22,22 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
+import time
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.provisioning import LocalProvisioner
 
 
 def import_cells(notebook: Path) -> str:
@@ -44,12 +58,103 @@ def import_cells(notebook: Path) -> str:
     return "\n".join(code)
 
 
-async def _start(kernel_name: str, cwd: Path, code: str, sockets: str, timeout: float) -> Any:
+class KernelServer:
+    """A :mod:`mktdash.kernel_server` process preloading the import cells of the notebooks in
+    ``notebooks_dir``: ``fork(argv, env, cwd)`` returns the pid of a new kernel."""
+
+    def __init__(self, notebooks_dir: Path) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "mktdash.kernel_server", str(notebooks_dir)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            start_new_session=True,  # Ctrl-C is the runner's to handle
+        )  # fmt: skip
+        self._lock = threading.Lock()
+
+    def fork(self, argv: list[str], env: dict[str, str], cwd: str | None) -> int:
+        assert self._process.stdin and self._process.stdout
+        with self._lock:  # waits, the first time, for the server's imports
+            self._process.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n")
+            self._process.stdin.flush()
+            reply = self._process.stdout.readline()
+        if not reply:
+            raise RuntimeError(f"the kernel fork server exited (code {self._process.wait()}); see its error above")
+        return int(json.loads(reply)["pid"])
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._process.stdin.close()  # type: ignore[union-attr]
+        self._process.wait()
+        self._process.stdout.close()  # type: ignore[union-attr]
+
+
+class _ForkedProcess:
+    """The part of ``subprocess.Popen`` that :class:`LocalProvisioner` uses, for a kernel the server forked
+    (the server reaps it: it is gone, not a zombie, once it exited)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def poll(self) -> int | None:  # None while it runs; 0 once gone (its exit code is the server's to know)
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return 0
+        return None
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while self.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.poll()
+
+    def send_signal(self, signum: int) -> None:
+        os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
+    """jupyter_client's local provisioner, launching this interpreter's ``-m ipykernel_launcher`` kernels as
+    forks of a :class:`KernelServer` (anything else as a plain process)."""
+
+    server: KernelServer | None = None
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        at = next((i for i in range(len(cmd) - 1) if cmd[i : i + 2] == ["-m", "ipykernel_launcher"]), None)
+        if self.server is None or at is None or os.path.realpath(cmd[0]) != os.path.realpath(sys.executable):
+            return await super().launch_kernel(cmd, **kwargs)
+        cwd = str(kwargs["cwd"]) if kwargs.get("cwd") else None
+        # the parent's pid, which jupyter_client's launcher passes as JPY_PARENT_PID (read by ipykernel on import)
+        argv = [*cmd[at + 2 :], f"--IPKernelApp.parent_handle={os.getpid()}"]
+        try:
+            pid = self.server.fork(argv, dict(kwargs.get("env") or os.environ), cwd)
+        except RuntimeError as e:  # the run goes on with a plain kernel, and says why
+            self.log.warning("%s: starting the kernel as a new process", e)
+            return await super().launch_kernel(cmd, **kwargs)
+        self.process = _ForkedProcess(pid)  # type: ignore[assignment]  # the Popen methods it uses
+        self.pid = self.pgid = pid  # its own group once it ran setsid; a plain kill before that
+        self.cwd = cwd
+        return self.connection_info
+
+
+async def _start(
+    kernel_name: str, cwd: Path, code: str, sockets: str, timeout: float, server: KernelServer | None
+) -> Any:
     from jupyter_client.manager import AsyncKernelManager
 
     # IPC sockets in a private (0700) folder instead of TCP ports on localhost: no other local user can
     # reach the kernel, and ipykernel's "running over TCP without encryption" warning is gone
     km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=str(Path(sockets) / "kernel"))
+    if server:
+        km.kernel_id = str(uuid.uuid4())
+        km.provisioner = ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+        km.provisioner.server = server
     await km.start_kernel(cwd=str(cwd))
     kc = km.client()
     kc.start_channels()
@@ -69,17 +174,20 @@ async def _start(kernel_name: str, cwd: Path, code: str, sockets: str, timeout: 
 
 
 class Preheated:
-    """``Preheated(notebook, kernel_name)`` starts the kernel now; ``.manager()`` waits for it and hands the
-    ``AsyncKernelManager`` to papermill (``km=``); ``shutdown()`` stops it after the run."""
+    """``Preheated(notebook, kernel_name)`` starts the kernel now (forked by ``server`` if given);
+    ``.manager()`` waits for it and hands the ``AsyncKernelManager`` to papermill (``km=``);
+    ``shutdown()`` stops it after the run."""
 
     _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mktdash-kernel")
     _stopper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mktdash-kernel-stop")  # never queued behind a start
 
-    def __init__(self, notebook: Path, kernel_name: str, *, timeout: float = 120.0) -> None:
+    def __init__(
+        self, notebook: Path, kernel_name: str, *, server: KernelServer | None = None, timeout: float = 120.0
+    ) -> None:
         self._sockets = tempfile.mkdtemp(prefix="mktdash-kernel-")
         code = import_cells(notebook)
         self._future: Future[Any] = self._pool.submit(
-            asyncio.run, _start(kernel_name, notebook.parent, code, self._sockets, timeout)
+            asyncio.run, _start(kernel_name, notebook.parent, code, self._sockets, timeout, server)
         )
 
     def manager(self) -> Any:
@@ -94,16 +202,22 @@ class Preheated:
 
 class KernelPool:
     """The run's kernels by notebook name: ``preheat`` starts them ahead, ``take`` hands one over (starting it
-    now if it was not preheated), ``release`` stops it; leaving the ``with`` block stops whatever is left."""
+    now if it was not preheated), ``release`` stops it; leaving the ``with`` block stops whatever is left.
+    With ``fork``, a :class:`KernelServer` starts with the pool and forks every kernel after the first ones."""
 
-    def __init__(self, notebooks_dir: Path, kernel_name: str) -> None:
+    def __init__(self, notebooks_dir: Path, kernel_name: str, *, fork: bool = False) -> None:
         self.notebooks_dir, self.kernel_name = notebooks_dir, kernel_name
         self.kernels: dict[str, Preheated] = {}
+        self.server = KernelServer(notebooks_dir) if fork else None
+        self._started = 0
 
     def preheat(self, names: list[str]) -> None:
+        server = self.server if self._started else None  # the first kernels start while the server imports
         for name in names:
             if name not in self.kernels:
-                self.kernels[name] = Preheated(self.notebooks_dir / f"{name}.ipynb", self.kernel_name)
+                notebook = self.notebooks_dir / f"{name}.ipynb"
+                self.kernels[name] = Preheated(notebook, self.kernel_name, server=server)
+                self._started += 1
 
     def take(self, name: str) -> Any:
         self.preheat([name])
@@ -122,3 +236,5 @@ class KernelPool:
 
     def __exit__(self, *exc: object) -> None:
         self.release_all()
+        if self.server:
+            self.server.close()

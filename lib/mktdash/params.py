@@ -139,6 +139,7 @@ class RunParams(Section):
     kernel: str = "python3"
     cell_timeout_seconds: int = 1800
     preheat: bool = True
+    fork_kernels: bool = True  # kernels after the first stage fork from a server with the stack imported
     concurrent: list[list[str]] = Field(default_factory=lambda: [["10_kpis", "20_budget"]])
 
 

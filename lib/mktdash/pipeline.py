@@ -166,7 +166,7 @@ def run(
     if unknown:
         raise ValueError(f"Unknown notebook(s) {unknown}; choose from {settings.run.notebooks}")
     plan = stages(names, settings.run.concurrent)
-    with kernels.KernelPool(src_dir, settings.run.kernel) as pool:
+    with kernels.KernelPool(src_dir, settings.run.kernel, fork=settings.run.fork_kernels) as pool:
         pool.preheat(plan[0] if plan else [])  # the first kernel starts while the inputs are hashed
         run_id = archive.new_run_id()
         tentative = resolve_week(week)

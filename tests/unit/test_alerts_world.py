@@ -7,19 +7,24 @@ the channel (the campaign's CVR moves with the channel's), so this also guards t
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from mktdash import alerts, kpis, params, schema
+from mktdash import alerts, kpis, params, schema, weeks
 from mktdash.warehouse import Warehouse
 
 world = pytest.importorskip("mktdash.demo.world")
 
 
-def _detect(plant: bool):  # noqa: ANN202
+def _world(plant: bool):  # noqa: ANN202
     w = world.simulate(seed=7, end="2026-11-22", plant=plant)
     wh = Warehouse.memory()
     wh.append("ad_daily", schema.conform(w.tables["ad_daily"], "ad_daily"))
-    week = kpis.resolve_week(wh)
+    return w, wh, kpis.resolve_week(wh)
+
+
+def _detect(plant: bool):  # noqa: ANN202
+    w, wh, week = _world(plant)
     return w.truth["anomalies"], alerts.detect(wh, week, params.load({}))
 
 
@@ -34,3 +39,14 @@ def test_demo_world_planted_found_and_quiet_world_silent() -> None:
         assert hit["size"].iloc[0] == pytest.approx(p["size"], abs=0.2)
     _, quiet = _detect(False)
     assert (quiet["rule"] == "change").sum() == 0, quiet["text"].tolist()
+
+
+@pytest.mark.slow
+def test_level_frames_the_notebook_has_give_the_same_alerts() -> None:
+    _, wh, week = _world(True)
+    settings = params.load({})
+    first = weeks.shift(week, -53)  # as 10_kpis computes them, a year back
+    known = {lv: kpis.level_weekly(wh, lv, first=first, last=week) for lv in ("platform", "campaign")}
+    found = alerts.detect(wh, week, settings, known=known)
+    assert len(found) >= 5
+    pd.testing.assert_frame_equal(found, alerts.detect(wh, week, settings))

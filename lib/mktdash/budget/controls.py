@@ -86,10 +86,17 @@ def excess_daily(wh: Any, start: dt.date, end: dt.date, valid_weeks: int = 13) -
     return out[(out["date_day"] >= pd.Timestamp(start)) & (out["date_day"] <= pd.Timestamp(end))]
 
 
-def violations(wh: Any, week: str, n_weeks: int = 13, valid_weeks: int = 13) -> pd.DataFrame:
-    """Limit breaches per week and limit: spend, limit, excess, approved, violation (excess not approved)."""
-    start, end = weeks.monday(weeks.shift(week, -(n_weeks - 1))), weeks.sunday(week)
-    d = excess_daily(wh, start, end, valid_weeks)
+def window(week: str, n_weeks: int) -> tuple[dt.date, dt.date]:
+    """First and last day of the ``n_weeks`` weeks ending with ``week``."""
+    return weeks.monday(weeks.shift(week, -(n_weeks - 1))), weeks.sunday(week)
+
+
+def violations(wh: Any, week: str, n_weeks: int = 13, valid_weeks: int = 13, *,
+               excess: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Limit breaches per week and limit: spend, limit, excess, approved, violation (excess not approved).
+
+    ``excess``: :func:`excess_daily` over :func:`window` when the caller has it already."""
+    d = excess_daily(wh, *window(week, n_weeks), valid_weeks) if excess is None else excess.copy()
     if d.empty:
         return pd.DataFrame(columns=["week", "channel", "campaign_name", "period", "limit_amount", "spend",
                                      "excess", "approved", "violation"])
@@ -101,16 +108,18 @@ def violations(wh: Any, week: str, n_weeks: int = 13, valid_weeks: int = 13) -> 
     return g.sort_values(["week", "channel"]).reset_index(drop=True)
 
 
-def weekly_compliance(wh: Any, week: str, n_weeks: int = 13, goal: float = 0.95, valid_weeks: int = 13
-                      ) -> pd.DataFrame:
-    """Per week: total spend, unapproved excess, compliance = 1 - unapproved excess / spend, meets goal."""
-    start, end = weeks.monday(weeks.shift(week, -(n_weeks - 1))), weeks.sunday(week)
+def weekly_compliance(wh: Any, week: str, n_weeks: int = 13, goal: float = 0.95, valid_weeks: int = 13, *,
+                      excess: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per week: total spend, unapproved excess, compliance = 1 - unapproved excess / spend, meets goal.
+
+    ``excess``: :func:`excess_daily` over :func:`window` when the caller has it already."""
+    start, end = window(week, n_weeks)
     ad = wh.table("ad_daily")
     f = ad.filter((ad.date_day >= start) & (ad.date_day <= end))
     daily = wh.df(f.group_by("date_day").aggregate(spend=f.spend_reporting.sum()))
     daily["week"] = [weeks.of(pd.Timestamp(x).date()) for x in daily["date_day"]]
     tot = daily.groupby("week", as_index=False)["spend"].sum()
-    ex = excess_daily(wh, start, end, valid_weeks)
+    ex = excess_daily(wh, start, end, valid_weeks) if excess is None else excess.copy()
     if ex.empty:
         tot["unapproved_excess"] = 0.0
     else:

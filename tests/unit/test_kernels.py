@@ -1,0 +1,77 @@
+"""Forked kernels (mktdash.kernels + mktdash.kernel_server) behave like fresh ones, and go away with the run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from mktdash import kernels, pipeline
+from mktdash.params import resolve
+
+PARAMS = 'week: str = "latest"\nparams: dict = {}\nrun_dir: str = ""\nmode: str = "auto"'
+FACTS = """import json, os, sys
+facts = {"ppid": os.getppid(), "cwd": os.getcwd(), "probe": os.environ.get("MKTDASH_PROBE"),
+         "pandas_loaded": "pandas" in sys.modules, "charts_loaded": "mktdash.charts" in sys.modules}
+print(json.dumps(facts))"""
+FIGURE = "from mktdash import charts\nimport matplotlib.pyplot as plt\nplt.subplots()[0]"
+
+
+def _nb(path: Path, imports: str, *cells: str) -> None:
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [new_code_cell(imports), new_code_cell(PARAMS, metadata={"tags": ["parameters"]})]
+    nb.cells += [new_code_cell(c) for c in cells]
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def nbdir(tmp_path: Path) -> Path:
+    d = tmp_path / "nbs"
+    d.mkdir()
+    _nb(d / "first.ipynb", "import json")
+    _nb(d / "later.ipynb", "import json", FACTS, FIGURE)
+    # the server imports every notebook's import cells: pandas stays loaded, mktdash's own modules do not
+    _nb(d / "stack.ipynb", "import pandas\nfrom mktdash import charts")
+    _nb(d / "die.ipynb", "import json", "import os\nos._exit(3)")
+    return d
+
+
+def test_kernels_after_the_first_are_forks_that_behave_like_fresh_kernels(
+    nbdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "later.out.ipynb"
+    with kernels.KernelPool(nbdir, "python3", fork=True) as pool:
+        pool.preheat(["first"])
+        monkeypatch.setenv("MKTDASH_PROBE", "set after the server started")
+        pool.preheat(["later"])
+        first, later = pool.take("first"), pool.take("later")
+        assert isinstance(first.provisioner.process, subprocess.Popen)  # the first stage: a plain process
+        pipeline._execute(nbdir / "later.ipynb", out, {}, resolve(), later)
+        server = pool.server._process
+        kernel_pid = later.provisioner.pid
+    facts = json.loads(nbformat.read(out, as_version=4).cells[2].outputs[0]["text"])
+    assert facts["ppid"] == server.pid  # forked by the server ...
+    assert facts["probe"] == "set after the server started"  # ... in the environment of the launch
+    assert facts["cwd"] == str(nbdir)
+    assert facts["pandas_loaded"] and not facts["charts_loaded"]  # the stack inherited, our code imported fresh
+    # charts registered its figure formatter with this kernel's IPython: the figure shows as an <img>
+    html = nbformat.read(out, as_version=4).cells[3].outputs[0]["data"]["text/html"]
+    assert html.startswith('<img class="mktdash-chart"')
+    # the run is over: the kernel and the server are gone
+    assert server.poll() is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(kernel_pid, 0)
+
+
+def test_a_forked_kernel_that_dies_fails_its_notebook_and_the_run_goes_on_to_say_so(home: Path, nbdir: Path) -> None:
+    res = pipeline.run(resolve(overrides={"run": {"notebooks": ["first", "die"]}}), week="2025-W46",
+                       notebooks_dir=nbdir, progress=False)  # fmt: skip
+    assert not res.ok
+    record = {n["name"]: n for n in res.manifest["notebooks"]}["die"]
+    assert record["status"] == "failed" and "died" in record["error"].lower(), record
+    assert json.loads((res.run_dir / "manifest.json").read_text())["status"] == "failed"
