@@ -1,17 +1,19 @@
 """The weekly run's kernel fork server (started by :class:`mktdash.kernels.KernelPool`, one per run).
 
-``python -m mktdash.kernel_server NOTEBOOKS_DIR`` imports the notebooks' stack once: it runs the import
-cells of the notebooks in that folder (for the weekly ones pandas, Ibis, DuckDB, matplotlib, SciPy,
-ipykernel, ...: 3-5 s), then drops mktdash's own modules again, so each kernel imports our code fresh and
-module-level set-up that needs the kernel (charts registering its figure formatter with the kernel's
-IPython) runs in the kernel, as in a fresh process. Then, for each request, it forks a child that becomes
-``python -m ipykernel_launcher ARGV`` in the requested folder and environment: a kernel ready in ~30 ms.
+``python -m mktdash.kernel_server NOTEBOOKS_DIR`` runs the import cells of the notebooks in that folder once
+(for the weekly ones pandas, Ibis, DuckDB, matplotlib, SciPy, ipykernel, ...: 3-5 s of CPU), and forks
+each kernel from there: a child that becomes ``python -m ipykernel_launcher ARGV`` in the requested folder
+and environment, ready in ~30 ms. A request names its notebook, whose imports are loaded first; while no
+request waits, the server loads the next notebook's. The child drops mktdash's own modules before it
+becomes the kernel, so our code is imported fresh there and module-level set-up that needs the kernel
+(charts registering its figure formatter with the kernel's IPython) runs as in a new process.
 
 Written here because the standard library's fork server re-imports the caller's ``__main__`` module in
 every child (a test runner, a notebook, a script without a main guard); this one runs only ipykernel there.
 
-Protocol, one JSON line each way: ``{"argv": [...], "env": {...}, "cwd": "..."}`` on stdin, ``{"pid": N}``
-on stdout. End of stdin (the runner finished or died) kills the kernels still running and ends the server.
+Protocol, one JSON line each way: ``{"notebook": path, "argv": [...], "env": {...}, "cwd": "..."}`` on
+stdin, ``{"pid": N}`` on stdout. End of stdin (the runner finished or died) kills the kernels still running
+and ends the server.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import sys
 from pathlib import Path
@@ -27,19 +30,11 @@ from typing import Any, NoReturn
 _children: set[int] = set()
 
 
-def _load_stack(notebooks_dir: Path) -> None:
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as ipykernel sets it
-    import ipykernel.kernelapp  # noqa: F401
-
+def _load(notebook: str) -> None:
     from mktdash import kernels
 
-    for notebook in sorted(notebooks_dir.glob("*.ipynb")):
-        with contextlib.suppress(Exception):  # a broken import cell reports itself in its own kernel
-            exec(kernels.import_cells(notebook), {})  # noqa: S102 - the notebooks' own import cells
-    package = sys.modules["mktdash"]
-    for name in [m for m in sys.modules if m.startswith("mktdash.") and m != __name__]:
-        del sys.modules[name]
-        vars(package).pop(name.removeprefix("mktdash."), None)
+    with contextlib.suppress(Exception):  # a broken import cell reports itself in its own kernel
+        exec(kernels.import_cells(Path(notebook)), {})  # noqa: S102 - the notebooks' own import cells
 
 
 def _reap(*_: Any) -> None:
@@ -52,9 +47,10 @@ def _kernel(request: dict[str, Any]) -> NoReturn:
     """In the forked child: become the kernel."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.setsid()  # its own process group, like jupyter_client's kernels
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)  # stdout is the server's reply pipe
+    for name in [m for m in sys.modules if m.split(".")[0] == "mktdash"]:
+        del sys.modules[name]
     os.environ.clear()
     os.environ.update(request["env"])
     if cwd := request.get("cwd"):
@@ -66,17 +62,37 @@ def _kernel(request: dict[str, Any]) -> NoReturn:
     sys.exit(0)  # through main() without its clean-up: Python's own exit, atexit handlers included
 
 
+def _requests(todo: list[str]) -> Any:
+    """Request lines from stdin; while none is waiting, load the imports of the next notebook in ``todo``."""
+    buffer = b""
+    while True:
+        while b"\n" not in buffer:
+            if todo and not select.select([0], [], [], 0)[0]:
+                _load(todo.pop(0))
+                continue
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                return
+            buffer += chunk
+        line, buffer = buffer.split(b"\n", 1)
+        yield json.loads(line)
+
+
 def main() -> None:
-    _load_stack(Path(sys.argv[1]))
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as ipykernel sets it
+    import ipykernel.kernelapp  # noqa: F401
+
+    todo = [str(p) for p in sorted(Path(sys.argv[1]).glob("*.ipynb"))]
     signal.signal(signal.SIGCHLD, _reap)
-    for line in sys.stdin:
-        request = json.loads(line)
+    for request in _requests(todo):
+        if request.get("notebook") in todo:
+            todo.remove(request["notebook"])
+            _load(request["notebook"])
         pid = os.fork()
         if pid == 0:
             _kernel(request)
         _children.add(pid)
-        sys.stdout.write(json.dumps({"pid": pid}) + "\n")
-        sys.stdout.flush()
+        os.write(1, (json.dumps({"pid": pid}) + "\n").encode())
     for pid in list(_children):
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)

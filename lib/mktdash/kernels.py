@@ -7,10 +7,10 @@ its ``parameters`` cell that hold nothing but ``import`` statements, GUIDE §3).
 whole notebook in that kernel, import cells included (cheap, the modules are loaded), so the executed
 notebook is exactly what it would be in a fresh kernel. The same idea as Voilà's preheated kernels.
 
-Kernels after the first stage are forked (``run.fork_kernels``) from a server that ran the notebooks' import
-cells once when the run started (:mod:`mktdash.kernel_server`): such a kernel is ready in ~30 ms instead of
-1-4 s of interpreter start and imports, and the imports' CPU is spent once, not once a notebook. The first
-stage's kernels start as plain processes while the server is still importing.
+With ``run.fork_kernels`` the kernels are forked from a server that runs the notebooks' import cells once
+(:mod:`mktdash.kernel_server`, started with the run): a kernel is ready in ~30 ms once its notebook's imports
+are loaded there, instead of 1-4 s of interpreter start and imports, and those imports cost their CPU once
+per run, not once per notebook.
 
 Kernels listen on IPC sockets in a private folder (not on TCP ports of localhost). Warm-up failures are
 ignored on purpose: the notebook's own import cell raises the same error, in the record, where the reader
@@ -59,8 +59,8 @@ def import_cells(notebook: Path) -> str:
 
 
 class KernelServer:
-    """A :mod:`mktdash.kernel_server` process preloading the import cells of the notebooks in
-    ``notebooks_dir``: ``fork(argv, env, cwd)`` returns the pid of a new kernel."""
+    """A :mod:`mktdash.kernel_server` process loading the import cells of the notebooks in ``notebooks_dir``:
+    ``fork(notebook, argv, env, cwd)`` returns the pid of a new kernel for ``notebook``."""
 
     def __init__(self, notebooks_dir: Path) -> None:
         self._process = subprocess.Popen(
@@ -70,10 +70,11 @@ class KernelServer:
         )  # fmt: skip
         self._lock = threading.Lock()
 
-    def fork(self, argv: list[str], env: dict[str, str], cwd: str | None) -> int:
+    def fork(self, notebook: Path, argv: list[str], env: dict[str, str], cwd: str | None) -> int:
         assert self._process.stdin and self._process.stdout
-        with self._lock:  # waits, the first time, for the server's imports
-            self._process.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n")
+        request = {"notebook": str(notebook), "argv": argv, "env": env, "cwd": cwd}
+        with self._lock:  # waits for the server to load the notebook's imports
+            self._process.stdin.write(json.dumps(request) + "\n")
             self._process.stdin.flush()
             reply = self._process.stdout.readline()
         if not reply:
@@ -124,16 +125,18 @@ class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
     forks of a :class:`KernelServer` (anything else as a plain process)."""
 
     server: KernelServer | None = None
+    notebook: Path | None = None
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         at = next((i for i in range(len(cmd) - 1) if cmd[i : i + 2] == ["-m", "ipykernel_launcher"]), None)
-        if self.server is None or at is None or os.path.realpath(cmd[0]) != os.path.realpath(sys.executable):
+        same_python = os.path.realpath(cmd[0]) == os.path.realpath(sys.executable)
+        if not (self.server and self.notebook and at is not None and same_python):
             return await super().launch_kernel(cmd, **kwargs)
         cwd = str(kwargs["cwd"]) if kwargs.get("cwd") else None
         # the parent's pid, which jupyter_client's launcher passes as JPY_PARENT_PID (read by ipykernel on import)
         argv = [*cmd[at + 2 :], f"--IPKernelApp.parent_handle={os.getpid()}"]
         try:
-            pid = self.server.fork(argv, dict(kwargs.get("env") or os.environ), cwd)
+            pid = self.server.fork(self.notebook, argv, dict(kwargs.get("env") or os.environ), cwd)
         except RuntimeError as e:  # the run goes on with a plain kernel, and says why
             self.log.warning("%s: starting the kernel as a new process", e)
             return await super().launch_kernel(cmd, **kwargs)
@@ -144,7 +147,7 @@ class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
 
 
 async def _start(
-    kernel_name: str, cwd: Path, code: str, sockets: str, timeout: float, server: KernelServer | None
+    kernel_name: str, notebook: Path, code: str, sockets: str, timeout: float, server: KernelServer | None
 ) -> Any:
     from jupyter_client.manager import AsyncKernelManager
 
@@ -154,8 +157,8 @@ async def _start(
     if server:
         km.kernel_id = str(uuid.uuid4())
         km.provisioner = ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
-        km.provisioner.server = server
-    await km.start_kernel(cwd=str(cwd))
+        km.provisioner.server, km.provisioner.notebook = server, notebook
+    await km.start_kernel(cwd=str(notebook.parent))
     kc = km.client()
     kc.start_channels()
     try:
@@ -187,7 +190,7 @@ class Preheated:
         self._sockets = tempfile.mkdtemp(prefix="mktdash-kernel-")
         code = import_cells(notebook)
         self._future: Future[Any] = self._pool.submit(
-            asyncio.run, _start(kernel_name, notebook.parent, code, self._sockets, timeout, server)
+            asyncio.run, _start(kernel_name, notebook, code, self._sockets, timeout, server)
         )
 
     def manager(self) -> Any:
@@ -203,21 +206,18 @@ class Preheated:
 class KernelPool:
     """The run's kernels by notebook name: ``preheat`` starts them ahead, ``take`` hands one over (starting it
     now if it was not preheated), ``release`` stops it; leaving the ``with`` block stops whatever is left.
-    With ``fork``, a :class:`KernelServer` starts with the pool and forks every kernel after the first ones."""
+    With ``fork``, a :class:`KernelServer` starts with the pool and forks them."""
 
     def __init__(self, notebooks_dir: Path, kernel_name: str, *, fork: bool = False) -> None:
         self.notebooks_dir, self.kernel_name = notebooks_dir, kernel_name
         self.kernels: dict[str, Preheated] = {}
         self.server = KernelServer(notebooks_dir) if fork else None
-        self._started = 0
 
     def preheat(self, names: list[str]) -> None:
-        server = self.server if self._started else None  # the first kernels start while the server imports
         for name in names:
             if name not in self.kernels:
                 notebook = self.notebooks_dir / f"{name}.ipynb"
-                self.kernels[name] = Preheated(notebook, self.kernel_name, server=server)
-                self._started += 1
+                self.kernels[name] = Preheated(notebook, self.kernel_name, server=self.server)
 
     def take(self, name: str) -> Any:
         self.preheat([name])

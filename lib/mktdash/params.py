@@ -139,7 +139,7 @@ class RunParams(Section):
     kernel: str = "python3"
     cell_timeout_seconds: int = 1800
     preheat: bool = True
-    fork_kernels: bool = True  # kernels after the first stage fork from a server with the stack imported
+    fork_kernels: bool = True  # kernels fork from a server that ran the notebooks' import cells once
     concurrent: list[list[str]] = Field(default_factory=lambda: [["10_kpis", "20_budget"]])
 
 
