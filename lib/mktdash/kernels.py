@@ -206,12 +206,13 @@ class Preheated:
 class KernelPool:
     """The run's kernels by notebook name: ``preheat`` starts them ahead, ``take`` hands one over (starting it
     now if it was not preheated), ``release`` stops it; leaving the ``with`` block stops whatever is left.
-    With ``fork``, a :class:`KernelServer` starts with the pool and forks them."""
+    With ``fork`` (on Linux), a :class:`KernelServer` starts with the pool and forks them."""
 
     def __init__(self, notebooks_dir: Path, kernel_name: str, *, fork: bool = False) -> None:
         self.notebooks_dir, self.kernel_name = notebooks_dir, kernel_name
         self.kernels: dict[str, Preheated] = {}
-        self.server = KernelServer(notebooks_dir) if fork else None
+        # fork() after imports is safe on Linux; macOS' system frameworks may not survive it
+        self.server = KernelServer(notebooks_dir) if fork and sys.platform == "linux" else None
 
     def preheat(self, names: list[str]) -> None:
         for name in names:

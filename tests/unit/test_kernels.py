@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import nbformat
@@ -72,3 +73,9 @@ def test_a_forked_kernel_that_dies_fails_its_notebook_and_the_run_goes_on_to_say
     record = {n["name"]: n for n in res.manifest["notebooks"]}["die"]
     assert record["status"] == "failed" and "died" in record["error"].lower(), record
     assert json.loads((res.run_dir / "manifest.json").read_text())["status"] == "failed"
+
+
+def test_kernels_are_plain_processes_where_fork_is_not_safe(nbdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "darwin")
+    with kernels.KernelPool(nbdir, "python3", fork=True) as pool:
+        assert pool.server is None
