@@ -515,8 +515,8 @@ def _esc(v: Any) -> str:
 
 
 def fig_png(fig: Figure, dpi: int = 96) -> bytes:
-    """PNG bytes; ``bbox_inches=None`` because :func:`charts.finish` already laid the figure out tightly
-    (the house style's ``savefig.bbox: tight`` would draw every figure twice)."""
+    """PNG bytes; ``bbox_inches=None``: :func:`charts.finish` already laid the figure out tightly (a tight
+    bounding box would draw every figure twice)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches=None)
     return buf.getvalue()

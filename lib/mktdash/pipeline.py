@@ -10,13 +10,14 @@ says ``failed``, and the exit code is non-zero.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import shutil
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,12 +209,19 @@ def run(
         status, error = "ok", None
         # each notebook's HTML export runs on a thread while the next notebook executes in its kernel
         exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-html")
+        # the dashboards' snapshot is taken while the last stage (read-only, the report) runs
+        publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-publish")
+        snapshot: Future[Path | None] | None = None
+        warehouse_state: tuple[int, ...] = ()
         bar = tqdm(total=len(names), desc="weekly run", unit="notebook", disable=not progress)
         try:
             for i, stage in enumerate(plan):
                 bar.set_postfix_str(" + ".join(stage))
                 if settings.run.preheat and i + 1 < len(plan):
                     pool.preheat(plan[i + 1])
+                if 0 < i == len(plan) - 1:
+                    warehouse_state = _file_state(_warehouse_file(settings))
+                    snapshot = publisher.submit(_snapshot, run_dir, settings)
                 with ThreadPoolExecutor(max_workers=len(stage), thread_name_prefix="mktdash-nb") as threads:
                     futures = [threads.submit(execute, name, run_dir) for name in stage]
                     try:
@@ -243,6 +251,7 @@ def run(
         finally:
             bar.close()
             exporter.shutdown(wait=True)
+            publisher.shutdown(wait=True)
 
     manifest["exports"] = {
         p.name: sha256_file(p) for p in sorted((run_dir / "exports").glob("*")) if p.is_file()
@@ -254,7 +263,11 @@ def run(
         duration_seconds=round(time.perf_counter() - started, 2),
     )
     if status == "ok":
-        manifest["published"] = _publish(run_dir, settings)
+        manifest["published"] = _publish(run_dir, settings, snapshot, warehouse_state)
+    elif snapshot:  # the run failed: the snapshot taken meanwhile is not published
+        with contextlib.suppress(Exception):
+            if unused := snapshot.result():
+                unused.unlink(missing_ok=True)
     archive.write_manifest(run_dir, manifest)
     archive.write_index()
     return RunResult(run_id, manifest["week"], run_dir, status, manifest, error)
@@ -284,14 +297,38 @@ def _export_html(nb: Path, dest: Path, hide_code: bool) -> None:
         dest.write_text(f"<p>HTML export failed: {type(e).__name__}</p>", encoding="utf-8")
 
 
-def _publish(run_dir: Path, settings: Settings) -> str | None:
-    """Publish a read-only warehouse snapshot for the dashboards (see :mod:`mktdash.publish`)."""
+def _warehouse_file(settings: Settings) -> Path | None:
+    """The DuckDB warehouse file, if the run's backend is one that exists."""
+    wh_path = Path(settings.warehouse.path) if settings.warehouse.path else paths.warehouse_path()
+    return wh_path if settings.warehouse.backend == "duckdb" and wh_path.exists() else None
+
+
+def _file_state(path: Path | None) -> tuple[int, ...]:
+    """Size and modification time of a DuckDB file and its write-ahead log: changes when anything is written."""
+    files = [path, path.with_name(path.name + ".wal")] if path else []
+    return tuple(x for f in files if f.exists() for st in [f.stat()] for x in (st.st_size, st.st_mtime_ns))
+
+
+def _snapshot(run_dir: Path, settings: Settings) -> Path | None:
     from mktdash import publish
 
-    wh_path = Path(settings.warehouse.path) if settings.warehouse.path else paths.warehouse_path()
-    if settings.warehouse.backend != "duckdb" or not wh_path.exists():
+    wh_path = _warehouse_file(settings)
+    return publish.snapshot(run_dir, wh_path) if wh_path else None
+
+
+def _publish(run_dir: Path, settings: Settings, snapshot: Future[Path | None] | None, state: tuple[int, ...]
+             ) -> str | None:
+    """Point the dashboards at this run's read-only warehouse snapshot (see :mod:`mktdash.publish`): the one
+    taken during the last stage, or a new one if there was none or the warehouse changed meanwhile."""
+    from mktdash import publish
+
+    wh_path = _warehouse_file(settings)
+    if wh_path is None:
         return None
-    return str(publish.publish(run_dir, wh_path, keep=settings.dashboard.keep_published))
+    taken = snapshot.result() if snapshot else None
+    if taken is None or _file_state(wh_path) != state:
+        taken = publish.snapshot(run_dir, wh_path)
+    return str(publish.point(run_dir, taken, keep=settings.dashboard.keep_published))
 
 
 def _describe(e: BaseException) -> str:

@@ -1,7 +1,8 @@
 """Published data for the dashboards: a read-only DuckDB snapshot per successful run plus a pointer file.
 
-Dashboards never open the live warehouse (a weekly run may be writing it). At the end of each successful
-run the runner calls :func:`publish`, which
+Dashboards never open the live warehouse (a weekly run may be writing it). Each successful run publishes
+(:func:`publish`; the runner takes the :func:`snapshot` while its last, read-only notebook runs and calls
+:func:`point` once that notebook succeeded, taking the snapshot again if the warehouse changed meanwhile):
 
 1. copies the warehouse into ``outputs/published/<run-id>.duckdb`` while holding DuckDB's shared lock on it
    (no writer can change it mid-copy; when another process holds the write lock, the file and its WAL are
@@ -132,15 +133,19 @@ def publish(run_dir: Path | str, wh_path: Path | str | None = None, *, keep: int
     keep
         How many snapshots to keep in ``outputs/published/`` (older ones are deleted).
     """
+    return point(run_dir, snapshot(run_dir, wh_path), keep=keep)
+
+
+def snapshot(run_dir: Path | str, wh_path: Path | str | None = None) -> Path:
+    """Steps 1 and 2 of :func:`publish`: the run's read-only ``<run-id>.duckdb``, not yet pointed at (the
+    runner takes it while its last notebook runs, and points at it once that notebook succeeded)."""
     run_dir = Path(run_dir).resolve()
     src = Path(wh_path) if wh_path else paths.warehouse_path()
     if not src.exists():
         raise FileNotFoundError(f"No warehouse at {src}: nothing to publish")
-    man = _manifest(run_dir)
-    run_id = str(man.get("run_id") or run_dir.name)
-    week = str(man.get("week") or run_dir.parent.name)
     out = published_dir()
     out.mkdir(parents=True, exist_ok=True)
+    run_id = str(_manifest(run_dir).get("run_id") or run_dir.name)
     dest = out / f"{run_id}.duckdb"
     tmp = out / f".{run_id}.{os.getpid()}.tmp.duckdb"
     tmp.unlink(missing_ok=True)
@@ -163,9 +168,17 @@ def publish(run_dir: Path | str, wh_path: Path | str | None = None, *, keep: int
     finally:
         tmp.unlink(missing_ok=True)
     dest.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    return dest
+
+
+def point(run_dir: Path | str, dest: Path, *, keep: int = 8) -> Path:
+    """Step 3 of :func:`publish`: make the snapshot ``dest`` the latest (atomically) and prune old ones."""
+    run_dir = Path(run_dir).resolve()
+    man = _manifest(run_dir)
+    out = published_dir()
     pointer = {
-        "run_id": run_id,
-        "week": week,
+        "run_id": str(man.get("run_id") or run_dir.name),
+        "week": str(man.get("week") or run_dir.parent.name),
         "run_dir": _rel(run_dir),
         "snapshot": _rel(dest),
         "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

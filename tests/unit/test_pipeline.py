@@ -197,3 +197,45 @@ def test_report_exporter_matches_nbconvert_accessibility_touches(tmp_path: Path)
     assert ours.count('alt="No description has been provided for this image"') == 1
     text = lambda h: re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", h.split("<body", 1)[1]))).strip()  # noqa: E731
     assert text(ours) == text(ref)
+
+
+WRITE_ROW = "import duckdb\nfrom mktdash import paths\nwith duckdb.connect(str(paths.warehouse_path())) as con:\n" \
+            "    con.execute('INSERT INTO t VALUES (2)')"  # fmt: skip
+
+
+def _published_rows(res: pipeline.RunResult) -> list[int]:
+    import duckdb
+
+    with duckdb.connect(res.manifest["published"], read_only=True) as con:
+        return [r[0] for r in con.execute("SELECT x FROM t ORDER BY x").fetchall()]
+
+
+@pytest.mark.parametrize("last_writes", [False, True])
+def test_snapshot_taken_during_the_last_stage_is_what_the_warehouse_holds_at_the_end(
+    home: Path, nbdir: Path, last_writes: bool
+) -> None:
+    import duckdb
+
+    from mktdash import paths
+
+    paths.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(paths.warehouse_path())) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    _nb(nbdir / "w.ipynb", WRITE_ROW)  # a last notebook that writes after all: the snapshot is taken again
+    res = pipeline.run(_settings(["a", "w" if last_writes else "c"]), week="2025-W46", notebooks_dir=nbdir,
+                       progress=False)  # fmt: skip
+    assert res.ok, res.error
+    assert _published_rows(res) == ([1, 2] if last_writes else [1])
+    assert json.loads((home / "outputs" / "published" / "latest.json").read_text())["run_id"] == res.run_id
+
+
+def test_a_run_failing_in_its_last_stage_publishes_nothing(home: Path, nbdir: Path) -> None:
+    import duckdb
+
+    from mktdash import paths, publish
+
+    paths.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    duckdb.connect(str(paths.warehouse_path())).close()
+    res = pipeline.run(_settings(["a", "boom"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
+    assert not res.ok and "published" not in res.manifest
+    assert not list(publish.published_dir().glob("*.duckdb")) and not (publish.published_dir() / "latest.json").exists()
