@@ -325,7 +325,9 @@ def _publish(run_dir: Path, settings: Settings, snapshot: Future[Path | None] | 
     wh_path = _warehouse_file(settings)
     if wh_path is None:
         return None
-    taken = snapshot.result() if snapshot else None
+    taken = None
+    with contextlib.suppress(Exception):  # a failed early snapshot is taken again here, and raises if it must
+        taken = snapshot.result() if snapshot else None
     if taken is None or _file_state(wh_path) != state:
         taken = publish.snapshot(run_dir, wh_path)
     return str(publish.point(run_dir, taken, keep=settings.dashboard.keep_published))
