@@ -241,38 +241,28 @@ class DashboardData:
             candidates.append(Path(wpath))
         if self.published:
             candidates.append(self.published.snapshot)
+        # one read-only connection for the object's life: published snapshots never change, and in a run the
+        # report reads the warehouse after the run's last write, as one consistent state
         self.snapshot: Path | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
         for c in candidates:
-            if c.exists() and self._can_open(c):
-                self.snapshot = c
-                break
+            if c.exists():
+                with contextlib.suppress(duckdb.Error):
+                    self._con = duckdb.connect(str(c), read_only=True)
+                    self.snapshot = c
+                    break
         self.agg = self._load_agg()
         self.targets = self._query("SELECT metric, level, entity, period, target FROM kpi_targets")
         self._cross_cache: dict[str, dict[str, float | None]] = {}
         self._badge_cache: dict[str, list[tuple[str, str, bool]]] = {}
 
-    @staticmethod
-    def _can_open(path: Path) -> bool:
-        try:
-            duckdb.connect(str(path), read_only=True).close()
-            return True
-        except duckdb.Error:
-            return False
-
-    # snapshot access: one short-lived read-only connection per query (never blocks a writer)
     def _query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame | None:
-        if self.snapshot is None:
+        if self._con is None:
             return None
         try:
-            con = duckdb.connect(str(self.snapshot), read_only=True)
+            return self._con.execute(sql, params or []).df()
         except duckdb.Error:
             return None
-        try:
-            return con.execute(sql, params or []).df()
-        except duckdb.Error:
-            return None
-        finally:
-            con.close()
 
     def _load_agg(self) -> pd.DataFrame:
         df = self._query("SELECT * FROM dash_ad_weekly")
