@@ -137,7 +137,7 @@ class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
         argv = [*cmd[at + 2 :], f"--IPKernelApp.parent_handle={os.getpid()}"]
         try:
             pid = self.server.fork(self.notebook, argv, dict(kwargs.get("env") or os.environ), cwd)
-        except RuntimeError as e:  # the run goes on with a plain kernel, and says why
+        except (RuntimeError, OSError) as e:  # the server is gone: the run goes on with a plain kernel, and says why
             self.log.warning("%s: starting the kernel as a new process", e)
             return await super().launch_kernel(cmd, **kwargs)
         self.process = _ForkedProcess(pid)  # type: ignore[assignment]  # the Popen methods it uses

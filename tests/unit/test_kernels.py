@@ -79,3 +79,13 @@ def test_kernels_are_plain_processes_where_fork_is_not_safe(nbdir: Path, monkeyp
     monkeypatch.setattr(sys, "platform", "darwin")
     with kernels.KernelPool(nbdir, "python3", fork=True) as pool:
         assert pool.server is None
+
+
+def test_without_its_server_a_run_goes_on_with_plain_kernels(nbdir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "later.out.ipynb"
+    with kernels.KernelPool(nbdir, "python3", fork=True) as pool:
+        pool.server._process.kill()
+        pool.server._process.wait()
+        pipeline._execute(nbdir / "later.ipynb", out, {}, resolve(), pool.take("later"))
+    facts = json.loads(nbformat.read(out, as_version=4).cells[2].outputs[0]["text"])
+    assert facts["ppid"] == os.getpid()  # launched by jupyter_client, not forked
