@@ -56,8 +56,8 @@ def test_weekly_compliance_hand_math() -> None:
     assert vio[["week", "excess", "violation"]].values.tolist() == [["2026-W02", pytest.approx(100.0), True],
                                                                     ["2026-W03", pytest.approx(100.0), False]]
     # the budget notebook computes the daily excess once and hands it to both
-    excess = controls.excess_daily(wh, *controls.window("2026-W03", 2))
-    assert controls.window("2026-W03", 2) == (MON, dt.date(2026, 1, 18))
+    excess = controls.excess_daily(wh, *spend.window("2026-W03", 2))
+    assert spend.window("2026-W03", 2) == (MON, dt.date(2026, 1, 18))
     pd.testing.assert_frame_equal(controls.weekly_compliance(wh, "2026-W03", n_weeks=2, excess=excess), comp.reset_index())
     pd.testing.assert_frame_equal(controls.violations(wh, "2026-W03", n_weeks=2, excess=excess), vio)
 

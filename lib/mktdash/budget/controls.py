@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mktdash import weeks
+from mktdash.budget.spend import window
 
 
 def proposal_channel(proposal_id: str, channels: list[str]) -> str | None:
@@ -86,16 +87,11 @@ def excess_daily(wh: Any, start: dt.date, end: dt.date, valid_weeks: int = 13) -
     return out[(out["date_day"] >= pd.Timestamp(start)) & (out["date_day"] <= pd.Timestamp(end))]
 
 
-def window(week: str, n_weeks: int) -> tuple[dt.date, dt.date]:
-    """First and last day of the ``n_weeks`` weeks ending with ``week``."""
-    return weeks.monday(weeks.shift(week, -(n_weeks - 1))), weeks.sunday(week)
-
-
 def violations(wh: Any, week: str, n_weeks: int = 13, valid_weeks: int = 13, *,
                excess: pd.DataFrame | None = None) -> pd.DataFrame:
     """Limit breaches per week and limit: spend, limit, excess, approved, violation (excess not approved).
 
-    ``excess``: :func:`excess_daily` over :func:`window` when the caller has it already."""
+    ``excess``: :func:`excess_daily` over :func:`mktdash.budget.spend.window` when the caller has it already."""
     d = excess_daily(wh, *window(week, n_weeks), valid_weeks) if excess is None else excess.copy()
     if d.empty:
         return pd.DataFrame(columns=["week", "channel", "campaign_name", "period", "limit_amount", "spend",
@@ -112,7 +108,7 @@ def weekly_compliance(wh: Any, week: str, n_weeks: int = 13, goal: float = 0.95,
                       excess: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per week: total spend, unapproved excess, compliance = 1 - unapproved excess / spend, meets goal.
 
-    ``excess``: :func:`excess_daily` over :func:`window` when the caller has it already."""
+    ``excess``: :func:`excess_daily` over :func:`mktdash.budget.spend.window` when the caller has it already."""
     start, end = window(week, n_weeks)
     ad = wh.table("ad_daily")
     f = ad.filter((ad.date_day >= start) & (ad.date_day <= end))

@@ -130,7 +130,7 @@ def controls_section(wh: Any, settings: Any, week: str, rec_table: pd.DataFrame 
                      run_id: str) -> Section:
     """Limits, violations, weekly compliance, approvals and this run's proposals (written to exports)."""
     b = settings.budget
-    excess = controls.excess_daily(wh, *controls.window(week, 13), b.approval_valid_weeks)
+    excess = controls.excess_daily(wh, *spend.window(week, 13), b.approval_valid_weeks)
     comp = controls.weekly_compliance(wh, week, 13, b.compliance_goal, b.approval_valid_weeks, excess=excess)
     vio = controls.violations(wh, week, 13, b.approval_valid_weeks, excess=excess)
     s = Section("Controls: limits, approvals and compliance")
