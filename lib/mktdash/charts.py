@@ -77,15 +77,19 @@ def table_html(df: pd.DataFrame) -> str:
     return f'<div class="mktdash-table-wrap" style="overflow-x:auto;max-width:100%">{body}</div>'
 
 
+def load_ipython_extension(ip) -> None:  # noqa: ANN001 - IPython's extension hook
+    """A returned Figure displays as :func:`figure_html` (PNG with alt text). Runs on import in a kernel, and
+    as ``--ext mktdash.charts`` in a kernel forked with this module already imported (:mod:`mktdash.kernel_server`)."""
+    ip.display_formatter.formatters["text/html"].for_type(Figure, figure_html)
+
+
 def _register_ipython_display() -> None:
-    """In a Jupyter kernel, a returned Figure displays as :func:`figure_html` (PNG with alt text)."""
     try:
         from IPython import get_ipython
     except ImportError:
         return
-    ip = get_ipython()
-    if ip is not None:
-        ip.display_formatter.formatters["text/html"].for_type(Figure, figure_html)
+    if (ip := get_ipython()) is not None:
+        load_ipython_extension(ip)
 
 
 apply_style()
@@ -133,6 +137,7 @@ def finish(fig: Figure, alt: str) -> Figure:
     """Attach alt text (used by the HTML/dashboard layers) and close the pyplot handle."""
     fig.alt_text = alt  # type: ignore[attr-defined]
     fig.tight_layout()
+    fig.set_layout_engine(None)  # tight_layout leaves a placeholder engine that makes savefig draw twice
     plt.close(fig)
     return fig
 

@@ -133,12 +133,28 @@ def _ranges(days: list[dt.date], step: int = 1) -> list[tuple[dt.date, dt.date]]
     return out
 
 
-def _distinct_days(wh: Any, table: str, date_col: str, group: list[str]) -> pd.DataFrame:
-    t = wh.table(table)
-    expr = t.select(*group, day=t[date_col].cast("date")).distinct()
-    df = wh.df(expr)
+def _distinct_days(wh: Any) -> dict[str, pd.DataFrame]:
+    """The distinct (group..., day) rows of every dated source that has rows, by table: one query for all."""
+    import ibis
+
+    width = max(len(group) for _, _, group in DATED_SOURCES)
+    parts = []
+    for table, date_col, group in DATED_SOURCES:
+        if wh.exists(table):
+            t = wh.table(table)
+            cols = [t[g].cast("string") for g in group] + [ibis.null("string")] * (width - len(group))
+            parts.append(t.select(table=ibis.literal(table), day=t[date_col].cast("date"),
+                                  **{f"g{i}": c for i, c in enumerate(cols)}).distinct())  # fmt: skip
+    if not parts:
+        return {}
+    df = wh.df(ibis.union(*parts))
     df["day"] = pd.to_datetime(df["day"]).dt.date
-    return df
+    out = {}
+    for table, _, group in DATED_SOURCES:
+        rows = df[df["table"] == table]
+        if len(rows):
+            out[table] = rows.rename(columns={f"g{i}": g for i, g in enumerate(group)})[[*group, "day"]]
+    return out
 
 
 def scorecard(
@@ -213,10 +229,11 @@ def _coverage(
 
     pause_days = int(_ingest_setting(settings, "pause_days", 14))
     fresh_rows, comp_rows, gap_rows, day_rows = [], [], [], []
-    for table, date_col, group in DATED_SOURCES:
-        if not wh.exists(table) or wh.count(table) == 0:
+    distinct_days = _distinct_days(wh)
+    for table, _, group in DATED_SOURCES:
+        if table not in distinct_days:
             continue
-        dd = _distinct_days(wh, table, date_col, group)
+        dd = distinct_days[table]
         dd = dd[dd["day"].notna()]
         if dd.empty:
             continue
@@ -296,31 +313,33 @@ def _coverage(
 def _duplicates(wh: Any) -> pd.DataFrame:
     """Rows beyond the first per key, per table (should be zero after idempotent ingest).
 
-    One pass over a 64-bit hash of the key (a group-by on one integer, ~4x faster than on the key's
-    columns); only when a hash repeats are those rows grouped by the key itself, so a collision never
-    counts as a duplicate.
+    One query over every table counts its rows and the distinct 64-bit hashes of its key (~4x faster than
+    grouping by the key's columns, and one round trip instead of one per table); only a table whose count
+    exceeds its distinct hashes is grouped by the key itself, so a hash collision never counts as a duplicate.
     """
     import ibis
 
-    rows = []
-    for table, keys in KEYS.items():
-        if not wh.exists(table) or wh.count(table) == 0:
-            continue
+    present = [(table, keys) for table, keys in KEYS.items() if wh.exists(table)]
+    if not present:
+        return pd.DataFrame(columns=["table", "key", "duplicated_keys", "duplicate_rows"])
+    counts = []
+    for table, keys in present:
         t = wh.table(table)
-        hashed = t.mutate(_key=ibis.struct({k: t[k] for k in keys}).hash())
-        per_hash = hashed.group_by("_key").aggregate(n=hashed.count())
-        repeated = per_hash.filter(per_hash.n > 1).select("_key")
+        key = ibis.struct({k: t[k] for k in keys}).hash()
+        counts.append(t.aggregate(table=ibis.literal(table), rows=t.count(), hashes=key.nunique()))
+    found = wh.df(ibis.union(*counts))
+    suspect = set(found.loc[found["rows"] > found["hashes"], "table"])
+    rows = []
+    for table, keys in present:
         dup_keys = extra = 0
-        if int(wh.df(repeated.count())):
-            suspects = hashed.semi_join(repeated, "_key")
-            g = suspects.group_by(keys).aggregate(n=suspects.count())
+        if table in suspect:
+            t = wh.table(table)
+            g = t.group_by(keys).aggregate(n=t.count())
             dup = g.filter(g.n > 1)
             res = wh.df(dup.aggregate(keys_duplicated=dup.count(), extra=(dup.n - 1).sum()))
             dup_keys = int(res["keys_duplicated"].iloc[0])
             extra = 0 if pd.isna(res["extra"].iloc[0]) else int(res["extra"].iloc[0])
-        rows.append(
-            {"table": table, "key": ", ".join(keys), "duplicated_keys": dup_keys, "duplicate_rows": extra}
-        )
+        rows.append({"table": table, "key": ", ".join(keys), "duplicated_keys": dup_keys, "duplicate_rows": extra})
     return pd.DataFrame(rows, columns=["table", "key", "duplicated_keys", "duplicate_rows"])
 
 

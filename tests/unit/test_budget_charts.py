@@ -38,3 +38,16 @@ def test_budget_charts_render_with_titles_and_alt_text() -> None:
         assert f.axes[0].get_title(loc="left") or f.axes[0].get_title() or f._suptitle is not None
     curves_fig = figs[1]
     assert len([a for a in curves_fig.axes if a.get_title(loc="left")]) == 5  # one panel per channel
+
+
+def test_a_finished_chart_is_drawn_once_when_saved(monkeypatch) -> None:  # noqa: ANN001
+    """finish() lays the figure out; saving it must not lay it out again (a second full draw per chart)."""
+    from matplotlib.figure import Figure
+
+    fig = charts.bars(pd.DataFrame({"channel": ["search", "social"], "spend": [1.0, 2.0]}), x="channel", y="spend",
+                      title="Spend", ylabel="spend")  # fmt: skip
+    draws = []
+    real_draw = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: draws.append(1) or real_draw(self, renderer))
+    png = charts.figure_png(fig)
+    assert png.startswith(b"\x89PNG") and len(draws) == 1

@@ -15,9 +15,10 @@ from mktdash import kernels, pipeline
 from mktdash.params import resolve
 
 PARAMS = 'week: str = "latest"\nparams: dict = {}\nrun_dir: str = ""\nmode: str = "auto"'
-FACTS = """import json, os, sys
+FACTS = """import gc, json, os, sys
 facts = {"ppid": os.getppid(), "cwd": os.getcwd(), "probe": os.environ.get("MKTDASH_PROBE"),
-         "pandas_loaded": "pandas" in sys.modules, "charts_loaded": "mktdash.charts" in sys.modules}
+         "pandas_loaded": "pandas" in sys.modules, "charts_loaded": "mktdash.charts" in sys.modules,
+         "gc_enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
 print(json.dumps(facts))"""
 FIGURE = "from mktdash import charts\nimport matplotlib.pyplot as plt\nplt.subplots()[0]"
 
@@ -56,8 +57,10 @@ def test_kernels_are_forks_that_behave_like_fresh_kernels(
     assert facts["ppid"] == server.pid  # forked by the server ...
     assert facts["probe"] == "set after the server started"  # ... in the environment of the launch
     assert facts["cwd"] == str(nbdir)
-    assert facts["pandas_loaded"] and not facts["charts_loaded"]  # the stack inherited, our code imported fresh
-    # charts registered its figure formatter with this kernel's IPython: the figure shows as an <img>
+    # the server's objects are frozen: the kernel's collections (enabled) skip them and never copy their pages
+    assert facts["gc_enabled"] and facts["frozen"] > 100_000
+    assert facts["pandas_loaded"] and facts["charts_loaded"]  # the stack and our code inherited, ...
+    # ... and charts registered its figure formatter with this kernel's IPython: the figure shows as an <img>
     html = nbformat.read(out, as_version=4).cells[3].outputs[0]["data"]["text/html"]
     assert html.startswith('<img class="mktdash-chart"')
     # the run is over: the kernel and the server are gone
