@@ -1,8 +1,9 @@
-"""One chart style for everything: matplotlib/seaborn figures with titles, units and alt text.
+"""One chart style for everything: matplotlib figures with titles, units and alt text.
 
-Every chart function returns a ``matplotlib.figure.Figure`` and never calls ``plt.show()``; notebooks
-display the figure (static PNG in batch/HTML, inside an Output widget live). Area-specific chart functions
-carry their area as a prefix (``kpi_``, ``budget_``, ``quality_``, ``exec_``).
+Every chart function returns a ``matplotlib.figure.Figure``, made without pyplot (no figure manager to
+register and close, ~0.3 s less to import: matplotlib's advice for servers); notebooks display the figure
+(static PNG in batch/HTML, inside an Output widget live). Area-specific chart functions carry their area as
+a prefix (``kpi_``, ``budget_``, ``quality_``, ``exec_``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from collections.abc import Sequence
 
 import matplotlib
 
-matplotlib.use("Agg")  # headless everywhere; the notebook's inline backend still displays returned figures
-import matplotlib.pyplot as plt  # noqa: E402
+matplotlib.use("Agg")  # headless everywhere (an analyst's pyplot too); figures display through the formatter below
 import matplotlib.ticker as mticker  # noqa: E402
 import pandas as pd  # noqa: E402
 from cycler import cycler  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9e6f", "#b8405e", "#7a5cb8", "#c9a227", "#4a9bc9", "#8c8c8c"]
@@ -28,7 +29,7 @@ GOOD, BAD, NEUTRAL = "#2e8540", "#c0392b", "#6b7280"
 
 def apply_style() -> None:
     """Set the house style (called on import; idempotent)."""
-    plt.rcParams.update(
+    matplotlib.rcParams.update(
         {
             "figure.figsize": (9, 4.2),
             "figure.dpi": 100,
@@ -105,7 +106,7 @@ def channel_colors(channels: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def money_axis(ax: plt.Axes, currency: str = "USD", axis: str = "y") -> None:
+def money_axis(ax: Axes, currency: str = "USD", axis: str = "y") -> None:
     """Format an axis as compact money (12k, 1.2M) and put the currency in its label."""
     fmt = mticker.FuncFormatter(lambda v, _: compact(v))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
@@ -126,7 +127,8 @@ def compact(v: float) -> str:
 
 def new(title: str, *, xlabel: str = "", ylabel: str = "", figsize: tuple[float, float] | None = None):  # noqa: ANN201
     """A figure with one axes, titled; returns ``(fig, ax)``."""
-    fig, ax = plt.subplots(figsize=figsize)
+    fig = Figure(figsize=figsize)
+    ax = fig.subplots()
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -134,11 +136,10 @@ def new(title: str, *, xlabel: str = "", ylabel: str = "", figsize: tuple[float,
 
 
 def finish(fig: Figure, alt: str) -> Figure:
-    """Attach alt text (used by the HTML/dashboard layers) and close the pyplot handle."""
+    """Attach alt text (used by the HTML/dashboard layers) and lay the figure out once."""
     fig.alt_text = alt  # type: ignore[attr-defined]
     fig.tight_layout()
     fig.set_layout_engine(None)  # tight_layout leaves a placeholder engine that makes savefig draw twice
-    plt.close(fig)
     return fig
 
 
@@ -352,7 +353,8 @@ def budget_response_curves(curves, current, recommended=None, *, currency: str =
     n = len(curves.channels)
     cols = min(3, n)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(4.0 * cols, 3.0 * rows), squeeze=False)
+    fig = Figure(figsize=(4.0 * cols, 3.0 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     fig.suptitle("Response curves: weekly revenue by weekly spend", x=0.01, ha="left", fontweight="bold")
     cur = np.array([float(current.get(c, 0.0)) for c in curves.channels])
     rec = None if recommended is None else np.array([float(recommended.get(c, 0.0)) for c in curves.channels])

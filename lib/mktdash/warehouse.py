@@ -44,6 +44,7 @@ class Warehouse:
         self.path = path
         self.read_only = read_only
         self._tables: list[str] | None = None  # read-only: the table list does not change under us
+        self._table_exprs: dict[str, ibis.Table] = {}  # read-only: nor do their schemas (one lookup each)
 
     # ---- opening -------------------------------------------------------------------------------------------
     @classmethod
@@ -117,8 +118,13 @@ class Warehouse:
 
     def table(self, name: str) -> ibis.Table:
         """The Ibis table ``name``; an empty canonical one if nothing was loaded into it yet."""
+        if name in self._table_exprs:
+            return self._table_exprs[name]
         if self.exists(name):
-            return self.con.table(name)
+            t = self.con.table(name)
+            if self.read_only:
+                self._table_exprs[name] = t
+            return t
         if name in TABLES:
             return ibis.memtable(empty_frame(name)).cast(ibis.schema(ibis_schema(name)))
         raise WarehouseError(f"No table {name!r} in the warehouse; known: {sorted(self.tables())}")
