@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import json
 import shutil
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -107,8 +108,16 @@ def _scraps(nb_path: Path) -> dict[str, Any]:
     return out
 
 
-def _execute(src: Path, dest: Path, parameters: dict[str, Any], settings: Settings, km: Any = None) -> None:
+RELEASE_TAG = "next-stage"  # a cell so tagged lets the run's next stage start once it ran (see run())
+
+
+def _execute(src: Path, dest: Path, parameters: dict[str, Any], settings: Settings, km: Any = None,
+             on_release: Callable[[], None] = lambda: None) -> None:
     import papermill as pm
+
+    def on_cell_executed(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
+        if RELEASE_TAG in cell.get("metadata", {}).get("tags", []) and execute_reply["content"]["status"] == "ok":
+            on_release()
 
     pm.execute_notebook(
         str(src),
@@ -122,6 +131,7 @@ def _execute(src: Path, dest: Path, parameters: dict[str, Any], settings: Settin
         execution_timeout=settings.run.cell_timeout_seconds,
         shutdown_kernel="immediate",
         km=km,
+        on_cell_executed=on_cell_executed,  # nbclient's hook, through papermill's engine arguments
     )
 
 
@@ -156,7 +166,10 @@ def run(
     ``only`` restricts the run to some notebooks (by name, e.g. ``["10_kpis"]``); ``notebooks_dir``
     swaps the notebooks (the benchmark runs emptied copies to measure the papermill floor). Notebooks in a
     ``run.concurrent`` group run at the same time; with ``run.preheat`` each stage's kernels start (and
-    run their import cells) while the stage before still runs (:mod:`mktdash.kernels`).
+    run their import cells) while the stage before still runs (:mod:`mktdash.kernels`). A stage starts once
+    every notebook of the stage before finished or ran its cell tagged ``next-stage`` (00_ingest's ingest:
+    its data-quality cells then run alongside 10 and 20, which only read what it wrote); a notebook never
+    overlaps more than the one stage after its own, and one that fails stops the run there.
     """
     from mktdash import kernels
 
@@ -190,7 +203,7 @@ def run(
         archive.write_manifest(run_dir, manifest)
         archive.write_index()
 
-        def execute(name: str, run_dir: Path) -> dict[str, Any]:
+        def execute(name: str, run_dir: Path, released: threading.Event) -> dict[str, Any]:
             first = name == names[0] and week in (None, "latest")
             params = {"week": "latest" if first else manifest["week"], "params": resolved,
                       "run_dir": str(run_dir), "mode": "static"}  # fmt: skip
@@ -198,60 +211,80 @@ def run(
             record: dict[str, Any] = {"name": name, "status": "ok"}
             try:
                 _execute(src_dir / f"{name}.ipynb", run_dir / "notebooks" / f"{name}.ipynb", params, settings,
-                         pool.take(name))  # fmt: skip
+                         pool.take(name), released.set)  # fmt: skip
             except BaseException as e:  # PapermillExecutionError, kernel death, Ctrl-C: all stop the run
                 record.update(status="failed", error=_describe(e), interrupted=not isinstance(e, Exception))
             finally:
                 pool.release(name)
+                released.set()
             record["seconds"] = round(time.perf_counter() - t0, 2)
             return record
 
         status, error = "ok", None
+        running: dict[str, Future[dict[str, Any]]] = {}  # started and not yet recorded, in plan order
+        moved_from: Path | None = None  # the tentative run folder, a link to the settled one meanwhile
+
+        def finish(stage_names: Sequence[str]) -> None:
+            """Wait for these notebooks and record them, in plan order; their HTML is exported on a thread."""
+            nonlocal status, error
+            for name in stage_names:
+                record = running.pop(name).result()
+                if record.pop("interrupted", False):
+                    manifest["interrupted"] = True
+                if record["status"] != "ok" and status == "ok":
+                    status, error = "failed", f"{record['name']}: {record['error']}"
+                manifest["notebooks"].append(record)
+                out_nb = run_dir / "notebooks" / f"{name}.ipynb"
+                if out_nb.exists():
+                    manifest["scraps"][name] = _scraps(out_nb)
+                    html = run_dir / "html" / f"{name}.html"
+                    exporter.submit(_export_html, out_nb, html, name in settings.run.hide_code)
+                archive.write_manifest(run_dir, manifest)
+                bar.update(1)
+
         # each notebook's HTML export runs on a thread while the next notebook executes in its kernel
         exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-html")
         # the dashboards' snapshot is taken while the last stage (read-only, the report) runs
         publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-publish")
+        notebooks = ThreadPoolExecutor(max_workers=max(len(names), 1), thread_name_prefix="mktdash-nb")
         snapshot: Future[Path | None] | None = None
         warehouse_state: tuple[int, ...] = ()
         bar = tqdm(total=len(names), desc="weekly run", unit="notebook", disable=not progress)
         try:
-            for i, stage in enumerate(plan):
-                bar.set_postfix_str(" + ".join(stage))
-                if settings.run.preheat and i + 1 < len(plan):
-                    pool.preheat(plan[i + 1])
-                if 0 < i == len(plan) - 1:
-                    warehouse_state = _file_state(_warehouse_file(settings))
-                    snapshot = publisher.submit(_snapshot, run_dir, settings)
-                with ThreadPoolExecutor(max_workers=len(stage), thread_name_prefix="mktdash-nb") as threads:
-                    futures = [threads.submit(execute, name, run_dir) for name in stage]
-                    try:
-                        records = [f.result() for f in futures]
-                    except KeyboardInterrupt:  # stop the kernels: their notebooks fail, and say so
-                        manifest["interrupted"] = True
-                        pool.release_all()
-                        records = [f.result() for f in futures]
-                for record in records:
-                    if record.pop("interrupted", False):
-                        manifest["interrupted"] = True
-                    if record["status"] != "ok" and status == "ok":
-                        status, error = "failed", f"{record['name']}: {record['error']}"
-                    manifest["notebooks"].append(record)
-                if i == 0 and week in (None, "latest") and status == "ok":
-                    run_dir = _settle_week(run_dir, manifest)
-                for name in stage:
-                    out_nb = run_dir / "notebooks" / f"{name}.ipynb"
-                    if out_nb.exists():
-                        manifest["scraps"][name] = _scraps(out_nb)
-                        html = run_dir / "html" / f"{name}.html"
-                        exporter.submit(_export_html, out_nb, html, name in settings.run.hide_code)
-                archive.write_manifest(run_dir, manifest)
-                bar.update(len(stage))
-                if status != "ok":
-                    break
+            try:
+                for i, stage in enumerate(plan):
+                    if 0 < i == len(plan) - 1:  # the report: everything before it ended; it only reads
+                        finish(list(running))
+                        if status != "ok":
+                            break
+                        warehouse_state = _file_state(_warehouse_file(settings))
+                        snapshot = publisher.submit(_snapshot, run_dir, settings)
+                    bar.set_postfix_str(" + ".join(stage))
+                    if settings.run.preheat and i + 1 < len(plan):
+                        pool.preheat(plan[i + 1])
+                    released = {name: threading.Event() for name in stage}
+                    for name in stage:
+                        running[name] = notebooks.submit(execute, name, run_dir, released[name])
+                    for name in stage:
+                        released[name].wait()
+                    finish([name for name in running if name not in stage])  # the stage before this one
+                    failed_early = any(running[n].done() and running[n].result()["status"] != "ok" for n in stage)
+                    if status != "ok" or failed_early:
+                        break
+                    if i == 0 and week in (None, "latest"):
+                        moved_from, run_dir = run_dir, _settle_week(run_dir, manifest)
+                finish(list(running))
+            except KeyboardInterrupt:  # stop the kernels: their notebooks fail, and say so
+                manifest["interrupted"] = True
+                pool.release_all()
+                finish(list(running))
         finally:
             bar.close()
+            notebooks.shutdown(wait=True)
             exporter.shutdown(wait=True)
             publisher.shutdown(wait=True)
+            if moved_from is not None and moved_from.is_symlink():
+                _drop_link(moved_from)
 
     manifest["exports"] = {
         p.name: sha256_file(p) for p in sorted((run_dir / "exports").glob("*")) if p.is_file()
@@ -274,18 +307,24 @@ def run(
 
 
 def _settle_week(run_dir: Path, manifest: dict[str, Any]) -> Path:
-    """After ingest, move the run folder to the latest complete week of the data if that differs."""
+    """After ingest, move the run folder to the latest complete week of the data if that differs. The old
+    place links to the new one until the run ends: the first notebook may still be writing there."""
     final = resolve_week(None)
     if final == manifest["week"]:
         return run_dir
     dest = paths.runs_dir() / final / run_dir.name
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(run_dir), str(dest))
-    old_week_dir = run_dir.parent
-    if old_week_dir.exists() and not any(old_week_dir.iterdir()):
-        old_week_dir.rmdir()
+    run_dir.symlink_to(dest, target_is_directory=True)
     manifest["week"] = final
     return dest
+
+
+def _drop_link(link: Path) -> None:
+    """Remove the tentative folder's link, and its week folder if that is empty now."""
+    link.unlink()
+    with contextlib.suppress(OSError):  # not empty: other runs of that week
+        link.parent.rmdir()
 
 
 def _export_html(nb: Path, dest: Path, hide_code: bool) -> None:

@@ -152,6 +152,58 @@ def test_failure_in_a_concurrent_stage_lets_its_sibling_finish_and_stops_the_run
     assert json.loads((res.run_dir / "manifest.json").read_text())["status"] == "failed"
 
 
+def _released_early(path: Path, *after: str) -> None:
+    """A notebook whose first cell lets the next stage start (``next-stage``), then runs ``after``."""
+    _nb(path, "released = True")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].metadata["tags"] = [pipeline.RELEASE_TAG]
+    nb.cells += [new_code_cell(c) for c in after]
+    nbformat.write(nb, path)
+
+
+WAIT_FOR_B = """import pathlib, time
+t = time.monotonic()
+while not (pathlib.Path(run_dir) / "b.started").exists():
+    assert time.monotonic() - t < 30, "b never started while a ran"
+    time.sleep(0.05)
+"""
+B_STARTS = "import pathlib\n(pathlib.Path(run_dir) / 'b.started').touch()"
+
+
+def test_the_next_stage_starts_once_a_notebook_ran_its_next_stage_cell(home: Path, nbdir: Path) -> None:
+    _released_early(nbdir / "a.ipynb", WAIT_FOR_B)  # finishes only if b started while a still ran
+    _nb(nbdir / "b.ipynb", B_STARTS)
+    res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
+    assert res.ok, res.error
+    assert [n["name"] for n in res.manifest["notebooks"]] == ["a", "b", "c"]
+
+
+def test_a_notebook_failing_after_its_next_stage_cell_stops_the_run_after_that_stage(home: Path, nbdir: Path) -> None:
+    _released_early(nbdir / "a.ipynb", WAIT_FOR_B + "raise ValueError('late failure')")
+    _nb(nbdir / "b.ipynb", B_STARTS)
+    res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
+    assert not res.ok and res.error.startswith("a: ValueError")
+    assert {n["name"]: n["status"] for n in res.manifest["notebooks"]} == {"a": "failed", "b": "ok"}  # c never ran
+    assert not (res.run_dir / "notebooks" / "c.ipynb").exists()
+
+
+def test_the_run_folder_moves_to_the_week_of_the_data_while_the_first_notebook_still_writes(
+    home: Path, nbdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weeks_seen = iter(["2025-W45", "2025-W46"])  # before ingest, then after it
+    monkeypatch.setattr(pipeline, "resolve_week", lambda week: next(weeks_seen))
+    _released_early(nbdir / "a.ipynb", WAIT_FOR_B + "(pathlib.Path(run_dir) / 'exports' / 'late.csv').write_text('x')")
+    _nb(nbdir / "b.ipynb", B_STARTS)
+    res = pipeline.run(_settings(["a", "b", "c"]), notebooks_dir=nbdir, progress=False)  # c: the report waits
+    assert res.ok, res.error
+    runs = home / "outputs" / "runs"
+    assert res.week == "2025-W46" and res.run_dir == runs / "2025-W46" / res.run_id
+    assert (res.run_dir / "exports" / "late.csv").read_text() == "x"  # written by a after the move
+    assert sorted(p.name for p in (res.run_dir / "notebooks").iterdir()) == ["a.ipynb", "b.ipynb", "c.ipynb"]
+    assert not (runs / "2025-W45").exists()  # the link to the moved folder went with the run
+    assert json.loads((res.run_dir / "manifest.json").read_text())["week"] == "2025-W46"
+
+
 def test_only_pure_import_cells_above_the_parameters_cell_are_preheated(tmp_path: Path) -> None:
     from mktdash import kernels
 
