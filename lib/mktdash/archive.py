@@ -110,6 +110,8 @@ def list_runs(root: Path | None = None) -> list[RunRef]:
     root = root or paths.runs_dir()
     refs = []
     for m in root.glob("*/*/" + MANIFEST):
+        if m.parent.is_symlink():  # a moved run's old place, kept while it ran (pipeline._settle_week)
+            continue
         try:
             data = json.loads(m.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):

@@ -204,6 +204,15 @@ def test_the_run_folder_moves_to_the_week_of_the_data_while_the_first_notebook_s
     assert json.loads((res.run_dir / "manifest.json").read_text())["week"] == "2025-W46"
 
 
+def test_the_link_a_crashed_run_left_at_its_old_week_is_not_a_run(home: Path) -> None:
+    real = home / "outputs" / "runs" / "2025-W46" / "r1"
+    real.mkdir(parents=True)
+    (real / "manifest.json").write_text(json.dumps({"run_id": "r1", "week": "2025-W46", "status": "running"}))
+    (home / "outputs" / "runs" / "2025-W45").mkdir()
+    (home / "outputs" / "runs" / "2025-W45" / "r1").symlink_to(real, target_is_directory=True)
+    assert [(r.week, r.run_id) for r in archive.list_runs()] == [("2025-W46", "r1")]
+
+
 def test_only_pure_import_cells_above_the_parameters_cell_are_preheated(tmp_path: Path) -> None:
     from mktdash import kernels
 
