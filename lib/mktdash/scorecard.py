@@ -319,9 +319,10 @@ def _duplicates(wh: Any) -> pd.DataFrame:
     """
     import ibis
 
+    columns = ["table", "key", "duplicated_keys", "duplicate_rows"]
     present = [(table, keys) for table, keys in KEYS.items() if wh.exists(table)]
     if not present:
-        return pd.DataFrame(columns=["table", "key", "duplicated_keys", "duplicate_rows"])
+        return pd.DataFrame(columns=columns)
     counts = []
     for table, keys in present:
         t = wh.table(table)
@@ -340,7 +341,7 @@ def _duplicates(wh: Any) -> pd.DataFrame:
             dup_keys = int(res["keys_duplicated"].iloc[0])
             extra = 0 if pd.isna(res["extra"].iloc[0]) else int(res["extra"].iloc[0])
         rows.append({"table": table, "key": ", ".join(keys), "duplicated_keys": dup_keys, "duplicate_rows": extra})
-    return pd.DataFrame(rows, columns=["table", "key", "duplicated_keys", "duplicate_rows"])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _quarantine(wh: Any) -> pd.DataFrame:

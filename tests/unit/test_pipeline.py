@@ -161,17 +161,12 @@ def _released_early(path: Path, *after: str) -> None:
     nbformat.write(nb, path)
 
 
-WAIT_FOR_B = """import pathlib, time
-t = time.monotonic()
-while not (pathlib.Path(run_dir) / "b.started").exists():
-    assert time.monotonic() - t < 30, "b never started while a ran"
-    time.sleep(0.05)
-"""
-B_STARTS = "import pathlib\n(pathlib.Path(run_dir) / 'b.started').touch()"
+# a finishes only if b started while a still ran (b finds a's mark at once)
+A_WAITS_FOR_B, B_STARTS = BARRIER.format(me="a", other="b"), BARRIER.format(me="b", other="a")
 
 
 def test_the_next_stage_starts_once_a_notebook_ran_its_next_stage_cell(home: Path, nbdir: Path) -> None:
-    _released_early(nbdir / "a.ipynb", WAIT_FOR_B)  # finishes only if b started while a still ran
+    _released_early(nbdir / "a.ipynb", A_WAITS_FOR_B)
     _nb(nbdir / "b.ipynb", B_STARTS)
     res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
     assert res.ok, res.error
@@ -179,7 +174,7 @@ def test_the_next_stage_starts_once_a_notebook_ran_its_next_stage_cell(home: Pat
 
 
 def test_a_notebook_failing_after_its_next_stage_cell_stops_the_run_after_that_stage(home: Path, nbdir: Path) -> None:
-    _released_early(nbdir / "a.ipynb", WAIT_FOR_B + "raise ValueError('late failure')")
+    _released_early(nbdir / "a.ipynb", A_WAITS_FOR_B + "raise ValueError('late failure')")
     _nb(nbdir / "b.ipynb", B_STARTS)
     res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
     assert not res.ok and res.error.startswith("a: ValueError")
@@ -192,7 +187,7 @@ def test_the_run_folder_moves_to_the_week_of_the_data_while_the_first_notebook_s
 ) -> None:
     weeks_seen = iter(["2025-W45", "2025-W46"])  # before ingest, then after it
     monkeypatch.setattr(pipeline, "resolve_week", lambda week: next(weeks_seen))
-    _released_early(nbdir / "a.ipynb", WAIT_FOR_B + "(pathlib.Path(run_dir) / 'exports' / 'late.csv').write_text('x')")
+    _released_early(nbdir / "a.ipynb", A_WAITS_FOR_B + "(pathlib.Path(run_dir) / 'exports' / 'late.csv').write_text('x')")
     _nb(nbdir / "b.ipynb", B_STARTS)
     res = pipeline.run(_settings(["a", "b", "c"]), notebooks_dir=nbdir, progress=False)  # c: the report waits
     assert res.ok, res.error
