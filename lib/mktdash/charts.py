@@ -2,7 +2,7 @@
 
 Every chart function returns a ``matplotlib.figure.Figure``, made without pyplot (no figure manager to
 register and close, ~0.3 s less to import: matplotlib's advice for servers); notebooks display the figure
-(static PNG in batch/HTML, inside an Output widget live). Area-specific chart functions carry their area as
+(static SVG in batch/HTML, inside an Output widget live). Area-specific chart functions carry their area as
 a prefix (``kpi_``, ``budget_``, ``quality_``, ``exec_``).
 """
 
@@ -34,6 +34,8 @@ def apply_style() -> None:
             "figure.figsize": (9, 4.2),
             "figure.dpi": 100,
             "savefig.dpi": 110,  # no "tight" bbox: finish() lays the figure out once; tight saving draws it twice
+            "svg.fonttype": "none",  # text as <text>, not as paths
+            "svg.hashsalt": "mktdash",  # stable element ids
             "axes.prop_cycle": cycler(color=PALETTE),
             "axes.spines.top": False,
             "axes.spines.right": False,
@@ -50,19 +52,26 @@ def apply_style() -> None:
     )
 
 
-def figure_png(fig: Figure) -> bytes:
+# matplotlib names only the font it measured text with; a browser without it then falls back to its default
+# (often a serif): Verdana has DejaVu Sans' metrics, so labels still fit their place
+_SVG_FONT = (b"font-family: 'DejaVu Sans'", b"font-family: 'DejaVu Sans', Verdana, Arial, sans-serif")
+
+
+def figure_svg(fig: Figure) -> bytes:
+    """The figure as SVG with its text as text: a tenth of the PNG's size, about half its drawing time, sharp
+    at any zoom, and its words searchable (escaped by matplotlib)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    fig.savefig(buf, format="svg", metadata={"Date": None})  # no timestamp: the same chart, the same bytes
+    return buf.getvalue().replace(*_SVG_FONT)
 
 
 def figure_html(fig: Figure) -> str:
-    """An ``<img>`` with the PNG inline, the chart's alt text (escaped) and a width that fits any screen."""
+    """An ``<img>`` with the SVG inline, the chart's alt text (escaped) and a width that fits any screen."""
     alt = getattr(fig, "alt_text", "") or (fig.axes[0].get_title() if fig.axes else "chart")
-    b64 = base64.b64encode(figure_png(fig)).decode("ascii")
+    b64 = base64.b64encode(figure_svg(fig)).decode("ascii")
     return (
         f'<img class="mktdash-chart" alt="{html.escape(alt, quote=True)}" '
-        f'style="max-width:100%;height:auto" src="data:image/png;base64,{b64}"/>'
+        f'style="max-width:100%;height:auto" src="data:image/svg+xml;base64,{b64}"/>'
     )
 
 
@@ -79,7 +88,7 @@ def table_html(df: pd.DataFrame) -> str:
 
 
 def load_ipython_extension(ip) -> None:  # noqa: ANN001 - IPython's extension hook
-    """A returned Figure displays as :func:`figure_html` (PNG with alt text). Runs on import in a kernel, and
+    """A returned Figure displays as :func:`figure_html` (SVG with alt text). Runs on import in a kernel, and
     as ``--ext mktdash.charts`` in a kernel forked with this module already imported (:mod:`mktdash.kernel_server`)."""
     ip.display_formatter.formatters["text/html"].for_type(Figure, figure_html)
 

@@ -731,7 +731,7 @@ def export_csv(v: View) -> bytes:
 def export_xlsx(v: View) -> bytes:
     """An Excel workbook with one sheet per section of the view (text that Excel would run as a formula,
     e.g. a campaign named ``=HYPERLINK(...)``, is prefixed with an apostrophe by ``mktdash.exports``)."""
-    from mktdash.exports import _excel_safe
+    from mktdash.exports import _excel_safe, excel_writer
 
     buf = io.BytesIO()
     sheets = {
@@ -743,7 +743,7 @@ def export_xlsx(v: View) -> bytes:
         "roi": v.roi,
         "budget": v.budget,
     }
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+    with excel_writer(buf) as xw:
         for name, df in sheets.items():
             if df is not None:
                 _excel_safe(df).to_excel(xw, sheet_name=name, index=False)

@@ -155,3 +155,15 @@ def test_exports_write_views_csv_and_one_workbook(tmp_path) -> None:
     book = pd.read_excel(out["_workbook"], sheet_name=None)
     assert list(book) == ["Channel weekly", "Alerts ranked all"]
     assert book["Alerts ranked all"]["t"].iloc[0] == "'=1+1"
+
+
+def test_exports_workbook_keeps_text_as_text(tmp_path) -> None:
+    """A campaign name that looks like a link or a formula is a plain text cell: no hyperlink, no formula."""
+    import openpyxl
+
+    names = ["https://evil.example/x", "=SUM(1,2)", "Brand <b>search</b>"]
+    out = exports.write_views({"campaigns": pd.DataFrame({"campaign": names})}, tmp_path, csv=False)
+    sheet = openpyxl.load_workbook(out["_workbook"])["campaigns"]
+    cells = [sheet.cell(row=i + 2, column=1) for i in range(len(names))]
+    assert [c.value for c in cells] == ["https://evil.example/x", "'=SUM(1,2)", "Brand <b>search</b>"]
+    assert all(c.data_type == "s" and c.hyperlink is None for c in cells)

@@ -49,5 +49,23 @@ def test_a_finished_chart_is_drawn_once_when_saved(monkeypatch) -> None:  # noqa
     draws = []
     real_draw = Figure.draw
     monkeypatch.setattr(Figure, "draw", lambda self, renderer: draws.append(1) or real_draw(self, renderer))
-    png = charts.figure_png(fig)
-    assert png.startswith(b"\x89PNG") and len(draws) == 1
+    svg = charts.figure_svg(fig)
+    assert svg.startswith(b"<?xml") and b"<svg" in svg and len(draws) == 1
+
+
+def test_a_chart_displays_as_an_svg_image_with_its_text_escaped() -> None:
+    """Notebook charts are SVG images: labels as escaped text with a font list a browser can fall back on,
+    alt text escaped, the same bytes for the same chart (audit diffs)."""
+    import base64
+    import re
+
+    def chart():  # noqa: ANN202
+        frame = pd.DataFrame({"campaign": ["<script>alert(1)</script>", "Brand"], "spend": [1.0, 2.0]})
+        return charts.bars(frame, x="campaign", y="spend", title="Spend <b>", ylabel="spend")
+
+    html = charts.figure_html(chart())
+    assert html.startswith('<img class="mktdash-chart" alt="Spend &lt;b&gt;: spend by campaign"')
+    svg = base64.b64decode(re.search(r"data:image/svg\+xml;base64,([^\"]+)", html).group(1)).decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg and "<script" not in svg
+    assert "font-family: 'DejaVu Sans', Verdana, Arial, sans-serif" in svg and "<path" in svg
+    assert charts.figure_svg(chart()) == charts.figure_svg(chart())

@@ -117,3 +117,35 @@ def test_cache_save_is_atomic_when_kernels_race(tmp_path):
     assert loaded.meta["n"] in range(6) and loaded.data.frame["revenue"].tolist() == [10.0, 20, 30, 40]
     assert float(loaded.idata.posterior["adstock_alpha"].mean()) == 0.3
     assert sorted(p.name for p in folder.parent.iterdir()) == ["key"]  # no temp or old folders left
+
+
+def test_cached_posterior_reads_its_netcdf3_copies_and_an_old_cache_gets_them(tmp_path):
+    """The views read the groups' netCDF-3 copies, which hold what idata.nc holds; a cache written without
+    them (an older version) is read from idata.nc and given them."""
+    import shutil
+
+    import arviz as az
+    import xarray as xr
+
+    frame = pd.DataFrame({"date": pd.date_range("2025-01-06", periods=3, freq="7D"), "search": [1.0, 2, 3],
+                          "revenue": [10.0, 20, 30]})  # fmt: skip
+    rng = np.random.default_rng(3)
+    idata = az.from_dict(
+        posterior={"saturation_beta": rng.random((1, 4, 2)), "y_sigma": rng.random((1, 4))},
+        sample_stats={"diverging": np.array([[False, True, False, False]]), "tree_depth": np.ones((1, 4), int)},
+        constant_data={"channel_scale": np.array([2.0, 5.0])},
+    )
+    folder = mmm.save(mmm.FittedMmm(idata, mmm.MmmData(frame, ["search"], []), {"data_hash": "h"}), tmp_path / "k")
+    assert sorted(p.name for p in (folder / "groups").iterdir()) == ["constant_data.nc", "posterior.nc",
+                                                                     "sample_stats.nc"]  # fmt: skip
+    for group in mmm.PosteriorFile.GROUPS:
+        with xr.open_dataset(folder / "groups" / f"{group}.nc") as copy, \
+                xr.open_dataset(folder / "idata.nc", group=group) as original:  # fmt: skip
+            xr.testing.assert_identical(copy.load(), original.load())
+    shutil.rmtree(folder / "groups")
+    old = mmm.load(folder).idata
+    assert (folder / "groups" / "posterior.nc").exists()
+    new = mmm.load(folder).idata
+    for group in mmm.PosteriorFile.GROUPS:
+        xr.testing.assert_identical(getattr(new, group), getattr(old, group))
+    assert new.sample_stats["diverging"].dtype == bool and new.posterior["saturation_beta"].shape == (1, 4, 2)
