@@ -255,6 +255,23 @@ def test_report_exporter_matches_nbconvert_accessibility_touches(tmp_path: Path)
     assert text(ours) == text(ref)
 
 
+def test_report_exporter_shows_code_exactly_as_nbconvert_does(monkeypatch) -> None:  # noqa: ANN001
+    """Highlighted code skips nbconvert's second (bleach) escaping: the page is byte for byte what it is with
+    that pass, a campaign name in a code cell stays escaped, and a raw HTML cell is still cleaned."""
+    from nbconvert.filters.strings import clean_html
+    from nbformat.v4 import new_raw_cell
+
+    nb = new_notebook(metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}})
+    nb.cells = [new_code_cell('campaign = "<script>alert(1)</script> & \'Q4\'"  # <b>not bold</b>\nx = 1 < 2'),
+                new_raw_cell("<script>alert(2)</script><b>raw</b>", metadata={"raw_mimetype": "text/html"})]
+    export = lambda: htmlexport.ReportExporter(template_name="lab").from_notebook_node(nb)[0]  # noqa: E731
+    ours = export()
+    monkeypatch.setattr(htmlexport, "_clean_unless_highlighted", clean_html)  # nbconvert's pass everywhere
+    assert ours == export()
+    assert "&lt;script&gt;alert(1)" in ours and "<script>alert(1)" not in ours
+    assert "&lt;script&gt;alert(2)" in ours and "<script>alert(2)" not in ours
+
+
 WRITE_ROW = "import duckdb\nfrom mktdash import paths\nwith duckdb.connect(str(paths.warehouse_path())) as con:\n" \
             "    con.execute('INSERT INTO t VALUES (2)')"  # fmt: skip
 
