@@ -168,7 +168,8 @@ def run(
     ``run.concurrent`` group run at the same time; with ``run.preheat`` each stage's kernels start (and
     run their import cells) while the stage before still runs (:mod:`mktdash.kernels`). A stage starts once
     every notebook of the stage before finished or ran its cell tagged ``next-stage`` (00_ingest's ingest:
-    its data-quality cells then run alongside 10 and 20, which only read what it wrote); a notebook never
+    its data-quality cells then run alongside 10 and 20, which only read what it wrote, at a lower CPU
+    priority, so the notebooks the run waits for get the CPU first); a notebook never
     overlaps more than the one stage after its own, and one that fails stops the run there.
     """
     from mktdash import kernels
@@ -210,8 +211,14 @@ def run(
             t0 = time.perf_counter()
             record: dict[str, Any] = {"name": name, "status": "ok"}
             try:
+                km = pool.take(name)
+
+                def release() -> None:  # the rest of the notebook is not what the next stage waits for
+                    kernels.run_in_background(km)
+                    released.set()
+
                 _execute(src_dir / f"{name}.ipynb", run_dir / "notebooks" / f"{name}.ipynb", params, settings,
-                         pool.take(name), released.set)  # fmt: skip
+                         km, release)  # fmt: skip
             except BaseException as e:  # PapermillExecutionError, kernel death, Ctrl-C: all stop the run
                 record.update(status="failed", error=_describe(e), interrupted=not isinstance(e, Exception))
             finally:

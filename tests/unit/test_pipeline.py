@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -171,6 +172,30 @@ def test_the_next_stage_starts_once_a_notebook_ran_its_next_stage_cell(home: Pat
     res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
     assert res.ok, res.error
     assert [n["name"] for n in res.manifest["notebooks"]] == ["a", "b", "c"]
+
+
+NICENESS = ("import os, threading\nnice = lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())\n"
+            "worker = threading.Thread(target=threading.Event().wait, daemon=True)\nworker.start()\n")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux only")
+def test_what_a_notebook_runs_after_its_next_stage_cell_runs_at_a_lower_priority(home: Path, nbdir: Path) -> None:
+    """Every thread of the kernel (a worker started earlier included) runs at the background niceness once the
+    next stage may start; the next stage's notebook does not."""
+    from mktdash import kernels
+
+    _released_early(nbdir / "a.ipynb", A_WAITS_FOR_B + "import scrapbook as sb\nsb.glue('after', nice())\n"
+                    "sb.glue('worker', os.getpriority(os.PRIO_PROCESS, worker.native_id))")  # fmt: skip
+    nb = nbformat.read(nbdir / "a.ipynb", as_version=4)
+    nb.cells[1].source = NICENESS + "import scrapbook as sb\nsb.glue('before', nice())"
+    nbformat.write(nb, nbdir / "a.ipynb")
+    _nb(nbdir / "b.ipynb", B_STARTS + "import os, scrapbook as sb\nsb.glue('nice', os.getpriority(os.PRIO_PROCESS, 0))")
+    res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
+    assert res.ok, res.error
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert res.manifest["scraps"]["a"] == {"before": base, "after": kernels.BACKGROUND_NICENESS,
+                                           "worker": kernels.BACKGROUND_NICENESS}  # fmt: skip
+    assert res.manifest["scraps"]["b"] == {"nice": base}
 
 
 def test_a_notebook_failing_after_its_next_stage_cell_stops_the_run_after_that_stage(home: Path, nbdir: Path) -> None:
