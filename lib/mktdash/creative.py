@@ -32,9 +32,8 @@ def fatigue(wh: Any, week: str, *, lookback_weeks: int = 26, alpha: float = 0.01
     Uses the weeks up to ``week`` (at most ``lookback_weeks``); age counts from the creative's first week
     with impressions in that window. Vectorised over creatives (one pass of group sums).
     """
-    t = wh.table("ad_daily")
     first = weeks.shift(week, -(lookback_weeks - 1))
-    w = wh.df(kpis.weekly(t, ["creative"], first=first, last=week, metrics=["ctr"]))
+    w = wh.df(kpis.weekly(wh, ["creative"], first=first, last=week, metrics=["ctr"]))
     w = w[(w["impressions"] > 0) & (w["clicks"] > 0)].copy()
     cols = ["creative", "weeks", "impressions", "ctr_first", "ctr_last", "slope_per_week", "decay_30d", "p_value",
             "q_value", "fatigued"]

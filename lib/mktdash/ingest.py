@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
-from mktdash import channels, paths, sources
+from mktdash import channels, paths, rollup, sources
 from mktdash.filehash import HashCache
 from mktdash.schema import TABLES, conform
 from mktdash.sources.base import Parsed, ReadContext, SourceError
@@ -86,6 +86,7 @@ class FileResult:
     column: str | None = None
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    days: tuple[dt.date, dt.date] | None = None  # first and last day the load wrote or deleted (None: unknown)
 
 
 @dataclass
@@ -215,6 +216,7 @@ def _run(
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         _flush(wh, book)  # bookkeeping of files that loaded nothing: one write per batch, even after a crash
+    rollup.sync(wh, [f.days for f in report.files if f.table == "ad_daily" and f.status in LOADED])
     return report
 
 
@@ -280,7 +282,7 @@ def _one(
             finally:
                 wait([load])  # never leave the transaction while the worker still uses the connection
             res.replaces = load.result()
-            res.rows = len(rows)
+            res.rows, res.days = len(rows), _changed_days(parsed, rows)
             res.status = "replaced" if res.replaces else "loaded"
             _insert(wh, "ingest_ledger", _ledger(res, path, raw, parsed, now, "; ".join(res.warnings)))
     except SourceError as e:
@@ -554,6 +556,19 @@ def _replace(wh: Any, parsed: Parsed, frame: pd.DataFrame) -> list[str]:
     col = next(iter(key))
     ids.update(_delete_in(wh, parsed.table, col, frame[col]))
     return sorted(ids)
+
+
+def _changed_days(parsed: Parsed, rows: pd.DataFrame) -> tuple[dt.date, dt.date] | None:
+    """The days whose rows a load wrote or deleted: its rows' and its period's (see :func:`_replace`); None when
+    it replaced earlier rows by key alone, whatever their days."""
+    col = DATE_COLUMNS.get(parsed.table)
+    if col is None or (parsed.period is None and any(k in TABLES[parsed.table] for k in parsed.replace_key)):
+        return None
+    days = pd.to_datetime(rows[col], errors="coerce").dropna()
+    spans = [parsed.period] if parsed.period else []
+    if len(days):
+        spans.append((days.min().date(), days.max().date()))
+    return (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
 
 
 def _delete_in(wh: Any, table: str, col: str, values_: pd.Series) -> set[str]:

@@ -26,7 +26,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from mktdash import weeks
+from mktdash import rollup, weeks
 
 Direction = Literal["higher", "lower", "neutral"]
 
@@ -198,13 +198,21 @@ def _where_weeks(t: ibis.Table, first: str | None, last: str | None) -> ibis.Tab
     return t
 
 
-def weekly(table: Any, by: Sequence[str] = ("channel",), *, first: str | None = None, last: str | None = None,
+def weekly(source: Any, by: Sequence[str] = ("channel",), *, first: str | None = None, last: str | None = None,
            metrics: Sequence[str] = AD_METRICS) -> ibis.Table:
     """Weekly measures and ratios of ``ad_daily`` grouped by ``week`` + ``by`` (an Ibis expression).
 
-    ``first``/``last`` (ISO weeks, inclusive) restrict the days read; ratios come from the weekly sums.
+    ``source`` is a warehouse or an ``ad_daily``-like table; a warehouse's weekly rollup is read when it is
+    valid and has the ``by`` columns (:mod:`mktdash.rollup`: the same sums, ~4x faster). ``first``/``last``
+    (ISO weeks, inclusive) restrict the weeks read; ratios come from the weekly sums.
     """
-    t = _where_weeks(_table(table), first, last)
+    if set(by) <= set(rollup.KEYS) and (r := rollup.table(source)) is not None:
+        r = r.filter(r.week >= first) if first else r
+        r = r.filter(r.week <= last) if last else r
+        keys = ["week", *by]
+        agg = r.group_by(keys).aggregate(**{m: r[m].sum() for m in rollup.SUMS})
+        return add_ratios(agg, metrics).order_by(keys)
+    t = _where_weeks(_table(source), first, last)
     # summed per day first, then per week: the ISO week is then computed once per day and group instead of
     # once per row (~4x faster on 1M rows; the sums agree to float rounding)
     measures = _measures(t)
@@ -243,7 +251,7 @@ def channel_weekly(wh_or_table: Any, *, first: str | None = None, last: str | No
     Columns exactly ``CHANNEL_WEEKLY_COLUMNS``; money in the reporting currency; revenue is
     ``conversions_value_reporting``.
     """
-    expr = weekly(_table(wh_or_table), ["channel"], first=first, last=last)
+    expr = weekly(wh_or_table, ["channel"], first=first, last=last)
     out = _execute(wh_or_table, expr.select(*CHANNEL_WEEKLY_COLUMNS))
     out = out.sort_values(["week", "channel"]).reset_index(drop=True)
     for c in ("impressions", "clicks"):
@@ -259,7 +267,7 @@ def level_weekly(wh_or_table: Any, level: str, *, first: str | None = None, last
                  ) -> pd.DataFrame:
     """Weekly KPIs at one level of the hierarchy (``LEVELS``) with an ``entity`` column, as pandas."""
     by = LEVELS[level]
-    out = _execute(wh_or_table, weekly(_table(wh_or_table), by, first=first, last=last))
+    out = _execute(wh_or_table, weekly(wh_or_table, by, first=first, last=last))
     out["level"] = level
     col = ENTITY_COLUMN[level]
     out["entity"] = out[col].astype(str) if col else "all"
@@ -391,7 +399,7 @@ def strategic(wh: Any, week: str, *, trailing_weeks: int = 4, crm: pd.DataFrame 
     vs previous week, trailing average, last year and the weekly targets of ``kpi_targets`` (progress =
     value / target; for lower-is-better metrics target / value)."""
     first = weeks.shift(week, -max(trailing_weeks, 53))
-    w = _execute(wh, weekly(wh.table("ad_daily"), [], first=first, last=week))
+    w = _execute(wh, weekly(wh, [], first=first, last=week))
     metrics = ["revenue", "spend", "roas", "roi", "conversions", "cpa"]
     out = compare(w, week, [], trailing_weeks=trailing_weeks, metrics=metrics)
     if crm is not None and not crm.empty:

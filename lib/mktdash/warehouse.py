@@ -45,6 +45,7 @@ class Warehouse:
         self.read_only = read_only
         self._tables: list[str] | None = None  # read-only: the table list does not change under us
         self._table_exprs: dict[str, ibis.Table] = {}  # read-only: nor do their schemas (one lookup each)
+        self.memo: dict[str, Any] = {}  # read-only: facts about the data that cannot change (mktdash.rollup)
 
     # ---- opening -------------------------------------------------------------------------------------------
     @classmethod
