@@ -1,11 +1,12 @@
 """The audit archive: immutable run folders, their manifests, and ``outputs/index.html``.
 
-Layout: ``outputs/runs/<iso-week>/<run-id>/{notebooks/, html/, exports/, manifest.json}``. A run folder is
+Layout: ``outputs/runs/<iso-week>/<run-id>/{notebooks/, html/, exports/, manifest.json, summary.json}``. A run folder is
 created once (``exist_ok=False``) and never rewritten by a later run; a re-run is a new run id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
@@ -89,20 +90,43 @@ class RunRef:
     week: str
     run_id: str
     path: Path
-    manifest: dict[str, Any]
+    summary: dict[str, Any]  # see summary(); the whole manifest is path / MANIFEST
 
     @property
     def status(self) -> str:
-        return str(self.manifest.get("status", "unknown"))
+        return str(self.summary.get("status", "unknown"))
+
+
+SUMMARY = "summary.json"
+_SUMMARY_KEYS = ("run_id", "week", "status", "started_at", "finished_at", "duration_seconds", "error")
+
+
+def summary(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What listings show of a run: status, times, error and its notebooks' names, statuses and seconds."""
+    out = {k: manifest.get(k) for k in _SUMMARY_KEYS}
+    out["notebooks"] = [{k: nb.get(k) for k in ("name", "status", "seconds")} for nb in manifest.get("notebooks", [])]
+    return out
 
 
 def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> Path:
-    """Write the manifest atomically (temp file + rename) so a crash never leaves half a JSON."""
-    dest = run_dir / MANIFEST
-    tmp = dest.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, default=str, sort_keys=False), encoding="utf-8")
-    os.replace(tmp, dest)
-    return dest
+    """Write the manifest, then its :func:`summary` (``summary.json``), each atomically (temp file + rename)
+    so a crash never leaves half a JSON."""
+    for name, data in ((MANIFEST, manifest), (SUMMARY, summary(manifest))):
+        tmp = (run_dir / name).with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, default=str, sort_keys=False), encoding="utf-8")
+        os.replace(tmp, run_dir / name)
+    return run_dir / MANIFEST
+
+
+def read_summary(run_dir: Path) -> dict[str, Any] | None:
+    """A run's summary: ``summary.json`` (~1 kB; the manifest, with every input's hash, is ~50 kB at scale),
+    or the manifest's when the summary is missing (an older run) or older than it (a crash in between)."""
+    with contextlib.suppress(OSError, ValueError):
+        man, summ = run_dir / MANIFEST, run_dir / SUMMARY
+        if summ.exists() and summ.stat().st_mtime_ns >= man.stat().st_mtime_ns:
+            return json.loads(summ.read_text(encoding="utf-8"))
+        return summary(json.loads(man.read_text(encoding="utf-8")))
+    return None
 
 
 def list_runs(root: Path | None = None) -> list[RunRef]:
@@ -112,10 +136,7 @@ def list_runs(root: Path | None = None) -> list[RunRef]:
     for m in root.glob("*/*/" + MANIFEST):
         if m.parent.is_symlink():  # a moved run's old place, kept while it ran (pipeline._settle_week)
             continue
-        try:
-            data = json.loads(m.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            data = {"status": "unreadable"}
+        data = read_summary(m.parent) or {"status": "unreadable"}
         refs.append(RunRef(m.parent.parent.name, m.parent.name, m.parent, data))
     return sorted(refs, key=lambda r: r.run_id, reverse=True)
 
@@ -142,7 +163,7 @@ def write_index(root: Path | None = None) -> Path:
     root = root or paths.runs_dir()
     rows = []
     for r in list_runs(root):
-        m = r.manifest
+        m = r.summary
         links = []
         for nb in m.get("notebooks", []):
             name = str(nb.get("name", ""))

@@ -158,7 +158,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     print(f"{'week':<10} {'run id':<24} {'status':<8} {'seconds':>8}  folder")
     for r in runs:
-        secs = r.manifest.get("duration_seconds") or 0
+        secs = r.summary.get("duration_seconds") or 0
         print(f"{r.week:<10} {r.run_id:<24} {r.status:<8} {float(secs):>8.1f}  {r.path}")
     return 0
 

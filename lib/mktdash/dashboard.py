@@ -40,7 +40,7 @@ import duckdb
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mktdash import charts, paths, weeks
+from mktdash import archive, charts, paths, weeks
 from mktdash import publish as pub
 
 ALL = "all"
@@ -143,7 +143,7 @@ def archived_runs() -> dict[str, Path]:
             continue
         best: tuple[str, Path] | None = None
         for rdir in wdir.iterdir():
-            man = _read_json(rdir / "manifest.json")
+            man = archive.read_summary(rdir)
             if not isinstance(man, dict) or str(man.get("status", "")).lower() not in OK_STATUS:
                 continue
             key = str(man.get("finished_at") or man.get("started_at") or "") + rdir.name
@@ -228,7 +228,7 @@ class DashboardData:
         self.runs = archived_runs()
         if run_dir:  # papermill: the current run's folder is the source for its own week
             rd = Path(run_dir)
-            man = _read_json(rd / "manifest.json") or {}
+            man = archive.read_summary(rd) or {}
             wk = str(man.get("week") or rd.parent.name)
             with contextlib.suppress(ValueError):
                 weeks.parse(wk)

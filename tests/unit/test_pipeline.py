@@ -233,6 +233,29 @@ def test_the_link_a_crashed_run_left_at_its_old_week_is_not_a_run(home: Path) ->
     assert [(r.week, r.run_id) for r in archive.list_runs()] == [("2025-W46", "r1")]
 
 
+def test_listings_read_each_runs_summary_and_the_manifest_when_the_summary_is_missing_or_older(home: Path) -> None:
+    """The index and `mktdash runs` read summary.json (the manifest holds every input's hash: ~50 kB at scale);
+    a run without one (an older version) or with one older than its manifest (a crash between the two
+    writes) is listed from its manifest."""
+    import os
+
+    runs = home / "outputs" / "runs" / "2025-W46"
+    notebooks = [{"name": "a", "status": "ok", "seconds": 1.5, "error": None}]
+    for run_id, status in (("r1", "ok"), ("r2", "failed"), ("r3", "ok")):
+        (runs / run_id).mkdir(parents=True)
+        archive.write_manifest(runs / run_id, {"run_id": run_id, "week": "2025-W46", "status": status,
+                                               "inputs": {"f": "0" * 64}, "notebooks": notebooks})  # fmt: skip
+    assert json.loads((runs / "r1" / archive.SUMMARY).read_text()) == {
+        "run_id": "r1", "week": "2025-W46", "status": "ok", "started_at": None, "finished_at": None,
+        "duration_seconds": None, "error": None, "notebooks": [{"name": "a", "status": "ok", "seconds": 1.5}]}
+    (runs / "r2" / archive.SUMMARY).unlink()  # an older version's run
+    stale = runs / "r3" / archive.SUMMARY  # says "ok"; the manifest written after it says "failed"
+    (runs / "r3" / "manifest.json").write_text(json.dumps({"run_id": "r3", "status": "failed"}))
+    os.utime(stale, ns=(1, 1))
+    assert [(r.run_id, r.status) for r in archive.list_runs()] == [("r3", "failed"), ("r2", "failed"), ("r1", "ok")]
+    assert "inputs" not in archive.list_runs()[2].summary
+
+
 def test_only_pure_import_cells_above_the_parameters_cell_are_preheated(tmp_path: Path) -> None:
     from mktdash import kernels
 
