@@ -183,6 +183,7 @@ def run(
     plan = stages(names, settings.run.concurrent)
     with kernels.KernelPool(src_dir, settings.run.kernel, fork=settings.run.fork_kernels) as pool:
         pool.preheat(plan[0] if plan else [])  # the first kernel starts while the inputs are hashed
+        import papermill  # noqa: F401  (~0.4 s here, while the kernel server loads the first notebook's imports)
         run_id = archive.new_run_id()
         tentative = resolve_week(week)
         run_dir = paths.runs_dir() / tentative / run_id
