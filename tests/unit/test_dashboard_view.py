@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -80,6 +82,11 @@ def test_render_escapes_campaign_names_and_has_alt_text(data):
     assert world.HOSTILE not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert '<img class="mk-chart mk-trend"' in html and 'alt="Spend and revenue' in html
     assert html.count('class="mk-tile"') >= 14
+    # charts show as SVG images, drawn once; the PNG for slides is rendered only when downloaded
+    assert html.count('src="data:image/svg+xml;base64,') == 2 and "data:image/png" not in html
+    assert all("png" not in vars(c) for c in v.figures.values())
+    svg = base64.b64decode(re.search(r'mk-trend" src="data:image/svg\+xml;base64,([^"]+)', html).group(1))
+    assert b"<svg" in svg and b"Spend and revenue, search" in svg
 
 
 def test_exports(data):
