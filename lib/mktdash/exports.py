@@ -43,10 +43,15 @@ def safe_sheet_name(name: str, taken: set[str] | None = None) -> str:
 def _excel_safe(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
-        elif isinstance(out[c].dtype, pd.DatetimeTZDtype):
-            out[c] = out[c].dt.tz_localize(None)
+        col = out[c]
+        if isinstance(col.dtype, pd.StringDtype):  # text columns (str or missing): one vectorised test
+            risky = col.str[:1].isin(list("=+-@")).fillna(False).to_numpy(bool)
+            if risky.any():
+                out[c] = col.where(~risky, "'" + col)
+        elif col.dtype == object:
+            out[c] = col.map(lambda v: "'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
+        elif isinstance(col.dtype, pd.DatetimeTZDtype):
+            out[c] = col.dt.tz_localize(None)
     return out
 
 

@@ -167,3 +167,14 @@ def test_exports_workbook_keeps_text_as_text(tmp_path) -> None:
     cells = [sheet.cell(row=i + 2, column=1) for i in range(len(names))]
     assert [c.value for c in cells] == ["https://evil.example/x", "'=SUM(1,2)", "Brand <b>search</b>"]
     assert all(c.data_type == "s" and c.hyperlink is None for c in cells)
+
+
+def test_exports_neutralise_formulas_in_text_and_mixed_columns_only(tmp_path) -> None:
+    text = pd.Series(["-3", None, "ok", "@x"], dtype="str")
+    mixed = pd.Series(["=A1", -3, None, 1.5], dtype=object)  # numbers stay numbers, even negative ones
+    out = exports.write_views({"v": pd.DataFrame({"text": text, "mixed": mixed, "n": [-1, 2, 3, 4]})}, tmp_path,
+                              csv=False)  # fmt: skip
+    book = pd.read_excel(out["_workbook"], sheet_name="v")
+    assert book["text"].tolist()[0::2] == ["'-3", "ok"] and book["text"].tolist()[3] == "'@x"
+    assert book["text"].isna().tolist() == [False, True, False, False]
+    assert book["mixed"].tolist()[:2] == ["'=A1", -3] and book["n"].tolist() == [-1, 2, 3, 4]
