@@ -203,7 +203,7 @@ def weekly(source: Any, by: Sequence[str] = ("channel",), *, first: str | None =
     """Weekly measures and ratios of ``ad_daily`` grouped by ``week`` + ``by`` (an Ibis expression).
 
     ``source`` is a warehouse or an ``ad_daily``-like table; a warehouse's weekly rollup is read when it is
-    valid and has the ``by`` columns (:mod:`mktdash.rollup`: the same sums, ~4x faster). ``first``/``last``
+    valid and has the ``by`` columns (:mod:`mktdash.rollup`: the same sums, ~3x faster). ``first``/``last``
     (ISO weeks, inclusive) restrict the weeks read; ratios come from the weekly sums.
     """
     if set(by) <= set(rollup.KEYS) and (r := rollup.table(source)) is not None:
