@@ -267,8 +267,8 @@ class DashboardData:
 
     def _load_agg(self) -> pd.DataFrame:
         df = self._query("SELECT * FROM dash_ad_weekly")
-        if df is None:
-            df = self._query(pub.AGG_SQL.split(" AS\n", 1)[1])  # snapshot without the aggregate: compute it
+        if df is None and self._con is not None:  # the warehouse in a run (or an older snapshot): compute it
+            df = self._query(pub.aggregate_sql(self._con))
         if df is None:
             df = pd.DataFrame(
                 columns=["week", "channel", "platform", "campaign_id", "campaign_name", *SUMS, "days"]

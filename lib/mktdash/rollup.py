@@ -16,24 +16,35 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis
+import duckdb
 
 from mktdash import weeks
 
+if TYPE_CHECKING:
+    import ibis
+
 NAME = "ad_weekly"
-KEYS = ("channel", "platform", "campaign_name", "ad_group_name", "audience", "creative")
-# measure -> (ad_daily column, SQL type): the names and types of mktdash.kpis' weekly sums
+KEYS = ("channel", "platform", "campaign_id", "campaign_name", "ad_group_name", "audience", "creative")
+# measure -> (ad_daily expression, SQL type): the names and types of mktdash.kpis' weekly sums
 SUMS = {"impressions": ("impressions", "BIGINT"), "clicks": ("clicks", "BIGINT"),
         "spend": ("spend_reporting", "DOUBLE"), "conversions": ("conversions", "DOUBLE"),
         "revenue": ("conversions_value_reporting", "DOUBLE")}  # fmt: skip
+# what the dashboards' aggregate also needs (mktdash.publish): money in the original currency where no rate
+# was known, the weekdays with rows (one bit per ISO weekday, so distinct days add up across rows), first/last day
+EXTRA = {"spend_or_original": "sum(coalesce(spend_reporting, spend))::DOUBLE",
+         "revenue_or_original": "sum(coalesce(conversions_value_reporting, conversions_value))::DOUBLE",
+         "weekdays": "bit_or(1 << (isodow(date_day) - 1))::INTEGER",
+         "first_day": "min(date_day)", "last_day": "max(date_day)"}  # fmt: skip
+COLUMNS = ("week", *KEYS, "rows", *SUMS, *EXTRA)
 _ISO_WEEK = "strftime(date_day, '%G-W%V')"
 
 
 def _rows_of(where: str = "") -> str:
     sums = ", ".join(f"sum({col})::{typ} AS {name}" for name, (col, typ) in SUMS.items())
-    return (f"SELECT {_ISO_WEEK} AS week, {', '.join(KEYS)}, count(*)::BIGINT AS rows, {sums} "
+    extra = ", ".join(f"{sql} AS {name}" for name, sql in EXTRA.items())
+    return (f"SELECT {_ISO_WEEK} AS week, {', '.join(KEYS)}, count(*)::BIGINT AS rows, {sums}, {extra} "
             f"FROM ad_daily {where} GROUP BY ALL")  # fmt: skip
 
 
@@ -42,10 +53,24 @@ def _raw(wh: Any) -> Any:
     return getattr(getattr(wh, "con", None), "con", None) if getattr(wh, "backend", None) == "duckdb" else None
 
 
-def _matches(con: Any) -> bool:
-    """Whether ``ad_weekly`` sums to what ``ad_daily`` holds: rows and counts exactly, the rest to rounding."""
-    daily = con.execute(f"SELECT count(*), {', '.join(f'sum({c})' for c, _ in SUMS.values())} FROM ad_daily")
-    daily = daily.fetchone()
+def _current(con: Any) -> bool:
+    """Whether the connection has an ``ad_weekly`` with this version's columns."""
+    try:
+        return tuple(d[0] for d in con.execute(f"SELECT * FROM {NAME} LIMIT 0").description) == COLUMNS
+    except duckdb.Error:  # no such table
+        return False
+
+
+def valid(con: Any) -> bool:
+    """Whether the DuckDB connection's ``ad_weekly`` has this version's columns and sums to what ``ad_daily``
+    holds: rows and counts exactly, the rest to rounding."""
+    if not _current(con):
+        return False
+    try:
+        daily = con.execute(f"SELECT count(*), {', '.join(f'sum({c})' for c, _ in SUMS.values())} FROM ad_daily")
+        daily = daily.fetchone()
+    except duckdb.Error:  # no ad_daily
+        return False
     weekly = con.execute(f"SELECT sum(rows), {', '.join(f'sum({m})' for m in SUMS)} FROM {NAME}").fetchone()
     pairs = [(float(a or 0), float(b or 0)) for a, b in zip(daily, weekly, strict=True)]
     exact = 1 + sum(typ == "BIGINT" for _, typ in SUMS.values())  # rows, impressions, clicks
@@ -60,7 +85,7 @@ def table(wh: Any) -> ibis.Table | None:
         return None
     ok = wh.memo.get(NAME) if wh.read_only else None
     if ok is None:
-        ok = _matches(con)
+        ok = valid(con)
         if wh.read_only:
             wh.memo[NAME] = ok
     return wh.table(NAME) if ok else None
@@ -75,11 +100,11 @@ def sync(wh: Any, changed: Sequence[tuple[dt.date, dt.date] | None]) -> None:
         return
     spans = [r for r in changed if r is not None]
     with wh.transaction():
-        whole = not wh.exists(NAME) or len(spans) < len(changed)
+        whole = not _current(con) or len(spans) < len(changed)  # missing, an older version's, or days unknown
         if spans and not whole:
             first, last = weeks.of(min(a for a, _ in spans)), weeks.of(max(b for _, b in spans))
             start, end = weeks.monday(first), weeks.sunday(last)
             con.execute(f"DELETE FROM {NAME} WHERE week BETWEEN ? AND ?", [first, last])
             con.execute(f"INSERT INTO {NAME} {_rows_of('WHERE date_day BETWEEN ? AND ?')}", [start, end])
-        if whole or not _matches(con):
+        if whole or not valid(con):
             con.execute(f"CREATE OR REPLACE TABLE {NAME} AS {_rows_of()}")

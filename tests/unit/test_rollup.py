@@ -84,3 +84,29 @@ def test_ingest_keeps_the_rollup_in_step_with_loads_and_corrected_reexports(
     load("partial.csv", rows(n=2, start="2025-07-05", days=1, spend=1.0))  # one day of it
     # W27 holds July 1-6 (July 5 re-exported at 2 x 1.0), W28 July 7-10, W30 July 21-22
     assert wh.df(kpis.weekly(wh, []))["spend"].round(2).tolist() == [12.5 * 10 + 2.0, 12.5 * 8, 28.0]
+
+
+def test_the_dashboards_weekly_aggregate_from_the_rollup_equals_the_one_from_the_daily_rows(synced: Warehouse) -> None:
+    """Same rows, days with data counted exactly (weekday bits), missing dimensions and rates handled alike."""
+    from mktdash import publish
+
+    con = synced.con.con
+    con.execute("UPDATE ad_daily SET spend_reporting = NULL, platform = NULL WHERE date_day = DATE '2026-12-30'")
+    con.execute("DELETE FROM ad_daily WHERE date_day = DATE '2026-12-31' AND channel = 'search'")  # a 6-day week
+    assert publish.aggregate_sql(con) == publish.AGG_SQL  # edited past the ingest: the daily rows answer
+    rollup.sync(synced, [])
+    assert publish.aggregate_sql(con) != publish.AGG_SQL
+    keys = "ORDER BY week, channel, platform, campaign_id"
+    got = con.execute(f"SELECT * FROM ({publish.aggregate_sql(con)}) {keys}").df()
+    want = con.execute(f"SELECT * FROM ({publish.AGG_SQL}) {keys}").df()
+    _assert_same(got.drop(columns=["first_day", "last_day"]), want.drop(columns=["first_day", "last_day"]))
+    assert (got["first_day"] == want["first_day"]).all() and (got["last_day"] == want["last_day"]).all()
+    assert 6 in set(got["days"]) and "unknown" in set(got["platform"])
+
+
+def test_a_rollup_of_an_older_version_is_not_read_and_is_rebuilt(synced: Warehouse) -> None:
+    con = synced.con.con
+    con.execute("ALTER TABLE ad_weekly DROP COLUMN weekdays")  # the shape an older version wrote
+    assert rollup.table(synced) is None
+    rollup.sync(synced, [])
+    assert rollup.table(synced) is not None and "weekdays" in synced.table("ad_weekly").columns
