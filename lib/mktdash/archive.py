@@ -1,7 +1,7 @@
 """The audit archive: immutable run folders, their manifests, and ``outputs/index.html``.
 
-Layout: ``outputs/runs/<iso-week>/<run-id>/{notebooks/, html/, exports/, manifest.json, summary.json}``. A run folder is
-created once (``exist_ok=False``) and never rewritten by a later run; a re-run is a new run id.
+Layout: ``outputs/runs/<iso-week>/<run-id>/{notebooks/, html/, exports/, manifest.json, summary.json}``. A run
+folder is created once (``exist_ok=False``) and never rewritten by a later run; a re-run is a new run id.
 """
 
 from __future__ import annotations
