@@ -104,7 +104,8 @@ _SUMMARY_KEYS = ("run_id", "week", "status", "started_at", "finished_at", "durat
 def summary(manifest: dict[str, Any]) -> dict[str, Any]:
     """What listings show of a run: status, times, error and its notebooks' names, statuses and seconds."""
     out = {k: manifest.get(k) for k in _SUMMARY_KEYS}
-    out["notebooks"] = [{k: nb.get(k) for k in ("name", "status", "seconds")} for nb in manifest.get("notebooks", [])]
+    notebooks = manifest.get("notebooks", [])
+    out["notebooks"] = [{k: nb.get(k) for k in ("name", "status", "seconds")} for nb in notebooks]
     return out
 
 
