@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mktdash import kpis, weeks
+from mktdash import weeks
 
 DIMENSIONS = ("channel", "campaign_name", "platform")
 
@@ -28,42 +28,41 @@ def _ratios(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _weekly_sums(wh: Any, week: str, n_weeks: int, keys: list[str], per_week: bool = False) -> pd.DataFrame:
-    """Spend, conversions and platform revenue by ``keys`` (and ISO week with ``per_week``) over the ``n_weeks``
-    weeks ending with ``week``: whole weeks, so the warehouse's weekly rollup answers when it can."""
-    w = kpis.weekly(wh, keys, first=weeks.shift(week, -(n_weeks - 1)), last=week, metrics=())
-    by = ["week", *keys] if per_week else keys
-    return wh.df(w.group_by(by).aggregate(spend=w.spend.sum(), conversions=w.conversions.sum(),
-                                          revenue=w.revenue.sum()))  # fmt: skip
-
-
 def by_dimension(wh: Any, week: str, dim: str = "channel", n_weeks: int = 13) -> pd.DataFrame:
     """Spend, conversions, platform revenue, ROAS, CPA and share of spend by ``dim`` over ``n_weeks`` weeks."""
     if dim not in DIMENSIONS:
         raise ValueError(f"dim must be one of {DIMENSIONS}")
-    df = _ratios(_weekly_sums(wh, week, n_weeks, ["channel", dim] if dim != "channel" else ["channel"]))
+    start, end = window(week, n_weeks)
+    ad = wh.table("ad_daily")
+    keys = ["channel", dim] if dim != "channel" else ["channel"]
+    expr = (
+        ad.filter((ad.date_day >= start) & (ad.date_day <= end))
+        .group_by(keys)
+        .aggregate(spend=ad.spend_reporting.sum(), conversions=ad.conversions.sum(),
+                   revenue=ad.conversions_value_reporting.sum())
+    )
+    df = _ratios(wh.df(expr))
     df["share"] = df["spend"] / df["spend"].sum() if df["spend"].sum() else np.nan
     return df.sort_values("spend", ascending=False).reset_index(drop=True)
 
 
 def over_time(wh: Any, week: str, grain: str = "week", n_weeks: int = 26) -> pd.DataFrame:
     """Spend and ROAS by channel per ``grain``: ``week`` (ISO week), ``month`` or ``weekday`` (mean per day)."""
-    cols = ["spend", "conversions", "revenue"]
-    if grain == "week":
-        out = _weekly_sums(wh, week, n_weeks, ["channel"], per_week=True).rename(columns={"week": "period"})
-        return _ratios(out.sort_values(["period", "channel"])[["period", "channel", *cols]]).reset_index(drop=True)
     start, end = window(week, n_weeks)
     ad = wh.table("ad_daily")
     f = ad.filter((ad.date_day >= start) & (ad.date_day <= end))
     daily = wh.df(f.group_by(["date_day", "channel"]).aggregate(
         spend=f.spend_reporting.sum(), conversions=f.conversions.sum(), revenue=f.conversions_value_reporting.sum()))
     daily["date_day"] = pd.to_datetime(daily["date_day"])
-    if grain == "month":
+    if grain == "week":
+        daily["period"] = [weeks.of(d.date()) for d in daily["date_day"]]
+        out = daily.groupby(["period", "channel"], as_index=False)[["spend", "conversions", "revenue"]].sum()
+    elif grain == "month":
         daily["period"] = daily["date_day"].dt.strftime("%Y-%m")
-        out = daily.groupby(["period", "channel"], as_index=False)[cols].sum()
+        out = daily.groupby(["period", "channel"], as_index=False)[["spend", "conversions", "revenue"]].sum()
     elif grain == "weekday":
         daily["period"] = daily["date_day"].dt.day_name().str[:3]
-        out = daily.groupby(["period", "channel"], as_index=False)[cols].mean()
+        out = daily.groupby(["period", "channel"], as_index=False)[["spend", "conversions", "revenue"]].mean()
         order = {d: i for i, d in enumerate(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])}
         out = out.sort_values(["period"], key=lambda s: s.map(order), kind="stable")
     else:
@@ -73,7 +72,10 @@ def over_time(wh: Any, week: str, grain: str = "week", n_weeks: int = 26) -> pd.
 
 def current_allocation(wh: Any, week: str, n_weeks: int = 4) -> dict[str, float]:
     """Mean weekly spend per channel over the ``n_weeks`` complete weeks ending with ``week``."""
-    df = _weekly_sums(wh, week, n_weeks, ["channel"])
+    start, end = window(week, n_weeks)
+    ad = wh.table("ad_daily")
+    df = wh.df(ad.filter((ad.date_day >= start) & (ad.date_day <= end)).group_by("channel")
+               .aggregate(spend=ad.spend_reporting.sum()))
     return {str(r.channel): float(r.spend) / n_weeks for r in df.itertuples()}
 
 
