@@ -34,44 +34,33 @@ from mktdash import paths, rollup
 
 POINTER = "latest.json"
 
-# ISO week of a date in DuckDB SQL, e.g. 2025-W46 (isoyear + week, zero padded)
-ISO_WEEK_SQL = "strftime(date_day, '%G-W%V')"
+def _dash_agg(source: str, week: str, spend: str, revenue: str, days: str, first_day: str, last_day: str) -> str:
+    """The ``dash_ad_weekly`` query over ``source``, given how its week, money, days and first/last day read."""
+    return f"""
+SELECT {week} AS week,
+       coalesce(channel, 'other') AS channel,
+       coalesce(platform, 'unknown') AS platform,
+       coalesce(campaign_id, '') AS campaign_id,
+       coalesce(any_value(campaign_name), '') AS campaign_name,
+       sum(impressions)::BIGINT AS impressions,
+       sum(clicks)::BIGINT AS clicks,
+       sum({spend}) AS spend,
+       sum(conversions) AS conversions,
+       sum({revenue}) AS revenue,
+       {days} AS days,
+       min({first_day}) AS first_day,
+       max({last_day}) AS last_day
+FROM {source}
+GROUP BY ALL
+"""
 
-AGG_SQL = f"""
-SELECT {ISO_WEEK_SQL} AS week,
-       coalesce(channel, 'other') AS channel,
-       coalesce(platform, 'unknown') AS platform,
-       coalesce(campaign_id, '') AS campaign_id,
-       coalesce(any_value(campaign_name), '') AS campaign_name,
-       sum(impressions)::BIGINT AS impressions,
-       sum(clicks)::BIGINT AS clicks,
-       sum(coalesce(spend_reporting, spend)) AS spend,
-       sum(conversions) AS conversions,
-       sum(coalesce(conversions_value_reporting, conversions_value)) AS revenue,
-       count(DISTINCT date_day) AS days,
-       min(date_day) AS first_day,
-       max(date_day) AS last_day
-FROM ad_daily
-GROUP BY ALL
-"""
+
+AGG_SQL = _dash_agg("ad_daily", rollup.ISO_WEEK_SQL, "coalesce(spend_reporting, spend)",
+                    "coalesce(conversions_value_reporting, conversions_value)", "count(DISTINCT date_day)",
+                    "date_day", "date_day")  # fmt: skip
 # the same rows from the weekly rollup (mktdash.rollup), which keeps these sums and each row's weekdays as bits
-_AGG_FROM_ROLLUP_SQL = f"""
-SELECT week,
-       coalesce(channel, 'other') AS channel,
-       coalesce(platform, 'unknown') AS platform,
-       coalesce(campaign_id, '') AS campaign_id,
-       coalesce(any_value(campaign_name), '') AS campaign_name,
-       sum(impressions)::BIGINT AS impressions,
-       sum(clicks)::BIGINT AS clicks,
-       sum(spend_or_original) AS spend,
-       sum(conversions) AS conversions,
-       sum(revenue_or_original) AS revenue,
-       bit_count(bit_or(weekdays))::BIGINT AS days,
-       min(first_day) AS first_day,
-       max(last_day) AS last_day
-FROM {rollup.NAME}
-GROUP BY ALL
-"""
+_AGG_FROM_ROLLUP_SQL = _dash_agg(rollup.NAME, "week", "spend_or_original", "revenue_or_original",
+                                 "bit_count(bit_or(weekdays))::BIGINT", "first_day", "last_day")  # fmt: skip
 
 
 def aggregate_sql(con: duckdb.DuckDBPyConnection) -> str:

@@ -38,13 +38,13 @@ EXTRA = {"spend_or_original": "sum(coalesce(spend_reporting, spend))::DOUBLE",
          "weekdays": "bit_or(1 << (isodow(date_day) - 1))::INTEGER",
          "first_day": "min(date_day)", "last_day": "max(date_day)"}  # fmt: skip
 COLUMNS = ("week", *KEYS, "rows", *SUMS, *EXTRA)
-_ISO_WEEK = "strftime(date_day, '%G-W%V')"
+ISO_WEEK_SQL = "strftime(date_day, '%G-W%V')"  # ISO week of a date in DuckDB SQL, e.g. 2025-W46
 
 
 def _rows_of(where: str = "") -> str:
     sums = ", ".join(f"sum({col})::{typ} AS {name}" for name, (col, typ) in SUMS.items())
     extra = ", ".join(f"{sql} AS {name}" for name, sql in EXTRA.items())
-    return (f"SELECT {_ISO_WEEK} AS week, {', '.join(KEYS)}, count(*)::BIGINT AS rows, {sums}, {extra} "
+    return (f"SELECT {ISO_WEEK_SQL} AS week, {', '.join(KEYS)}, count(*)::BIGINT AS rows, {sums}, {extra} "
             f"FROM ad_daily {where} GROUP BY ALL")  # fmt: skip
 
 
@@ -81,7 +81,7 @@ def valid(con: Any) -> bool:
 def table(wh: Any) -> ibis.Table | None:
     """The warehouse's ``ad_weekly`` if it matches ``ad_daily`` (checked once per read-only warehouse)."""
     con = _raw(wh)
-    if con is None or not wh.exists(NAME) or not wh.exists("ad_daily"):
+    if con is None:
         return None
     ok = wh.memo.get(NAME) if wh.read_only else None
     if ok is None:
