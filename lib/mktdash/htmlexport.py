@@ -18,6 +18,7 @@ from typing import Any
 
 import nbformat
 from nbconvert import HTMLExporter
+from nbconvert.filters.strings import clean_html
 
 _EXTERNAL_SCRIPT = re.compile(
     r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>\s*</script>", re.IGNORECASE | re.DOTALL
@@ -58,15 +59,14 @@ class _Highlighted(str):
 def _clean_unless_highlighted(element: Any) -> Any:
     """The lab template runs bleach over the highlighted HTML of every code cell (~0.5 s of a report with
     code shown) to escape what Pygments already escaped; anything else is cleaned as nbconvert does."""
-    from nbconvert.filters.strings import clean_html
-
     return element if isinstance(element, _Highlighted) else clean_html(element)
 
 
 class ReportExporter(HTMLExporter):
     """nbconvert's lab HTML exporter without its BeautifulSoup pass over the finished page (~1 s of a weekly
-    run's CPU per report) nor a second escaping of highlighted code: the same accessibility touches (alt text on images that have none, input and
-    output areas focusable) are made with two regexes on the lab template's own markup.
+    run's CPU per report) nor a second escaping of highlighted code; the same accessibility touches (alt
+    text on images that have none, input and output areas focusable) are made with two regexes on the lab
+    template's own markup.
 
     >>> _FOCUSABLE.sub(r'<div tabindex="0" class="\\1"', '<div class="jp-RenderedText jp-OutputArea-output">')
     '<div tabindex="0" class="jp-RenderedText jp-OutputArea-output">'
