@@ -105,6 +105,14 @@ def _exporter(hide_code: bool) -> ReportExporter:
     return exporter
 
 
+def warm_up() -> None:
+    """Compile both flavours' templates now (on an idle thread, say), so the first real export is quick."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x"), nbformat.v4.new_code_cell("x")])
+    for hide_code in (False, True):
+        with _lock:
+            _exporter(hide_code).from_notebook_node(nb, resources={"metadata": {"name": "warm-up"}})
+
+
 def export(notebook: Path, dest: Path, *, hide_code: bool = False, title: str | None = None) -> Path:
     """Write ``notebook`` as offline HTML to ``dest``; code hidden when ``hide_code``."""
     nb = nbformat.read(notebook, as_version=4)

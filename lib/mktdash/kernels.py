@@ -58,12 +58,14 @@ def import_cells(notebook: Path) -> str:
     return "\n".join(code)
 
 
-BACKGROUND_NICENESS = 10  # ~1/10 of a normal process' CPU share when both want it
+BACKGROUND_NICENESS = 19  # the lowest priority: the kernel runs on what the others leave
 
 
 def run_in_background(km: Any) -> None:
-    """Lower the CPU priority of every thread of ``km``'s kernel (DuckDB's workers included: Linux nice
-    values are per thread) to :data:`BACKGROUND_NICENESS`. A no-op where that cannot be done."""
+    """Lower the CPU priority of ``km``'s kernel to :data:`BACKGROUND_NICENESS`: every thread of it (DuckDB's
+    workers included: Linux nice values are per thread) and, where the kernel has one, its autogroup (with
+    Linux's autogroup scheduling every session, so every kernel, gets a fair share whatever its threads' nice
+    values, unless the group's own nice value says otherwise). A no-op where that cannot be done."""
     pid = getattr(getattr(km, "provisioner", None), "pid", None)
     if not pid or sys.platform != "linux":
         return
@@ -71,6 +73,9 @@ def run_in_background(km: Any) -> None:
         for tid in os.listdir(f"/proc/{pid}/task"):
             with contextlib.suppress(OSError):  # a thread that just ended
                 os.setpriority(os.PRIO_PROCESS, int(tid), BACKGROUND_NICENESS)
+    with contextlib.suppress(OSError):  # no autogroup scheduling in this kernel, or not our session
+        if os.getsid(pid) == pid:  # the kernel leads its session, hence its autogroup: not shared with us
+            Path(f"/proc/{pid}/autogroup").write_text(str(BACKGROUND_NICENESS))
 
 
 class KernelServer:

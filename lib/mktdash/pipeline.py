@@ -167,10 +167,11 @@ def run(
     swaps the notebooks (the benchmark runs emptied copies to measure the papermill floor). Notebooks in a
     ``run.concurrent`` group run at the same time; with ``run.preheat`` each stage's kernels start (and
     run their import cells) while the stage before still runs (:mod:`mktdash.kernels`). A stage starts once
-    every notebook of the stage before finished or ran its cell tagged ``next-stage`` (00_ingest's ingest:
-    its data-quality cells then run alongside 10 and 20, which only read what it wrote, at a lower CPU
-    priority, so the notebooks the run waits for get the CPU first); a notebook never
-    overlaps more than the one stage after its own, and one that fails stops the run there.
+    every notebook of the stage before finished or ran its cell tagged ``next-stage``. What a notebook runs
+    after that cell feeds no later notebook (00_ingest's data-quality cells: 10, 20 and 30 read only what its
+    ingest wrote), so it goes on beside the later stages, at the lowest CPU priority: it takes only the CPU
+    they leave, and the run ends when it ends. A failure stops the run: no stage starts once one is known;
+    the stages already running finish.
     """
     from mktdash import kernels
 
@@ -183,7 +184,12 @@ def run(
     plan = stages(names, settings.run.concurrent)
     with kernels.KernelPool(src_dir, settings.run.kernel, fork=settings.run.fork_kernels) as pool:
         pool.preheat(plan[0] if plan else [])  # the first kernel starts while the inputs are hashed
-        import papermill  # noqa: F401  (~0.4 s here, while the kernel server loads the first notebook's imports)
+        # each notebook's HTML export runs on a thread while the next notebook executes in its kernel;
+        # nbconvert's import and templates (~1 s) load now, while the kernel server loads the first notebook's
+        # imports and this process has nothing else to do (not while a notebook's messages wait for it)
+        exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-html")
+        exporter.submit(_warm_up_exporter)
+        import papermill  # noqa: F401  (~0.4 s, meanwhile too)
         run_id = archive.new_run_id()
         tentative = resolve_week(week)
         run_dir = paths.runs_dir() / tentative / run_id
@@ -233,7 +239,8 @@ def run(
         moved_from: Path | None = None  # the tentative run folder, a link to the settled one meanwhile
 
         def finish(stage_names: Sequence[str]) -> None:
-            """Wait for these notebooks and record them, in plan order; their HTML is exported on a thread."""
+            """Wait for these notebooks and record them (the manifest lists them in plan order); their HTML is
+            exported on a thread."""
             nonlocal status, error
             for name in stage_names:
                 record = running.pop(name).result()
@@ -242,6 +249,7 @@ def run(
                 if record["status"] != "ok" and status == "ok":
                     status, error = "failed", f"{record['name']}: {record['error']}"
                 manifest["notebooks"].append(record)
+                manifest["notebooks"].sort(key=lambda r: names.index(r["name"]))
                 out_nb = run_dir / "notebooks" / f"{name}.ipynb"
                 if out_nb.exists():
                     manifest["scraps"][name] = _scraps(out_nb)
@@ -250,8 +258,6 @@ def run(
                 archive.write_manifest(run_dir, manifest)
                 bar.update(1)
 
-        # each notebook's HTML export runs on a thread while the next notebook executes in its kernel
-        exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-html")
         # the dashboards' snapshot is taken while the last stage (read-only, the report) runs
         publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-publish")
         notebooks = ThreadPoolExecutor(max_workers=max(len(names), 1), thread_name_prefix="mktdash-nb")
@@ -261,10 +267,7 @@ def run(
         try:
             try:
                 for i, stage in enumerate(plan):
-                    if 0 < i == len(plan) - 1:  # the report: everything before it ended; it only reads
-                        finish(list(running))
-                        if status != "ok":
-                            break
+                    if 0 < i == len(plan) - 1:  # the report only reads: its snapshot is taken while it runs
                         warehouse_state = _file_state(_warehouse_file(settings))
                         snapshot = publisher.submit(_snapshot, run_dir, settings)
                     bar.set_postfix_str(" + ".join(stage))
@@ -275,9 +278,8 @@ def run(
                         running[name] = notebooks.submit(execute, name, run_dir, released[name])
                     for name in stage:
                         released[name].wait()
-                    finish([name for name in running if name not in stage])  # the stage before this one
-                    failed_early = any(running[n].done() and running[n].result()["status"] != "ok" for n in stage)
-                    if status != "ok" or failed_early:
+                    finish([name for name, future in running.items() if future.done()])
+                    if status != "ok":
                         break
                     if i == 0 and week in (None, "latest"):
                         moved_from, run_dir = run_dir, _settle_week(run_dir, manifest)
@@ -333,6 +335,13 @@ def _drop_link(link: Path) -> None:
     link.unlink()
     with contextlib.suppress(OSError):  # not empty: other runs of that week
         link.parent.rmdir()
+
+
+def _warm_up_exporter() -> None:
+    from mktdash import htmlexport
+
+    with contextlib.suppress(Exception):  # an export problem shows in the report it concerns
+        htmlexport.warm_up()
 
 
 def _export_html(nb: Path, dest: Path, hide_code: bool) -> None:

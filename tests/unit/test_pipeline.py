@@ -178,14 +178,19 @@ NICENESS = ("import os, threading\nnice = lambda: os.getpriority(os.PRIO_PROCESS
             "worker = threading.Thread(target=threading.Event().wait, daemon=True)\nworker.start()\n")
 
 
+AUTOGROUP = ("import os, pathlib\nag = pathlib.Path('/proc/self/autogroup')\n"
+             "autogroup = ag.read_text().split()[-1] if ag.exists() and os.getsid(0) == os.getpid() else None\n")
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux only")
 def test_what_a_notebook_runs_after_its_next_stage_cell_runs_at_a_lower_priority(home: Path, nbdir: Path) -> None:
-    """Every thread of the kernel (a worker started earlier included) runs at the background niceness once the
-    next stage may start; the next stage's notebook does not."""
+    """Every thread of the kernel (a worker started earlier included) and its autogroup (where Linux has
+    autogroup scheduling) run at the background niceness once the next stage may start; the next stage's
+    notebook does not."""
     from mktdash import kernels
 
-    _released_early(nbdir / "a.ipynb", A_WAITS_FOR_B + "import scrapbook as sb\nsb.glue('after', nice())\n"
-                    "sb.glue('worker', os.getpriority(os.PRIO_PROCESS, worker.native_id))")  # fmt: skip
+    _released_early(nbdir / "a.ipynb", A_WAITS_FOR_B + AUTOGROUP + "import scrapbook as sb\nsb.glue('after', nice())\n"
+                    "sb.glue('worker', os.getpriority(os.PRIO_PROCESS, worker.native_id))\nsb.glue('group', autogroup)")  # fmt: skip
     nb = nbformat.read(nbdir / "a.ipynb", as_version=4)
     nb.cells[1].source = NICENESS + "import scrapbook as sb\nsb.glue('before', nice())"
     nbformat.write(nb, nbdir / "a.ipynb")
@@ -193,18 +198,42 @@ def test_what_a_notebook_runs_after_its_next_stage_cell_runs_at_a_lower_priority
     res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
     assert res.ok, res.error
     base = os.getpriority(os.PRIO_PROCESS, 0)
-    assert res.manifest["scraps"]["a"] == {"before": base, "after": kernels.BACKGROUND_NICENESS,
-                                           "worker": kernels.BACKGROUND_NICENESS}  # fmt: skip
+    a = res.manifest["scraps"]["a"]
+    assert a.pop("group") in (None, str(kernels.BACKGROUND_NICENESS))  # None: no autogroup of its own here
+    assert a == {"before": base, "after": kernels.BACKGROUND_NICENESS, "worker": kernels.BACKGROUND_NICENESS}
     assert res.manifest["scraps"]["b"] == {"nice": base}
 
 
-def test_a_notebook_failing_after_its_next_stage_cell_stops_the_run_after_that_stage(home: Path, nbdir: Path) -> None:
-    _released_early(nbdir / "a.ipynb", A_WAITS_FOR_B + "raise ValueError('late failure')")
-    _nb(nbdir / "b.ipynb", B_STARTS)
+def test_a_notebook_past_its_next_stage_cell_holds_back_no_later_stage(home: Path, nbdir: Path) -> None:
+    """a, released, waits for c, two stages later: c starts although a still runs (a runner that waited for
+    a would time out), and the run ends when all three have."""
+    _released_early(nbdir / "a.ipynb", BARRIER.format(me="a", other="c"))
+    _nb(nbdir / "c.ipynb", BARRIER.format(me="c", other="a"))
+    res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
+    assert res.ok, res.error
+    assert [n["name"] for n in res.manifest["notebooks"]] == ["a", "b", "c"]  # in plan order, though a ended last
+
+
+def test_no_notebook_starts_once_a_late_failure_is_known(home: Path, nbdir: Path) -> None:
+    """a fails just after its next-stage cell; b ends only once a's record shows the error: c never runs."""
+    _released_early(nbdir / "a.ipynb", "raise ValueError('late failure')")
+    a_failed = ("import pathlib, time\nnb = pathlib.Path(run_dir) / 'notebooks' / 'a.ipynb'\nt = time.monotonic()\n"
+                "while 'late failure' not in (nb.read_text() if nb.exists() else ''):\n"
+                "    assert time.monotonic() - t < 60\n    time.sleep(0.05)\ntime.sleep(0.5)")  # fmt: skip
+    _nb(nbdir / "b.ipynb", a_failed)
     res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
     assert not res.ok and res.error.startswith("a: ValueError")
     assert {n["name"]: n["status"] for n in res.manifest["notebooks"]} == {"a": "failed", "b": "ok"}  # c never ran
     assert not (res.run_dir / "notebooks" / "c.ipynb").exists()
+
+
+def test_a_late_failure_lets_the_notebooks_already_running_finish_and_fails_the_run(home: Path, nbdir: Path) -> None:
+    _released_early(nbdir / "a.ipynb", BARRIER.format(me="a", other="c") + "raise ValueError('late failure')")
+    _nb(nbdir / "c.ipynb", BARRIER.format(me="c", other="a"))
+    res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
+    assert not res.ok and res.error.startswith("a: ValueError")
+    assert {n["name"]: n["status"] for n in res.manifest["notebooks"]} == {"a": "failed", "b": "ok", "c": "ok"}
+    assert json.loads((res.run_dir / "manifest.json").read_text())["status"] == "failed"
 
 
 def test_the_run_folder_moves_to_the_week_of_the_data_while_the_first_notebook_still_writes(
@@ -214,7 +243,7 @@ def test_the_run_folder_moves_to_the_week_of_the_data_while_the_first_notebook_s
     monkeypatch.setattr(pipeline, "resolve_week", lambda week: next(weeks_seen))
     _released_early(nbdir / "a.ipynb", A_WAITS_FOR_B + "(pathlib.Path(run_dir) / 'exports' / 'late.csv').write_text('x')")
     _nb(nbdir / "b.ipynb", B_STARTS)
-    res = pipeline.run(_settings(["a", "b", "c"]), notebooks_dir=nbdir, progress=False)  # c: the report waits
+    res = pipeline.run(_settings(["a", "b", "c"]), notebooks_dir=nbdir, progress=False)
     assert res.ok, res.error
     runs = home / "outputs" / "runs"
     assert res.week == "2025-W46" and res.run_dir == runs / "2025-W46" / res.run_id
