@@ -342,18 +342,18 @@ def _read(mod: ModuleType, path: Path, ctx: ReadContext) -> Parsed:
 
 def _loaded_hashes(wh: Any) -> set[str]:
     """Content hashes already loaded (one query per batch; the batch adds its own as it goes)."""
-    t = wh.table("ingest_ledger")
-    return set(wh.df(t.filter(t.status.isin(list(LOADED))).select("sha256"))["sha256"].dropna().tolist())
+    led = wh.columns("ingest_ledger", ["sha256", "status"])
+    return set(led.loc[led["status"].isin(list(LOADED)), "sha256"].dropna().tolist())
 
 
 def _seen_files(wh: Any) -> dict[tuple[str, str], dict[str, Any]]:
     """(file name, sha256) of every file the ledger has seen -> its last ledger row, plus the quarantine
     verdict (error, line, column, hint) for files that were quarantined."""
-    led = wh.df(wh.table("ingest_ledger").select("file_name", "sha256", "status", "loaded_at"))
+    led = wh.columns("ingest_ledger", ["file_name", "sha256", "status", "loaded_at"])
     led = led.dropna(subset=["sha256"]).sort_values("loaded_at", kind="stable")
     seen = {(r.file_name, r.sha256): {"status": r.status, "at": r.loaded_at} for r in led.itertuples()}
     if any(v["status"] == "quarantined" for v in seen.values()):
-        q = wh.df(wh.table("quarantine").select("file_name", "sha256", "source", "line", "column_name", "error", "hint"))
+        q = wh.columns("quarantine", ["file_name", "sha256", "source", "line", "column_name", "error", "hint"])
         for r in q.itertuples():
             if (r.file_name, r.sha256) in seen:
                 found = {"source": r.source, "line": r.line, "column": r.column_name, "error": r.error, "hint": r.hint}

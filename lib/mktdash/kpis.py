@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import ibis
+import ibis.backends.duckdb  # noqa: F401  (with the notebooks' imports, so a preheated kernel has it: ~0.2 s)
 import numpy as np
 import pandas as pd
 

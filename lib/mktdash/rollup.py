@@ -50,7 +50,7 @@ def _rows_of(where: str = "") -> str:
 
 def _raw(wh: Any) -> Any:
     """The DuckDB connection of a DuckDB warehouse, else None."""
-    return getattr(getattr(wh, "con", None), "con", None) if getattr(wh, "backend", None) == "duckdb" else None
+    return getattr(wh, "raw", None) if getattr(wh, "backend", None) == "duckdb" else None
 
 
 def _current(con: Any) -> bool:

@@ -2,7 +2,10 @@
 
 DuckDB (a file under ``data/``) is the default; any Ibis backend named in params works for reads
 (``warehouse.backend: pyspark`` is tested). Analysis code receives Ibis tables and returns Ibis expressions,
-so the same query runs on DuckDB, Spark or a cloud warehouse; only loading and bookkeeping write.
+so the same query runs on DuckDB, Spark or a cloud warehouse; only loading and bookkeeping write. On DuckDB
+the bookkeeping (table list, counts, the ingest ledger, transactions, deletes) is plain SQL on the connection,
+and the Ibis backend is made from that connection on first use: a week with nothing new to load never
+imports Ibis (~0.5 s), which is what the weekly run waits for before anything else can start.
 
 Writes happen inside :meth:`Warehouse.transaction` so that a crash mid-file leaves the warehouse as it was.
 """
@@ -13,14 +16,16 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis
-import ibis.backends.duckdb  # noqa: F401  (imported here, so a preheated kernel has it: ~0.4 s)
+import duckdb
 import pandas as pd
 
 from mktdash import paths
 from mktdash.schema import TABLES, empty_frame, ibis_schema
+
+if TYPE_CHECKING:
+    import ibis
 
 
 class WarehouseError(RuntimeError):
@@ -37,15 +42,32 @@ class Warehouse:
     """
 
     def __init__(
-        self, con: Any, backend: str = "duckdb", path: Path | None = None, *, read_only: bool = False
+        self, con: Any, backend: str = "duckdb", path: Path | None = None, *, read_only: bool = False,
+        raw: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
-        self.con = con
+        self._con, self._raw = con, raw  # an Ibis backend, or (DuckDB) the connection to make one from
         self.backend = backend
         self.path = path
         self.read_only = read_only
         self._tables: list[str] | None = None  # read-only: the table list does not change under us
         self._table_exprs: dict[str, ibis.Table] = {}  # read-only: nor do their schemas (one lookup each)
         self.memo: dict[str, Any] = {}  # read-only: facts about the data that cannot change (mktdash.rollup)
+
+    @property
+    def con(self) -> Any:
+        """The Ibis backend. On DuckDB it is made from the open connection on first use: Ibis costs ~0.5 s
+        to import, and ingest's bookkeeping (a week with nothing new to load) never needs it."""
+        if self._con is None:
+            import ibis
+            import ibis.backends.duckdb  # noqa: F401
+
+            self._con = ibis.duckdb.from_connection(self._raw)
+        return self._con
+
+    @property
+    def raw(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection of a DuckDB warehouse (for bookkeeping SQL that needs no Ibis compile)."""
+        return self._raw if self._raw is not None else self.con.con
 
     # ---- opening -------------------------------------------------------------------------------------------
     @classmethod
@@ -56,14 +78,14 @@ class Warehouse:
             raise WarehouseError(f"No warehouse at {p}: run `mktdash ingest` (or `make run`) first.")
         p.parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = ibis.duckdb.connect(str(p), read_only=read_only)
-        except Exception as e:  # duckdb raises IOException on a lock held by another writer
+            raw = duckdb.connect(str(p.absolute()), read_only=read_only)
+        except duckdb.Error as e:  # IOException on a lock held by another writer
             raise WarehouseError(f"Cannot open warehouse {p}: {e}") from e
-        return cls(con, "duckdb", p, read_only=read_only)
+        return cls(None, "duckdb", p, read_only=read_only, raw=_as_ibis_sets_it(raw))
 
     @classmethod
     def memory(cls) -> Warehouse:
-        return cls(ibis.duckdb.connect(), "duckdb", None)
+        return cls(None, "duckdb", None, raw=_as_ibis_sets_it(duckdb.connect()))
 
     @classmethod
     def from_settings(cls, settings: Any, *, read_only: bool = False) -> Warehouse:
@@ -73,12 +95,15 @@ class Warehouse:
             return cls.open(w.path or None, read_only=read_only)
         if w.backend == "pyspark":
             return cls.spark()
+        import ibis
+
         con = ibis.connect(w.url)
         return cls(con, w.backend, None)
 
     @classmethod
     def spark(cls, master: str = "local[2]") -> Warehouse:
         """A local PySpark session as the backend (tests compare its answers with DuckDB's)."""
+        import ibis
         from pyspark.sql import SparkSession
 
         session = (
@@ -93,7 +118,7 @@ class Warehouse:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self.con.disconnect()
+            self._con.disconnect() if self._con is not None else self._raw.close()  # type: ignore[union-attr]
 
     def __enter__(self) -> Warehouse:
         return self
@@ -107,7 +132,7 @@ class Warehouse:
             return self._tables
         # on DuckDB ~5x faster than ibis list_tables; ingest asks this several times a file
         if self.backend == "duckdb":
-            names = [r[0] for r in self.con.con.execute("SHOW TABLES").fetchall()]
+            names = [r[0] for r in self.raw.execute("SHOW TABLES").fetchall()]
         else:
             names = list(self.con.list_tables())
         if self.read_only:
@@ -127,6 +152,8 @@ class Warehouse:
                 self._table_exprs[name] = t
             return t
         if name in TABLES:
+            import ibis
+
             return ibis.memtable(empty_frame(name)).cast(ibis.schema(ibis_schema(name)))
         raise WarehouseError(f"No table {name!r} in the warehouse; known: {sorted(self.tables())}")
 
@@ -139,8 +166,15 @@ class Warehouse:
         if not self.exists(name):
             return 0
         if self.backend == "duckdb":  # no Ibis compile for the bookkeeping question asked most
-            return int(self.con.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+            return int(self.raw.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
         return int(self.con.to_pandas(self.table(name).count()))
+
+    def columns(self, name: str, columns: Sequence[str]) -> pd.DataFrame:
+        """Some columns of a whole (small, bookkeeping) table: plain SQL on DuckDB, no Ibis compile."""
+        if self.backend == "duckdb" and self.exists(name):
+            cols = ", ".join(f'"{c}"' for c in columns)
+            return self.raw.execute(f'SELECT {cols} FROM "{name}"').df()
+        return self.df(self.table(name).select(*columns))
 
     def sql(self, query: str) -> pd.DataFrame:
         """Run raw SQL and return a frame (tests use it for independent known answers)."""
@@ -149,6 +183,8 @@ class Warehouse:
     # ---- writing -------------------------------------------------------------------------------------------
     def ensure_tables(self, names: Sequence[str] | None = None) -> None:
         """Create the canonical tables that do not exist yet (empty, with their schema)."""
+        import ibis
+
         for name in names or TABLES:
             if not self.exists(name):
                 self.con.create_table(name, schema=ibis.schema(ibis_schema(name)))
@@ -159,14 +195,14 @@ class Warehouse:
         if self.backend != "duckdb":
             yield self
             return
-        self.con.raw_sql("BEGIN TRANSACTION")
+        self.raw.execute("BEGIN TRANSACTION")
         try:
             yield self
         except BaseException:
-            self.con.raw_sql("ROLLBACK")
+            self.raw.execute("ROLLBACK")
             raise
         else:
-            self.con.raw_sql("COMMIT")
+            self.raw.execute("COMMIT")
 
     def append(self, name: str, df: pd.DataFrame) -> None:
         """Insert rows; ``df`` must have the table's columns (use :func:`mktdash.schema.conform`)."""
@@ -188,7 +224,7 @@ class Warehouse:
             return 0
         before = self.count(name)
         placeholders = ", ".join("?" for _ in values)
-        self.con.con.execute(f'DELETE FROM "{name}" WHERE "{column}" IN ({placeholders})', list(values))
+        self.raw.execute(f'DELETE FROM "{name}" WHERE "{column}" IN ({placeholders})', list(values))
         return before - self.count(name)
 
     def delete_period(
@@ -203,13 +239,13 @@ class Warehouse:
         conds = [f'"{k}" = ?' for k in where] + [f'"{date_column}" BETWEEN ? AND ?']
         args = [*where.values(), start, end]
         clause = " AND ".join(conds)
-        ids = self.con.con.execute(f'SELECT DISTINCT ingest_id FROM "{name}" WHERE {clause}', args).fetchall()
-        self.con.con.execute(f'DELETE FROM "{name}" WHERE {clause}', args)
+        ids = self.raw.execute(f'SELECT DISTINCT ingest_id FROM "{name}" WHERE {clause}', args).fetchall()
+        self.raw.execute(f'DELETE FROM "{name}" WHERE {clause}', args)
         return sorted(str(i[0]) for i in ids if i[0] is not None)
 
     def checkpoint(self) -> None:
         if self.backend == "duckdb":
-            self.con.raw_sql("CHECKPOINT")
+            self.raw.execute("CHECKPOINT")
 
     def snapshot(self, dest: Path) -> Path:
         """Copy the DuckDB file to ``dest`` (read-only snapshot for dashboards)."""
@@ -223,3 +259,11 @@ class Warehouse:
         shutil.copyfile(self.path, tmp)
         tmp.replace(dest)
         return dest
+
+
+def _as_ibis_sets_it(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """The session settings Ibis gives a DuckDB connection (``from_connection`` sets them again): raw
+    bookkeeping SQL then sees what Ibis' queries see."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET python_enable_replacements = false")
+    return con

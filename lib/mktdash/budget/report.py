@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# the sections query the warehouse through Ibis: loaded with the notebook's imports, so a preheated kernel has it
+import ibis.backends.duckdb  # noqa: F401
 import numpy as np
 import pandas as pd
 
