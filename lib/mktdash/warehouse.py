@@ -81,11 +81,11 @@ class Warehouse:
             raw = duckdb.connect(str(p.absolute()), read_only=read_only)
         except duckdb.Error as e:  # IOException on a lock held by another writer
             raise WarehouseError(f"Cannot open warehouse {p}: {e}") from e
-        return cls(None, "duckdb", p, read_only=read_only, raw=_as_ibis_sets_it(raw))
+        return cls(None, "duckdb", p, read_only=read_only, raw=_with_ibis_settings(raw))
 
     @classmethod
     def memory(cls) -> Warehouse:
-        return cls(None, "duckdb", None, raw=_as_ibis_sets_it(duckdb.connect()))
+        return cls(None, "duckdb", None, raw=_with_ibis_settings(duckdb.connect()))
 
     @classmethod
     def from_settings(cls, settings: Any, *, read_only: bool = False) -> Warehouse:
@@ -118,7 +118,10 @@ class Warehouse:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self._con.disconnect() if self._con is not None else self._raw.close()  # type: ignore[union-attr]
+            if self._con is not None:
+                self._con.disconnect()  # closes the DuckDB connection it was made from, if any
+            elif self._raw is not None:
+                self._raw.close()
 
     def __enter__(self) -> Warehouse:
         return self
@@ -166,7 +169,8 @@ class Warehouse:
         if not self.exists(name):
             return 0
         if self.backend == "duckdb":  # no Ibis compile for the bookkeeping question asked most
-            return int(self.raw.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+            row = self.raw.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+            return int(row[0]) if row else 0
         return int(self.con.to_pandas(self.table(name).count()))
 
     def columns(self, name: str, columns: Sequence[str]) -> pd.DataFrame:
@@ -261,7 +265,7 @@ class Warehouse:
         return dest
 
 
-def _as_ibis_sets_it(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+def _with_ibis_settings(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """The session settings Ibis gives a DuckDB connection (``from_connection`` sets them again): raw
     bookkeeping SQL then sees what Ibis' queries see."""
     con.execute("SET TimeZone = 'UTC'")
