@@ -285,7 +285,11 @@ def tests(weekly_by_level: dict[str, pd.DataFrame], week: str, *, history_weeks:
             bases.append(b.assign(entity=b["entity"] + sep + ew))
         if not curs:
             continue
-        cur, base = pd.concat(curs).set_index("entity"), pd.concat(bases, ignore_index=True)
+        cur, base = pd.concat(curs, ignore_index=True), pd.concat(bases, ignore_index=True)
+        # the tests group, join and align on an integer code of entity + week: a fifth of the time of strings
+        keys = pd.Index(pd.concat([cur["entity"], base["entity"]]).unique())
+        cur = cur.assign(entity=keys.get_indexer(cur["entity"])).set_index("entity")
+        base = base.assign(entity=keys.get_indexer(base["entity"]))
         parts = []
         for m in metrics:
             if m in RATE_TESTS:
@@ -303,7 +307,7 @@ def tests(weekly_by_level: dict[str, pd.DataFrame], week: str, *, history_weeks:
         if not parts:
             continue
         res = pd.concat(parts).rename_axis("key").reset_index()
-        split = res["key"].str.split(sep, n=1, expand=True)
+        split = pd.Series(keys.take(res["key"].to_numpy()), index=res.index).str.split(sep, n=1, expand=True)
         res["entity"], res["week"], res["level"] = split[0], split[1], level
         out.append(res.drop(columns="key"))
     if not out:

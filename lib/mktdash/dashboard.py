@@ -744,7 +744,7 @@ def export_csv(v: View) -> bytes:
 def export_xlsx(v: View) -> bytes:
     """An Excel workbook with one sheet per section of the view (text that Excel would run as a formula,
     e.g. a campaign named ``=HYPERLINK(...)``, is prefixed with an apostrophe by ``mktdash.exports``)."""
-    from mktdash.exports import _excel_safe, excel_writer
+    from mktdash.exports import write_workbook
 
     buf = io.BytesIO()
     sheets = {
@@ -756,10 +756,7 @@ def export_xlsx(v: View) -> bytes:
         "roi": v.roi,
         "budget": v.budget,
     }
-    with excel_writer(buf) as xw:
-        for name, df in sheets.items():
-            if df is not None:
-                _excel_safe(df).to_excel(xw, sheet_name=name, index=False)
+    write_workbook({name: df for name, df in sheets.items() if df is not None}, buf)
     return buf.getvalue()
 
 

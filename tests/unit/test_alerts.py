@@ -178,3 +178,21 @@ def test_exports_neutralise_formulas_in_text_and_mixed_columns_only(tmp_path) ->
     assert book["text"].tolist()[0::2] == ["'-3", "ok"] and book["text"].tolist()[3] == "'@x"
     assert book["text"].isna().tolist() == [False, True, False, False]
     assert book["mixed"].tolist()[:2] == ["'=A1", -3] and book["n"].tolist() == [-1, 2, 3, 4]
+
+
+def test_exports_workbook_keeps_types_and_blanks(tmp_path) -> None:
+    """Numbers stay numbers, dates dates, missing values blank; the header row is frozen, with filters."""
+    import datetime as dt
+
+    import openpyxl
+
+    df = pd.DataFrame({"n": [1.5, None, 3.0], "d": pd.to_datetime(["2025-11-10", None, "2025-11-12"]),
+                       "ok": [True, False, True], "t": ["a", None, "c"]})  # fmt: skip
+    out = exports.write_views({"v": df}, tmp_path, csv=False)
+    ws = openpyxl.load_workbook(out["_workbook"])["v"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=1, max_row=4)]
+    assert rows[0] == ["n", "d", "ok", "t"]
+    assert rows[1] == [1.5, dt.datetime(2025, 11, 10), True, "a"]
+    assert rows[2] == [None, None, False, None]
+    assert ws.cell(row=2, column=2).number_format == "yyyy-mm-dd"
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:D4"
