@@ -32,6 +32,7 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m playwright --version >/dev/null
 	@command -v chromium >/dev/null || echo "note: /usr/bin/chromium missing; browser tests will skip (apt-get install -y chromium)"
 	$(BIN)/ruff check lib tests bench notebooks
+	$(BIN)/ruff format --check lib tests bench
 	$(BIN)/python -m pytest $(ARGS)
 
 ## Quick tests only (no full runs, no Spark, no browser)

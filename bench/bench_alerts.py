@@ -52,7 +52,9 @@ def naive(wh: Warehouse, week: str, s: params.Settings) -> int:
     for lv in s.alerts.levels:
         w = kpis.level_weekly(wh, lv, first=weeks.shift(week, -(s.alerts.history_weeks + 4)), last=week)
         for h in range(s.alerts.history_weeks + 1):
-            cmp = kpis.compare(w, weeks.shift(week, -h), ["entity"], trailing_weeks=4, metrics=s.alerts.metrics)
+            cmp = kpis.compare(
+                w, weeks.shift(week, -h), ["entity"], trailing_weeks=4, metrics=s.alerts.metrics
+            )
             n += int((cmp["vs_trailing"].abs() >= s.alerts.min_relative_change).sum())
     return n
 
@@ -76,21 +78,48 @@ def main() -> None:
             ch = a[a["rule"] == "change"] if len(a) else a
             camp = wh.df(wh.table("ad_daily").select("campaign_name", "channel", "platform").distinct())
             plants = w.truth["anomalies"]
-            found = sum(any((ch["week"] == p["week"]) & (ch["entity"] == p["entity"]) & (ch["metric"] == p["metric"]))
-                        for p in plants) if len(ch) else 0
+            found = (
+                sum(
+                    any(
+                        (ch["week"] == p["week"])
+                        & (ch["entity"] == p["entity"])
+                        & (ch["metric"] == p["metric"])
+                    )
+                    for p in plants
+                )
+                if len(ch)
+                else 0
+            )
             for p in plants:
-                if not (len(ch) and any((ch["week"] == p["week"]) & (ch["entity"] == p["entity"])
-                                        & (ch["metric"] == p["metric"]))):
-                    print(f"  missed (seed {seed}): {p['week']} {p['level']} {p['entity']} {p['metric']} {p['size']}")
+                if not (
+                    len(ch)
+                    and any(
+                        (ch["week"] == p["week"])
+                        & (ch["entity"] == p["entity"])
+                        & (ch["metric"] == p["metric"])
+                    )
+                ):
+                    print(
+                        f"  missed (seed {seed}): {p['week']} {p['level']} {p['entity']} {p['metric']} {p['size']}"
+                    )
             expl = 0
             for _, r in ch.iterrows():
                 if plants and explained(r, plants, camp):
                     expl += 1
                 else:
                     print(f"  unexplained (seed {seed}, plant={plant}): {r['text']}")
-            rows.append({"seed": seed, "plant": plant, "planted": len(plants), "found": found,
-                         "alerts": len(ch), "explained": expl, "target_opps": int((a["rule"] == "target").sum()) if len(a) else 0,
-                         "naive_alerts": naive(wh, week, s)})
+            rows.append(
+                {
+                    "seed": seed,
+                    "plant": plant,
+                    "planted": len(plants),
+                    "found": found,
+                    "alerts": len(ch),
+                    "explained": expl,
+                    "target_opps": int((a["rule"] == "target").sum()) if len(a) else 0,
+                    "naive_alerts": naive(wh, week, s),
+                }
+            )
             print(rows[-1], flush=True)
     df = pd.DataFrame(rows)
     p, q = df[df.plant], df[~df.plant]
@@ -99,11 +128,17 @@ def main() -> None:
     print("\n" + df.to_string(index=False))
     print(f"\nworlds: {n} planted + {n} planted-nothing; {time.time() - t0:.0f} s")
     print(f"recall    {recall:.3f}  ({p['found'].sum()}/{p['planted'].sum()} planted anomalies found)")
-    print(f"precision {precision:.3f}  ({p['explained'].sum()}/{p['alerts'].sum()} change alerts explained by a plant)")
-    print(f"false alarms on planted-nothing worlds: {q['alerts'].sum()} change alerts in {n} worlds "
-          f"({(q['alerts'] > 0).mean():.0%} of worlds with any)")
-    print(f"naive threshold rule (no test): {q['naive_alerts'].sum()} alerts on planted-nothing worlds "
-          f"(ratio tested/naive = {q['alerts'].sum() / max(q['naive_alerts'].sum(), 1):.3f})")
+    print(
+        f"precision {precision:.3f}  ({p['explained'].sum()}/{p['alerts'].sum()} change alerts explained by a plant)"
+    )
+    print(
+        f"false alarms on planted-nothing worlds: {q['alerts'].sum()} change alerts in {n} worlds "
+        f"({(q['alerts'] > 0).mean():.0%} of worlds with any)"
+    )
+    print(
+        f"naive threshold rule (no test): {q['naive_alerts'].sum()} alerts on planted-nothing worlds "
+        f"(ratio tested/naive = {q['alerts'].sum() / max(q['naive_alerts'].sum(), 1):.3f})"
+    )
 
 
 if __name__ == "__main__":

@@ -49,15 +49,18 @@ def truth_recovery(fm: mmm.FittedMmm, truth: dict) -> dict[str, float]:
         t = truth["channels"][c]["roi_true"]
         r = roi.loc[c]
         rows.append((c, t, r["roi_mean"], r["roi_lower_90"], r["roi_upper_90"]))
-        print(f"  {c:9s} true ROI {t:6.3f}  fitted {r['roi_mean']:6.3f}  90% [{r['roi_lower_90']:.3f}, "
-              f"{r['roi_upper_90']:.3f}]  error {r['roi_mean'] / t - 1:+.1%}")
+        print(
+            f"  {c:9s} true ROI {t:6.3f}  fitted {r['roi_mean']:6.3f}  90% [{r['roi_lower_90']:.3f}, "
+            f"{r['roi_upper_90']:.3f}]  error {r['roi_mean'] / t - 1:+.1%}"
+        )
     err = np.median([abs(m / t - 1) for _, t, m, _, _ in rows])
     cov = np.mean([lo <= t <= hi for _, t, _, lo, hi in rows])
     return {"roi_median_abs_pct_error": float(err), "roi_coverage_90": float(cov)}
 
 
-def recommendation_value(curves: ResponseCurves, truth: dict, max_change: float | None,
-                         max_share: float | None) -> dict[str, float]:
+def recommendation_value(
+    curves: ResponseCurves, truth: dict, max_change: float | None, max_share: float | None
+) -> dict[str, float]:
     current = dict(truth["allocation"]["current_weekly_spend"])
     rec = optimizer.recommend(curves, current, max_change=max_change, max_share=max_share)
     got = dict(zip(curves.channels, rec.recommended, strict=True))
@@ -65,9 +68,14 @@ def recommendation_value(curves: ResponseCurves, truth: dict, max_change: float 
     r_rec = demo_world.steady_state_revenue(got, truth)
     true_curves = ResponseCurves.hill_truth({c: truth["channels"][c] for c in curves.channels})
     oracle = optimizer.recommend(true_curves, current, max_change=max_change, max_share=max_share)
-    r_orc = demo_world.steady_state_revenue(dict(zip(curves.channels, oracle.recommended, strict=True)), truth)
-    return {"uplift_true": r_rec / r_cur - 1, "oracle_uplift_true": r_orc / r_cur - 1,
-            "share_of_oracle": (r_rec - r_cur) / (r_orc - r_cur) if r_orc > r_cur else float("nan")}
+    r_orc = demo_world.steady_state_revenue(
+        dict(zip(curves.channels, oracle.recommended, strict=True)), truth
+    )
+    return {
+        "uplift_true": r_rec / r_cur - 1,
+        "oracle_uplift_true": r_orc / r_cur - 1,
+        "share_of_oracle": (r_rec - r_cur) / (r_orc - r_cur) if r_orc > r_cur else float("nan"),
+    }
 
 
 def optimizer_speed() -> None:
@@ -75,8 +83,15 @@ def optimizer_speed() -> None:
     for n in (5, 20, 100):
         rng = np.random.default_rng(n)
         s = 300
-        c = ResponseCurves([f"c{i}" for i in range(n)], rng.uniform(0.1, 0.6, (s, n)), rng.uniform(1.0, 2.0, (s, n)),
-                           np.ones((s, n)), rng.uniform(50, 150, (s, n)), rng.uniform(500, 1500, n), l_max=8)
+        c = ResponseCurves(
+            [f"c{i}" for i in range(n)],
+            rng.uniform(0.1, 0.6, (s, n)),
+            rng.uniform(1.0, 2.0, (s, n)),
+            np.ones((s, n)),
+            rng.uniform(50, 150, (s, n)),
+            rng.uniform(500, 1500, n),
+            l_max=8,
+        )
         cur = rng.uniform(200, 2000, n)
         lo, hi = optimizer.allocation_bounds(c.channels, cur, cur.sum(), max_change=0.3)
         t0 = time.perf_counter()
@@ -85,8 +100,10 @@ def optimizer_speed() -> None:
         t0 = time.perf_counter()
         base = optimizer.optimize(c, cur.sum(), lo, hi, x0=cur, method="slsqp")
         t_base = time.perf_counter() - t0
-        print(f"  {n:3d} channels: {t_auto * 1000:8.1f} ms (SLSQP {t_base * 1000:8.1f} ms, ratio "
-              f"{t_auto / t_base:.2f}); utility vs SLSQP {auto.utility / base.utility - 1:+.2e}")
+        print(
+            f"  {n:3d} channels: {t_auto * 1000:8.1f} ms (SLSQP {t_base * 1000:8.1f} ms, ratio "
+            f"{t_auto / t_base:.2f}); utility vs SLSQP {auto.utility / base.utility - 1:+.2e}"
+        )
 
 
 def main() -> None:
@@ -107,24 +124,32 @@ def main() -> None:
         wh = _warehouse(Path(tmp) / "wh.duckdb", w)
         data = mmm.weekly_from_warehouse(wh, settings, through_week=w.truth["latest_complete_week"])
         m = settings.mmm
-        print(f"MMM fit: {len(data.channels)} channels x {len(data.frame)} weeks, {m.chains} chains x {m.draws} "
-              f"draws (+{m.tune} tune), saturation {m.saturation}")
+        print(
+            f"MMM fit: {len(data.channels)} channels x {len(data.frame)} weeks, {m.chains} chains x {m.draws} "
+            f"draws (+{m.tune} tune), saturation {m.saturation}"
+        )
         t0 = time.perf_counter()
         fm = mmm.fit(data, m)
         print(f"  fit time {time.perf_counter() - t0:.1f} s (sampling + compile, 2 shared cores)")
         d = mmm.diagnostics(fm)
-        print(f"  r-hat max {d['rhat_max']:.3f}, ESS min {d['ess_bulk_min']:.0f}, divergences {d['divergences']}, "
-              f"R² {d['r2']:.3f}, MAPE {d['mape']:.2%}")
+        print(
+            f"  r-hat max {d['rhat_max']:.3f}, ESS min {d['ess_bulk_min']:.0f}, divergences {d['divergences']}, "
+            f"R² {d['r2']:.3f}, MAPE {d['mape']:.2%}"
+        )
         print("truth recovery (ROI over the fitted weeks):")
         tr = truth_recovery(fm, w.truth)
-        print(f"  median |ROI error| {tr['roi_median_abs_pct_error']:.1%} (goal <= 20%); 90% coverage "
-              f"{tr['roi_coverage_90']:.0%} of channels (goal >= 80%)")
+        print(
+            f"  median |ROI error| {tr['roi_median_abs_pct_error']:.1%} (goal <= 20%); 90% coverage "
+            f"{tr['roi_coverage_90']:.0%} of channels (goal >= 80%)"
+        )
         curves = fm.curves(m.curve_samples)
         for label, mc, ms in (("±30%, max share 60%", 0.3, 0.6), ("unconstrained", None, None)):
             v = recommendation_value(curves, w.truth, mc, ms)
-            print(f"value of the recommendation ({label}) on the TRUE curves: uplift {v['uplift_true']:+.1%} "
-                  f"(goal >= 10%), oracle {v['oracle_uplift_true']:+.1%}, share of oracle uplift "
-                  f"{v['share_of_oracle']:.1%} (goal >= 95%)")
+            print(
+                f"value of the recommendation ({label}) on the TRUE curves: uplift {v['uplift_true']:+.1%} "
+                f"(goal >= 10%), oracle {v['oracle_uplift_true']:+.1%}, share of oracle uplift "
+                f"{v['share_of_oracle']:.1%} (goal >= 95%)"
+            )
         wh.close()
 
 

@@ -284,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 extra = (
                     f"  ({v / fl:.2f}x floor)"
-                    if k.startswith(("first_interactive", "widgets_live")) or k.endswith("first_interactive_s")
+                    if k.startswith(("first_interactive", "widgets_live"))
+                    or k.endswith("first_interactive_s")
                     else ""
                 )
                 print(f"  {k:34s} {v:10.2f}{extra}")

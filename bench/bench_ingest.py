@@ -48,24 +48,28 @@ def make_rows(n: int, seed: int = 1) -> pd.DataFrame:
     clicks = (imp * rng.uniform(0.005, 0.05, n)).astype("int64")
     spend = (clicks * rng.uniform(0.3, 2.5, n)).round(2)
     conv = (clicks * rng.uniform(0, 0.1, n)).round(0)
-    return pd.DataFrame({
-        "date_day": pd.Timestamp("2024-01-01") + pd.to_timedelta(day, "D"),
-        "account_id": "100-200-3000",
-        "account_name": "Bench Co",
-        "campaign_id": (1000 + camp).astype(str),
-        "campaign_name": pd.Series(camp).map(lambda c: f"Campaign {c} {['Search', 'Video', 'Display'][c % 3]}"),
-        "ad_group_id": (5000 + ad // 4).astype(str),
-        "ad_group_name": pd.Series(ad // 4).map(lambda a: f"Ad group {a} | Lookalike"),
-        "ad_id": (90000 + ad).astype(str),
-        "ad_name": pd.Series(ad).map(lambda a: f"Ad {a}"),
-        "clicks": clicks,
-        "impressions": imp,
-        "spend": spend,
-        "conversions": conv,
-        "conversions_value": (conv * rng.uniform(20, 80, n)).round(2),
-        "currency": "USD",
-        "platform": "google_ads",
-    })
+    return pd.DataFrame(
+        {
+            "date_day": pd.Timestamp("2024-01-01") + pd.to_timedelta(day, "D"),
+            "account_id": "100-200-3000",
+            "account_name": "Bench Co",
+            "campaign_id": (1000 + camp).astype(str),
+            "campaign_name": pd.Series(camp).map(
+                lambda c: f"Campaign {c} {['Search', 'Video', 'Display'][c % 3]}"
+            ),
+            "ad_group_id": (5000 + ad // 4).astype(str),
+            "ad_group_name": pd.Series(ad // 4).map(lambda a: f"Ad group {a} | Lookalike"),
+            "ad_id": (90000 + ad).astype(str),
+            "ad_name": pd.Series(ad).map(lambda a: f"Ad {a}"),
+            "clicks": clicks,
+            "impressions": imp,
+            "spend": spend,
+            "conversions": conv,
+            "conversions_value": (conv * rng.uniform(20, 80, n)).round(2),
+            "currency": "USD",
+            "platform": "google_ads",
+        }
+    )
 
 
 def write_files(rows: int, folder: Path) -> list[tuple[Path, str]]:
@@ -130,9 +134,13 @@ def main(argv: list[str] | None = None) -> None:
         t = time.perf_counter()
         files = write_files(rows, tmp / "exports")
         size = sum(p.stat().st_size for p, _ in files) / 1e6
-        print(f"wrote {rows:,} rows in {len(files)} export files ({size:.0f} MB) in {time.perf_counter() - t:.1f} s")
+        print(
+            f"wrote {rows:,} rows in {len(files)} export files ({size:.0f} MB) in {time.perf_counter() - t:.1f} s"
+        )
         duck_runs, ours_runs = [], []
-        for r in range(args.repeat):  # interleaved, fresh databases each time; best of N (the machine is shared)
+        for r in range(
+            args.repeat
+        ):  # interleaved, fresh databases each time; best of N (the machine is shared)
             duck_runs.append(bench_duckdb(files, tmp / f"duck{r}.duckdb"))
             ours_runs.append(bench_ours(files, tmp / f"home{r}"))
             print(f"  run {r + 1}: duckdb {duck_runs[-1][0]:.2f} s, mktdash {ours_runs[-1][0]:.2f} s")

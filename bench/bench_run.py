@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="demo scale only")
     ap.add_argument("--scales", type=float, nargs="*", default=None)
     ap.add_argument("--params", action="append", default=[], help="params files (default: base.yaml)")
-    ap.add_argument("--repeat", type=int, default=3, help="floor and warm runs per scale (medians; default 3)")
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="floor and warm runs per scale (medians; default 3)"
+    )
     args = ap.parse_args(argv)
     scales = args.scales or ([1.0] if args.quick else [1.0, 10.0])
     results = [measure(s, args.params, args.repeat) for s in scales]
@@ -82,10 +84,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['scale']:>5.1f} {r['ad_daily_rows']:>10,} {r['floor_s']:>8.1f} {r['cold_s']:>8.1f} "
               f"{r['warm_s']:>8.1f} {r['cold_ratio']:>10.2f} {r['warm_ratio']:>10.2f} {gib(r['cold_rss']):>10} "
               f"{gib(r['warm_rss']):>10}")  # fmt: skip
-        print(f"      floor runs (s): {', '.join(f'{v:.1f}' for v in r['floor_runs'])}; "
-              f"warm runs (s): {', '.join(f'{v:.1f}' for v in r['warm_runs'])}")
-        print("      median warm run by notebook (s; 10 and 20 overlap 00's data-quality cells): "
-              + ", ".join(f"{k} {v:.1f}" for k, v in r["warm_notebooks"].items()))
+        print(
+            f"      floor runs (s): {', '.join(f'{v:.1f}' for v in r['floor_runs'])}; "
+            f"warm runs (s): {', '.join(f'{v:.1f}' for v in r['warm_runs'])}"
+        )
+        print(
+            "      median warm run by notebook (s; 10 and 20 overlap 00's data-quality cells): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in r["warm_notebooks"].items())
+        )
     print("target: warm/floor <= 3 at >= 1M rows; peak RSS (runner + kernels) <= 2 GiB")
     print(json.dumps(results, default=str))
     return 0

@@ -57,13 +57,33 @@ DEFAULT_LEVELS = ("channel", "platform", "campaign")
 # shocks enough for a ratio to the parent to be less noisy than the metric itself (measured on the bench worlds))
 PARENT: dict[str, str | None] = {"campaign": "channel", "channel": None}
 ADJUSTED: dict[str, tuple[str, ...]] = {"campaign": ("ctr", "cvr")}
-COLUMNS = ["week", "level", "entity", "metric", "direction", "kind", "size", "value", "baseline", "test", "z",
-           "p_value", "q_value", "impact", "rule", "text"]  # rule: change (vs own baseline) | target
+COLUMNS = [
+    "week",
+    "level",
+    "entity",
+    "metric",
+    "direction",
+    "kind",
+    "size",
+    "value",
+    "baseline",
+    "test",
+    "z",
+    "p_value",
+    "q_value",
+    "impact",
+    "rule",
+    "text",
+]  # rule: change (vs own baseline) | target
 # a planted change in one metric legitimately moves others (the bench counts them as explained)
 # (fewer clicks at the same spend raise CPA; more spend on one campaign shifts its parents' CTR/CVR mix)
-CONSEQUENCES = {"ctr": {"ctr", "spend", "cpa", "roas"}, "cvr": {"cvr", "cpa", "roas"},
-                "spend": {"spend", "cpa", "roas", "ctr", "cvr"},
-                "cpa": {"cpa", "cvr", "roas"}, "roas": {"roas", "cvr", "cpa"}}
+CONSEQUENCES = {
+    "ctr": {"ctr", "spend", "cpa", "roas"},
+    "cvr": {"cvr", "cpa", "roas"},
+    "spend": {"spend", "cpa", "roas", "ctr", "cvr"},
+    "cpa": {"cpa", "cvr", "roas"},
+    "roas": {"roas", "cvr", "cpa"},
+}
 
 
 def _kind(metric: str, direction: str) -> str:
@@ -105,9 +125,17 @@ def _rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: str) -> p
     else:
         per = df["revenue_b"] / df["conversions_b"].replace(0, np.nan)
         impact = (p1 - p0) * df[n] * per
-    return pd.DataFrame({"metric": metric, "value": p1, "baseline": p0, "z": z, "p_value": p,
-                         "impact": impact,
-                         "test": [f"two-proportion z-test (+{np.sqrt(v):.0%} week-to-week sd)" for v in tau2]})
+    return pd.DataFrame(
+        {
+            "metric": metric,
+            "value": p1,
+            "baseline": p0,
+            "z": z,
+            "p_value": p,
+            "impact": impact,
+            "test": [f"two-proportion z-test (+{np.sqrt(v):.0%} week-to-week sd)" for v in tau2],
+        }
+    )
 
 
 def _robust_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -123,11 +151,16 @@ def _robust_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.Data
     rel = (1.4826 * mad / med.abs().replace(0, np.nan)).dropna()
     pooled = max(float(rel.median()) if len(rel) else 0.0, 0.03)
     floor = pooled * med.abs() * infl
-    df = cur[list(dict.fromkeys([metric, "spend", "conversions"]))].join(
-        pd.DataFrame({"median": med, "own": own, "floor": floor, "k": k}), how="inner").dropna(
-        subset=[metric, "median"])
+    df = (
+        cur[list(dict.fromkeys([metric, "spend", "conversions"]))]
+        .join(pd.DataFrame({"median": med, "own": own, "floor": floor, "k": k}), how="inner")
+        .dropna(subset=[metric, "median"])
+    )
     df = df[df["k"] >= 3]
-    if metric in ("cpa", "roas"):  # a ratio over few conversions is noisy (~1/sqrt(conversions)) whatever the MAD
+    if metric in (
+        "cpa",
+        "roas",
+    ):  # a ratio over few conversions is noisy (~1/sqrt(conversions)) whatever the MAD
         count_sd = df["median"].abs() / np.sqrt(df["conversions"].clip(lower=1.0))
         df["floor"] = np.maximum(df["floor"], count_sd)
     scale = np.maximum(df["own"], df["floor"])
@@ -141,8 +174,17 @@ def _robust_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.Data
         impact = (df[metric] - df["median"]) * df["conversions"]
     else:  # roas
         impact = (df[metric] - df["median"]) * df["spend"]
-    return pd.DataFrame({"metric": metric, "value": df[metric], "baseline": df["median"], "z": z,
-                         "p_value": p, "impact": impact, "test": "robust z (median/MAD)"})
+    return pd.DataFrame(
+        {
+            "metric": metric,
+            "value": df[metric],
+            "baseline": df["median"],
+            "z": z,
+            "p_value": p,
+            "impact": impact,
+            "test": "robust z (median/MAD)",
+        }
+    )
 
 
 def _ratio_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -180,9 +222,18 @@ def _ratio_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.DataF
     t2 = tau2.reindex(c.index)
     se = np.sqrt(vc + t2 + (vb.reindex(c.index) + t2) * math.pi / (2 * kk.reindex(c.index)))
     z = (yc - m.reindex(c.index)) / se
-    return pd.DataFrame({"metric": metric, "z": z, "p_value": 2 * norm_sf(np.abs(z)),
-                         "test": [f"robust z of log {metric.upper()} (median baseline, conversion-count noise "
-                                  f"+{np.sqrt(v):.0%} week-to-week sd)" for v in t2]})
+    return pd.DataFrame(
+        {
+            "metric": metric,
+            "z": z,
+            "p_value": 2 * norm_sf(np.abs(z)),
+            "test": [
+                f"robust z of log {metric.upper()} (median baseline, conversion-count noise "
+                f"+{np.sqrt(v):.0%} week-to-week sd)"
+                for v in t2
+            ],
+        }
+    )
 
 
 def _with_parent(w: pd.DataFrame, parent: str | None) -> pd.DataFrame:
@@ -229,9 +280,18 @@ def _adjusted_rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: 
     t2 = tau2.reindex(c.index)
     se = np.sqrt(vc + t2 + (vb.reindex(c.index) + t2) * math.pi / (2 * kc))
     z = (yc - m.reindex(c.index)) / se
-    return pd.DataFrame({"metric": metric, "z": z, "p_value": 2 * norm_sf(np.abs(z)),
-                         "test": [f"two-proportion z-test relative to the rest of its parent (difference in "
-                                  f"differences, +{np.sqrt(v):.0%} week-to-week sd)" for v in t2]})
+    return pd.DataFrame(
+        {
+            "metric": metric,
+            "z": z,
+            "p_value": 2 * norm_sf(np.abs(z)),
+            "test": [
+                f"two-proportion z-test relative to the rest of its parent (difference in "
+                f"differences, +{np.sqrt(v):.0%} week-to-week sd)"
+                for v in t2
+            ],
+        }
+    )
 
 
 def _adjust(raw: pd.DataFrame, adj: pd.DataFrame) -> pd.DataFrame:
@@ -251,15 +311,23 @@ def _text(r: pd.Series, currency: str, baseline_weeks: int) -> str:
     m = kpis.METRICS[r["metric"]]
     what = f"{r['level']} {r['entity']}" if r["level"] != "total" else "total"
     arrow = "up" if r["direction"] == "up" else "down"
-    return (f"{what}: {m.label} {arrow} {abs(r['size']):.0%} in {r['week']} "
-            f"({kpis.fmt(r['value'], r['metric'])} vs {kpis.fmt(r['baseline'], r['metric'])} over the "
-            f"{baseline_weeks} weeks before; {r['test']}, z = {r['z']:.1f}, p = {r['p_value']:.2g}, "
-            f"BH q = {r['q_value']:.2g}); {r['kind']}, about {currency} {r['impact']:,.0f} at stake")
+    return (
+        f"{what}: {m.label} {arrow} {abs(r['size']):.0%} in {r['week']} "
+        f"({kpis.fmt(r['value'], r['metric'])} vs {kpis.fmt(r['baseline'], r['metric'])} over the "
+        f"{baseline_weeks} weeks before; {r['test']}, z = {r['z']:.1f}, p = {r['p_value']:.2g}, "
+        f"BH q = {r['q_value']:.2g}); {r['kind']}, about {currency} {r['impact']:,.0f} at stake"
+    )
 
 
-def tests(weekly_by_level: dict[str, pd.DataFrame], week: str, *, history_weeks: int = 4,
-          baseline_weeks: int = 12, metrics: Sequence[str] = ("ctr", "cvr", "spend", "cpa", "roas"),
-          adjust: bool = True) -> pd.DataFrame:
+def tests(
+    weekly_by_level: dict[str, pd.DataFrame],
+    week: str,
+    *,
+    history_weeks: int = 4,
+    baseline_weeks: int = 12,
+    metrics: Sequence[str] = ("ctr", "cvr", "spend", "cpa", "roas"),
+    adjust: bool = True,
+) -> pd.DataFrame:
     """Every entity x metric x evaluated week test (before FDR), from weekly frames per level.
 
     Each frame needs ``week``, ``entity`` and the measure columns of :func:`mktdash.kpis.weekly`. With
@@ -311,13 +379,21 @@ def tests(weekly_by_level: dict[str, pd.DataFrame], week: str, *, history_weeks:
         res["entity"], res["week"], res["level"] = split[0], split[1], level
         out.append(res.drop(columns="key"))
     if not out:
-        return pd.DataFrame(columns=[c for c in COLUMNS if c not in ("q_value", "text", "kind", "direction",
-                                                                       "size")])
+        return pd.DataFrame(
+            columns=[c for c in COLUMNS if c not in ("q_value", "text", "kind", "direction", "size")]
+        )
     return pd.concat(out, ignore_index=True)
 
 
-def detect(wh: Any, week: str, settings: Any = None, *, levels: Sequence[str] | None = None,
-           currency: str | None = None, known: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+def detect(
+    wh: Any,
+    week: str,
+    settings: Any = None,
+    *,
+    levels: Sequence[str] | None = None,
+    currency: str | None = None,
+    known: Mapping[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """Alerts for ``week`` and the ``history_weeks`` before it, ranked by money at stake (a DataFrame with
     ``COLUMNS``; ``to_records`` gives the alerts.json objects).
 
@@ -338,8 +414,9 @@ def detect(wh: Any, week: str, settings: Any = None, *, levels: Sequence[str] | 
     return hit.sort_values("impact", ascending=False).reset_index(drop=True)
 
 
-def changes(weekly_by_level: dict[str, pd.DataFrame], week: str, settings: Any = None, *,
-            currency: str | None = None) -> pd.DataFrame:
+def changes(
+    weekly_by_level: dict[str, pd.DataFrame], week: str, settings: Any = None, *, currency: str | None = None
+) -> pd.DataFrame:
     """Change alerts (``rule == "change"``) from weekly frames per level (see :func:`tests`): BH per level,
     q <= alpha, ``|size| >= min_relative_change`` and the test's z of the same sign as ``size``."""
     a = settings.alerts if settings is not None else None
@@ -355,9 +432,12 @@ def changes(weekly_by_level: dict[str, pd.DataFrame], week: str, settings: Any =
         return pd.DataFrame(columns=COLUMNS)
     # one false-discovery family per level (the channel table, the campaign table, ... are read separately)
     t["q_value"] = t.groupby("level")["p_value"].transform(
-        lambda p: pd.Series(bh_adjust(p.to_numpy()), index=p.index))
+        lambda p: pd.Series(bh_adjust(p.to_numpy()), index=p.index)
+    )
     t["size"] = t["value"] / t["baseline"].replace(0, np.nan) - 1
-    hit = t[(t["q_value"] <= alpha) & (t["size"].abs() >= min_rel) & (np.sign(t["z"]) == np.sign(t["size"]))].copy()
+    hit = t[
+        (t["q_value"] <= alpha) & (t["size"].abs() >= min_rel) & (np.sign(t["z"]) == np.sign(t["size"]))
+    ].copy()
     hit["direction"] = np.where(hit["size"] > 0, "up", "down")
     hit["kind"] = [_kind(m, d) for m, d in zip(hit["metric"], hit["direction"], strict=True)]
     hit["impact"] = hit["impact"].abs().fillna(0.0)
@@ -366,8 +446,15 @@ def changes(weekly_by_level: dict[str, pd.DataFrame], week: str, settings: Any =
     return hit[COLUMNS].reset_index(drop=True)
 
 
-def target_opportunities(wh: Any, week: str, settings: Any = None, campaign_weekly: pd.DataFrame | None = None,
-                         *, recent_weeks: int = 4, headroom: float = 0.2) -> pd.DataFrame:
+def target_opportunities(
+    wh: Any,
+    week: str,
+    settings: Any = None,
+    campaign_weekly: pd.DataFrame | None = None,
+    *,
+    recent_weeks: int = 4,
+    headroom: float = 0.2,
+) -> pd.DataFrame:
     """Campaigns beating the ROAS target of ``kpi_targets`` (campaign, else channel, else total level) in
     each of the last ``recent_weeks`` weeks (one-sided t-test of weekly ROAS > target, alpha of settings):
     room to grow. Impact = revenue above target if spend grew by ``headroom`` at the current ROAS."""
@@ -388,11 +475,21 @@ def target_opportunities(wh: Any, week: str, settings: Any = None, campaign_week
     target_of = {(r.level, r.entity): float(r.target) for r in tg.itertuples()}
     total = target_of.get(("total", "all"), math.nan)
     g = w.assign(finite=np.isfinite(w["roas"])).groupby("entity")
-    a = g.agg(n=("roas", "size"), n_weeks=("week", "nunique"), spend_all=("spend", "sum"), mean=("roas", "mean"),
-              sd=("roas", "std"), low=("roas", "min"), finite=("finite", "all"), channel=("channel", "last"))
+    a = g.agg(
+        n=("roas", "size"),
+        n_weeks=("week", "nunique"),
+        spend_all=("spend", "sum"),
+        mean=("roas", "mean"),
+        sd=("roas", "std"),
+        low=("roas", "min"),
+        finite=("finite", "all"),
+        channel=("channel", "last"),
+    )
     a = a.join(w[w["week"] == week].set_index("entity")[["roas", "spend"]], how="inner")
-    a["target"] = [target_of.get(("campaign", e), target_of.get(("channel", c), total))
-                   for e, c in zip(a.index, a["channel"], strict=True)]
+    a["target"] = [
+        target_of.get(("campaign", e), target_of.get(("channel", c), total))
+        for e, c in zip(a.index, a["channel"], strict=True)
+    ]
     a = a[(a["n_weeks"] >= recent_weeks) & (a["spend_all"] > 0) & a["finite"] & (a["target"] > 0)]
     a["t"] = np.where(a["sd"] > 0, (a["mean"] - a["target"]) / (a["sd"] / np.sqrt(a["n"])), np.inf)
     a["p"] = t_sf(a["t"], a["n"] - 1)
@@ -418,8 +515,23 @@ def table(alerts: pd.DataFrame) -> pd.DataFrame:
     """A display table (ranked): rounded numbers, plain-text columns (pandas escapes them in HTML)."""
     if alerts.empty:
         return alerts
-    out = alerts[["week", "level", "entity", "metric", "kind", "direction", "size", "impact", "z", "p_value",
-                  "q_value", "rule", "text"]].copy()
+    out = alerts[
+        [
+            "week",
+            "level",
+            "entity",
+            "metric",
+            "kind",
+            "direction",
+            "size",
+            "impact",
+            "z",
+            "p_value",
+            "q_value",
+            "rule",
+            "text",
+        ]
+    ].copy()
     out.insert(0, "rank", range(1, len(out) + 1))
     return out.round({"size": 3, "impact": 0, "z": 2})
 
@@ -427,8 +539,10 @@ def table(alerts: pd.DataFrame) -> pd.DataFrame:
 def records(alerts: pd.DataFrame) -> list[dict[str, Any]]:
     """Alerts as JSON-ready dicts (NaN -> None)."""
     df = alerts.astype(object).where(pd.notna(alerts), None)
-    return [{k: (float(v) if isinstance(v, np.floating) else v) for k, v in r.items()}
-            for r in df.to_dict(orient="records")]
+    return [
+        {k: (float(v) if isinstance(v, np.floating) else v) for k, v in r.items()}
+        for r in df.to_dict(orient="records")
+    ]
 
 
 def write(alerts: pd.DataFrame | list[dict[str, Any]], run_dir: str | Path) -> tuple[Path, Path]:

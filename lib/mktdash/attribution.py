@@ -75,8 +75,11 @@ def _rule_weights(t: pd.DataFrame, model: str, half_life_days: float) -> pd.Seri
 def _credit_from_weights(t: pd.DataFrame, w: pd.Series) -> pd.DataFrame:
     c = t[t["converted"]]
     w = w.loc[c.index]
-    return pd.DataFrame({"conversions": w, "revenue": w * c["value"], "channel": c["channel"]}).groupby(
-        "channel")[["conversions", "revenue"]].sum()
+    return (
+        pd.DataFrame({"conversions": w, "revenue": w * c["value"], "channel": c["channel"]})
+        .groupby("channel")[["conversions", "revenue"]]
+        .sum()
+    )
 
 
 def paths(t: pd.DataFrame) -> pd.DataFrame:
@@ -84,9 +87,14 @@ def paths(t: pd.DataFrame) -> pd.DataFrame:
     starts = np.flatnonzero(t["pos"].to_numpy() == 0)  # ``touches`` orders rows by journey, then time
     chans = t["channel"].to_numpy(dtype=object)
     bounds = [*starts[1:], len(t)]
-    return pd.DataFrame({"journey_id": t["journey_id"].to_numpy()[starts],
-                         "path": [tuple(chans[a:b]) for a, b in zip(starts, bounds, strict=True)],
-                         "converted": t["converted"].to_numpy()[starts], "value": t["value"].to_numpy()[starts]})
+    return pd.DataFrame(
+        {
+            "journey_id": t["journey_id"].to_numpy()[starts],
+            "path": [tuple(chans[a:b]) for a, b in zip(starts, bounds, strict=True)],
+            "converted": t["converted"].to_numpy()[starts],
+            "value": t["value"].to_numpy()[starts],
+        }
+    )
 
 
 def markov_removal_effects(p: pd.DataFrame) -> tuple[pd.Series, float]:
@@ -165,7 +173,9 @@ def _shapley_credit(p: pd.DataFrame) -> pd.DataFrame:
     if len(players) > 16:  # 2^n subsets; the game is a sum of unanimity games, so split evenly per set
         rows = [(c, n / len(s), v_by[s] / len(s)) for s, n in n_by.items() for c in s]
         return pd.DataFrame(rows, columns=["channel", "conversions", "revenue"]).groupby("channel").sum()
-    return pd.DataFrame({"conversions": shapley_values(n_by, players), "revenue": shapley_values(v_by, players)})
+    return pd.DataFrame(
+        {"conversions": shapley_values(n_by, players), "revenue": shapley_values(v_by, players)}
+    )
 
 
 def credit(source: Any, models: Sequence[str] = MODELS, *, half_life_days: float = 7.0) -> pd.DataFrame:
@@ -195,7 +205,8 @@ def side_by_side(credits: pd.DataFrame) -> pd.DataFrame:
     """One row per channel; columns ``<model>_conversions`` and ``<model>_revenue`` for every model."""
     models = list(dict.fromkeys(credits["model"]))
     conv = credits.pivot(index="channel", columns="model", values="conversions")[models].add_suffix(
-        "_conversions")
+        "_conversions"
+    )
     rev = credits.pivot(index="channel", columns="model", values="revenue")[models].add_suffix("_revenue")
     cols = [c for m in models for c in (f"{m}_conversions", f"{m}_revenue")]
     out = pd.concat([conv, rev], axis=1)[cols].reset_index()

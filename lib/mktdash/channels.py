@@ -21,9 +21,7 @@ import pyarrow.compute as pc
 from mktdash.sources.base import SourceError
 
 
-def map_channels(
-    df: pd.DataFrame, params: Any, campaign_type: pd.Series | None = None
-) -> pd.Series:
+def map_channels(df: pd.DataFrame, params: Any, campaign_type: pd.Series | None = None) -> pd.Series:
     """The channel of each row of ``df`` (``campaign_name``, ``platform``) by ``params`` (ChannelParams).
 
     >>> from mktdash.params import ChannelParams
@@ -54,8 +52,11 @@ def map_channels(
 
     mapped = pa.array([one(k) for k in uniq.to_pylist()], pa.string())
     out = pc.take(mapped, pc.index_in(keys, value_set=uniq))
-    return pd.Series(out.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get).to_numpy(),
-                     index=df.index, dtype="string")
+    return pd.Series(
+        out.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get).to_numpy(),
+        index=df.index,
+        dtype="string",
+    )
 
 
 def map_crm_sources(sources_: pd.Series, params: Any) -> pd.Series:
@@ -75,7 +76,10 @@ def map_crm_sources(sources_: pd.Series, params: Any) -> pd.Series:
         folded.setdefault(k.strip().casefold(), v)
     s = sources_.astype("string")
     uniq = s.dropna().unique().tolist()
-    m = {u: exact.get(u, exact.get(u.strip(), folded.get(u.strip().casefold(), str(params.default)))) for u in uniq}
+    m = {
+        u: exact.get(u, exact.get(u.strip(), folded.get(u.strip().casefold(), str(params.default))))
+        for u in uniq
+    }
     return s.map(m).fillna(str(params.default)).astype("string")
 
 
@@ -113,7 +117,9 @@ def convert_currency(
     foreign = (cur != reporting_currency).to_numpy()
     rate = np.ones(len(df))
     if foreign.any():
-        need = pd.DataFrame({"date_day": df[date_col].to_numpy()[foreign], "currency": cur.to_numpy()[foreign]})
+        need = pd.DataFrame(
+            {"date_day": df[date_col].to_numpy()[foreign], "currency": cur.to_numpy()[foreign]}
+        )
         r = rates[["date_day", "currency", "rate_to_reporting"]].copy()
         r["date_day"] = r["date_day"].astype("datetime64[s]")
         r["currency"] = r["currency"].astype("string").str.upper()
@@ -127,7 +133,9 @@ def convert_currency(
             m = pd.merge_asof(need.sort_values("_d"), r2, on="_d", by="currency", direction="nearest")
             got = m.sort_values("_i")["rate_to_reporting"].to_numpy(dtype="float64")
         else:
-            got = need.merge(r, on=["date_day", "currency"], how="left")["rate_to_reporting"].to_numpy(dtype="float64")
+            got = need.merge(r, on=["date_day", "currency"], how="left")["rate_to_reporting"].to_numpy(
+                dtype="float64"
+            )
         if np.isnan(got).any():
             i = int(np.flatnonzero(np.isnan(got))[0])
             missing = need[np.isnan(got)]
@@ -136,7 +144,9 @@ def convert_currency(
             raise SourceError(
                 f"no FX rate for {need['currency'].iloc[i]} on {pd.Timestamp(need['date_day'].iloc[i]).date()} "
                 f"({n_missing} currency-days missing) to convert to {reporting_currency}",
-                file=file, line=line, column="currency",
+                file=file,
+                line=line,
+                column="currency",
                 hint="Add fx_rates for those days to the inbox (FX files load before ad files) and ingest again",
             )
         rate[foreign] = got

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 import matplotlib
 
-matplotlib.use("Agg")  # headless everywhere (an analyst's pyplot too); figures display through the formatter below
+matplotlib.use(
+    "Agg"
+)  # headless everywhere (an analyst's pyplot too); figures display through the formatter below
 import matplotlib.ticker as mticker  # noqa: E402
 import pandas as pd  # noqa: E402
 from cycler import cycler  # noqa: E402
@@ -171,7 +173,14 @@ def weekly_lines(
 
 
 def bars(
-    df: pd.DataFrame, *, x: str, y: str, title: str, ylabel: str, money: bool = False, color: str | None = None
+    df: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    title: str,
+    ylabel: str,
+    money: bool = False,
+    color: str | None = None,
 ) -> Figure:
     """Simple vertical bars (one per row)."""
     fig, ax = new(title, ylabel=ylabel)
@@ -196,7 +205,11 @@ def exec_trend(df: pd.DataFrame, *, title: str, currency: str = "USD") -> Figure
     money_axis(ax, currency)
     ax.legend(loc="upper left", ncols=2, fontsize=9)
     last = d.iloc[-1] if len(d) else None
-    tail = f"; latest week {last['week']}: spend {compact(last['spend'])}, revenue {compact(last['revenue'])} {currency}" if last is not None else ""
+    tail = (
+        f"; latest week {last['week']}: spend {compact(last['spend'])}, revenue {compact(last['revenue'])} {currency}"
+        if last is not None
+        else ""
+    )
     return finish(fig, f"{title}: weekly spend and revenue in {currency} for {len(d)} weeks{tail}")
 
 
@@ -207,8 +220,13 @@ def exec_roi(df: pd.DataFrame, *, title: str) -> Figure:
     colors = channel_colors(d["channel"].astype(str).tolist())
     lo = (d["roi_mean"] - d["roi_lower_90"]).clip(lower=0)
     hi = (d["roi_upper_90"] - d["roi_mean"]).clip(lower=0)
-    ax.bar(d["channel"].astype(str), d["roi_mean"], yerr=[lo, hi], capsize=4,
-           color=[colors[c] for c in d["channel"].astype(str)])
+    ax.bar(
+        d["channel"].astype(str),
+        d["roi_mean"],
+        yerr=[lo, hi],
+        capsize=4,
+        color=[colors[c] for c in d["channel"].astype(str)],
+    )
     ax.axhline(1.0, color=NEUTRAL, lw=1, ls="--")
     parts = ", ".join(f"{c} {v:.2f}" for c, v in zip(d["channel"], d["roi_mean"], strict=False))
     return finish(fig, f"{title}: ROI by channel with 90% intervals (break-even at 1.0): {parts}")
@@ -264,14 +282,23 @@ def quality_completeness(days: pd.DataFrame, *, title: str = "Data completeness 
 
 
 # ---- KPI charts (mktdash.kpis) ---------------------------------------------------------------------------
-def kpi_weekly_metric(weekly: pd.DataFrame, metric: str, *, hue: str = "channel", currency: str = "USD") -> Figure:
+def kpi_weekly_metric(
+    weekly: pd.DataFrame, metric: str, *, hue: str = "channel", currency: str = "USD"
+) -> Figure:
     """Weekly ``metric`` (e.g. ROAS, CPA) per ``hue`` from a weekly KPI frame (``kpis.channel_weekly``)."""
     from mktdash import kpis
 
     m = kpis.METRICS[metric]
     unit = {"money": currency, "ratio": "ratio", "count": "count"}.get(m.unit, m.unit)
-    return weekly_lines(weekly.dropna(subset=[metric]), x="week", y=metric, hue=hue,
-                        title=f"Weekly {m.label} by {hue}", ylabel=f"{m.label} ({unit})", money=m.unit == "money")
+    return weekly_lines(
+        weekly.dropna(subset=[metric]),
+        x="week",
+        y=metric,
+        hue=hue,
+        title=f"Weekly {m.label} by {hue}",
+        ylabel=f"{m.label} ({unit})",
+        money=m.unit == "money",
+    )
 
 
 def kpi_fatigue(fat: pd.DataFrame, *, top: int = 12) -> Figure:
@@ -279,7 +306,11 @@ def kpi_fatigue(fat: pd.DataFrame, *, top: int = 12) -> Figure:
     d = fat.head(top).iloc[::-1]
     fig, ax = new("Creative fatigue: CTR change per 30 days of age", xlabel="CTR change per 30 days (%)")
     if len(d):
-        ax.barh(d["creative"].astype(str), 100 * d["decay_30d"], color=[BAD if f else NEUTRAL for f in d["fatigued"]])
+        ax.barh(
+            d["creative"].astype(str),
+            100 * d["decay_30d"],
+            color=[BAD if f else NEUTRAL for f in d["fatigued"]],
+        )
     ax.axvline(0, color="black", lw=0.8)
     return finish(fig, "Creative fatigue: CTR change per 30 days by creative")
 
@@ -291,8 +322,13 @@ def kpi_attribution(side: pd.DataFrame, *, what: str = "conversions") -> Figure:
     width = 0.8 / max(len(cols), 1)
     x = range(len(side))
     for i, c in enumerate(cols):
-        ax.bar([v + i * width for v in x], side[c], width=width, label=c.removesuffix(f"_{what}"),
-               color=PALETTE[i % len(PALETTE)])
+        ax.bar(
+            [v + i * width for v in x],
+            side[c],
+            width=width,
+            label=c.removesuffix(f"_{what}"),
+            color=PALETTE[i % len(PALETTE)],
+        )
     ax.set_xticks([v + 0.4 - width / 2 for v in x], side["channel"].astype(str))
     if what == "revenue":
         money_axis(ax)
@@ -312,7 +348,9 @@ def budget_pacing(p: pd.DataFrame, *, currency: str = "USD") -> Figure:
     ax.bar([i + 0.27 for i in x], m["spend_to_date"], 0.27, label="spent to date", color=PALETTE[6])
     for i, r in m.iterrows():
         color = BAD if r["status"] in ("over", "under") else GOOD
-        ax.annotate(str(r["status"]), (i, r["projected_spend"]), ha="center", va="bottom", fontsize=8, color=color)
+        ax.annotate(
+            str(r["status"]), (i, r["projected_spend"]), ha="center", va="bottom", fontsize=8, color=color
+        )
     ax.set_xticks(list(x), m["channel"].astype(str))
     money_axis(ax)
     ax.legend(ncols=3, loc="upper left", bbox_to_anchor=(0, -0.1))
@@ -336,12 +374,16 @@ def budget_compliance(c: pd.DataFrame) -> Figure:
 def budget_mmm_fit(f: pd.DataFrame, *, currency: str = "USD") -> Figure:
     """Actual weekly revenue vs the model's posterior predictive (mean and 90% band)."""
     fig, ax = new("Model fit: weekly revenue, actual vs predicted", ylabel=f"Revenue ({currency})")
-    ax.fill_between(f["date"], f["lower_90"], f["upper_90"], color=PALETTE[0], alpha=0.2, label="90% interval")
+    ax.fill_between(
+        f["date"], f["lower_90"], f["upper_90"], color=PALETTE[0], alpha=0.2, label="90% interval"
+    )
     ax.plot(f["date"], f["fitted"], color=PALETTE[0], lw=1.6, label="predicted (mean)")
     ax.plot(f["date"], f["actual"], color="black", lw=1, marker=".", ms=3, label="actual")
     money_axis(ax)
     ax.legend(ncols=3, loc="upper left", bbox_to_anchor=(0, -0.1))
-    return finish(fig, "Weekly revenue: actual against the model's posterior predictive mean and 90% interval")
+    return finish(
+        fig, "Weekly revenue: actual against the model's posterior predictive mean and 90% interval"
+    )
 
 
 def budget_roi(roi: pd.DataFrame) -> Figure:
@@ -349,8 +391,13 @@ def budget_roi(roi: pd.DataFrame) -> Figure:
     fig, ax = new("Channel ROI (attributed revenue / spend)", ylabel="ROI (revenue per unit of spend)")
     colors = channel_colors(roi["channel"].astype(str).tolist())
     err = [roi["roi_mean"] - roi["roi_lower_90"], roi["roi_upper_90"] - roi["roi_mean"]]
-    ax.bar(roi["channel"].astype(str), roi["roi_mean"], yerr=err, capsize=4,
-           color=[colors[c] for c in roi["channel"].astype(str)])
+    ax.bar(
+        roi["channel"].astype(str),
+        roi["roi_mean"],
+        yerr=err,
+        capsize=4,
+        color=[colors[c] for c in roi["channel"].astype(str)],
+    )
     ax.axhline(1.0, color=NEUTRAL, lw=1, ls="--")
     return finish(fig, "ROI per channel with 90% credible intervals; dashed line at break-even")
 
@@ -389,8 +436,9 @@ def budget_response_curves(curves, current, recommended=None, *, currency: str =
             ax.legend(fontsize=8, loc="lower right")
     for k in range(n, rows * cols):
         axes[k // cols][k % cols].axis("off")
-    return finish(fig, "Response curve per channel with 90% band; dot = current weekly spend, "
-                       "diamond = recommended")
+    return finish(
+        fig, "Response curve per channel with 90% band; dot = current weekly spend, diamond = recommended"
+    )
 
 
 def budget_allocation(t: pd.DataFrame, *, currency: str = "USD") -> Figure:
@@ -408,14 +456,18 @@ def budget_allocation(t: pd.DataFrame, *, currency: str = "USD") -> Figure:
 
 def budget_scenarios(s: pd.DataFrame, *, currency: str = "USD") -> Figure:
     """Expected weekly media revenue vs total weekly budget: optimised vs pro rata (90% interval)."""
-    fig, ax = new("Scenarios: media revenue by total weekly budget", xlabel=f"Total weekly spend ({currency})",
-                  ylabel=f"Weekly media revenue ({currency})")
+    fig, ax = new(
+        "Scenarios: media revenue by total weekly budget",
+        xlabel=f"Total weekly spend ({currency})",
+        ylabel=f"Weekly media revenue ({currency})",
+    )
     for kind, color in (("pro rata", NEUTRAL), ("optimised", PALETTE[0])):
         d = s[s["kind"] == kind].sort_values("total_weekly_spend")
         if d.empty:
             continue
-        ax.fill_between(d["total_weekly_spend"], d["revenue_lower_90"], d["revenue_upper_90"], color=color,
-                        alpha=0.15)
+        ax.fill_between(
+            d["total_weekly_spend"], d["revenue_lower_90"], d["revenue_upper_90"], color=color, alpha=0.15
+        )
         ax.plot(d["total_weekly_spend"], d["expected_revenue"], marker="o", color=color, label=kind)
     for kind, marker in (("current", "s"), ("fixed plan", "^")):
         d = s[s["kind"] == kind]
@@ -432,7 +484,9 @@ def budget_forecast(fc: pd.DataFrame, *, currency: str = "USD") -> Figure:
     fig, ax = new("Revenue forecast: plan vs recommendation", ylabel=f"Weekly revenue ({currency})")
     for i, (name, d) in enumerate(fc.groupby("scenario", sort=True)):
         color = PALETTE[i % len(PALETTE)]
-        ax.fill_between(d["week"].astype(str), d["revenue_lower_90"], d["revenue_upper_90"], color=color, alpha=0.15)
+        ax.fill_between(
+            d["week"].astype(str), d["revenue_lower_90"], d["revenue_upper_90"], color=color, alpha=0.15
+        )
         ax.plot(d["week"].astype(str), d["revenue_mean"], marker="o", ms=3, color=color, label=str(name))
     ax.tick_params(axis="x", rotation=45)
     money_axis(ax)

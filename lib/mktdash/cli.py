@@ -43,10 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the weekly notebooks and archive the results",
                        description="Run 00_ingest → 10_kpis → 20_budget → 30_exec_summary into a new run folder "
                        "outputs/runs/<week>/<run-id>/. Generates the demo world first when data/ holds no data.")  # fmt: skip
-    p.add_argument("--week", default="latest", help="ISO week to report, e.g. 2025-W46 (default: latest complete)")
+    p.add_argument(
+        "--week", default="latest", help="ISO week to report, e.g. 2025-W46 (default: latest complete)"
+    )
     _params_arg(p)
     p.add_argument("--only", action="append", metavar="NOTEBOOK", help="run only this notebook (repeatable)")
-    p.add_argument("--no-demo", action="store_true", help="do not generate the demo world when data/ is empty")
+    p.add_argument(
+        "--no-demo", action="store_true", help="do not generate the demo world when data/ is empty"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("demo", help="write the demo world's exports into data/inbox",
@@ -68,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("formats", help="list the export formats mktdash reads")
 
-    p = sub.add_parser("runs", help="list archived runs", description="List runs in outputs/runs, newest first.")
+    p = sub.add_parser(
+        "runs", help="list archived runs", description="List runs in outputs/runs, newest first."
+    )
     p.add_argument("--week", help="only this ISO week")
     p.add_argument("-n", type=int, default=20, help="how many (default 20)")
 
@@ -120,7 +126,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         hostile_names=settings.demo.hostile_names,
     )
     n = sum(len(df) for df in world.tables.values())
-    print(f"Demo world written to {paths.inbox_dir()} ({n:,} rows); truth in {paths.demo_dir() / 'truth.json'}")
+    print(
+        f"Demo world written to {paths.inbox_dir()} ({n:,} rows); truth in {paths.demo_dir() / 'truth.json'}"
+    )
     return 0
 
 

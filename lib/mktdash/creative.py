@@ -25,8 +25,15 @@ def performance(wh: Any, level: str, week: str, *, trailing_weeks: int = 4) -> p
     return kpis.wide_wow(cmp, ["entity"]).rename(columns={"entity": level})
 
 
-def fatigue(wh: Any, week: str, *, lookback_weeks: int = 26, alpha: float = 0.01, min_decay: float = 0.02,
-            min_weeks: int = 6) -> pd.DataFrame:
+def fatigue(
+    wh: Any,
+    week: str,
+    *,
+    lookback_weeks: int = 26,
+    alpha: float = 0.01,
+    min_decay: float = 0.02,
+    min_weeks: int = 6,
+) -> pd.DataFrame:
     """Creatives whose CTR falls with age: slope, decay per 30 days, p, q and ``fatigued`` flag.
 
     Uses the weeks up to ``week`` (at most ``lookback_weeks``); age counts from the creative's first week
@@ -35,8 +42,18 @@ def fatigue(wh: Any, week: str, *, lookback_weeks: int = 26, alpha: float = 0.01
     first = weeks.shift(week, -(lookback_weeks - 1))
     w = wh.df(kpis.weekly(wh, ["creative"], first=first, last=week, metrics=["ctr"]))
     w = w[(w["impressions"] > 0) & (w["clicks"] > 0)].copy()
-    cols = ["creative", "weeks", "impressions", "ctr_first", "ctr_last", "slope_per_week", "decay_30d", "p_value",
-            "q_value", "fatigued"]
+    cols = [
+        "creative",
+        "weeks",
+        "impressions",
+        "ctr_first",
+        "ctr_last",
+        "slope_per_week",
+        "decay_30d",
+        "p_value",
+        "q_value",
+        "fatigued",
+    ]
     if w.empty:
         return pd.DataFrame(columns=cols)
     w["monday"] = pd.to_datetime([weeks.monday(x) for x in w["week"]])
@@ -55,12 +72,21 @@ def fatigue(wh: Any, week: str, *, lookback_weeks: int = 26, alpha: float = 0.01
     n = g.size()
     phi = ((w["w"] * resid**2).groupby(w["creative"]).sum() / (n - 2).clip(lower=1)).clip(lower=1.0)
     tstat = slope / np.sqrt(phi / sxx.replace(0, np.nan))
-    out = pd.DataFrame({
-        "weeks": n, "impressions": g["impressions"].sum(),
-        "ctr_first": g["ctr"].apply(lambda s: s.iloc[:2].mean()), "ctr_last": g["ctr"].apply(lambda s: s.iloc[-2:].mean()),
-        "slope_per_week": slope, "decay_30d": np.expm1(slope * 30 / 7),
-        "p_value": t_cdf(tstat, (n - 2).clip(lower=1)),  # one-sided: decline
-    }).rename_axis("creative").reset_index()
+    out = (
+        pd.DataFrame(
+            {
+                "weeks": n,
+                "impressions": g["impressions"].sum(),
+                "ctr_first": g["ctr"].apply(lambda s: s.iloc[:2].mean()),
+                "ctr_last": g["ctr"].apply(lambda s: s.iloc[-2:].mean()),
+                "slope_per_week": slope,
+                "decay_30d": np.expm1(slope * 30 / 7),
+                "p_value": t_cdf(tstat, (n - 2).clip(lower=1)),  # one-sided: decline
+            }
+        )
+        .rename_axis("creative")
+        .reset_index()
+    )
     out = out[(out["weeks"] >= min_weeks) & out["p_value"].notna()]
     if out.empty:
         return pd.DataFrame(columns=cols)

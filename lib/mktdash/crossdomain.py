@@ -45,8 +45,10 @@ def lead_quality(wh: Any, start: dt.date | None = None, end: dt.date | None = No
     c = _period(wh.table("crm_contacts"), "created_date", start, end)
     c = c.mutate(channel=c.channel.fill_null("unknown"))
     q = c.group_by("channel").aggregate(
-        leads=c.count(), mean_lead_score=c.lead_score.mean(),
-        high_quality=(c.lead_score >= 50).cast("int64").sum())
+        leads=c.count(),
+        mean_lead_score=c.lead_score.mean(),
+        high_quality=(c.lead_score >= 50).cast("int64").sum(),
+    )
     df = wh.df(q)
     df["high_quality_share"] = _div(df["high_quality"], df["leads"])
     return df.sort_values("leads", ascending=False).reset_index(drop=True)
@@ -58,36 +60,68 @@ def funnel(wh: Any, start: dt.date | None = None, end: dt.date | None = None) ->
     d = _period(wh.table("crm_deals"), "created_date", start, end)
     contacts = wh.table("crm_contacts").select(contact_id="contact_id", contact_channel="channel")
     d = d.left_join(contacts, d.contact_id == contacts.contact_id).mutate(
-        channel=ibis._.channel.fill_null("unknown"))
-    deals = wh.df(d.select("deal_id", "channel", "contact_channel", "is_closed", "is_won", "amount_reporting",
-                           "created_date", "close_date"))
+        channel=ibis._.channel.fill_null("unknown")
+    )
+    deals = wh.df(
+        d.select(
+            "deal_id",
+            "channel",
+            "contact_channel",
+            "is_closed",
+            "is_won",
+            "amount_reporting",
+            "created_date",
+            "close_date",
+        )
+    )
     deals["is_won"] = deals["is_won"].fillna(False).astype(bool)
     deals["is_closed"] = deals["is_closed"].fillna(False).astype(bool)
     deals["amount_reporting"] = deals["amount_reporting"].fillna(0.0).astype(float)
-    deals["cycle_days"] = (pd.to_datetime(deals["close_date"]) - pd.to_datetime(deals["created_date"])).dt.days
+    deals["cycle_days"] = (
+        pd.to_datetime(deals["close_date"]) - pd.to_datetime(deals["created_date"])
+    ).dt.days
     g = deals.groupby("channel")
-    out = pd.DataFrame({
-        "opportunities": g.size(),
-        "closed_deals": g["is_closed"].sum(),
-        "won_deals": g["is_won"].sum(),
-        "pipeline_sourced": g["amount_reporting"].sum(),
-        "won_amount": deals[deals["is_won"]].groupby("channel")["amount_reporting"].sum(),
-        "sales_cycle_days_mean": deals[deals["is_won"]].groupby("channel")["cycle_days"].mean(),
-        "sales_cycle_days_median": deals[deals["is_won"]].groupby("channel")["cycle_days"].median(),
-    })
-    infl = pd.concat([deals[["deal_id", "channel", "amount_reporting"]],
-                      deals[["deal_id", "contact_channel", "amount_reporting"]].rename(
-                          columns={"contact_channel": "channel"})]).dropna(subset=["channel"])
+    out = pd.DataFrame(
+        {
+            "opportunities": g.size(),
+            "closed_deals": g["is_closed"].sum(),
+            "won_deals": g["is_won"].sum(),
+            "pipeline_sourced": g["amount_reporting"].sum(),
+            "won_amount": deals[deals["is_won"]].groupby("channel")["amount_reporting"].sum(),
+            "sales_cycle_days_mean": deals[deals["is_won"]].groupby("channel")["cycle_days"].mean(),
+            "sales_cycle_days_median": deals[deals["is_won"]].groupby("channel")["cycle_days"].median(),
+        }
+    )
+    infl = pd.concat(
+        [
+            deals[["deal_id", "channel", "amount_reporting"]],
+            deals[["deal_id", "contact_channel", "amount_reporting"]].rename(
+                columns={"contact_channel": "channel"}
+            ),
+        ]
+    ).dropna(subset=["channel"])
     infl = infl.drop_duplicates(["deal_id", "channel"]).groupby("channel")["amount_reporting"].sum()
     out["pipeline_influenced"] = infl
     leads = lead_quality(wh, start, end).set_index("channel")
     out = out.join(leads[["leads", "mean_lead_score"]], how="outer")
     out["lead_to_opp"] = _div(out["opportunities"], out["leads"])
     out["opp_to_win"] = _div(out["won_deals"], out["closed_deals"])
-    out = out.fillna({"opportunities": 0, "closed_deals": 0, "won_deals": 0, "pipeline_sourced": 0.0,
-                      "won_amount": 0.0, "pipeline_influenced": 0.0, "leads": 0})
-    return out.rename_axis("channel").reset_index().sort_values("pipeline_sourced", ascending=False,
-                                                                 ignore_index=True)
+    out = out.fillna(
+        {
+            "opportunities": 0,
+            "closed_deals": 0,
+            "won_deals": 0,
+            "pipeline_sourced": 0.0,
+            "won_amount": 0.0,
+            "pipeline_influenced": 0.0,
+            "leads": 0,
+        }
+    )
+    return (
+        out.rename_axis("channel")
+        .reset_index()
+        .sort_values("pipeline_sourced", ascending=False, ignore_index=True)
+    )
 
 
 def _latest_health(wh: Any, end: dt.date | None = None) -> pd.DataFrame:
@@ -96,8 +130,11 @@ def _latest_health(wh: Any, end: dt.date | None = None) -> pd.DataFrame:
     if df.empty:
         return df
     df = df.sort_values("snapshot_date")
-    first = df.groupby("customer_id").first()[["snapshot_date", "mrr"]].rename(
-        columns={"snapshot_date": "first_snapshot", "mrr": "first_mrr"})
+    first = (
+        df.groupby("customer_id")
+        .first()[["snapshot_date", "mrr"]]
+        .rename(columns={"snapshot_date": "first_snapshot", "mrr": "first_mrr"})
+    )
     last = df.groupby("customer_id").last()
     out = last.join(first)
     out["acquisition_channel"] = out["acquisition_channel"].fillna("unknown")
@@ -109,13 +146,27 @@ def customer_health(wh: Any, end: dt.date | None = None) -> pd.DataFrame:
     mean health score, MRR."""
     h = _latest_health(wh, end)
     if h.empty:
-        return pd.DataFrame(columns=["acquisition_channel", "customers", "churned", "churn_rate", "retention",
-                                     "mean_health_score", "mrr"])
+        return pd.DataFrame(
+            columns=[
+                "acquisition_channel",
+                "customers",
+                "churned",
+                "churn_rate",
+                "retention",
+                "mean_health_score",
+                "mrr",
+            ]
+        )
     h["churned"] = h["churned"].fillna(False).astype(bool)
     g = h.groupby("acquisition_channel")
-    out = pd.DataFrame({"customers": g.size(), "churned": g["churned"].sum(),
-                        "mean_health_score": g["health_score"].mean(),
-                        "mrr": h[~h["churned"]].groupby("acquisition_channel")["mrr"].sum()})
+    out = pd.DataFrame(
+        {
+            "customers": g.size(),
+            "churned": g["churned"].sum(),
+            "mean_health_score": g["health_score"].mean(),
+            "mrr": h[~h["churned"]].groupby("acquisition_channel")["mrr"].sum(),
+        }
+    )
     out["churn_rate"] = _div(out["churned"], out["customers"])
     out["retention"] = 1 - out["churn_rate"]
     return out.fillna({"mrr": 0.0}).reset_index().sort_values("customers", ascending=False, ignore_index=True)
@@ -141,17 +192,26 @@ def finance(wh: Any, start: dt.date, end: dt.date) -> pd.DataFrame:
     """One row per paid channel plus ``total``: spend, platform revenue, won CRM amount, new customers,
     new MRR, ROI, CAC, CAC payback months."""
     t = wh.table("ad_daily")
-    ads = wh.df(kpis.totals(t.filter((t.date_day >= ibis.literal(dt.datetime.combine(start, dt.time())))
-                                     & (t.date_day < ibis.literal(dt.datetime.combine(
-                                         end + dt.timedelta(days=1), dt.time())))), ["channel"]))
+    ads = wh.df(
+        kpis.totals(
+            t.filter(
+                (t.date_day >= ibis.literal(dt.datetime.combine(start, dt.time())))
+                & (t.date_day < ibis.literal(dt.datetime.combine(end + dt.timedelta(days=1), dt.time())))
+            ),
+            ["channel"],
+        )
+    )
     ads = ads.set_index("channel")[["spend", "revenue"]]
     d = _period(wh.table("crm_deals"), "close_date", start, end)
     won = wh.df(d.filter(d.is_won).select("channel", "customer_id", "amount_reporting"))
     h = _latest_health(wh, end)
     new_mrr = h.set_index("customer_id")["first_mrr"] if not h.empty else pd.Series(dtype=float)
     won["new_mrr"] = won["customer_id"].map(new_mrr).fillna(0.0)
-    wg = won.groupby("channel").agg(won_amount=("amount_reporting", "sum"),
-                                    new_customers=("customer_id", "nunique"), new_mrr=("new_mrr", "sum"))
+    wg = won.groupby("channel").agg(
+        won_amount=("amount_reporting", "sum"),
+        new_customers=("customer_id", "nunique"),
+        new_mrr=("new_mrr", "sum"),
+    )
     out = ads.join(wg, how="left").fillna(0.0)
     out.loc["total"] = out.sum()
     out["roi"] = _div(out["revenue"] + out["won_amount"] - out["spend"], out["spend"])

@@ -960,7 +960,9 @@ def show(data: DashboardData, week: str = "latest", mode: str = "auto", settings
     if resolve_mode(mode) == "live":
         app = App(data, week, chromium=chromium)
         # the same view as plain HTML, which mktdash's Voilà template paints before the widgets load
-        display(HTML(f'<div class="mk-first-paint">{app.body.value}</div>'), metadata={"mktdash": "first-paint"})
+        display(
+            HTML(f'<div class="mk-first-paint">{app.body.value}</div>'), metadata={"mktdash": "first-paint"}
+        )
         display(app.widget)
         return app
     v = data.view(data.default_week(week))

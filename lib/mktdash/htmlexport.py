@@ -44,11 +44,15 @@ def offline(html: str) -> str:
 
 def external_refs(html: str) -> list[str]:
     """External ``src``/``href`` targets that a browser would fetch on load (tests assert it is empty)."""
-    refs = re.findall(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?((?:https?:)?//[^\"' >]+)", html, re.I)
+    refs = re.findall(
+        r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?((?:https?:)?//[^\"' >]+)", html, re.I
+    )
     return refs
 
 
-_IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*?\balt=)", re.IGNORECASE)  # lazy: stops at alt, not after the data
+_IMG_WITHOUT_ALT = re.compile(
+    r"<img\b(?![^>]*?\balt=)", re.IGNORECASE
+)  # lazy: stops at alt, not after the data
 _FOCUSABLE = re.compile(r'<div class="(jp-Cell-inputWrapper|[^"]*\bjp-OutputArea-output\b[^"]*)"')
 
 
@@ -84,8 +88,10 @@ class ReportExporter(HTMLExporter):
         self.register_filter("highlight_code", lambda *a, **k: _Highlighted(highlight(*a, **k)))
         self.register_filter("clean_html", _clean_unless_highlighted)
         resources = self._init_resources(resources)
-        self.register_filter("filter_data_type", WidgetsDataTypeFilter(
-            notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+        self.register_filter(
+            "filter_data_type",
+            WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources),
+        )
         html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
         html = _IMG_WITHOUT_ALT.sub('<img alt="No description has been provided for this image"', html)
         return _FOCUSABLE.sub(r'<div tabindex="0" class="\1"', html), resources
@@ -118,7 +124,9 @@ def export(notebook: Path, dest: Path, *, hide_code: bool = False, title: str | 
     nb = nbformat.read(notebook, as_version=4)
     resources = {"metadata": {"name": title or notebook.stem}}
     with _lock, warnings.catch_warnings():  # scrapbook's glue outputs have no HTML form; that is expected
-        warnings.filterwarnings("ignore", message=".*scrapbook.*not able to be represented", category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message=".*scrapbook.*not able to be represented", category=UserWarning
+        )
         body, _ = _exporter(hide_code).from_notebook_node(nb, resources=resources)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(offline(body), encoding="utf-8")

@@ -44,11 +44,22 @@ from mktdash.schema import TABLES, conform
 from mktdash.sources.base import Parsed, ReadContext, SourceError
 
 # load order by table: rates before anything priced in them, plans/targets before facts
-TABLE_ORDER: dict[str, int] = {"fx_rates": 0, "kpi_targets": 1, "budget_plan": 1, "spend_limits": 1, "approvals": 1}
+TABLE_ORDER: dict[str, int] = {
+    "fx_rates": 0,
+    "kpi_targets": 1,
+    "budget_plan": 1,
+    "spend_limits": 1,
+    "approvals": 1,
+}
 # the date column a Parsed.period refers to, per table (tables absent here replace by key only: snapshots)
 DATE_COLUMNS: dict[str, str] = {
-    "ad_daily": "date_day", "web_daily": "date_day", "product_usage": "date_day", "fx_rates": "date_day",
-    "customer_health": "snapshot_date", "budget_plan": "month", "touchpoints": "touch_ts",
+    "ad_daily": "date_day",
+    "web_daily": "date_day",
+    "product_usage": "date_day",
+    "fx_rates": "date_day",
+    "customer_health": "snapshot_date",
+    "budget_plan": "month",
+    "touchpoints": "touch_ts",
 }
 # CRM tables: the column whose value params.channels.crm_sources maps to ``channel``
 CRM_SOURCE: dict[str, str] = {"crm_deals": "lead_source", "crm_contacts": "original_source"}
@@ -86,7 +97,9 @@ class FileResult:
     column: str | None = None
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    days: tuple[dt.date, dt.date] | None = None  # first and last day the load wrote or deleted (None: unknown)
+    days: tuple[dt.date, dt.date] | None = (
+        None  # first and last day the load wrote or deleted (None: unknown)
+    )
 
 
 @dataclass
@@ -109,8 +122,10 @@ class IngestReport:
     def summary(self) -> pd.DataFrame:
         cols = ["file", "status", "source", "table", "rows", "reconciled", "replaces", "error", "seconds"]
         return pd.DataFrame(
-            [{**{c: getattr(f, c) for c in cols if c != "replaces"}, "replaces": ",".join(f.replaces)}
-             for f in self.files],
+            [
+                {**{c: getattr(f, c) for c in cols if c != "replaces"}, "replaces": ",".join(f.replaces)}
+                for f in self.files
+            ],
             columns=cols,
         )
 
@@ -132,9 +147,11 @@ def ingest_inbox(
     those files are read with that module.
     """
     inbox = paths.inbox_dir()
-    files: list[tuple[Path, ModuleType | None]] = [
-        (p, None) for p in sorted(inbox.rglob("*")) if p.is_file() and not _hidden(p, inbox)
-    ] if inbox.exists() else []
+    files: list[tuple[Path, ModuleType | None]] = (
+        [(p, None) for p in sorted(inbox.rglob("*")) if p.is_file() and not _hidden(p, inbox)]
+        if inbox.exists()
+        else []
+    )
     for m in sources.FORMATS:
         for pattern in getattr(m, "PARAMS_FILES", ()):
             files += [(p, m) for p in sorted(paths.params_dir().glob(pattern)) if p.is_file()]
@@ -177,8 +194,11 @@ def _run(
     missing = [t for t in TABLES if t not in set(wh.tables())]
     if missing:
         wh.ensure_tables(missing)
-    ctx = ReadContext(reporting_currency=settings.reporting_currency, pii_salt=_salt(settings),
-                      today=today or dt.date.today())
+    ctx = ReadContext(
+        reporting_currency=settings.reporting_currency,
+        pii_salt=_salt(settings),
+        today=today or dt.date.today(),
+    )
     forced = sources.get(source) if source else None
     report = IngestReport()
     with HashCache() as hashes:
@@ -210,7 +230,9 @@ def _run(
 
     try:
         prefetch(0)
-        for k, (_, _, path, mod, err) in enumerate(tqdm(plan, desc="ingest", unit="file", disable=not progress)):
+        for k, (_, _, path, mod, err) in enumerate(
+            tqdm(plan, desc="ingest", unit="file", disable=not progress)
+        ):
             prefetch(k + 1)
             report.files.append(_one(wh, path, mod, err, settings, ctx, seen, book, ahead.pop(k, None)))
     finally:
@@ -241,8 +263,14 @@ def _salt(settings: Any) -> str:
 
 
 def _one(
-    wh: Any, path: Path, mod: ModuleType | None, err: SourceError | None, settings: Any,
-    ctx: ReadContext, seen: set[str], book: dict[str, list[pd.DataFrame]],
+    wh: Any,
+    path: Path,
+    mod: ModuleType | None,
+    err: SourceError | None,
+    settings: Any,
+    ctx: ReadContext,
+    seen: set[str],
+    book: dict[str, list[pd.DataFrame]],
     pending: Future[Parsed] | None = None,
 ) -> FileResult:
     t0 = time.perf_counter()
@@ -253,7 +281,9 @@ def _one(
     raw = _archive(path, data, sha)
     name = mod.NAME if mod else None
     table = mod.TABLE if mod else None
-    res = FileResult(file=str(path), status="loaded", source=name, table=table, ingest_id=ingest_id, sha256=sha)
+    res = FileResult(
+        file=str(path), status="loaded", source=name, table=table, ingest_id=ingest_id, sha256=sha
+    )
     if sha in seen:
         res.status, res.rows = "duplicate", 0
         res.warnings.append("same content as a file already loaded: nothing changed")
@@ -333,7 +363,8 @@ def _read(mod: ModuleType, path: Path, ctx: ReadContext) -> Parsed:
     except Exception as e:  # noqa: BLE001 - a reader bug on odd input must not crash the batch
         raise SourceError(
             f"could not parse as {mod.NAME} ({type(e).__name__}: {str(e)[:200]})",
-            file=path, hint=f"Check that this is a {mod.NAME} export, or pass --source NAME",
+            file=path,
+            hint=f"Check that this is a {mod.NAME} export, or pass --source NAME",
         ) from e
     if parsed.frame is None or len(parsed.frame) == 0:
         raise SourceError("no data rows", file=path, hint="Check the date range and filters of the export")
@@ -353,10 +384,18 @@ def _seen_files(wh: Any) -> dict[tuple[str, str], dict[str, Any]]:
     led = led.dropna(subset=["sha256"]).sort_values("loaded_at", kind="stable")
     seen = {(r.file_name, r.sha256): {"status": r.status, "at": r.loaded_at} for r in led.itertuples()}
     if any(v["status"] == "quarantined" for v in seen.values()):
-        q = wh.columns("quarantine", ["file_name", "sha256", "source", "line", "column_name", "error", "hint"])
+        q = wh.columns(
+            "quarantine", ["file_name", "sha256", "source", "line", "column_name", "error", "hint"]
+        )
         for r in q.itertuples():
             if (r.file_name, r.sha256) in seen:
-                found = {"source": r.source, "line": r.line, "column": r.column_name, "error": r.error, "hint": r.hint}
+                found = {
+                    "source": r.source,
+                    "line": r.line,
+                    "column": r.column_name,
+                    "error": r.error,
+                    "hint": r.hint,
+                }
                 seen[(r.file_name, r.sha256)].update({k: None if pd.isna(v) else v for k, v in found.items()})
     return seen
 
@@ -370,8 +409,13 @@ def _seen_again(path: Path, sha: str, before: dict[str, Any]) -> FileResult:
         res.warnings.append(f"{before['status']} {when}; unchanged since")
         return res
     line = before.get("line")
-    err = SourceError(before.get("error") or "quarantined", file=path, hint=before.get("hint") or "",
-                      line=None if line is None else int(line), column=before.get("column"))
+    err = SourceError(
+        before.get("error") or "quarantined",
+        file=path,
+        hint=before.get("hint") or "",
+        line=None if line is None else int(line),
+        column=before.get("column"),
+    )
     res.status, res.source = "quarantined", before.get("source")
     res.error, res.line, res.column = str(err), err.line, err.column
     res.warnings.append(f"quarantined {when}; unchanged since")
@@ -403,23 +447,37 @@ def _prepare(
         ctype = f.get("_campaign_type", None)
         need = f["channel"].isna()
         if need.any():
-            f.loc[need, "channel"] = channels.map_channels(f[need], settings.channels, ctype[need] if ctype is not None else None)
+            f.loc[need, "channel"] = channels.map_channels(
+                f[need], settings.channels, ctype[need] if ctype is not None else None
+            )
         ing = settings.ingest
-        f["audience"] = f["audience"].fillna(channels.from_names(f["ad_group_name"], getattr(ing, "audience_pattern", "")))
-        f["creative"] = f["creative"].fillna(channels.from_names(f["ad_name"], getattr(ing, "creative_pattern", "")))
+        f["audience"] = f["audience"].fillna(
+            channels.from_names(f["ad_group_name"], getattr(ing, "audience_pattern", ""))
+        )
+        f["creative"] = f["creative"].fillna(
+            channels.from_names(f["ad_name"], getattr(ing, "creative_pattern", ""))
+        )
         _minimal_checks(f, path, ctx, settings)
     if table in CRM_SOURCE:  # after neutralising: a formula-like source maps to the default channel
         need = f["channel"].isna()
         if need.any():
             f["channel"] = f["channel"].astype("string")
-            f.loc[need, "channel"] = channels.map_crm_sources(f.loc[need, CRM_SOURCE[table]], settings.channels)
+            f.loc[need, "channel"] = channels.map_crm_sources(
+                f.loc[need, CRM_SOURCE[table]], settings.channels
+            )
     if table in MONEY and "currency" in f:
         date_col, nearest = FX_DATE.get(table, ("date_day", False))
         if table == "crm_deals":  # a deal is priced on its close date, else when it was created
             f["_fx_date"] = f["close_date"].fillna(f["created_date"])
-        f = channels.convert_currency(f, _rates(wh, f, ctx.reporting_currency, date_col, nearest),
-                                      ctx.reporting_currency, file=str(path), money=MONEY[table],
-                                      date_col=date_col, nearest=nearest)
+        f = channels.convert_currency(
+            f,
+            _rates(wh, f, ctx.reporting_currency, date_col, nearest),
+            ctx.reporting_currency,
+            file=str(path),
+            money=MONEY[table],
+            date_col=date_col,
+            nearest=nearest,
+        )
     f["ingest_id"] = ingest_id
     cols = TABLES[table]
     if not all(c in f for c in cols):
@@ -430,7 +488,9 @@ def _prepare(
     return f[[*cols, "_line"]]
 
 
-def _check(parsed: Parsed, f: pd.DataFrame, path: Path, ctx: ReadContext, settings: Any, res: FileResult) -> None:
+def _check(
+    parsed: Parsed, f: pd.DataFrame, path: Path, ctx: ReadContext, settings: Any, res: FileResult
+) -> None:
     """Validation (quality.py) and totals reconciliation; raise SourceError (pure: no warehouse access)."""
     res.warnings += _validate(f, parsed.table, path, ctx, settings)
     res.reconciled = _reconcile(parsed, f, path)
@@ -452,8 +512,9 @@ def neutralise_formulas(f: pd.DataFrame, res: FileResult) -> pd.DataFrame:
         first = pc.utf8_slice_codeunits(arr, 0, 1)
         if not pc.any(pc.is_in(first, value_set=_FORMULA_START)).as_py():  # cheap pre-filter
             continue
-        match = pc.and_(pc.match_substring_regex(arr, _FORMULA),
-                        pc.invert(pc.match_substring_regex(arr, _NUMBER_LIKE)))
+        match = pc.and_(
+            pc.match_substring_regex(arr, _FORMULA), pc.invert(pc.match_substring_regex(arr, _NUMBER_LIKE))
+        )
         hit = pc.fill_null(match, False).to_numpy(zero_copy_only=False)
         if hit.any():
             i = int(np.flatnonzero(hit)[0])
@@ -470,20 +531,34 @@ _neutralise_formulas = neutralise_formulas  # old private name
 
 def _minimal_checks(f: pd.DataFrame, path: Path, ctx: ReadContext, settings: Any) -> None:
     """Checks the engine relies on whatever quality.py says: names, no negatives, no future dates."""
+
     def fail(mask: Any, column: str, what: str, hint: str) -> None:
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
             i = int(np.flatnonzero(mask)[0])
-            raise SourceError(f"{what} ({int(mask.sum())} rows)", file=path, line=int(f["_line"].iloc[i]),
-                              column=column, hint=hint)
+            raise SourceError(
+                f"{what} ({int(mask.sum())} rows)",
+                file=path,
+                line=int(f["_line"].iloc[i]),
+                column=column,
+                hint=hint,
+            )
 
-    fail(f["campaign_name"].isna() | (f["campaign_name"].astype("string").str.strip() == ""),
-         "campaign_name", "missing campaign name", "Every row needs a campaign")
+    fail(
+        f["campaign_name"].isna() | (f["campaign_name"].astype("string").str.strip() == ""),
+        "campaign_name",
+        "missing campaign name",
+        "Every row needs a campaign",
+    )
     for m in _AD_METRICS:
         fail((f[m] < 0).fillna(False), m, f"negative {m}", "Counts and money cannot be negative")
     horizon = pd.Timestamp(ctx.today) + pd.Timedelta(days=int(getattr(settings.ingest, "max_future_days", 0)))
-    fail(f["date_day"] > horizon, "date_day", f"date in the future (after {horizon.date()})",
-         "Check the date column and the report's time zone")
+    fail(
+        f["date_day"] > horizon,
+        "date_day",
+        f"date in the future (after {horizon.date()})",
+        "Check the date column and the report's time zone",
+    )
 
 
 def _validate(f: pd.DataFrame, table: str, path: Path, ctx: ReadContext, settings: Any) -> list[str]:
@@ -495,7 +570,9 @@ def _validate(f: pd.DataFrame, table: str, path: Path, ctx: ReadContext, setting
     return list(out) if isinstance(out, list | tuple) else []
 
 
-def _rates(wh: Any, f: pd.DataFrame, reporting: str, date_col: str = "date_day", nearest: bool = False) -> pd.DataFrame:
+def _rates(
+    wh: Any, f: pd.DataFrame, reporting: str, date_col: str = "date_day", nearest: bool = False
+) -> pd.DataFrame:
     cur = f["currency"].astype("string").str.upper()
     foreign = sorted(set(cur.dropna().unique()) - {reporting})
     if not foreign:
@@ -516,7 +593,9 @@ def _reconcile(parsed: Parsed, f: pd.DataFrame, path: Path) -> bool | None:
     line = int(parsed.totals["_line"]) if "_line" in parsed.totals else None
     n = len(f)
     for k, want in totals.items():
-        got = float(n) if k == "rows" else float(pd.to_numeric(f[k], errors="coerce").sum()) if k in f else None
+        got = (
+            float(n) if k == "rows" else float(pd.to_numeric(f[k], errors="coerce").sum()) if k in f else None
+        )
         if got is None:
             continue
         tol = 0.5 if k in ("rows", "clicks", "impressions") else 0.01 + 0.005 * n
@@ -524,7 +603,9 @@ def _reconcile(parsed: Parsed, f: pd.DataFrame, path: Path) -> bool | None:
             raise SourceError(
                 f"totals do not reconcile: the file's total says {k} = {want:,.2f}, its rows sum to {got:,.2f} "
                 f"(difference {got - want:+,.2f})",
-                file=path, line=line, column=k,
+                file=path,
+                line=line,
+                column=k,
                 hint="The export is truncated or was edited; download it again",
             )
     return True
@@ -548,7 +629,9 @@ def _replace(wh: Any, parsed: Parsed, frame: pd.DataFrame) -> list[str]:
         for row in frame[list(key)].drop_duplicates().itertuples(index=False):
             where = {k: v for k, v in zip(key, row, strict=True) if pd.notna(v)}
             if where:
-                ids.update(wh.delete_period(parsed.table, where=where, date_column=date_col, start=start, end=end))
+                ids.update(
+                    wh.delete_period(parsed.table, where=where, date_column=date_col, start=start, end=end)
+                )
         return sorted(ids)
     if not key:
         return []
@@ -586,15 +669,25 @@ def _sql_str(v: Any) -> str:
     return re.sub("'", "''", str(v))
 
 
-def _ledger(res: FileResult, path: Path, raw: Path, parsed: Parsed | None, now: dt.datetime, msg: str) -> pd.DataFrame:
+def _ledger(
+    res: FileResult, path: Path, raw: Path, parsed: Parsed | None, now: dt.datetime, msg: str
+) -> pd.DataFrame:
     period = parsed.period if parsed else None
     row = {
-        "ingest_id": res.ingest_id, "file_name": path.name, "raw_path": str(raw), "sha256": res.sha256,
-        "source": res.source, "table_name": res.table, "rows": res.rows,
+        "ingest_id": res.ingest_id,
+        "file_name": path.name,
+        "raw_path": str(raw),
+        "sha256": res.sha256,
+        "source": res.source,
+        "table_name": res.table,
+        "rows": res.rows,
         "period_start": pd.Timestamp(period[0]) if period else pd.NaT,
         "period_end": pd.Timestamp(period[1]) if period else pd.NaT,
-        "status": res.status, "replaces": ",".join(res.replaces) or None,
-        "reconciled": res.reconciled, "message": msg or None, "loaded_at": pd.Timestamp(now),
+        "status": res.status,
+        "replaces": ",".join(res.replaces) or None,
+        "reconciled": res.reconciled,
+        "message": msg or None,
+        "loaded_at": pd.Timestamp(now),
     }
     return _row("ingest_ledger", row)
 
@@ -609,18 +702,34 @@ def quarantine_dir() -> Path:
 
 
 def _quarantine(
-    book: dict[str, list[pd.DataFrame]], res: FileResult, e: SourceError, path: Path, raw: Path, now: dt.datetime, t0: float
+    book: dict[str, list[pd.DataFrame]],
+    res: FileResult,
+    e: SourceError,
+    path: Path,
+    raw: Path,
+    now: dt.datetime,
+    t0: float,
 ) -> FileResult:
     res.status, res.rows = "quarantined", 0
     res.error, res.line, res.column = str(e), e.line, e.column
     qdir = quarantine_dir()
     qdir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(raw, qdir / f"{(res.sha256 or '')[:8]}_{path.name}")
-    q = _row("quarantine", {
-        "ingest_id": res.ingest_id, "file_name": path.name, "raw_path": str(raw), "sha256": res.sha256,
-        "source": res.source, "line": e.line, "column_name": e.column, "error": e.message, "hint": e.hint,
-        "quarantined_at": pd.Timestamp(now),
-    })
+    q = _row(
+        "quarantine",
+        {
+            "ingest_id": res.ingest_id,
+            "file_name": path.name,
+            "raw_path": str(raw),
+            "sha256": res.sha256,
+            "source": res.source,
+            "line": e.line,
+            "column_name": e.column,
+            "error": e.message,
+            "hint": e.hint,
+            "quarantined_at": pd.Timestamp(now),
+        },
+    )
     book["quarantine"].append(q)
     book["ingest_ledger"].append(_ledger(res, path, raw, None, now, str(e)))
     res.seconds = time.perf_counter() - t0

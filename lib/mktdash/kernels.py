@@ -98,7 +98,9 @@ class KernelServer:
             self._process.stdin.flush()
             reply = self._process.stdout.readline()
         if not reply:
-            raise RuntimeError(f"the kernel fork server exited (code {self._process.wait()}); see its error above")
+            raise RuntimeError(
+                f"the kernel fork server exited (code {self._process.wait()}); see its error above"
+            )
         return int(json.loads(reply)["pid"])
 
     def close(self) -> None:
@@ -157,7 +159,10 @@ class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
         argv = [*cmd[at + 2 :], f"--IPKernelApp.parent_handle={os.getpid()}"]
         try:
             pid = self.server.fork(self.notebook, argv, dict(kwargs.get("env") or os.environ), cwd)
-        except (RuntimeError, OSError) as e:  # the server is gone: the run goes on with a plain kernel, and says why
+        except (
+            RuntimeError,
+            OSError,
+        ) as e:  # the server is gone: the run goes on with a plain kernel, and says why
             self.log.warning("%s: starting the kernel as a new process", e)
             return await super().launch_kernel(cmd, **kwargs)
         self.process = _ForkedProcess(pid)  # type: ignore[assignment]  # the Popen methods it uses
@@ -202,7 +207,9 @@ class Preheated:
     ``shutdown()`` stops it after the run."""
 
     _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mktdash-kernel")
-    _stopper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mktdash-kernel-stop")  # never queued behind a start
+    _stopper = ThreadPoolExecutor(
+        max_workers=2, thread_name_prefix="mktdash-kernel-stop"
+    )  # never queued behind a start
 
     def __init__(
         self, notebook: Path, kernel_name: str, *, server: KernelServer | None = None, timeout: float = 120.0

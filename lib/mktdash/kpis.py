@@ -73,41 +73,142 @@ METRICS: dict[str, Metric] = {
         _m("clicks", "Clicks", "clicks", unit="count", tier="operational"),
         _m("spend", "Spend", "spend", unit="money", direction="neutral", format="{:,.0f}", tier="strategic"),
         _m("conversions", "Conversions", "conversions", unit="count", format="{:,.1f}"),
-        _m("revenue", "Revenue", "revenue", unit="money", tier="strategic",
-           description="conversion value claimed by the ad platforms, reporting currency"),
+        _m(
+            "revenue",
+            "Revenue",
+            "revenue",
+            unit="money",
+            tier="strategic",
+            description="conversion value claimed by the ad platforms, reporting currency",
+        ),
         _m("ctr", "CTR", "clicks", "impressions", unit="ratio", format="{:.2%}"),
         _m("cvr", "CVR", "conversions", "clicks", unit="ratio", format="{:.2%}"),
         _m("cpc", "CPC", "spend", "clicks", unit="money", direction="lower", format="{:,.2f}"),
-        _m("cpm", "CPM", "spend", "impressions", unit="money", direction="lower", format="{:,.2f}",
-           scale=1000.0),
+        _m(
+            "cpm",
+            "CPM",
+            "spend",
+            "impressions",
+            unit="money",
+            direction="lower",
+            format="{:,.2f}",
+            scale=1000.0,
+        ),
         _m("cpa", "CPA", "spend", "conversions", unit="money", direction="lower", format="{:,.2f}"),
         _m("roas", "ROAS", "revenue", "spend", unit="ratio", format="{:,.2f}x", tier="strategic"),
-        _m("roi", "ROI", "profit", "spend", unit="ratio", format="{:.1%}", tier="strategic",
-           description="(revenue - spend) / spend"),
+        _m(
+            "roi",
+            "ROI",
+            "profit",
+            "spend",
+            unit="ratio",
+            format="{:.1%}",
+            tier="strategic",
+            description="(revenue - spend) / spend",
+        ),
         # CRM / finance (measures built by mktdash.crossdomain)
         _m("leads", "Leads", "leads", unit="count", source="crm_contacts"),
-        _m("cost_per_lead", "Cost per lead", "spend", "leads", unit="money", direction="lower",
-           format="{:,.2f}", source="crm_contacts"),
-        _m("lead_to_opp", "Lead → opportunity", "opportunities", "leads", unit="ratio", format="{:.1%}",
-           source="crm_deals"),
-        _m("opp_to_win", "Opportunity → win", "won_deals", "closed_deals", unit="ratio", format="{:.1%}",
-           source="crm_deals"),
-        _m("pipeline_value", "Pipeline value", "pipeline_value", unit="money", tier="strategic",
-           source="crm_deals", description="amount of deals created in the period (open or won)"),
-        _m("sales_cycle_days", "Sales-cycle length", "cycle_days", "won_deals", unit="days",
-           direction="lower", format="{:,.1f}", source="crm_deals"),
-        _m("cac", "CAC", "spend", "new_customers", unit="money", direction="lower", format="{:,.0f}",
-           tier="strategic", source="crm_deals"),
-        _m("payback_months", "CAC payback", "spend", "new_mrr", unit="months", direction="lower",
-           format="{:,.1f}", tier="strategic", source="customer_health",
-           description="marketing spend / monthly recurring revenue it acquired"),
+        _m(
+            "cost_per_lead",
+            "Cost per lead",
+            "spend",
+            "leads",
+            unit="money",
+            direction="lower",
+            format="{:,.2f}",
+            source="crm_contacts",
+        ),
+        _m(
+            "lead_to_opp",
+            "Lead → opportunity",
+            "opportunities",
+            "leads",
+            unit="ratio",
+            format="{:.1%}",
+            source="crm_deals",
+        ),
+        _m(
+            "opp_to_win",
+            "Opportunity → win",
+            "won_deals",
+            "closed_deals",
+            unit="ratio",
+            format="{:.1%}",
+            source="crm_deals",
+        ),
+        _m(
+            "pipeline_value",
+            "Pipeline value",
+            "pipeline_value",
+            unit="money",
+            tier="strategic",
+            source="crm_deals",
+            description="amount of deals created in the period (open or won)",
+        ),
+        _m(
+            "sales_cycle_days",
+            "Sales-cycle length",
+            "cycle_days",
+            "won_deals",
+            unit="days",
+            direction="lower",
+            format="{:,.1f}",
+            source="crm_deals",
+        ),
+        _m(
+            "cac",
+            "CAC",
+            "spend",
+            "new_customers",
+            unit="money",
+            direction="lower",
+            format="{:,.0f}",
+            tier="strategic",
+            source="crm_deals",
+        ),
+        _m(
+            "payback_months",
+            "CAC payback",
+            "spend",
+            "new_mrr",
+            unit="months",
+            direction="lower",
+            format="{:,.1f}",
+            tier="strategic",
+            source="customer_health",
+            description="marketing spend / monthly recurring revenue it acquired",
+        ),
     ]
 }
 
-AD_METRICS = ["impressions", "clicks", "spend", "conversions", "revenue", "ctr", "cvr", "cpc", "cpm", "cpa",
-              "roas", "roi"]
-CHANNEL_WEEKLY_COLUMNS = ["week", "channel", "impressions", "clicks", "spend", "conversions", "revenue", "ctr",
-                          "cvr", "cpc", "cpa", "roas"]
+AD_METRICS = [
+    "impressions",
+    "clicks",
+    "spend",
+    "conversions",
+    "revenue",
+    "ctr",
+    "cvr",
+    "cpc",
+    "cpm",
+    "cpa",
+    "roas",
+    "roi",
+]
+CHANNEL_WEEKLY_COLUMNS = [
+    "week",
+    "channel",
+    "impressions",
+    "clicks",
+    "spend",
+    "conversions",
+    "revenue",
+    "ctr",
+    "cvr",
+    "cpc",
+    "cpa",
+    "roas",
+]
 LEVELS = {  # hierarchy: level -> grouping columns of ad_daily
     "total": [],
     "channel": ["channel"],
@@ -117,8 +218,15 @@ LEVELS = {  # hierarchy: level -> grouping columns of ad_daily
     "audience": ["audience"],
     "creative": ["creative"],
 }
-ENTITY_COLUMN = {"total": None, "channel": "channel", "platform": "platform", "campaign": "campaign_name",
-                 "ad_group": "ad_group_name", "audience": "audience", "creative": "creative"}
+ENTITY_COLUMN = {
+    "total": None,
+    "channel": "channel",
+    "platform": "platform",
+    "campaign": "campaign_name",
+    "ad_group": "ad_group_name",
+    "audience": "audience",
+    "creative": "creative",
+}
 
 
 def fmt(value: float | None, metric: str) -> str:
@@ -138,8 +246,11 @@ def iso_week(date_col: ibis.Value) -> ibis.Value:
 
 
 def _table(wh_or_table: Any, name: str = "ad_daily") -> ibis.Table:
-    return wh_or_table.table(name) if hasattr(wh_or_table, "table") and not isinstance(
-        wh_or_table, ibis.Table) else wh_or_table
+    return (
+        wh_or_table.table(name)
+        if hasattr(wh_or_table, "table") and not isinstance(wh_or_table, ibis.Table)
+        else wh_or_table
+    )
 
 
 def add_ratios(expr: ibis.Table, metrics: Sequence[str] = AD_METRICS) -> ibis.Table:
@@ -194,13 +305,21 @@ def _where_weeks(t: ibis.Table, first: str | None, last: str | None) -> ibis.Tab
     if first:
         t = t.filter(t.date_day >= ibis.literal(dt.datetime.combine(weeks.monday(first), dt.time())))
     if last:
-        t = t.filter(t.date_day < ibis.literal(dt.datetime.combine(weeks.sunday(last) + dt.timedelta(days=1),
-                                                                   dt.time())))
+        t = t.filter(
+            t.date_day
+            < ibis.literal(dt.datetime.combine(weeks.sunday(last) + dt.timedelta(days=1), dt.time()))
+        )
     return t
 
 
-def weekly(source: Any, by: Sequence[str] = ("channel",), *, first: str | None = None, last: str | None = None,
-           metrics: Sequence[str] = AD_METRICS) -> ibis.Table:
+def weekly(
+    source: Any,
+    by: Sequence[str] = ("channel",),
+    *,
+    first: str | None = None,
+    last: str | None = None,
+    metrics: Sequence[str] = AD_METRICS,
+) -> ibis.Table:
     """Weekly measures and ratios of ``ad_daily`` grouped by ``week`` + ``by`` (an Ibis expression).
 
     ``source`` is a warehouse or an ``ad_daily``-like table; a warehouse's weekly rollup is read when it is
@@ -224,16 +343,28 @@ def weekly(source: Any, by: Sequence[str] = ("channel",), *, first: str | None =
     return add_ratios(agg, metrics).order_by(keys)
 
 
-def daily(table: Any, by: Sequence[str] = ("channel",), *, first: str | None = None, last: str | None = None,
-          metrics: Sequence[str] = AD_METRICS) -> ibis.Table:
+def daily(
+    table: Any,
+    by: Sequence[str] = ("channel",),
+    *,
+    first: str | None = None,
+    last: str | None = None,
+    metrics: Sequence[str] = AD_METRICS,
+) -> ibis.Table:
     """Daily measures and ratios grouped by ``date_day`` + ``by`` (an Ibis expression)."""
     t = _where_weeks(_table(table), first, last)
     keys = ["date_day", *by]
     return add_ratios(t.group_by(keys).aggregate(**_measures(t)), metrics).order_by(keys)
 
 
-def totals(table: Any, by: Sequence[str] = (), *, first: str | None = None, last: str | None = None,
-           metrics: Sequence[str] = AD_METRICS) -> ibis.Table:
+def totals(
+    table: Any,
+    by: Sequence[str] = (),
+    *,
+    first: str | None = None,
+    last: str | None = None,
+    metrics: Sequence[str] = AD_METRICS,
+) -> ibis.Table:
     """Measures and ratios over a whole period grouped by ``by`` (no week column)."""
     t = _where_weeks(_table(table), first, last)
     agg = t.group_by(list(by)).aggregate(**_measures(t)) if by else t.aggregate(**_measures(t))
@@ -264,8 +395,9 @@ def channel_weekly(wh_or_table: Any, *, first: str | None = None, last: str | No
     return out
 
 
-def level_weekly(wh_or_table: Any, level: str, *, first: str | None = None, last: str | None = None
-                 ) -> pd.DataFrame:
+def level_weekly(
+    wh_or_table: Any, level: str, *, first: str | None = None, last: str | None = None
+) -> pd.DataFrame:
     """Weekly KPIs at one level of the hierarchy (``LEVELS``) with an ``entity`` column, as pandas."""
     by = LEVELS[level]
     out = _execute(wh_or_table, weekly(wh_or_table, by, first=first, last=last))
@@ -307,8 +439,11 @@ def same_week_last_year(week: str) -> str | None:
 
 def _ratio(num: pd.Series | float, den: pd.Series | float, scale: float = 1.0) -> Any:
     with np.errstate(divide="ignore", invalid="ignore"):
-        den = pd.Series(den, dtype="float64").replace(0, np.nan) if isinstance(den, pd.Series) else (
-            np.nan if den == 0 else den)
+        den = (
+            pd.Series(den, dtype="float64").replace(0, np.nan)
+            if isinstance(den, pd.Series)
+            else (np.nan if den == 0 else den)
+        )
         return scale * num / den
 
 
@@ -327,8 +462,14 @@ def _period_values(w: pd.DataFrame, keys: list[str], metrics: Sequence[str]) -> 
     return pd.DataFrame(out, index=s.index)
 
 
-def compare(weekly_df: pd.DataFrame, week: str, by: Sequence[str] = ("channel",), *,
-            trailing_weeks: int = 4, metrics: Sequence[str] = AD_METRICS) -> pd.DataFrame:
+def compare(
+    weekly_df: pd.DataFrame,
+    week: str,
+    by: Sequence[str] = ("channel",),
+    *,
+    trailing_weeks: int = 4,
+    metrics: Sequence[str] = AD_METRICS,
+) -> pd.DataFrame:
     """Each metric for ``week`` vs the previous week, the trailing average and the same week last year.
 
     ``weekly_df`` is a weekly frame (``weekly(...)`` executed) with the measure columns. The trailing average is
@@ -373,8 +514,11 @@ def compare(weekly_df: pd.DataFrame, week: str, by: Sequence[str] = ("channel",)
     return out.reset_index(drop=True)
 
 
-def wide_wow(cmp: pd.DataFrame, by: Sequence[str] = ("channel",), metrics: Sequence[str] = (
-        "spend", "revenue", "conversions", "ctr", "cvr", "cpc", "cpa", "roas")) -> pd.DataFrame:
+def wide_wow(
+    cmp: pd.DataFrame,
+    by: Sequence[str] = ("channel",),
+    metrics: Sequence[str] = ("spend", "revenue", "conversions", "ctr", "cvr", "cpc", "cpa", "roas"),
+) -> pd.DataFrame:
     """One row per entity: each metric's value and its week-over-week change (``<metric>_wow``)."""
     keys = list(by)
     c = cmp[cmp["metric"].isin(metrics)]
@@ -395,7 +539,9 @@ def targets(wh: Any, level: str = "total", period: str = "week") -> pd.DataFrame
     return df.drop_duplicates(["metric", "entity"], keep="last").reset_index(drop=True)
 
 
-def strategic(wh: Any, week: str, *, trailing_weeks: int = 4, crm: pd.DataFrame | None = None) -> pd.DataFrame:
+def strategic(
+    wh: Any, week: str, *, trailing_weeks: int = 4, crm: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Strategic tiles for ``week``: revenue, spend, ROAS, ROI, conversions, CPA (+ CRM figures when given)
     vs previous week, trailing average, last year and the weekly targets of ``kpi_targets`` (progress =
     value / target; for lower-is-better metrics target / value)."""
@@ -412,8 +558,9 @@ def strategic(wh: Any, week: str, *, trailing_weeks: int = 4, crm: pd.DataFrame 
     prog = np.where(lower, _ratio(out["target"], out["value"]), _ratio(out["value"], out["target"]))
     out["progress"] = pd.Series(prog, index=out.index).astype("float64")
     out.insert(1, "label", out["metric"].map(lambda m: METRICS[m].label if m in METRICS else m))
-    out["display"] = [fmt(v, m) if m in METRICS else str(v) for v, m in zip(out["value"], out["metric"],
-                                                                              strict=True)]
+    out["display"] = [
+        fmt(v, m) if m in METRICS else str(v) for v, m in zip(out["value"], out["metric"], strict=True)
+    ]
     return out
 
 

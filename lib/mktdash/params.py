@@ -55,12 +55,16 @@ class ChannelParams(Section):
 class IngestParams(Section):
     freshness_hours: float = 24.0  # a source older than this is stale
     max_future_days: int = 0  # rows dated after today + this are rejected
-    pii_salt_env: str = "MKTDASH_PII_SALT"  # env var with the salt for hashing CRM PII (else .secrets/pii_salt)
+    pii_salt_env: str = (
+        "MKTDASH_PII_SALT"  # env var with the salt for hashing CRM PII (else .secrets/pii_salt)
+    )
     # platforms whose conversions are counted per click, so conversions > clicks is an error there (a warning elsewhere)
     strict_conversion_platforms: list[str] = Field(default_factory=lambda: ["google_ads", "microsoft_ads"])
     # freshness targets per source label / platform / table overriding freshness_hours (e.g. {customer_health: 192})
     freshness_hours_by_source: dict[str, float] = Field(default_factory=dict)
-    pause_days: int = 14  # a run of missing days at least this long is a pause (campaigns off), not a data gap
+    pause_days: int = (
+        14  # a run of missing days at least this long is a pause (campaigns off), not a data gap
+    )
     # audience / creative of ad rows that have none: a regex with one group applied to the ad group / ad name
     # (e.g. "\\| *(?P<audience>[^|]+)$"); empty = the whole ad group / ad name
     audience_pattern: str = ""
@@ -70,7 +74,9 @@ class IngestParams(Section):
 class KpiParams(Section):
     trailing_weeks: int = 4  # "4-week average" comparison window
     fatigue_lookback_weeks: int = 26  # creative fatigue: weeks of CTR history per creative
-    fatigue_min_decay_30d: float = 0.02  # fatigued = significant CTR decline of at least 2% per 30 days of age
+    fatigue_min_decay_30d: float = (
+        0.02  # fatigued = significant CTR decline of at least 2% per 30 days of age
+    )
     attribution_half_life_days: float = 7.0  # time-decay attribution half-life
     crossdomain_weeks: int = 13  # CRM / product / finance views cover this many weeks up to the report week
 
@@ -80,8 +86,12 @@ class AlertParams(Section):
     alpha: float = 0.01  # significance after multiple-testing correction
     history_weeks: int = 4  # alerts.json covers the report week and this many weeks before it
     baseline_weeks: int = 12  # each evaluated week is tested against this many weeks before it
-    levels: list[str] = Field(default_factory=lambda: ["channel", "platform", "campaign"])  # kpis.LEVELS names
-    metrics: list[str] = Field(default_factory=lambda: ["ctr", "cvr", "spend", "cpa", "roas"])  # tested metrics
+    levels: list[str] = Field(
+        default_factory=lambda: ["channel", "platform", "campaign"]
+    )  # kpis.LEVELS names
+    metrics: list[str] = Field(
+        default_factory=lambda: ["ctr", "cvr", "spend", "cpa", "roas"]
+    )  # tested metrics
     max_target_opportunities: int = 5  # at most this many "beats target ROAS, room to grow" opportunities
 
 
@@ -99,13 +109,17 @@ class BudgetParams(Section):
     risk_quantile: float = 0.10  # quantile: optimise this lower quantile of revenue
     total_budget: float | None = None  # weekly total to allocate; None = the current weekly total
     current_weeks: int = 4  # complete weeks averaged into the "current" weekly allocation
-    scenarios: list[float] = Field(default_factory=lambda: [-0.3, -0.15, 0.0, 0.15, 0.3, 0.5])  # total budget changes
+    scenarios: list[float] = Field(
+        default_factory=lambda: [-0.3, -0.15, 0.0, 0.15, 0.3, 0.5]
+    )  # total budget changes
     forecast_weeks: int = 13  # forecast horizon (4..13 weeks)
     approval_valid_weeks: int = 13  # an approved proposal covers limit breaches this long after approval
 
 
 class MmmParams(Section):
-    refit: Literal["auto", "always", "never"] = "auto"  # auto: refit when data changed and cache is older than max_age_days
+    refit: Literal["auto", "always", "never"] = (
+        "auto"  # auto: refit when data changed and cache is older than max_age_days
+    )
     max_age_days: int = 28
     chains: int = 2
     draws: int = 300
@@ -116,7 +130,9 @@ class MmmParams(Section):
     l_max: int = 8  # adstock window (weeks)
     yearly_seasonality: int = 2  # Fourier modes of yearly seasonality (0 = none)
     max_treedepth: int = 10  # NUTS tree depth cap (smoke fits use less)
-    events: list[str] = Field(default_factory=lambda: ["black_friday", "christmas"])  # event dummies (or ISO dates)
+    events: list[str] = Field(
+        default_factory=lambda: ["black_friday", "christmas"]
+    )  # event dummies (or ISO dates)
     curve_samples: int = 300  # posterior draws kept for curves/optimizer/widgets
 
 
@@ -128,7 +144,9 @@ class DashboardParams(Section):
     preheat_kernels: int = 1  # Voilà kernels kept pre-rendered per dashboard (fast first paint); 0 = off
     keep_published: int = 8  # published warehouse snapshots kept in outputs/published/
     chromium: str = "/usr/bin/chromium"  # used headless, without network, for the PDF export
-    notebooks: list[str] = Field(default_factory=lambda: ["30_exec_summary", "20_budget"])  # dashboards served
+    notebooks: list[str] = Field(
+        default_factory=lambda: ["30_exec_summary", "20_budget"]
+    )  # dashboards served
 
 
 class RunParams(Section):
@@ -199,7 +217,9 @@ def _has_path(d: Any, loc: tuple[Any, ...]) -> bool:
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     model: Any = Settings
     for k in loc:
-        field = model.model_fields.get(k) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        field = (
+            model.model_fields.get(k) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        )
         if field is None:
             return None
         model = field.annotation
@@ -240,7 +260,9 @@ def resolve(files: Iterable[str | Path] = (), overrides: Mapping[str, Any] | Non
     version = merged.get("schema_version", SCHEMA_VERSION)
     if version != SCHEMA_VERSION:
         origin = next((n for n, d in reversed(layers) if "schema_version" in d), "params")
-        raise ParamsError(f"{origin}: schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
+        raise ParamsError(
+            f"{origin}: schema_version {version!r} is not supported (expected {SCHEMA_VERSION})"
+        )
     try:
         return Settings.model_validate(merged)
     except ValidationError as err:

@@ -102,21 +102,36 @@ def _scraps(nb_path: Path) -> dict[str, Any]:
     for cell in cells:
         for output in cell.get("outputs", []):
             for mime, payload in output.get("data", {}).items():
-                if mime.startswith("application/scrapbook.scrap.") and isinstance(payload, dict) and "name" in payload:
+                if (
+                    mime.startswith("application/scrapbook.scrap.")
+                    and isinstance(payload, dict)
+                    and "name" in payload
+                ):
                     encoder = payload.get("encoder")
-                    out[payload["name"]] = payload.get("data") if encoder in ("json", "text") else f"<{encoder}>"
+                    out[payload["name"]] = (
+                        payload.get("data") if encoder in ("json", "text") else f"<{encoder}>"
+                    )
     return out
 
 
 RELEASE_TAG = "next-stage"  # a cell so tagged lets the run's next stage start once it ran (see run())
 
 
-def _execute(src: Path, dest: Path, parameters: dict[str, Any], settings: Settings, km: Any = None,
-             on_release: Callable[[], None] = lambda: None) -> None:
+def _execute(
+    src: Path,
+    dest: Path,
+    parameters: dict[str, Any],
+    settings: Settings,
+    km: Any = None,
+    on_release: Callable[[], None] = lambda: None,
+) -> None:
     import papermill as pm
 
     def on_cell_executed(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
-        if RELEASE_TAG in cell.get("metadata", {}).get("tags", []) and execute_reply["content"]["status"] == "ok":
+        if (
+            RELEASE_TAG in cell.get("metadata", {}).get("tags", [])
+            and execute_reply["content"]["status"] == "ok"
+        ):
             on_release()
 
     pm.execute_notebook(
@@ -190,6 +205,7 @@ def run(
         exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-html")
         exporter.submit(_warm_up_exporter)
         import papermill  # noqa: F401  (~0.4 s, meanwhile too)
+
         run_id = archive.new_run_id()
         tentative = resolve_week(week)
         run_dir = paths.runs_dir() / tentative / run_id
@@ -372,8 +388,9 @@ def _snapshot(run_dir: Path, settings: Settings) -> Path | None:
     return publish.snapshot(run_dir, wh_path) if wh_path else None
 
 
-def _publish(run_dir: Path, settings: Settings, snapshot: Future[Path | None] | None, state: tuple[int, ...]
-             ) -> str | None:
+def _publish(
+    run_dir: Path, settings: Settings, snapshot: Future[Path | None] | None, state: tuple[int, ...]
+) -> str | None:
     """Point the dashboards at this run's read-only warehouse snapshot (see :mod:`mktdash.publish`): the one
     taken during the last stage, or a new one if there was none or the warehouse changed meanwhile."""
     from mktdash import publish

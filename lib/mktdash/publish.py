@@ -34,7 +34,10 @@ from mktdash import paths, rollup
 
 POINTER = "latest.json"
 
-def _dash_agg(source: str, week: str, spend: str, revenue: str, days: str, first_day: str, last_day: str) -> str:
+
+def _dash_agg(
+    source: str, week: str, spend: str, revenue: str, days: str, first_day: str, last_day: str
+) -> str:
     """The ``dash_ad_weekly`` query over ``source``, given how its week, money, days and first/last day read."""
     return f"""
 SELECT {week} AS week,

@@ -208,14 +208,21 @@ def validate(
     """
     today = today or dt.date.today()
     schema = _schema(
-        table, today, int(_setting(settings, "max_future_days", 0)),
+        table,
+        today,
+        int(_setting(settings, "max_future_days", 0)),
         tuple(_setting(settings, "strict_conversion_platforms", DEFAULT_STRICT_PLATFORMS)),
     )
     data = frame.reset_index(drop=True)
     lines = data["_line"].to_numpy() if "_line" in data else np.arange(1, len(data) + 1)
     _check_dtypes(data, table, file)
-    if _fast_ok(data, table, today, int(_setting(settings, "max_future_days", 0)),
-                tuple(_setting(settings, "strict_conversion_platforms", DEFAULT_STRICT_PLATFORMS))):
+    if _fast_ok(
+        data,
+        table,
+        today,
+        int(_setting(settings, "max_future_days", 0)),
+        tuple(_setting(settings, "strict_conversion_platforms", DEFAULT_STRICT_PLATFORMS)),
+    ):
         return _soft_checks(data, table, settings)
     try:  # inplace: ``data`` is already our own copy (pandera would copy it again)
         schema.validate(data.drop(columns=["_line"], errors="ignore"), lazy=True, inplace=True)
@@ -224,7 +231,9 @@ def validate(
     return _soft_checks(data, table, settings)
 
 
-def _fast_ok(data: pd.DataFrame, table: str, today: dt.date, max_future_days: int, strict: tuple[str, ...]) -> bool:
+def _fast_ok(
+    data: pd.DataFrame, table: str, today: dt.date, max_future_days: int, strict: tuple[str, ...]
+) -> bool:
     """The rules of :func:`build_schema` as plain vectorised pandas: True when the frame certainly passes.
 
     Pandera's per-column/per-check machinery costs ~0.1 s per file whatever its size (the demo inbox has 177

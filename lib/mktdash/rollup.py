@@ -67,7 +67,9 @@ def valid(con: Any) -> bool:
     if not _current(con):
         return False
     try:
-        daily = con.execute(f"SELECT count(*), {', '.join(f'sum({c})' for c, _ in SUMS.values())} FROM ad_daily")
+        daily = con.execute(
+            f"SELECT count(*), {', '.join(f'sum({c})' for c, _ in SUMS.values())} FROM ad_daily"
+        )
         daily = daily.fetchone()
     except duckdb.Error:  # no ad_daily
         return False
@@ -75,7 +77,8 @@ def valid(con: Any) -> bool:
     pairs = [(float(a or 0), float(b or 0)) for a, b in zip(daily, weekly, strict=True)]
     exact = 1 + sum(typ == "BIGINT" for _, typ in SUMS.values())  # rows, impressions, clicks
     return all(a == b for a, b in pairs[:exact]) and all(
-        math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6) for a, b in pairs[exact:])
+        math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6) for a, b in pairs[exact:]
+    )
 
 
 def table(wh: Any) -> ibis.Table | None:

@@ -42,7 +42,12 @@ class RunContext:
 
     @classmethod
     def create(
-        cls, *, week: str = "latest", params: Mapping[str, Any] | None = None, run_dir: str = "", mode: str = "auto"
+        cls,
+        *,
+        week: str = "latest",
+        params: Mapping[str, Any] | None = None,
+        run_dir: str = "",
+        mode: str = "auto",
     ) -> RunContext:
         settings = params_mod.load(params)
         scratch = not run_dir
@@ -72,7 +77,10 @@ class RunContext:
         """Write each table as ``exports/<prefix>_<name>.csv``; returns the paths (shown in the notebook)."""
         from mktdash import exports
 
-        return [exports.write_csv(df, f"{prefix}_{name}" if prefix else name, self.run_dir) for name, df in tables.items()]
+        return [
+            exports.write_csv(df, f"{prefix}_{name}" if prefix else name, self.run_dir)
+            for name, df in tables.items()
+        ]
 
     def glue(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Record headline figures in the notebook (read back into the manifest by the runner)."""
@@ -97,5 +105,8 @@ def glue(name: str, value: Any) -> None:
         value = value.item()
     encoder = "text" if isinstance(value, str) else "json"
     payload = {"name": name, "data": value, "encoder": encoder, "version": 1}
-    display({f"application/scrapbook.scrap.{encoder}+json": payload},
-            metadata={"scrapbook": {"name": name, "data": True, "display": False}}, raw=True)
+    display(
+        {f"application/scrapbook.scrap.{encoder}+json": payload},
+        metadata={"scrapbook": {"name": name, "data": True, "display": False}},
+        raw=True,
+    )

@@ -226,6 +226,7 @@ def conform(df: pd.DataFrame, table: str) -> pd.DataFrame:
         out[c] = s
     return out.reset_index(drop=True)
 
+
 # identity of a row: duplicates of these within a file (and in the warehouse) are errors
 KEYS: dict[str, list[str]] = {
     "ad_daily": [

@@ -344,7 +344,9 @@ def _duplicates(wh: Any) -> pd.DataFrame:
             res = wh.df(dup.aggregate(keys_duplicated=dup.count(), extra=(dup.n - 1).sum()))
             dup_keys = int(res["keys_duplicated"].iloc[0])
             extra = 0 if pd.isna(res["extra"].iloc[0]) else int(res["extra"].iloc[0])
-        rows.append({"table": table, "key": ", ".join(keys), "duplicated_keys": dup_keys, "duplicate_rows": extra})
+        rows.append(
+            {"table": table, "key": ", ".join(keys), "duplicated_keys": dup_keys, "duplicate_rows": extra}
+        )
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -41,7 +41,9 @@ from mktdash.publish import (  # noqa: F401  (publish re-exported for the runner
     write_dashboard_params,
 )
 
-TEMPLATE = "mktdash"  # lib/mktdash/jupyter/voila/templates/mktdash: the lab template + a server-side first paint
+TEMPLATE = (
+    "mktdash"  # lib/mktdash/jupyter/voila/templates/mktdash: the lab template + a server-side first paint
+)
 JUPYTER_DATA = Path(__file__).parent / "jupyter"  # put on $JUPYTER_PATH so Voilà finds the template
 DASHBOARDS = {"exec": "30_exec_summary.ipynb", "budget": "20_budget.ipynb"}
 TITLES = {"exec": "Executive summary", "budget": "Budget and allocation"}
@@ -300,7 +302,8 @@ def serve(
             return 2
         os.environ["MKTDASH_PARAMS"] = kernel_params_env(params_files)  # inherited by every kernel
         os.environ["JUPYTER_PATH"] = os.pathsep.join(
-            p for p in (str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH", "")) if p)
+            p for p in (str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH", "")) if p
+        )
         auth, how, token = auth_config()
         cfg = build_config(settings, port=port, host=host, open_browser=open_browser, root=root)
         for k, v in auth.items():

@@ -42,7 +42,12 @@ class Warehouse:
     """
 
     def __init__(
-        self, con: Any, backend: str = "duckdb", path: Path | None = None, *, read_only: bool = False,
+        self,
+        con: Any,
+        backend: str = "duckdb",
+        path: Path | None = None,
+        *,
+        read_only: bool = False,
         raw: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
         self._con, self._raw = con, raw  # an Ibis backend, or (DuckDB) the connection to make one from

@@ -52,7 +52,9 @@ def test_budget_slider_changes_recommendation(dash_server, browser, tmp_path: Pa
         page.locator(
             f"{SLIDER}, .jp-OutputArea-output:has-text('There was an error when executing cell')"
         ).first.wait_for(timeout=TIMEOUT)
-        assert not failed.count(), f"20_budget raised while rendering in Voilà: {failed.first.inner_text()[:300]!r}"
+        assert not failed.count(), (
+            f"20_budget raised while rendering in Voilà: {failed.first.inner_text()[:300]!r}"
+        )
         before = page.evaluate(TEXT_JS)
         readout = slider.locator(".widget-readout")
         old_readout = readout.inner_text() if readout.count() else ""

@@ -65,7 +65,9 @@ def open_exec(browser, server, width: int = 1440, height: int = 900):
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(f"{server['url']}{EXEC}?token={server['token']}", timeout=TIMEOUT)
-    page.wait_for_selector(".mk-app .mk-tile[data-metric=spend]", timeout=TIMEOUT)  # the live app, not the first paint
+    page.wait_for_selector(
+        ".mk-app .mk-tile[data-metric=spend]", timeout=TIMEOUT
+    )  # the live app, not the first paint
     return ctx, page, dialogs
 
 

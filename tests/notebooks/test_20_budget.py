@@ -23,7 +23,10 @@ def _run(run_dir: Path, settings_dict: dict) -> Path:
     out = run_dir / "20_budget.ipynb"
     run_dir.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(
-        str(NB), str(out), kernel_name="python3", progress_bar=False,
+        str(NB),
+        str(out),
+        kernel_name="python3",
+        progress_bar=False,
         parameters={"week": bw.WEEK, "params": settings_dict, "run_dir": str(run_dir), "mode": "static"},
     )
     return out
@@ -43,8 +46,15 @@ def test_20_budget_runs_exports_and_reuses_cache(tmp_path: Path, monkeypatch: py
     assert nbformat.read(nb1, as_version=4).metadata.papermill.parameters["week"] == bw.WEEK
 
     rec = pd.read_csv(run1 / "exports" / "budget_recommendation.csv")
-    assert list(rec.columns) == ["channel", "current_weekly_spend", "recommended_weekly_spend", "lower_bound",
-                                 "upper_bound", "expected_revenue_current", "expected_revenue_recommended"]
+    assert list(rec.columns) == [
+        "channel",
+        "current_weekly_spend",
+        "recommended_weekly_spend",
+        "lower_bound",
+        "upper_bound",
+        "expected_revenue_current",
+        "expected_revenue_recommended",
+    ]
     assert sorted(rec["channel"]) == ["display", "search", "shopping", "social", "video"]
     # the total is kept, every channel within ±30% of current (and within the exported bounds)
     assert rec["recommended_weekly_spend"].sum() == pytest.approx(rec["current_weekly_spend"].sum(), rel=1e-6)
@@ -59,7 +69,14 @@ def test_20_budget_runs_exports_and_reuses_cache(tmp_path: Path, monkeypatch: py
     assert np.allclose(got.sort_index().to_numpy(), expect.sort_index().to_numpy(), rtol=1e-9)
 
     roi = pd.read_csv(run1 / "exports" / "mmm_channel_roi.csv")
-    assert list(roi.columns) == ["channel", "roi_mean", "roi_lower_90", "roi_upper_90", "period_start", "period_end"]
+    assert list(roi.columns) == [
+        "channel",
+        "roi_mean",
+        "roi_lower_90",
+        "roi_upper_90",
+        "period_start",
+        "period_end",
+    ]
     assert (roi["roi_lower_90"] <= roi["roi_mean"]).all() and (roi["roi_mean"] <= roi["roi_upper_90"]).all()
     assert (roi["roi_mean"] > 0).all()
     assert roi["period_end"].iloc[0] == "2026-11-22"

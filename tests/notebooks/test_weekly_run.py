@@ -26,7 +26,9 @@ def test_run_leaves_four_notebooks_their_html_and_an_ok_manifest(weekly_run: Wee
     assert res.ok, res.error
     m = json.loads((res.run_dir / "manifest.json").read_text())
     assert m["status"] == "ok" and m["week"] == WEEK and res.run_dir.parent.name == WEEK
-    assert [n["name"] for n in m["notebooks"]] == NOTEBOOKS and all(n["status"] == "ok" for n in m["notebooks"])
+    assert [n["name"] for n in m["notebooks"]] == NOTEBOOKS and all(
+        n["status"] == "ok" for n in m["notebooks"]
+    )
     for name in NOTEBOOKS:
         assert (res.run_dir / "notebooks" / f"{name}.ipynb").exists()
         assert (res.run_dir / "html" / f"{name}.html").stat().st_size > 10_000
@@ -56,8 +58,12 @@ def test_kpi_export_equals_independent_sql(weekly_run: WeeklyRun) -> None:
     assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"].head()
     for col in ("impressions", "clicks", "spend", "conversions", "revenue"):
         assert merged[col].to_numpy() == pytest.approx(merged[f"{col}_sql"].to_numpy(), rel=1e-9), col
-    assert merged["roas"].to_numpy() == pytest.approx((merged.revenue_sql / merged.spend_sql).to_numpy(), rel=1e-9)
-    assert merged["ctr"].to_numpy() == pytest.approx((merged.clicks_sql / merged.impressions_sql).to_numpy(), rel=1e-9)
+    assert merged["roas"].to_numpy() == pytest.approx(
+        (merged.revenue_sql / merged.spend_sql).to_numpy(), rel=1e-9
+    )
+    assert merged["ctr"].to_numpy() == pytest.approx(
+        (merged.clicks_sql / merged.impressions_sql).to_numpy(), rel=1e-9
+    )
 
 
 def test_guide_exports_exist_with_their_columns(weekly_run: WeeklyRun) -> None:
@@ -70,7 +76,9 @@ def test_guide_exports_exist_with_their_columns(weekly_run: WeeklyRun) -> None:
     assert {"channel", "current_weekly_spend", "recommended_weekly_spend", "lower_bound", "upper_bound",
             "expected_revenue_current", "expected_revenue_recommended"} <= set(rec.columns)  # fmt: skip
     roi = pd.read_csv(ex / "mmm_channel_roi.csv")
-    assert {"channel", "roi_mean", "roi_lower_90", "roi_upper_90", "period_start", "period_end"} <= set(roi.columns)
+    assert {"channel", "roi_mean", "roi_lower_90", "roi_upper_90", "period_start", "period_end"} <= set(
+        roi.columns
+    )
 
 
 def test_html_opens_offline_and_hides_code_where_asked(weekly_run: WeeklyRun) -> None:
@@ -98,7 +106,9 @@ def test_campaign_names_are_escaped_in_every_html_output(weekly_run: WeeklyRun) 
 
 def test_no_raw_pii_in_warehouse_notebooks_html_or_archive(weekly_run: WeeklyRun) -> None:
     probes = weekly_run.world.truth["pii_probe"]
-    pii = [p[k] for p in probes for k in ("email", "phone")] + [f"{p['first_name']} {p['last_name']}" for p in probes]
+    pii = [p[k] for p in probes for k in ("email", "phone")] + [
+        f"{p['first_name']} {p['last_name']}" for p in probes
+    ]
     assert len(pii) >= 6
     inbox = b"".join(f.read_bytes() for f in paths.inbox_dir().rglob("*") if f.is_file())
     assert any(v.encode() in inbox for v in pii)  # the exports really carry it
@@ -114,12 +124,16 @@ def test_no_raw_pii_in_warehouse_notebooks_html_or_archive(weekly_run: WeeklyRun
 def test_notebook_runs_top_to_bottom_with_its_defaults(weekly_run: WeeklyRun, name: str) -> None:
     """As an analyst would in JupyterLab: no papermill, no injected parameters."""
     nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
-    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    NotebookClient(
+        nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}
+    ).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
     assert (paths.scratch_dir() / "exports").exists()
 
 
 def test_cli_runs_lists_the_run(weekly_run: WeeklyRun) -> None:
-    out = subprocess.run([sys.executable, "-m", "mktdash.cli", "runs"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "mktdash.cli", "runs"], capture_output=True, text=True, check=True
+    )
     assert weekly_run.result.run_id in out.stdout and "ok" in out.stdout

@@ -13,12 +13,23 @@ import pandas as pd
 
 from mktdash import schema, weeks
 
-CHANNELS = {"search": "google_ads", "social": "meta", "display": "google_ads", "video": "tiktok",
-            "shopping": "microsoft_ads"}
+CHANNELS = {
+    "search": "google_ads",
+    "social": "meta",
+    "display": "google_ads",
+    "video": "tiktok",
+    "shopping": "microsoft_ads",
+}
 
 
-def ad_daily(seed: int = 1, n_weeks: int = 30, end_week: str = "2025-W46", campaigns_per_channel: int = 3,
-             plant: list[dict] | None = None, weekly_noise: float = 0.05) -> pd.DataFrame:
+def ad_daily(
+    seed: int = 1,
+    n_weeks: int = 30,
+    end_week: str = "2025-W46",
+    campaigns_per_channel: int = 3,
+    plant: list[dict] | None = None,
+    weekly_noise: float = 0.05,
+) -> pd.DataFrame:
     """Canonical ad_daily rows for ``n_weeks`` complete weeks ending ``end_week``.
 
     ``plant``: [{"week", "entity" (campaign name), "metric" (ctr|cvr|spend), "size"}] multiplies that metric
@@ -54,19 +65,33 @@ def ad_daily(seed: int = 1, n_weeks: int = 30, end_week: str = "2025-W46", campa
                     clicks = rng.binomial(imps, min(ctr0 * m_ctr * (1.3 if a else 1.0), 0.9))
                     conv = rng.binomial(clicks, min(cvr0 * m_cvr * (1.5 if a else 1.0), 0.9))
                     spend = clicks * cpc0 * rng.uniform(0.95, 1.05)
-                    rows.append({
-                        "date_day": d, "platform": platform, "source_relation": "synthetic",
-                        "account_id": f"acc-{platform}", "account_name": f"{platform} account",
-                        "campaign_id": f"{ch}-{k}", "campaign_name": name,
-                        "ad_group_id": f"{ch}-{k}-{a}", "ad_group_name": f"{name} / {aud}",
-                        "ad_id": f"{ch}-{k}-{a}-ad", "ad_name": f"{name} ad {a}",
-                        "clicks": clicks, "impressions": imps, "spend": spend / 0.9 if ch == "social" else spend,
-                        "conversions": float(conv), "conversions_value": conv * aov,
-                        "channel": ch, "audience": aud, "creative": f"creative {ch}-{k % 2}",
-                        "currency": "EUR" if ch == "social" else "USD",
-                        "spend_reporting": spend, "conversions_value_reporting": conv * aov,
-                        "ingest_id": "synthetic",
-                    })
+                    rows.append(
+                        {
+                            "date_day": d,
+                            "platform": platform,
+                            "source_relation": "synthetic",
+                            "account_id": f"acc-{platform}",
+                            "account_name": f"{platform} account",
+                            "campaign_id": f"{ch}-{k}",
+                            "campaign_name": name,
+                            "ad_group_id": f"{ch}-{k}-{a}",
+                            "ad_group_name": f"{name} / {aud}",
+                            "ad_id": f"{ch}-{k}-{a}-ad",
+                            "ad_name": f"{name} ad {a}",
+                            "clicks": clicks,
+                            "impressions": imps,
+                            "spend": spend / 0.9 if ch == "social" else spend,
+                            "conversions": float(conv),
+                            "conversions_value": conv * aov,
+                            "channel": ch,
+                            "audience": aud,
+                            "creative": f"creative {ch}-{k % 2}",
+                            "currency": "EUR" if ch == "social" else "USD",
+                            "spend_reporting": spend,
+                            "conversions_value_reporting": conv * aov,
+                            "ingest_id": "synthetic",
+                        }
+                    )
     return schema.conform(pd.DataFrame(rows), "ad_daily")
 
 

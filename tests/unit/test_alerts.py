@@ -12,9 +12,11 @@ from scipy import stats
 
 from mktdash import alerts, exports, params, schema
 
-PLANT = [{"week": "2025-W44", "entity": "Search campaign 2", "metric": "ctr", "size": -0.4},
-         {"week": "2025-W46", "entity": "Search campaign 1", "metric": "cvr", "size": -0.5},
-         {"week": "2025-W45", "entity": "Display campaign 3", "metric": "spend", "size": 0.9}]
+PLANT = [
+    {"week": "2025-W44", "entity": "Search campaign 2", "metric": "ctr", "size": -0.4},
+    {"week": "2025-W46", "entity": "Search campaign 1", "metric": "cvr", "size": -0.5},
+    {"week": "2025-W45", "entity": "Display campaign 3", "metric": "spend", "size": 0.9},
+]
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,9 @@ def planted(settings: params.Settings) -> pd.DataFrame:
 
 def test_every_planted_change_is_found(planted: pd.DataFrame) -> None:
     for p in PLANT:
-        hit = planted[(planted.entity == p["entity"]) & (planted.metric == p["metric"]) & (planted.week == p["week"])]
+        hit = planted[
+            (planted.entity == p["entity"]) & (planted.metric == p["metric"]) & (planted.week == p["week"])
+        ]
         assert len(hit) == 1, p
         r = hit.iloc[0]
         assert r["direction"] == ("up" if p["size"] > 0 else "down")
@@ -40,8 +44,12 @@ def test_every_planted_change_is_found(planted: pd.DataFrame) -> None:
 
 def test_alerts_are_explained_by_the_plants(planted: pd.DataFrame) -> None:
     for _, r in planted.iterrows():
-        assert any(r["week"] == p["week"] and r["metric"] in alerts.CONSEQUENCES[p["metric"]]
-                   and (r["entity"] == p["entity"] or r["level"] != "campaign") for p in PLANT), r["text"]
+        assert any(
+            r["week"] == p["week"]
+            and r["metric"] in alerts.CONSEQUENCES[p["metric"]]
+            and (r["entity"] == p["entity"] or r["level"] != "campaign")
+            for p in PLANT
+        ), r["text"]
     assert planted["impact"].is_monotonic_decreasing and (planted["impact"] >= 0).all()
     assert set(alerts.COLUMNS) <= set(planted.columns)
 
@@ -60,10 +68,21 @@ def test_immaterial_changes_do_not_alert(settings: params.Settings) -> None:
 
 def test_rate_test_statistic_by_hand() -> None:
     """Two-proportion z with no over-dispersion: 12 baseline weeks of 1000/100000, week 700/100000."""
-    base = pd.DataFrame({"entity": "x", "week": [f"w{i}" for i in range(12)], "clicks": 1000,
-                         "impressions": 100_000, "conversions": 10.0, "revenue": 100.0, "spend": 10.0})
-    cur = pd.DataFrame({"clicks": [700], "impressions": [100_000], "conversions": [7.0], "revenue": [70.0],
-                        "spend": [7.0]}, index=pd.Index(["x"], name="entity"))
+    base = pd.DataFrame(
+        {
+            "entity": "x",
+            "week": [f"w{i}" for i in range(12)],
+            "clicks": 1000,
+            "impressions": 100_000,
+            "conversions": 10.0,
+            "revenue": 100.0,
+            "spend": 10.0,
+        }
+    )
+    cur = pd.DataFrame(
+        {"clicks": [700], "impressions": [100_000], "conversions": [7.0], "revenue": [70.0], "spend": [7.0]},
+        index=pd.Index(["x"], name="entity"),
+    )
     r = alerts._rate_tests(cur, base, 12, "ctr").iloc[0]
     p0, p1 = 0.01, 0.007
     z = (p1 - p0) / np.sqrt(p0 * (1 - p0) * (1 / 100_000 + 1 / 1_200_000))
@@ -74,10 +93,20 @@ def test_rate_test_statistic_by_hand() -> None:
 def test_parent_adjusted_rate_test_by_hand() -> None:
     """Difference in differences on the log rate vs the rest of the parent, binomial delta-method variance."""
     k = 12
-    base = pd.DataFrame({"entity": "x", "week": [f"w{i}" for i in range(k)], "conversions": 100.0, "clicks": 1000,
-                         "conversions_par": 1000.0, "clicks_par": 10000})
-    cur = pd.DataFrame({"conversions": [50.0], "clicks": [1000], "conversions_par": [1200.0],
-                        "clicks_par": [10000]}, index=pd.Index(["x"], name="entity"))
+    base = pd.DataFrame(
+        {
+            "entity": "x",
+            "week": [f"w{i}" for i in range(k)],
+            "conversions": 100.0,
+            "clicks": 1000,
+            "conversions_par": 1000.0,
+            "clicks_par": 10000,
+        }
+    )
+    cur = pd.DataFrame(
+        {"conversions": [50.0], "clicks": [1000], "conversions_par": [1200.0], "clicks_par": [10000]},
+        index=pd.Index(["x"], name="entity"),
+    )
     r = alerts._adjusted_rate_tests(cur, base, k, "cvr").iloc[0]
     pe, pp = 100.5 / 1001, 1000.5 / 10001
     y0 = np.log(pe) - np.log(pp)
@@ -91,10 +120,18 @@ def test_parent_adjusted_rate_test_by_hand() -> None:
 def test_ratio_test_statistic_by_hand() -> None:
     """ROAS on the log scale with Poisson conversion noise; no week-to-week variation in the baseline."""
     k = 12
-    base = pd.DataFrame({"entity": "x", "week": [f"w{i}" for i in range(k)], "revenue": 2000.0, "spend": 1000.0,
-                         "conversions": 99.5})
-    cur = pd.DataFrame({"revenue": [1100.0], "spend": [1000.0], "conversions": [199.5]},
-                       index=pd.Index(["x"], name="entity"))
+    base = pd.DataFrame(
+        {
+            "entity": "x",
+            "week": [f"w{i}" for i in range(k)],
+            "revenue": 2000.0,
+            "spend": 1000.0,
+            "conversions": 99.5,
+        }
+    )
+    cur = pd.DataFrame(
+        {"revenue": [1100.0], "spend": [1000.0], "conversions": [199.5]}, index=pd.Index(["x"], name="entity")
+    )
     r = alerts._ratio_tests(cur, base, "roas").iloc[0]
     z = (np.log(1.1) - np.log(2.0)) / np.sqrt(1 / 200 + (1 / 100) * np.pi / (2 * k))
     assert r["z"] == pytest.approx(z) and r["p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)))
@@ -112,9 +149,18 @@ def test_channel_wide_shock_is_not_a_campaign_alert_but_a_hidden_drop_is() -> No
         for i, w in enumerate(wk):
             clicks = 20_000
             cvr = 0.02 * shock[i] * (0.6 if (c == 0 and i == len(wk) - 1) else 1.0)
-            rows.append({"week": w, "entity": f"c{c}", "channel": "search", "impressions": 10 * clicks,
-                         "clicks": clicks, "conversions": float(rng.binomial(clicks, min(cvr, 1))),
-                         "spend": 1000.0, "revenue": 5000.0})
+            rows.append(
+                {
+                    "week": w,
+                    "entity": f"c{c}",
+                    "channel": "search",
+                    "impressions": 10 * clicks,
+                    "clicks": clicks,
+                    "conversions": float(rng.binomial(clicks, min(cvr, 1))),
+                    "spend": 1000.0,
+                    "revenue": 5000.0,
+                }
+            )
     frame = {"campaign": pd.DataFrame(rows)}
     adj = alerts.tests(frame, wk[-1], history_weeks=0, metrics=["cvr"])
     raw = alerts.tests(frame, wk[-1], history_weeks=0, metrics=["cvr"], adjust=False)
@@ -126,11 +172,26 @@ def test_channel_wide_shock_is_not_a_campaign_alert_but_a_hidden_drop_is() -> No
 
 def test_target_opportunity(settings: params.Settings) -> None:
     wh = warehouse(ad_daily(seed=3, n_weeks=20))
-    wh.append("kpi_targets", schema.conform(pd.DataFrame({"metric": ["roas"], "level": ["total"], "entity": ["all"],
-                                                          "period": ["week"], "target": [1.0]}), "kpi_targets"))
+    wh.append(
+        "kpi_targets",
+        schema.conform(
+            pd.DataFrame(
+                {
+                    "metric": ["roas"],
+                    "level": ["total"],
+                    "entity": ["all"],
+                    "period": ["week"],
+                    "target": [1.0],
+                }
+            ),
+            "kpi_targets",
+        ),
+    )
     opp = alerts.target_opportunities(wh, "2025-W46", settings)
     roas = wh.sql("""SELECT campaign_name, SUM(conversions_value_reporting)/SUM(spend_reporting) r FROM ad_daily
-                     WHERE date_day BETWEEN '2025-11-10' AND '2025-11-16' GROUP BY 1""").set_index("campaign_name")
+                     WHERE date_day BETWEEN '2025-11-10' AND '2025-11-16' GROUP BY 1""").set_index(
+        "campaign_name"
+    )
     assert len(opp) > 0 and (opp.kind == "opportunity").all()
     for _, r in opp.iterrows():
         assert r["value"] == pytest.approx(roas.loc[r["entity"], "r"]) and r["value"] > 1.15
@@ -139,8 +200,19 @@ def test_target_opportunity(settings: params.Settings) -> None:
 def test_write_json_csv_and_escaping(tmp_path, planted: pd.DataFrame) -> None:
     jp, cp = alerts.write(planted, tmp_path)
     data = json.loads(jp.read_text())
-    assert len(data) == len(planted) and {"week", "level", "entity", "metric", "direction", "kind", "size",
-                                          "p_value", "z", "impact", "text"} <= set(data[0])
+    assert len(data) == len(planted) and {
+        "week",
+        "level",
+        "entity",
+        "metric",
+        "direction",
+        "kind",
+        "size",
+        "p_value",
+        "z",
+        "impact",
+        "text",
+    } <= set(data[0])
     assert pd.read_csv(cp).shape[0] == len(planted)
     evil = planted.head(1).assign(entity="<script>alert(1)</script>")
     html = alerts.table(evil).to_html()
@@ -148,7 +220,10 @@ def test_write_json_csv_and_escaping(tmp_path, planted: pd.DataFrame) -> None:
 
 
 def test_exports_write_views_csv_and_one_workbook(tmp_path) -> None:
-    views = {"Channel weekly": pd.DataFrame({"a": [1, 2]}), "Alerts: ranked / all": pd.DataFrame({"t": ["=1+1"]})}
+    views = {
+        "Channel weekly": pd.DataFrame({"a": [1, 2]}),
+        "Alerts: ranked / all": pd.DataFrame({"t": ["=1+1"]}),
+    }
     out = exports.write_views(views, tmp_path)
     assert (tmp_path / "exports" / "channel_weekly.csv").exists()
     assert (tmp_path / "exports" / "alerts_ranked_all.csv").exists()

@@ -18,20 +18,64 @@ def test_budget_charts_render_with_titles_and_alt_text() -> None:
     weeks = [f"2026-W{i:02d}" for i in range(40, 44)]
     figs = [
         charts.budget_allocation(t),
-        charts.budget_response_curves(c, world.CURRENT_SPEND, dict(zip(t["channel"], t["recommended_weekly_spend"],
-                                                                       strict=True))),
-        charts.budget_compliance(pd.DataFrame({"week": weeks, "compliance": [1.0, 0.9, 0.97, 1.0], "goal": 0.95,
-                                               "meets_goal": [True, False, True, True]})),
-        charts.budget_roi(pd.DataFrame({"channel": ["search", "social"], "roi_mean": [2.0, 1.5],
-                                        "roi_lower_90": [1.5, 1.0], "roi_upper_90": [2.5, 2.0]})),
-        charts.budget_mmm_fit(pd.DataFrame({"date": pd.date_range("2026-01-05", periods=4, freq="W-MON"),
-                                            "actual": [1.0, 2, 3, 4], "fitted": [1.1, 2, 3, 4],
-                                            "lower_90": [0.5, 1, 2, 3], "upper_90": [2.0, 3, 4, 5]})),
-        charts.budget_forecast(pd.DataFrame({"scenario": ["plan"] * 4, "week": weeks, "revenue_mean": np.ones(4),
-                                             "revenue_lower_90": np.zeros(4), "revenue_upper_90": np.full(4, 2.0)})),
-        charts.budget_pacing(pd.DataFrame({"channel": ["search"], "campaign_name": [None], "period": ["MTD"],
-                                           "planned_spend": [100.0], "projected_spend": [130.0],
-                                           "spend_to_date": [60.0], "status": ["over"]})),
+        charts.budget_response_curves(
+            c, world.CURRENT_SPEND, dict(zip(t["channel"], t["recommended_weekly_spend"], strict=True))
+        ),
+        charts.budget_compliance(
+            pd.DataFrame(
+                {
+                    "week": weeks,
+                    "compliance": [1.0, 0.9, 0.97, 1.0],
+                    "goal": 0.95,
+                    "meets_goal": [True, False, True, True],
+                }
+            )
+        ),
+        charts.budget_roi(
+            pd.DataFrame(
+                {
+                    "channel": ["search", "social"],
+                    "roi_mean": [2.0, 1.5],
+                    "roi_lower_90": [1.5, 1.0],
+                    "roi_upper_90": [2.5, 2.0],
+                }
+            )
+        ),
+        charts.budget_mmm_fit(
+            pd.DataFrame(
+                {
+                    "date": pd.date_range("2026-01-05", periods=4, freq="W-MON"),
+                    "actual": [1.0, 2, 3, 4],
+                    "fitted": [1.1, 2, 3, 4],
+                    "lower_90": [0.5, 1, 2, 3],
+                    "upper_90": [2.0, 3, 4, 5],
+                }
+            )
+        ),
+        charts.budget_forecast(
+            pd.DataFrame(
+                {
+                    "scenario": ["plan"] * 4,
+                    "week": weeks,
+                    "revenue_mean": np.ones(4),
+                    "revenue_lower_90": np.zeros(4),
+                    "revenue_upper_90": np.full(4, 2.0),
+                }
+            )
+        ),
+        charts.budget_pacing(
+            pd.DataFrame(
+                {
+                    "channel": ["search"],
+                    "campaign_name": [None],
+                    "period": ["MTD"],
+                    "planned_spend": [100.0],
+                    "projected_spend": [130.0],
+                    "spend_to_date": [60.0],
+                    "status": ["over"],
+                }
+            )
+        ),
     ]
     for f in figs:
         assert f.alt_text

@@ -15,7 +15,9 @@ from mktdash.budget import controls, pacing, spend
 from mktdash.warehouse import Warehouse
 
 
-def _wh(ad_rows: list[dict], limits: list[dict], approvals: list[dict], plan: list[dict] | None = None) -> Warehouse:
+def _wh(
+    ad_rows: list[dict], limits: list[dict], approvals: list[dict], plan: list[dict] | None = None
+) -> Warehouse:
     wh = Warehouse.memory()
     wh.ensure_tables()
     wh.replace_table("ad_daily", schema.conform(pd.DataFrame(ad_rows), "ad_daily"))
@@ -28,9 +30,18 @@ def _wh(ad_rows: list[dict], limits: list[dict], approvals: list[dict], plan: li
 
 
 def _days(start: dt.date, n: int, channel: str, amount: float, campaign: str = "c1") -> list[dict]:
-    return [{"date_day": start + dt.timedelta(days=i), "channel": channel, "campaign_name": campaign,
-             "platform": "google_ads", "spend_reporting": amount, "conversions": 1.0,
-             "conversions_value_reporting": 3 * amount} for i in range(n)]
+    return [
+        {
+            "date_day": start + dt.timedelta(days=i),
+            "channel": channel,
+            "campaign_name": campaign,
+            "platform": "google_ads",
+            "spend_reporting": amount,
+            "conversions": 1.0,
+            "conversions_value_reporting": 3 * amount,
+        }
+        for i in range(n)
+    ]
 
 
 MON = dt.date(2026, 1, 5)  # 2026-W02
@@ -41,10 +52,22 @@ def test_weekly_compliance_hand_math() -> None:
     rows = _days(MON, 14, "a", 100.0) + _days(MON, 14, "b", 100.0)
     limits = [{"channel": "a", "period": "week", "limit_amount": 600.0}]
     # approved on the Tuesday of the second week: covers week 3 (2026-W03) but not W02
-    approvals = [{"proposal_id": "P-2026-W02-a-run1", "approved_by": "cfo", "approved_at": dt.datetime(2026, 1, 13, 9),
-                  "decision": "approved", "note": "ok"},
-                 {"proposal_id": "P-2026-W02-b-run1", "approved_by": "cfo", "approved_at": dt.datetime(2026, 1, 6),
-                  "decision": "rejected", "note": "no"}]
+    approvals = [
+        {
+            "proposal_id": "P-2026-W02-a-run1",
+            "approved_by": "cfo",
+            "approved_at": dt.datetime(2026, 1, 13, 9),
+            "decision": "approved",
+            "note": "ok",
+        },
+        {
+            "proposal_id": "P-2026-W02-b-run1",
+            "approved_by": "cfo",
+            "approved_at": dt.datetime(2026, 1, 6),
+            "decision": "rejected",
+            "note": "no",
+        },
+    ]
     wh = _wh(rows, limits, approvals)
     comp = controls.weekly_compliance(wh, "2026-W03", n_weeks=2, goal=0.95).set_index("week")
     assert comp.loc["2026-W02", "spend"] == pytest.approx(1400.0)
@@ -53,12 +76,16 @@ def test_weekly_compliance_hand_math() -> None:
     assert comp.loc["2026-W03", "compliance"] == pytest.approx(1.0)
     assert bool(comp.loc["2026-W02", "meets_goal"]) is False  # 1 - 1/14 = 92.9% < 95%
     vio = controls.violations(wh, "2026-W03", n_weeks=2)
-    assert vio[["week", "excess", "violation"]].values.tolist() == [["2026-W02", pytest.approx(100.0), True],
-                                                                    ["2026-W03", pytest.approx(100.0), False]]
+    assert vio[["week", "excess", "violation"]].values.tolist() == [
+        ["2026-W02", pytest.approx(100.0), True],
+        ["2026-W03", pytest.approx(100.0), False],
+    ]
     # the budget notebook computes the daily excess once and hands it to both
     excess = controls.excess_daily(wh, *spend.window("2026-W03", 2))
     assert spend.window("2026-W03", 2) == (MON, dt.date(2026, 1, 18))
-    pd.testing.assert_frame_equal(controls.weekly_compliance(wh, "2026-W03", n_weeks=2, excess=excess), comp.reset_index())
+    pd.testing.assert_frame_equal(
+        controls.weekly_compliance(wh, "2026-W03", n_weeks=2, excess=excess), comp.reset_index()
+    )
     pd.testing.assert_frame_equal(controls.violations(wh, "2026-W03", n_weeks=2, excess=excess), vio)
 
 
@@ -75,10 +102,17 @@ def test_meets_goal_flag_and_monthly_limit() -> None:
 
 
 def test_proposals_threshold_ids_and_files(tmp_path: Path) -> None:
-    rec = pd.DataFrame({"channel": ["a", "b"], "current_weekly_spend": [1000.0, 5000.0],
-                        "recommended_weekly_spend": [1300.0, 3500.0], "expected_revenue_current": [10.0, 20.0],
-                        "expected_revenue_recommended": [12.0, 19.0], "marginal_roas_current": [2.0, 0.5],
-                        "marginal_roas_recommended": [1.5, 0.7]})
+    rec = pd.DataFrame(
+        {
+            "channel": ["a", "b"],
+            "current_weekly_spend": [1000.0, 5000.0],
+            "recommended_weekly_spend": [1300.0, 3500.0],
+            "expected_revenue_current": [10.0, 20.0],
+            "expected_revenue_recommended": [12.0, 19.0],
+            "marginal_roas_current": [2.0, 0.5],
+            "marginal_roas_recommended": [1.5, 0.7],
+        }
+    )
     props = controls.proposals(rec, "2026-W47", "20261123-abc", threshold=1000.0)
     assert props["proposal_id"].tolist() == ["P-2026-W47-b-20261123-abc"]
     assert props["amount"].tolist() == [-1500.0]
@@ -91,8 +125,10 @@ def test_proposals_threshold_ids_and_files(tmp_path: Path) -> None:
 def test_pacing_projection_hand_math() -> None:
     # flat 100/day in January 2026 up to Jan 20; plan 4000 for the month; run rate 100/day, 11 days left
     rows = _days(dt.date(2025, 12, 1), 51, "a", 100.0)
-    plan = [{"month": dt.date(2026, 1, 1), "channel": "a", "planned_spend": 4000.0},
-            {"month": dt.date(2025, 12, 1), "channel": "a", "planned_spend": 3000.0}]
+    plan = [
+        {"month": dt.date(2026, 1, 1), "channel": "a", "planned_spend": 4000.0},
+        {"month": dt.date(2025, 12, 1), "channel": "a", "planned_spend": 3000.0},
+    ]
     wh = _wh(rows, [], [], plan)
     p = pacing.pacing(wh, "2026-W04", tolerance=0.15)  # W04 ends Jan 25; data ends Jan 20
     m = p[p["period"] == "MTD"].iloc[0]

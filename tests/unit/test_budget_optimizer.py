@@ -22,8 +22,17 @@ ALPHA = np.array([[0.5, 0.7]] * 4)
 
 
 def _pymc_marketing_curves() -> ResponseCurves:
-    return ResponseCurves(["channel_1", "channel_2"], ALPHA, LAM, np.ones_like(LAM), BETA, np.ones(2),
-                          saturation="logistic", l_max=4, normalize=True)
+    return ResponseCurves(
+        ["channel_1", "channel_2"],
+        ALPHA,
+        LAM,
+        np.ones_like(LAM),
+        BETA,
+        np.ones(2),
+        saturation="logistic",
+        l_max=4,
+        normalize=True,
+    )
 
 
 def test_known_answer_of_pymc_marketing_budget_optimizer() -> None:
@@ -40,7 +49,13 @@ def test_known_answer_with_bounds() -> None:
 def test_curves_match_the_demo_truth_formulas() -> None:
     truth = {"channels": world.TRUE_CURVES}
     c = ResponseCurves.hill_truth(world.TRUE_CURVES, l_max=200)
-    spend = {"search": 60_000.0, "social": 30_000.0, "display": 20_000.0, "video": 15_000.0, "shopping": 20_000.0}
+    spend = {
+        "search": 60_000.0,
+        "social": 30_000.0,
+        "display": 20_000.0,
+        "video": 15_000.0,
+        "shopping": 20_000.0,
+    }
     x = np.array([spend[ch] for ch in c.channels])
     assert c.response(x).sum() == pytest.approx(world.steady_state_revenue(spend, truth), rel=1e-9)
     rng = np.random.default_rng(3)
@@ -51,8 +66,17 @@ def test_curves_match_the_demo_truth_formulas() -> None:
 
 def test_marginal_is_the_derivative() -> None:
     for sat in ("logistic", "hill"):
-        c = ResponseCurves(["a", "b"], ALPHA[:2], LAM[:2] + 1, np.full((2, 2), 0.8), BETA[:2] * 1000,
-                           np.array([50.0, 80.0]), saturation=sat, l_max=6, normalize=(sat == "logistic"))
+        c = ResponseCurves(
+            ["a", "b"],
+            ALPHA[:2],
+            LAM[:2] + 1,
+            np.full((2, 2), 0.8),
+            BETA[:2] * 1000,
+            np.array([50.0, 80.0]),
+            saturation=sat,
+            l_max=6,
+            normalize=(sat == "logistic"),
+        )
         x, h = np.array([40.0, 70.0]), 1e-4
         num = (c.response(x + h) - c.response(x - h)) / (2 * h)
         assert c.marginal(x) == pytest.approx(num, rel=1e-5)
@@ -73,7 +97,9 @@ def test_optimizer_matches_brute_force_grid_on_true_curves() -> None:
 def test_allocation_bounds_known_values_and_infeasible() -> None:
     names = ["a", "b", "c"]
     cur = np.array([50.0, 30.0, 20.0])
-    lo, hi = allocation_bounds(names, cur, 200.0, max_change=0.3, max_share=0.5, floors={"c": 60.0}, caps={"b": 70})
+    lo, hi = allocation_bounds(
+        names, cur, 200.0, max_change=0.3, max_share=0.5, floors={"c": 60.0}, caps={"b": 70}
+    )
     # pro rata base at a total of 200: 100, 60, 40; the floor of c lifts both of its bounds to 60
     assert lo.tolist() == pytest.approx([70.0, 42.0, 60.0])
     assert hi.tolist() == pytest.approx([100.0, 70.0, 60.0])
@@ -87,7 +113,9 @@ def test_allocation_bounds_known_values_and_infeasible() -> None:
 def test_recommend_respects_every_constraint() -> None:
     c = ResponseCurves.hill_truth(world.TRUE_CURVES)
     current = world.CURRENT_SPEND
-    rec = recommend(c, current, max_change=0.3, max_share=0.45, floors={"video": 13_000.0}, caps={"social": 30_000})
+    rec = recommend(
+        c, current, max_change=0.3, max_share=0.45, floors={"video": 13_000.0}, caps={"social": 30_000}
+    )
     cur = np.array([current[k] for k in c.channels])
     x = rec.recommended
     assert x.sum() == pytest.approx(cur.sum(), rel=1e-9)
@@ -113,26 +141,46 @@ def test_recommendation_reaches_the_demo_oracle_within_max_change() -> None:
 def test_risk_averse_utility_moves_money_away_from_uncertain_channel() -> None:
     rng = np.random.default_rng(0)
     s = 400
-    beta = np.column_stack([np.full(s, 100.0), rng.lognormal(np.log(100.0), 0.6, s)])  # b: same-ish mean, risky
+    beta = np.column_stack(
+        [np.full(s, 100.0), rng.lognormal(np.log(100.0), 0.6, s)]
+    )  # b: same-ish mean, risky
     beta[:, 1] *= 100.0 / beta[:, 1].mean()
-    c = ResponseCurves(["a", "b"], np.zeros((s, 2)), np.ones((s, 2)), np.full((s, 2), 50.0), beta, np.ones(2),
-                       saturation="hill", l_max=1, normalize=False)
+    c = ResponseCurves(
+        ["a", "b"],
+        np.zeros((s, 2)),
+        np.ones((s, 2)),
+        np.full((s, 2), 50.0),
+        beta,
+        np.ones(2),
+        saturation="hill",
+        l_max=1,
+        normalize=False,
+    )
     mean = optimize(c, 100.0, risk="mean")
     careful = optimize(c, 100.0, risk="mean_minus_risk", risk_lambda=2.0)
     q = optimize(c, 100.0, risk="quantile", risk_quantile=0.1)
     assert mean.x == pytest.approx([50.0, 50.0], abs=0.5)
     assert careful.x[1] < mean.x[1] - 5 and q.x[1] < mean.x[1] - 5
     # the quantile optimum is at least as good as the mean optimum by its own yardstick
-    assert optimizer.utility_of(c, q.x, "quantile", risk_quantile=0.1) >= optimizer.utility_of(
-        c, mean.x, "quantile", risk_quantile=0.1) - 1e-9
+    assert (
+        optimizer.utility_of(c, q.x, "quantile", risk_quantile=0.1)
+        >= optimizer.utility_of(c, mean.x, "quantile", risk_quantile=0.1) - 1e-9
+    )
 
 
 def test_speed_100_channels() -> None:
     rng = np.random.default_rng(1)
     s, n = 200, 100
-    c = ResponseCurves([f"c{i}" for i in range(n)], rng.uniform(0.1, 0.6, (s, n)), rng.uniform(1.0, 2.0, (s, n)),
-                       np.ones((s, n)), rng.uniform(50, 150, (s, n)), rng.uniform(500, 1500, n),
-                       saturation="logistic", l_max=8)
+    c = ResponseCurves(
+        [f"c{i}" for i in range(n)],
+        rng.uniform(0.1, 0.6, (s, n)),
+        rng.uniform(1.0, 2.0, (s, n)),
+        np.ones((s, n)),
+        rng.uniform(50, 150, (s, n)),
+        rng.uniform(500, 1500, n),
+        saturation="logistic",
+        l_max=8,
+    )
     current = {f"c{i}": v for i, v in enumerate(rng.uniform(200, 2000, n))}
     t0 = time.perf_counter()
     rec = recommend(c, current, max_change=0.3)
@@ -142,17 +190,26 @@ def test_speed_100_channels() -> None:
 
 
 def test_split_campaigns_sums_to_channel_amount() -> None:
-    cam = pd.DataFrame({"channel": ["a", "a", "a", "b"], "campaign_name": ["x", "y", "z", "w"],
-                        "spend": [10.0, 10.0, 20.0, 5.0], "value": [40.0, 20.0, 0.0, 0.0]})
+    cam = pd.DataFrame(
+        {
+            "channel": ["a", "a", "a", "b"],
+            "campaign_name": ["x", "y", "z", "w"],
+            "spend": [10.0, 10.0, 20.0, 5.0],
+            "value": [40.0, 20.0, 0.0, 0.0],
+        }
+    )
     out = split_campaigns({"a": 90.0, "b": 7.0}, cam)
-    assert out.groupby("channel")["recommended_weekly_spend"].sum().to_dict() == pytest.approx({"a": 90.0, "b": 7.0})
+    assert out.groupby("channel")["recommended_weekly_spend"].sum().to_dict() == pytest.approx(
+        {"a": 90.0, "b": 7.0}
+    )
     assert out.set_index("campaign_name")["recommended_weekly_spend"]["x"] == pytest.approx(60.0)
 
 
 def test_scenarios_monotone_and_flighting() -> None:
     c = ResponseCurves.hill_truth(world.TRUE_CURVES)
-    df = scenarios.budget_scenarios(c, world.CURRENT_SPEND, (-0.3, 0.0, 0.5), flighting=world.HISTORY_SPEND,
-                                    max_change=0.3)
+    df = scenarios.budget_scenarios(
+        c, world.CURRENT_SPEND, (-0.3, 0.0, 0.5), flighting=world.HISTORY_SPEND, max_change=0.3
+    )
     opt = df[df["kind"] == "optimised"].sort_values("total_weekly_spend")
     assert opt["expected_revenue"].is_monotonic_increasing
     pro = df[df["kind"] == "pro rata"].set_index("scenario")["expected_revenue"]
@@ -166,8 +223,12 @@ def test_widget_recomputes_fast_without_refit() -> None:
     from mktdash.params import Settings
 
     c = ResponseCurves.hill_truth(world.TRUE_CURVES)
-    model = SimpleNamespace(curves=c, current=dict(world.CURRENT_SPEND), currency="USD",
-                            current_array=np.array([world.CURRENT_SPEND[k] for k in c.channels]))
+    model = SimpleNamespace(
+        curves=c,
+        current=dict(world.CURRENT_SPEND),
+        currency="USD",
+        current_array=np.array([world.CURRENT_SPEND[k] for k in c.channels]),
+    )
     app = widgets.BudgetDashboard(model, Settings())
     app.total.value = 120_000.0
     assert app.last["recommendation"].total == pytest.approx(120_000.0)
@@ -183,8 +244,15 @@ def test_widget_recomputes_fast_without_refit() -> None:
 def test_projected_gradient_agrees_with_slsqp(risk: str) -> None:
     rng = np.random.default_rng(5)
     s, n = 100, 15
-    c = ResponseCurves([f"c{i}" for i in range(n)], rng.uniform(0.1, 0.6, (s, n)), rng.uniform(1.0, 2.0, (s, n)),
-                       np.ones((s, n)), rng.uniform(50, 150, (s, n)), rng.uniform(500, 1500, n), l_max=8)
+    c = ResponseCurves(
+        [f"c{i}" for i in range(n)],
+        rng.uniform(0.1, 0.6, (s, n)),
+        rng.uniform(1.0, 2.0, (s, n)),
+        np.ones((s, n)),
+        rng.uniform(50, 150, (s, n)),
+        rng.uniform(500, 1500, n),
+        l_max=8,
+    )
     cur = rng.uniform(200, 2000, n)
     lo, hi = allocation_bounds(c.channels, cur, cur.sum(), max_change=0.5)
     a = optimize(c, cur.sum(), lo, hi, x0=cur, method="slsqp", risk=risk)

@@ -17,24 +17,83 @@ D = pd.Timestamp
 @pytest.fixture(scope="module")
 def wh() -> Warehouse:
     w = Warehouse.memory()
-    w.append("crm_contacts", schema.conform(pd.DataFrame({
-        "contact_id": ["c1", "c2", "c3"], "channel": ["search", "search", "social"], "lead_score": [80.0, 30.0, 60.0],
-        "created_date": [D("2025-01-02")] * 3}), "crm_contacts"))
-    w.append("crm_deals", schema.conform(pd.DataFrame({
-        "deal_id": ["d1", "d2", "d3"], "contact_id": ["c1", "c3", "c2"], "channel": ["search", "search", "social"],
-        "amount_reporting": [1000.0, 500.0, 200.0], "is_closed": [True, False, True], "is_won": [True, False, False],
-        "created_date": [D("2025-01-01"), D("2025-01-05"), D("2025-01-06")],
-        "close_date": [D("2025-01-31"), pd.NaT, D("2025-01-20")], "customer_id": ["cu1", None, None]}), "crm_deals"))
-    w.append("customer_health", schema.conform(pd.DataFrame({
-        "snapshot_date": [D("2025-01-31"), D("2025-02-28"), D("2025-02-28")], "customer_id": ["cu1", "cu1", "cu2"],
-        "acquisition_channel": ["search", "search", "social"], "mrr": [100.0, 120.0, 50.0],
-        "health_score": [80.0, 70.0, 20.0], "churned": [False, False, True]}), "customer_health"))
-    w.append("product_usage", schema.conform(pd.DataFrame({
-        "date_day": [D("2025-01-10")] * 3, "customer_id": ["cu1", "cu1", "cu2"], "feature": ["A", "B", "A"],
-        "events": [5, 0, 1]}), "product_usage"))
-    ads = schema.conform(pd.DataFrame({"date_day": [D("2025-01-15")], "channel": ["search"], "impressions": [1000],
-                                       "clicks": [100], "conversions": [10.0], "spend_reporting": [2000.0],
-                                       "conversions_value_reporting": [3000.0]}), "ad_daily")
+    w.append(
+        "crm_contacts",
+        schema.conform(
+            pd.DataFrame(
+                {
+                    "contact_id": ["c1", "c2", "c3"],
+                    "channel": ["search", "search", "social"],
+                    "lead_score": [80.0, 30.0, 60.0],
+                    "created_date": [D("2025-01-02")] * 3,
+                }
+            ),
+            "crm_contacts",
+        ),
+    )
+    w.append(
+        "crm_deals",
+        schema.conform(
+            pd.DataFrame(
+                {
+                    "deal_id": ["d1", "d2", "d3"],
+                    "contact_id": ["c1", "c3", "c2"],
+                    "channel": ["search", "search", "social"],
+                    "amount_reporting": [1000.0, 500.0, 200.0],
+                    "is_closed": [True, False, True],
+                    "is_won": [True, False, False],
+                    "created_date": [D("2025-01-01"), D("2025-01-05"), D("2025-01-06")],
+                    "close_date": [D("2025-01-31"), pd.NaT, D("2025-01-20")],
+                    "customer_id": ["cu1", None, None],
+                }
+            ),
+            "crm_deals",
+        ),
+    )
+    w.append(
+        "customer_health",
+        schema.conform(
+            pd.DataFrame(
+                {
+                    "snapshot_date": [D("2025-01-31"), D("2025-02-28"), D("2025-02-28")],
+                    "customer_id": ["cu1", "cu1", "cu2"],
+                    "acquisition_channel": ["search", "search", "social"],
+                    "mrr": [100.0, 120.0, 50.0],
+                    "health_score": [80.0, 70.0, 20.0],
+                    "churned": [False, False, True],
+                }
+            ),
+            "customer_health",
+        ),
+    )
+    w.append(
+        "product_usage",
+        schema.conform(
+            pd.DataFrame(
+                {
+                    "date_day": [D("2025-01-10")] * 3,
+                    "customer_id": ["cu1", "cu1", "cu2"],
+                    "feature": ["A", "B", "A"],
+                    "events": [5, 0, 1],
+                }
+            ),
+            "product_usage",
+        ),
+    )
+    ads = schema.conform(
+        pd.DataFrame(
+            {
+                "date_day": [D("2025-01-15")],
+                "channel": ["search"],
+                "impressions": [1000],
+                "clicks": [100],
+                "conversions": [10.0],
+                "spend_reporting": [2000.0],
+                "conversions_value_reporting": [3000.0],
+            }
+        ),
+        "ad_daily",
+    )
     w.append("ad_daily", ads)
     return w
 
@@ -60,8 +119,12 @@ def test_customer_health_and_adoption(wh: Warehouse) -> None:
     h = crossdomain.customer_health(wh, dt.date(2025, 3, 1)).set_index("acquisition_channel")
     assert h.loc["search", "mrr"] == 120 and h.loc["search", "mean_health_score"] == 70
     assert h.loc["social", "churn_rate"] == 1.0 and h.loc["search", "retention"] == 1.0
-    a = crossdomain.feature_adoption(wh, dt.date(2025, 1, 1), dt.date(2025, 2, 28)).set_index("acquisition_channel")
-    assert a.loc["search", "A"] == 1.0 and a.loc["social", "A"] == 1.0 and "B" not in a.columns  # B had 0 events
+    a = crossdomain.feature_adoption(wh, dt.date(2025, 1, 1), dt.date(2025, 2, 28)).set_index(
+        "acquisition_channel"
+    )
+    assert (
+        a.loc["search", "A"] == 1.0 and a.loc["social", "A"] == 1.0 and "B" not in a.columns
+    )  # B had 0 events
 
 
 def test_finance_roi_cac_payback(wh: Warehouse) -> None:

@@ -31,7 +31,9 @@ def run(wh: Warehouse, files: list[Path], settings: params.Settings, **kw: objec
 
 
 def sums(wh: Warehouse, where: str = "true") -> tuple[int, int, float]:
-    r = wh.sql(f"SELECT count(*) AS n, sum(clicks) AS c, round(sum(spend), 2) AS s FROM ad_daily WHERE {where}")
+    r = wh.sql(
+        f"SELECT count(*) AS n, sum(clicks) AS c, round(sum(spend), 2) AS s FROM ad_daily WHERE {where}"
+    )
     return int(r["n"][0]), int(r["c"][0] or 0), float(r["s"][0] or 0)
 
 
@@ -43,35 +45,64 @@ def fx_file(folder: Path, rows: list[tuple[str, str, float]]) -> Path:
 
 def rows(n: int = 20, start: str = "2025-07-01", days: int = 10, spend: float = 10.0) -> pd.DataFrame:
     d = pd.Timestamp(start) + pd.to_timedelta(np.arange(n) % days, "D")
-    return pd.DataFrame({
-        "date_day": d, "platform": "google_ads", "account_id": "111-222-3333", "account_name": "Acme",
-        "campaign_id": "1", "campaign_name": "Brand", "ad_group_id": (np.arange(n) // days).astype(str),
-        "ad_group_name": [f"AG {i // days}" for i in range(n)], "clicks": 10, "impressions": 100,
-        "spend": spend, "conversions": 1.0, "conversions_value": 5.0, "currency": "USD",
-    })
+    return pd.DataFrame(
+        {
+            "date_day": d,
+            "platform": "google_ads",
+            "account_id": "111-222-3333",
+            "account_name": "Acme",
+            "campaign_id": "1",
+            "campaign_name": "Brand",
+            "ad_group_id": (np.arange(n) // days).astype(str),
+            "ad_group_name": [f"AG {i // days}" for i in range(n)],
+            "clicks": 10,
+            "impressions": 100,
+            "spend": spend,
+            "conversions": 1.0,
+            "conversions_value": 5.0,
+            "currency": "USD",
+        }
+    )
 
 
 def test_all_fixtures_load_reconciled_with_channels(env: tuple) -> None:
     wh, settings, tmp = env
-    files = [FIX / n for n in ("google_ads_campaign_day.csv", "google_ads_ad_alltime.csv", "meta_ads_manager_daily.csv",
-                               "linkedin_campaign_performance.csv", "microsoft_ads_campaign.csv",
-                               "tiktok_ads_daily.csv", "google_ads_editor_2025-07-08.csv")]
+    files = [
+        FIX / n
+        for n in (
+            "google_ads_campaign_day.csv",
+            "google_ads_ad_alltime.csv",
+            "meta_ads_manager_daily.csv",
+            "linkedin_campaign_performance.csv",
+            "microsoft_ads_campaign.csv",
+            "tiktok_ads_daily.csv",
+            "google_ads_editor_2025-07-08.csv",
+        )
+    ]
     before = {p: p.read_bytes() for p in files}
     rep = run(wh, files, settings)
     assert [f.status for f in rep.files] == ["loaded"] * 7, rep.summary()
-    assert sums(wh) == (5 + 2 + 3 + 3 + 3 + 3 + 2, 7052 + 285 + 1620 + 189 + 1965 + 750 + 2170,
-                        round(6077.20 + 240.75 + 612.40 + 2370.75 + 1183.25 + 385.75 + 1692.25, 2))
+    assert sums(wh) == (
+        5 + 2 + 3 + 3 + 3 + 3 + 2,
+        7052 + 285 + 1620 + 189 + 1965 + 750 + 2170,
+        round(6077.20 + 240.75 + 612.40 + 2370.75 + 1183.25 + 385.75 + 1692.25, 2),
+    )
     led = wh.df("ingest_ledger").set_index("file_name")
     assert led.loc["google_ads_campaign_day.csv", "reconciled"] == True  # noqa: E712
     assert led.loc["microsoft_ads_campaign.csv", "reconciled"] == True  # noqa: E712  ("Rows: 3")
     assert pd.isna(led.loc["linkedin_campaign_performance.csv", "reconciled"])  # no totals in LinkedIn files
     ch = wh.sql("SELECT campaign_name, channel FROM ad_daily WHERE source_relation = 'google_ads_ui'")
     assert dict(zip(ch.campaign_name, ch.channel, strict=False)) == {
-        "Brand - Exact": "search", "GDN Remarketing": "display", "YouTube Launch": "video"}
+        "Brand - Exact": "search",
+        "GDN Remarketing": "display",
+        "YouTube Launch": "video",
+    }
     assert set(wh.sql("SELECT DISTINCT channel FROM ad_daily WHERE platform='meta'").channel) == {"social"}
     shop = wh.sql("SELECT channel FROM ad_daily WHERE campaign_name='Shopping - Bing'").channel
     assert shop.tolist() == ["shopping"]  # by campaign-name regex before platform
-    aud = wh.sql("SELECT DISTINCT audience, creative FROM ad_daily WHERE platform='meta' AND ad_name='Carousel B'")
+    aud = wh.sql(
+        "SELECT DISTINCT audience, creative FROM ad_daily WHERE platform='meta' AND ad_name='Carousel B'"
+    )
     assert aud.values.tolist() == [["Interests - Marketing", "Carousel B"]]
     # USD rows: reporting money equals the original
     r = wh.sql("SELECT sum(spend) - sum(spend_reporting) AS d, count(DISTINCT ingest_id) AS k FROM ad_daily")
@@ -117,8 +148,9 @@ def test_ingest_twice_is_idempotent(env: tuple) -> None:
     assert [f.status for f in rep.files] == ["unchanged", "unchanged"]
     assert sums(wh) == first == (6, 750 + 1620, round(385.75 + 612.40, 2))
     # seen before under the same name: nothing is written, so the ledger does not grow week after week
-    assert wh.sql("SELECT status, count(*) AS n FROM ingest_ledger GROUP BY 1 ORDER BY 1").values.tolist() == [
-        ["loaded", 2]]
+    assert wh.sql(
+        "SELECT status, count(*) AS n FROM ingest_ledger GROUP BY 1 ORDER BY 1"
+    ).values.tolist() == [["loaded", 2]]
     # the same bytes under another name in one batch: loaded once
     copy = env[2] / "copy.csv"
     shutil.copy(FIX / "linkedin_campaign_performance.csv", copy)
@@ -203,7 +235,9 @@ def test_crash_mid_load_rolls_back(env: tuple, monkeypatch: pytest.MonkeyPatch) 
     assert (sums(wh), wh.count("ingest_ledger")) == before
     monkeypatch.undo()
     monkeypatch.setenv("MKTDASH_HOME", str(tmp / "home"))
-    assert run(wh, [FIX / "meta_ads_manager_daily.csv"], settings).files[0].status == "loaded"  # next run works
+    assert (
+        run(wh, [FIX / "meta_ads_manager_daily.csv"], settings).files[0].status == "loaded"
+    )  # next run works
 
 
 def test_quarantine_names_file_line_column_and_batch_goes_on(env: tuple) -> None:
@@ -250,7 +284,9 @@ def test_fx_conversion_against_hand_math_and_load_order(env: tuple) -> None:
     rep = run(wh, [FIX / "google_ads_adgroup_oneday_eur.csv", fx], settings)
     assert [f.table for f in rep.files] == ["fx_rates", "ad_daily"]
     assert [f.status for f in rep.files] == ["loaded", "loaded"], rep.summary().error.tolist()
-    r = wh.sql("SELECT ad_group_name, currency, spend, spend_reporting, conversions_value_reporting FROM ad_daily ORDER BY 1")
+    r = wh.sql(
+        "SELECT ad_group_name, currency, spend, spend_reporting, conversions_value_reporting FROM ad_daily ORDER BY 1"
+    )
     assert r.values.tolist() == [
         ["Brand - Core", "EUR", 1340.25, pytest.approx(1340.25 * 1.1), pytest.approx(6000.00 * 1.1)],
         ["Brand - Misspell", "EUR", 88.10, pytest.approx(88.10 * 1.1), pytest.approx(175.00 * 1.1)],
@@ -268,11 +304,15 @@ def test_missing_fx_rate_names_currency_and_date(env: tuple) -> None:
 def test_formula_cells_are_neutralised_and_reported(env: tuple) -> None:
     wh, settings, tmp = env
     p = tmp / "tiktok_formula.csv"
-    p.write_text((FIX / "tiktok_ads_daily.csv").read_text().replace("Creator video 2", '"=HYPERLINK(""http://x"",""y"")"'))
+    p.write_text(
+        (FIX / "tiktok_ads_daily.csv")
+        .read_text()
+        .replace("Creator video 2", '"=HYPERLINK(""http://x"",""y"")"')
+    )
     f = run(wh, [p], settings).files[0]
     assert f.status == "loaded"
     names = wh.sql("SELECT ad_name FROM ad_daily").ad_name.tolist()
-    assert "'=HYPERLINK(\"http://x\",\"y\")" in names and not any(n.startswith("=") for n in names)
+    assert '\'=HYPERLINK("http://x","y")' in names and not any(n.startswith("=") for n in names)
     msg = wh.sql("SELECT message FROM ingest_ledger").message.iloc[0]
     assert "formula" in msg and "line 3" in msg
 
@@ -298,15 +338,20 @@ def test_forced_source_and_unknown_file(env: tuple) -> None:
     p = tmp / "notes.txt"
     p.write_text("hello\nworld\n")
     f = run(wh, [p], settings).files[0]
-    assert f.status == "quarantined" and "not a known export" in (f.error or "") and "notes.txt" in (f.error or "")
+    assert (
+        f.status == "quarantined"
+        and "not a known export" in (f.error or "")
+        and "notes.txt" in (f.error or "")
+    )
     f2 = run(wh, [FIX / "tiktok_ads_daily.csv"], settings, source="meta").files[0]
     assert f2.status == "quarantined" and "Amount spent (USD)" in (f2.error or "")
 
 
 def test_future_dates_rejected(env: tuple) -> None:
     wh, settings, tmp = env
-    f = ingest.ingest_paths(wh, [FIX / "tiktok_ads_daily.csv"], settings, progress=False,
-                            today=dt.date(2025, 7, 7)).files[0]
+    f = ingest.ingest_paths(
+        wh, [FIX / "tiktok_ads_daily.csv"], settings, progress=False, today=dt.date(2025, 7, 7)
+    ).files[0]
     assert f.status == "quarantined" and f.line == 4 and "future" in (f.error or "")
 
 
@@ -327,12 +372,23 @@ def test_snapshot_without_period_replaces_rows_of_the_same_key(env: tuple) -> No
 def test_crm_amounts_use_the_nearest_rate() -> None:
     from mktdash import channels
 
-    deals = pd.DataFrame({"_fx_date": pd.to_datetime(["2025-07-01", "2030-01-01", None]).astype("datetime64[s]"),
-                          "currency": ["EUR", "EUR", "USD"], "amount": [100.0, 200.0, 50.0]})
-    rates = pd.DataFrame({"date_day": pd.to_datetime(["2025-07-01", "2025-07-02"]), "currency": ["EUR", "EUR"],
-                          "rate_to_reporting": [1.1, 1.2]})
-    out = channels.convert_currency(deals, rates, "USD", money={"amount": "amount_reporting"},
-                                    date_col="_fx_date", nearest=True)
+    deals = pd.DataFrame(
+        {
+            "_fx_date": pd.to_datetime(["2025-07-01", "2030-01-01", None]).astype("datetime64[s]"),
+            "currency": ["EUR", "EUR", "USD"],
+            "amount": [100.0, 200.0, 50.0],
+        }
+    )
+    rates = pd.DataFrame(
+        {
+            "date_day": pd.to_datetime(["2025-07-01", "2025-07-02"]),
+            "currency": ["EUR", "EUR"],
+            "rate_to_reporting": [1.1, 1.2],
+        }
+    )
+    out = channels.convert_currency(
+        deals, rates, "USD", money={"amount": "amount_reporting"}, date_col="_fx_date", nearest=True
+    )
     assert out["amount_reporting"].tolist() == pytest.approx([110.0, 240.0, 50.0])
 
 
@@ -373,17 +429,25 @@ def test_touchpoints_corrected_reexport_replaces(env: tuple) -> None:
     wh, settings, tmp = env
     head = "journey_id,timestamp,channel,campaign,converted,conversion_value\n"
     first = tmp / "touchpoints_a.csv"
-    first.write_text(head + "j1,2025-11-10T09:00:00,search,B,true,100\nj1,2025-11-12T23:30:00,social,P,true,100\n"
-                     "j2,2025-11-11T10:00:00,display,,false,0\nj3,2025-11-12T08:00:00,video,V,true,40\n")
+    first.write_text(
+        head + "j1,2025-11-10T09:00:00,search,B,true,100\nj1,2025-11-12T23:30:00,social,P,true,100\n"
+        "j2,2025-11-11T10:00:00,display,,false,0\nj3,2025-11-12T08:00:00,video,V,true,40\n"
+    )
     second = tmp / "touchpoints_b.csv"  # the corrected export of the same days: j2 converted, j3 gone
-    second.write_text(head + "j1,2025-11-10T09:00:00,search,B,true,110\nj1,2025-11-12T23:30:00,social,P,true,110\n"
-                      "j2,2025-11-11T10:00:00,display,,true,30\n")
+    second.write_text(
+        head + "j1,2025-11-10T09:00:00,search,B,true,110\nj1,2025-11-12T23:30:00,social,P,true,110\n"
+        "j2,2025-11-11T10:00:00,display,,true,30\n"
+    )
     r1 = run(wh, [first], settings)
     assert r1.files[0].status == "loaded", r1.files[0].error
     r2 = run(wh, [second], settings)
     assert r2.files[0].status == "replaced" and r2.files[0].replaces == [r1.files[0].ingest_id]
-    r = wh.sql("SELECT count(*) n, sum(conversion_value) v, count(*) FILTER (WHERE converted) k FROM touchpoints")
-    assert r.values.tolist() == [[3, 250.0, 3]]  # the second file's rows, not both (23:30 on the last day too)
+    r = wh.sql(
+        "SELECT count(*) n, sum(conversion_value) v, count(*) FILTER (WHERE converted) k FROM touchpoints"
+    )
+    assert r.values.tolist() == [
+        [3, 250.0, 3]
+    ]  # the second file's rows, not both (23:30 on the last day too)
     # a later, adjacent period adds
     third = tmp / "touchpoints_c.csv"
     third.write_text(head + "j9,2025-11-13T01:00:00,search,B,false,0\n")
@@ -394,19 +458,27 @@ def test_touchpoints_corrected_reexport_replaces(env: tuple) -> None:
 def test_formula_rule_is_one_for_every_reader(env: tuple) -> None:
     wh, settings, tmp = env
     p = tmp / "spend_limits.csv"  # a non-ad reader: neutralised and loaded, like the ad readers
-    p.write_text('channel,campaign_name,period,limit_amount\nsearch,"=HYPERLINK(""http://x"")",week,10\n'
-                 'social,+1 555 0100,week,20\nvideo,-2+3+cmd|\' /C calc\'!A0,week,30\ndisplay,-12.50,week,40\n')
+    p.write_text(
+        'channel,campaign_name,period,limit_amount\nsearch,"=HYPERLINK(""http://x"")",week,10\n'
+        "social,+1 555 0100,week,20\nvideo,-2+3+cmd|' /C calc'!A0,week,30\ndisplay,-12.50,week,40\n"
+    )
     f = run(wh, [p], settings).files[0]
     assert f.status == "loaded", f.error
     got = dict(wh.sql("SELECT channel, campaign_name FROM spend_limits").values.tolist())
-    assert got == {"search": "'=HYPERLINK(\"http://x\")", "social": "+1 555 0100",
-                   "video": "'-2+3+cmd|' /C calc'!A0", "display": "-12.50"}
+    assert got == {
+        "search": '\'=HYPERLINK("http://x")',
+        "social": "+1 555 0100",
+        "video": "'-2+3+cmd|' /C calc'!A0",
+        "display": "-12.50",
+    }
     msg = wh.sql("SELECT message FROM ingest_ledger").message.iloc[0]
     assert "neutralised 2 formula-like cell(s) in campaign_name" in msg and "line 2" in msg
     # a text column the file provides that the engine used to skip (touchpoints.channel)
     t = tmp / "touchpoints.csv"
-    t.write_text("journey_id,timestamp,channel,campaign,converted,conversion_value\n"
-                 "j1,2025-11-10T09:00:00,@SUM(A1),B,true,5\n")
+    t.write_text(
+        "journey_id,timestamp,channel,campaign,converted,conversion_value\n"
+        "j1,2025-11-10T09:00:00,@SUM(A1),B,true,5\n"
+    )
     assert run(wh, [t], settings).files[0].status == "loaded"
     assert wh.sql("SELECT channel, conversion_value FROM touchpoints").values.tolist() == [["'@SUM(A1)", 5.0]]
 

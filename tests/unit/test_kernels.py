@@ -24,7 +24,9 @@ FIGURE = "from mktdash import charts\nimport matplotlib.pyplot as plt\nplt.subpl
 
 
 def _nb(path: Path, imports: str, *cells: str) -> None:
-    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells = [new_code_cell(imports), new_code_cell(PARAMS, metadata={"tags": ["parameters"]})]
     nb.cells += [new_code_cell(c) for c in cells]
     nbformat.write(nb, path)
@@ -69,7 +71,9 @@ def test_kernels_are_forks_that_behave_like_fresh_kernels(
         os.kill(kernel_pid, 0)
 
 
-def test_a_forked_kernel_that_dies_fails_its_notebook_and_the_run_goes_on_to_say_so(home: Path, nbdir: Path) -> None:
+def test_a_forked_kernel_that_dies_fails_its_notebook_and_the_run_goes_on_to_say_so(
+    home: Path, nbdir: Path
+) -> None:
     res = pipeline.run(resolve(overrides={"run": {"notebooks": ["first", "die"]}}), week="2025-W46",
                        notebooks_dir=nbdir, progress=False)  # fmt: skip
     assert not res.ok
@@ -78,7 +82,9 @@ def test_a_forked_kernel_that_dies_fails_its_notebook_and_the_run_goes_on_to_say
     assert json.loads((res.run_dir / "manifest.json").read_text())["status"] == "failed"
 
 
-def test_kernels_are_plain_processes_where_fork_is_not_safe(nbdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kernels_are_plain_processes_where_fork_is_not_safe(
+    nbdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sys, "platform", "darwin")
     with kernels.KernelPool(nbdir, "python3", fork=True) as pool:
         assert pool.server is None

@@ -13,9 +13,27 @@ from kpi_synth import ad_daily, warehouse
 from mktdash import kpis, schema, weeks
 from mktdash.warehouse import Warehouse
 
-REQUIRED = ["impressions", "clicks", "spend", "conversions", "revenue", "ctr", "cvr", "cpc", "cpm", "cpa", "roas",
-            "roi", "cost_per_lead", "lead_to_opp", "opp_to_win", "pipeline_value", "sales_cycle_days", "cac",
-            "payback_months"]
+REQUIRED = [
+    "impressions",
+    "clicks",
+    "spend",
+    "conversions",
+    "revenue",
+    "ctr",
+    "cvr",
+    "cpc",
+    "cpm",
+    "cpa",
+    "roas",
+    "roi",
+    "cost_per_lead",
+    "lead_to_opp",
+    "opp_to_win",
+    "pipeline_value",
+    "sales_cycle_days",
+    "cac",
+    "payback_months",
+]
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +106,20 @@ def test_resolve_week_latest_is_latest_complete_week() -> None:
 
 def test_compare_wow_trailing_and_last_year_by_hand() -> None:
     rows = []
-    for i, w in enumerate(["2024-W46", "2025-W41", "2025-W42", "2025-W43", "2025-W44", "2025-W45", "2025-W46"]):
-        rows.append({"week": w, "channel": "search", "impressions": 1000 * (i + 1), "clicks": 10 * (i + 1),
-                     "spend": 100.0 * (i + 1), "conversions": float(i + 1), "revenue": 300.0 * (i + 1)})
+    for i, w in enumerate(
+        ["2024-W46", "2025-W41", "2025-W42", "2025-W43", "2025-W44", "2025-W45", "2025-W46"]
+    ):
+        rows.append(
+            {
+                "week": w,
+                "channel": "search",
+                "impressions": 1000 * (i + 1),
+                "clicks": 10 * (i + 1),
+                "spend": 100.0 * (i + 1),
+                "conversions": float(i + 1),
+                "revenue": 300.0 * (i + 1),
+            }
+        )
     w = pd.DataFrame(rows)
     c = kpis.compare(w, "2025-W46", ["channel"], trailing_weeks=4).set_index("metric")
     # spend: this week 700, previous 600, trailing mean of W42..W45 = (300+400+500+600)/4 = 450, last year 100
@@ -104,9 +133,21 @@ def test_compare_wow_trailing_and_last_year_by_hand() -> None:
 
 
 def test_strategic_progress_vs_targets(wh: Warehouse) -> None:
-    wh.append("kpi_targets", schema.conform(pd.DataFrame(
-        {"metric": ["roas", "cpa"], "level": "total", "entity": "all", "period": "week", "target": [2.0, 10.0]}),
-        "kpi_targets"))
+    wh.append(
+        "kpi_targets",
+        schema.conform(
+            pd.DataFrame(
+                {
+                    "metric": ["roas", "cpa"],
+                    "level": "total",
+                    "entity": "all",
+                    "period": "week",
+                    "target": [2.0, 10.0],
+                }
+            ),
+            "kpi_targets",
+        ),
+    )
     s = kpis.strategic(wh, "2025-W46").set_index("metric")
     tot = wh.sql("""SELECT SUM(conversions_value_reporting)/SUM(spend_reporting) r, SUM(spend_reporting)/
                     SUM(conversions) cpa FROM ad_daily WHERE date_day BETWEEN '2025-11-10' AND '2025-11-16'""")

@@ -70,8 +70,11 @@ def test_adapters_read_the_external_files() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["robyn", "meridian"])
 def test_fit_external_data_through_the_same_path(source: str, tmp_path: Path) -> None:
-    data = (mmm.from_robyn(EXTERNAL / "robyn_dt_simulated_weekly.csv") if source == "robyn"
-            else mmm.from_meridian(EXTERNAL / "meridian_national_all_channels.csv"))
+    data = (
+        mmm.from_robyn(EXTERNAL / "robyn_dt_simulated_weekly.csv")
+        if source == "robyn"
+        else mmm.from_meridian(EXTERNAL / "meridian_national_all_channels.csv")
+    )
     settings = bw.tiny_settings()
     fm = mmm.load_or_fit(data, settings.mmm, tmp_path)
     assert fm.status == "fitted"
@@ -80,7 +83,9 @@ def test_fit_external_data_through_the_same_path(source: str, tmp_path: Path) ->
     assert post.shape == (25, n_t, n_c)
     # our numpy curves reproduce pymc-marketing's channel contributions exactly
     curves = fm.curves(25)
-    assert curves.series(data.spend.to_numpy())[:, :, :] == pytest.approx(post, rel=1e-6, abs=1e-6 * post.max())
+    assert curves.series(data.spend.to_numpy())[:, :, :] == pytest.approx(
+        post, rel=1e-6, abs=1e-6 * post.max()
+    )
     roi = mmm.channel_roi(fm)
     assert (roi["roi_mean"] > 0).all() and np.isfinite(roi[["roi_lower_90", "roi_upper_90"]].to_numpy()).all()
     g, resp = curves.grid(20)
@@ -132,10 +137,15 @@ def test_cached_posterior_reads_its_netcdf3_copies_and_an_old_cache_gets_them(tm
     rng = np.random.default_rng(3)
     idata = az.from_dict(
         posterior={"saturation_beta": rng.random((1, 4, 2)), "y_sigma": rng.random((1, 4))},
-        sample_stats={"diverging": np.array([[False, True, False, False]]), "tree_depth": np.ones((1, 4), int)},
+        sample_stats={
+            "diverging": np.array([[False, True, False, False]]),
+            "tree_depth": np.ones((1, 4), int),
+        },
         constant_data={"channel_scale": np.array([2.0, 5.0])},
     )
-    folder = mmm.save(mmm.FittedMmm(idata, mmm.MmmData(frame, ["search"], []), {"data_hash": "h"}), tmp_path / "k")
+    folder = mmm.save(
+        mmm.FittedMmm(idata, mmm.MmmData(frame, ["search"], []), {"data_hash": "h"}), tmp_path / "k"
+    )
     assert sorted(p.name for p in (folder / "groups").iterdir()) == ["constant_data.nc", "posterior.nc",
                                                                      "sample_stats.nc"]  # fmt: skip
     for group in mmm.PosteriorFile.GROUPS:

@@ -59,7 +59,9 @@ def test_injected_params_round_trip() -> None:
         load({"nope": 1})
 
 
-def test_cli_bad_params_exit_2_and_nothing_runs(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_bad_params_exit_2_and_nothing_runs(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     bad = _yaml(tmp_path, "bad.yaml", "alerts:\n  alfa: 0.1\n")
     assert cli.main(["run", "--params", str(bad)]) == 2
     err = capsys.readouterr().err.strip()

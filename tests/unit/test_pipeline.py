@@ -17,7 +17,9 @@ PARAMS = 'week: str = "latest"\nparams: dict = {}\nrun_dir: str = ""\nmode: str 
 
 
 def _nb(path: Path, body: str) -> None:
-    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells = [new_code_cell(PARAMS, metadata={"tags": ["parameters"]}), new_code_cell(body)]
     nbformat.write(nb, path)
 
@@ -103,7 +105,9 @@ def test_resolve_week_uses_the_calendar_without_data(home: Path) -> None:
 def test_stages_group_concurrent_notebooks_at_their_first_member() -> None:
     names = ["00", "10", "15", "20", "30"]
     assert pipeline.stages(names, [["20", "10"]]) == [["00"], ["10", "20"], ["15"], ["30"]]
-    assert pipeline.stages(names, [["10", "99"]]) == [[n] for n in names]  # a group not all in the run: no group
+    assert pipeline.stages(names, [["10", "99"]]) == [
+        [n] for n in names
+    ]  # a group not all in the run: no group
     assert pipeline.stages(["10", "20"], []) == [["10"], ["20"]]
 
 
@@ -127,11 +131,16 @@ def _with_imports(path: Path, imports: str, body: str) -> None:
 
 
 def test_concurrent_group_runs_at_once_and_preheats_the_next_notebook(home: Path, nbdir: Path) -> None:
-    _nb(nbdir / "p.ipynb", BARRIER.format(me="p", other="q") + "import scrapbook as sb\nsb.glue('done', time.time())")
+    _nb(
+        nbdir / "p.ipynb",
+        BARRIER.format(me="p", other="q") + "import scrapbook as sb\nsb.glue('done', time.time())",
+    )
     _nb(nbdir / "q.ipynb", BARRIER.format(me="q", other="p"))
     # probe.py records when it was imported: in the preheated kernel, that is while p and q still run
     (nbdir / "probe.py").write_text("import time\nIMPORTED_AT = time.time()\n")
-    _with_imports(nbdir / "r.ipynb", "import probe", "import scrapbook as sb\nsb.glue('imported_at', probe.IMPORTED_AT)")
+    _with_imports(
+        nbdir / "r.ipynb", "import probe", "import scrapbook as sb\nsb.glue('imported_at', probe.IMPORTED_AT)"
+    )
     settings = resolve(overrides={"run": {"notebooks": ["a", "p", "q", "r"], "concurrent": [["p", "q"]]}})
     res = pipeline.run(settings, week="2025-W46", notebooks_dir=nbdir, progress=False)
     assert res.ok, res.error
@@ -142,14 +151,18 @@ def test_concurrent_group_runs_at_once_and_preheats_the_next_notebook(home: Path
     assert nb.cells[0].source == "import probe" and nb.cells[0].execution_count == 1
 
 
-def test_failure_in_a_concurrent_stage_lets_its_sibling_finish_and_stops_the_run(home: Path, nbdir: Path) -> None:
+def test_failure_in_a_concurrent_stage_lets_its_sibling_finish_and_stops_the_run(
+    home: Path, nbdir: Path
+) -> None:
     settings = resolve(overrides={"run": {"notebooks": ["boom", "c", "a"], "concurrent": [["boom", "c"]],
                                           "preheat": False}})  # fmt: skip
     res = pipeline.run(settings, week="2025-W46", notebooks_dir=nbdir, progress=False)
     assert not res.ok and res.error.startswith("boom: ValueError")
     status = {n["name"]: n["status"] for n in res.manifest["notebooks"]}
     assert status == {"boom": "failed", "c": "ok"}  # a never ran
-    assert (res.run_dir / "notebooks" / "c.ipynb").exists() and not (res.run_dir / "notebooks" / "a.ipynb").exists()
+    assert (res.run_dir / "notebooks" / "c.ipynb").exists() and not (
+        res.run_dir / "notebooks" / "a.ipynb"
+    ).exists()
     assert json.loads((res.run_dir / "manifest.json").read_text())["status"] == "failed"
 
 
@@ -174,16 +187,22 @@ def test_the_next_stage_starts_once_a_notebook_ran_its_next_stage_cell(home: Pat
     assert [n["name"] for n in res.manifest["notebooks"]] == ["a", "b", "c"]
 
 
-NICENESS = ("import os, threading\nnice = lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())\n"
-            "worker = threading.Thread(target=threading.Event().wait, daemon=True)\nworker.start()\n")
+NICENESS = (
+    "import os, threading\nnice = lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())\n"
+    "worker = threading.Thread(target=threading.Event().wait, daemon=True)\nworker.start()\n"
+)
 
 
-AUTOGROUP = ("import os, pathlib\nag = pathlib.Path('/proc/self/autogroup')\n"
-             "autogroup = ag.read_text().split()[-1] if ag.exists() and os.getsid(0) == os.getpid() else None\n")
+AUTOGROUP = (
+    "import os, pathlib\nag = pathlib.Path('/proc/self/autogroup')\n"
+    "autogroup = ag.read_text().split()[-1] if ag.exists() and os.getsid(0) == os.getpid() else None\n"
+)
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux only")
-def test_what_a_notebook_runs_after_its_next_stage_cell_runs_at_a_lower_priority(home: Path, nbdir: Path) -> None:
+def test_what_a_notebook_runs_after_its_next_stage_cell_runs_at_a_lower_priority(
+    home: Path, nbdir: Path
+) -> None:
     """Every thread of the kernel (a worker started earlier included) and its autogroup (where Linux has
     autogroup scheduling) run at the background niceness once the next stage may start; the next stage's
     notebook does not."""
@@ -194,7 +213,10 @@ def test_what_a_notebook_runs_after_its_next_stage_cell_runs_at_a_lower_priority
     nb = nbformat.read(nbdir / "a.ipynb", as_version=4)
     nb.cells[1].source = NICENESS + "import scrapbook as sb\nsb.glue('before', nice())"
     nbformat.write(nb, nbdir / "a.ipynb")
-    _nb(nbdir / "b.ipynb", B_STARTS + "import os, scrapbook as sb\nsb.glue('nice', os.getpriority(os.PRIO_PROCESS, 0))")
+    _nb(
+        nbdir / "b.ipynb",
+        B_STARTS + "import os, scrapbook as sb\nsb.glue('nice', os.getpriority(os.PRIO_PROCESS, 0))",
+    )
     res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
     assert res.ok, res.error
     base = os.getpriority(os.PRIO_PROCESS, 0)
@@ -211,7 +233,11 @@ def test_a_notebook_past_its_next_stage_cell_holds_back_no_later_stage(home: Pat
     _nb(nbdir / "c.ipynb", BARRIER.format(me="c", other="a"))
     res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
     assert res.ok, res.error
-    assert [n["name"] for n in res.manifest["notebooks"]] == ["a", "b", "c"]  # in plan order, though a ended last
+    assert [n["name"] for n in res.manifest["notebooks"]] == [
+        "a",
+        "b",
+        "c",
+    ]  # in plan order, though a ended last
 
 
 def test_no_notebook_starts_once_a_late_failure_is_known(home: Path, nbdir: Path) -> None:
@@ -223,16 +249,25 @@ def test_no_notebook_starts_once_a_late_failure_is_known(home: Path, nbdir: Path
     _nb(nbdir / "b.ipynb", a_failed)
     res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
     assert not res.ok and res.error.startswith("a: ValueError")
-    assert {n["name"]: n["status"] for n in res.manifest["notebooks"]} == {"a": "failed", "b": "ok"}  # c never ran
+    assert {n["name"]: n["status"] for n in res.manifest["notebooks"]} == {
+        "a": "failed",
+        "b": "ok",
+    }  # c never ran
     assert not (res.run_dir / "notebooks" / "c.ipynb").exists()
 
 
-def test_a_late_failure_lets_the_notebooks_already_running_finish_and_fails_the_run(home: Path, nbdir: Path) -> None:
+def test_a_late_failure_lets_the_notebooks_already_running_finish_and_fails_the_run(
+    home: Path, nbdir: Path
+) -> None:
     _released_early(nbdir / "a.ipynb", BARRIER.format(me="a", other="c") + "raise ValueError('late failure')")
     _nb(nbdir / "c.ipynb", BARRIER.format(me="c", other="a"))
     res = pipeline.run(_settings(["a", "b", "c"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
     assert not res.ok and res.error.startswith("a: ValueError")
-    assert {n["name"]: n["status"] for n in res.manifest["notebooks"]} == {"a": "failed", "b": "ok", "c": "ok"}
+    assert {n["name"]: n["status"] for n in res.manifest["notebooks"]} == {
+        "a": "failed",
+        "b": "ok",
+        "c": "ok",
+    }
     assert json.loads((res.run_dir / "manifest.json").read_text())["status"] == "failed"
 
 
@@ -241,7 +276,9 @@ def test_the_run_folder_moves_to_the_week_of_the_data_while_the_first_notebook_s
 ) -> None:
     weeks_seen = iter(["2025-W45", "2025-W46"])  # before ingest, then after it
     monkeypatch.setattr(pipeline, "resolve_week", lambda week: next(weeks_seen))
-    _released_early(nbdir / "a.ipynb", A_WAITS_FOR_B + "(pathlib.Path(run_dir) / 'exports' / 'late.csv').write_text('x')")
+    _released_early(
+        nbdir / "a.ipynb", A_WAITS_FOR_B + "(pathlib.Path(run_dir) / 'exports' / 'late.csv').write_text('x')"
+    )
     _nb(nbdir / "b.ipynb", B_STARTS)
     res = pipeline.run(_settings(["a", "b", "c"]), notebooks_dir=nbdir, progress=False)
     assert res.ok, res.error
@@ -262,7 +299,9 @@ def test_the_link_a_crashed_run_left_at_its_old_week_is_not_a_run(home: Path) ->
     assert [(r.week, r.run_id) for r in archive.list_runs()] == [("2025-W46", "r1")]
 
 
-def test_listings_read_each_runs_summary_and_the_manifest_when_the_summary_is_missing_or_older(home: Path) -> None:
+def test_listings_read_each_runs_summary_and_the_manifest_when_the_summary_is_missing_or_older(
+    home: Path,
+) -> None:
     """The index and `mktdash runs` read summary.json (the manifest holds every input's hash: ~50 kB at scale);
     a run without one (an older version) or with one older than its manifest (a crash between the two
     writes) is listed from its manifest."""
@@ -275,13 +314,24 @@ def test_listings_read_each_runs_summary_and_the_manifest_when_the_summary_is_mi
         archive.write_manifest(runs / run_id, {"run_id": run_id, "week": "2025-W46", "status": status,
                                                "inputs": {"f": "0" * 64}, "notebooks": notebooks})  # fmt: skip
     assert json.loads((runs / "r1" / archive.SUMMARY).read_text()) == {
-        "run_id": "r1", "week": "2025-W46", "status": "ok", "started_at": None, "finished_at": None,
-        "duration_seconds": None, "error": None, "notebooks": [{"name": "a", "status": "ok", "seconds": 1.5}]}
+        "run_id": "r1",
+        "week": "2025-W46",
+        "status": "ok",
+        "started_at": None,
+        "finished_at": None,
+        "duration_seconds": None,
+        "error": None,
+        "notebooks": [{"name": "a", "status": "ok", "seconds": 1.5}],
+    }
     (runs / "r2" / archive.SUMMARY).unlink()  # an older version's run
     stale = runs / "r3" / archive.SUMMARY  # says "ok"; the manifest written after it says "failed"
     (runs / "r3" / "manifest.json").write_text(json.dumps({"run_id": "r3", "status": "failed"}))
     os.utime(stale, ns=(1, 1))
-    assert [(r.run_id, r.status) for r in archive.list_runs()] == [("r3", "failed"), ("r2", "failed"), ("r1", "ok")]
+    assert [(r.run_id, r.status) for r in archive.list_runs()] == [
+        ("r3", "failed"),
+        ("r2", "failed"),
+        ("r1", "ok"),
+    ]
     assert "inputs" not in archive.list_runs()[2].summary
 
 
@@ -328,7 +378,10 @@ def test_report_exporter_matches_nbconvert_accessibility_touches(tmp_path: Path)
 
     assert len(focusable(ours)) == 4 and focusable(ours) == focusable(ref)
     assert ours.count('alt="No description has been provided for this image"') == 1
-    text = lambda h: re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", h.split("<body", 1)[1]))).strip()  # noqa: E731
+
+    def text(h: str) -> str:
+        return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", h.split("<body", 1)[1]))).strip()
+
     assert text(ours) == text(ref)
 
 
@@ -339,8 +392,10 @@ def test_report_exporter_shows_code_exactly_as_nbconvert_does(monkeypatch) -> No
     from nbformat.v4 import new_raw_cell
 
     nb = new_notebook(metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}})
-    nb.cells = [new_code_cell('campaign = "<script>alert(1)</script> & \'Q4\'"  # <b>not bold</b>\nx = 1 < 2'),
-                new_raw_cell("<script>alert(2)</script><b>raw</b>", metadata={"raw_mimetype": "text/html"})]
+    nb.cells = [
+        new_code_cell("campaign = \"<script>alert(1)</script> & 'Q4'\"  # <b>not bold</b>\nx = 1 < 2"),
+        new_raw_cell("<script>alert(2)</script><b>raw</b>", metadata={"raw_mimetype": "text/html"}),
+    ]
     export = lambda: htmlexport.ReportExporter(template_name="lab").from_notebook_node(nb)[0]  # noqa: E731
     ours = export()
     monkeypatch.setattr(htmlexport, "_clean_unless_highlighted", clean_html)  # nbconvert's pass everywhere
@@ -388,4 +443,7 @@ def test_a_run_failing_in_its_last_stage_publishes_nothing(home: Path, nbdir: Pa
     duckdb.connect(str(paths.warehouse_path())).close()
     res = pipeline.run(_settings(["a", "boom"]), week="2025-W46", notebooks_dir=nbdir, progress=False)
     assert not res.ok and "published" not in res.manifest
-    assert not list(publish.published_dir().glob("*.duckdb")) and not (publish.published_dir() / "latest.json").exists()
+    assert (
+        not list(publish.published_dir().glob("*.duckdb"))
+        and not (publish.published_dir() / "latest.json").exists()
+    )

@@ -319,15 +319,44 @@ def test_fast_path_agrees_with_the_pandera_schema() -> None:
     rng = np.random.default_rng(3)
     bases = {
         "ad_daily": ad_frame(),
-        "spend_limits": conform(pd.DataFrame({"channel": ["search", "social"], "period": ["week", "month"],
-                                              "limit_amount": [10.0, 20.0]}), "spend_limits"),
-        "customer_health": conform(pd.DataFrame({"snapshot_date": pd.to_datetime(["2025-11-01", "2025-11-02"]),
-                                                 "customer_id": ["c", "d"], "health_score": [50.0, 60.0]}),
-                                   "customer_health"),
-        "fx_rates": conform(pd.DataFrame({"date_day": pd.to_datetime(["2025-11-01", "2025-11-02"]),
-                                          "currency": ["EUR", "EUR"], "rate_to_reporting": [1.1, 1.2]}), "fx_rates"),
+        "spend_limits": conform(
+            pd.DataFrame(
+                {"channel": ["search", "social"], "period": ["week", "month"], "limit_amount": [10.0, 20.0]}
+            ),
+            "spend_limits",
+        ),
+        "customer_health": conform(
+            pd.DataFrame(
+                {
+                    "snapshot_date": pd.to_datetime(["2025-11-01", "2025-11-02"]),
+                    "customer_id": ["c", "d"],
+                    "health_score": [50.0, 60.0],
+                }
+            ),
+            "customer_health",
+        ),
+        "fx_rates": conform(
+            pd.DataFrame(
+                {
+                    "date_day": pd.to_datetime(["2025-11-01", "2025-11-02"]),
+                    "currency": ["EUR", "EUR"],
+                    "rate_to_reporting": [1.1, 1.2],
+                }
+            ),
+            "fx_rates",
+        ),
     }
-    values = [pd.NA, -1, 0, 1e9, 140.0, "fortnight", "month", pd.Timestamp("2030-01-01"), pd.Timestamp("2025-11-02")]
+    values = [
+        pd.NA,
+        -1,
+        0,
+        1e9,
+        140.0,
+        "fortnight",
+        "month",
+        pd.Timestamp("2030-01-01"),
+        pd.Timestamp("2025-11-02"),
+    ]
     seen = {True: 0, False: 0}
     for i in range(240):
         table = list(bases)[i % len(bases)]

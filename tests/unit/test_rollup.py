@@ -86,13 +86,19 @@ def test_ingest_keeps_the_rollup_in_step_with_loads_and_corrected_reexports(
     assert wh.df(kpis.weekly(wh, []))["spend"].round(2).tolist() == [12.5 * 10 + 2.0, 12.5 * 8, 28.0]
 
 
-def test_the_dashboards_weekly_aggregate_from_the_rollup_equals_the_one_from_the_daily_rows(synced: Warehouse) -> None:
+def test_the_dashboards_weekly_aggregate_from_the_rollup_equals_the_one_from_the_daily_rows(
+    synced: Warehouse,
+) -> None:
     """Same rows, days with data counted exactly (weekday bits), missing dimensions and rates handled alike."""
     from mktdash import publish
 
     con = synced.con.con
-    con.execute("UPDATE ad_daily SET spend_reporting = NULL, platform = NULL WHERE date_day = DATE '2026-12-30'")
-    con.execute("DELETE FROM ad_daily WHERE date_day = DATE '2026-12-31' AND channel = 'search'")  # a 6-day week
+    con.execute(
+        "UPDATE ad_daily SET spend_reporting = NULL, platform = NULL WHERE date_day = DATE '2026-12-30'"
+    )
+    con.execute(
+        "DELETE FROM ad_daily WHERE date_day = DATE '2026-12-31' AND channel = 'search'"
+    )  # a 6-day week
     assert publish.aggregate_sql(con) == publish.AGG_SQL  # edited past the ingest: the daily rows answer
     rollup.sync(synced, [])
     assert publish.aggregate_sql(con) != publish.AGG_SQL

@@ -14,28 +14,70 @@ from mktdash import paths, sources
 from mktdash.sources.base import ReadContext, SourceError
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
-FIVETRAN_SAMPLE = paths.project_root().parent / "shared" / "data" / "external" / "fivetran_ad_report_sample.csv"
+FIVETRAN_SAMPLE = (
+    paths.project_root().parent / "shared" / "data" / "external" / "fivetran_ad_report_sample.csv"
+)
 AD_FORMATS = ["google_ads_ui", "google_ads_editor", "meta", "linkedin", "microsoft_ads", "tiktok", "fivetran"]
 METRICS = ["impressions", "clicks", "spend", "conversions", "conversions_value"]
 
 # hand-summed from the fixture files: impressions, clicks, spend, conversions, conversions_value
 FIXTURES = {
-    "google_ads_campaign_day.csv": ("google_ads_ui", 5, (209413, 7052, 6077.20, 986.5, 24830.00),
-                                    (dt.date(2025, 7, 7), dt.date(2025, 7, 8)), [4, 5, 6, 7, 8]),
-    "google_ads_adgroup_oneday_eur.csv": ("google_ads_ui", 2, (13005, 1629, 1428.35, 247.0, 6175.00),
-                                          (dt.date(2025, 7, 9), dt.date(2025, 7, 9)), [4, 5]),
-    "google_ads_ad_alltime.csv": ("google_ads_ui", 2, (3000, 285, 240.75, 25.0, 625.00),
-                                  (dt.date(2025, 7, 10), dt.date(2025, 7, 10)), [4, 5]),
-    "google_ads_editor_2025-07-08.csv": ("google_ads_editor", 2, (42114, 2170, 1692.25, 271.0, 8170.50),
-                                         (dt.date(2025, 7, 8), dt.date(2025, 7, 8)), [2, 3]),
-    "meta_ads_manager_daily.csv": ("meta", 3, (98000, 1620, 612.40, 22.0, 1760.00),
-                                   (dt.date(2025, 7, 7), dt.date(2025, 7, 8)), [3, 4, 5]),
-    "linkedin_campaign_performance.csv": ("linkedin", 3, (35010, 189, 2370.75, 5.0, 7500.00),
-                                          (dt.date(2025, 7, 1), dt.date(2025, 7, 3)), [5, 6, 7]),
-    "microsoft_ads_campaign.csv": ("microsoft_ads", 3, (37400, 1965, 1183.25, 110.0, 6125.50),
-                                   (dt.date(2025, 7, 1), dt.date(2025, 7, 2)), [12, 13, 14]),
-    "tiktok_ads_daily.csv": ("tiktok", 3, (76000, 750, 385.75, 15.0, 610.00),
-                             (dt.date(2025, 7, 7), dt.date(2025, 7, 8)), [2, 3, 4]),
+    "google_ads_campaign_day.csv": (
+        "google_ads_ui",
+        5,
+        (209413, 7052, 6077.20, 986.5, 24830.00),
+        (dt.date(2025, 7, 7), dt.date(2025, 7, 8)),
+        [4, 5, 6, 7, 8],
+    ),
+    "google_ads_adgroup_oneday_eur.csv": (
+        "google_ads_ui",
+        2,
+        (13005, 1629, 1428.35, 247.0, 6175.00),
+        (dt.date(2025, 7, 9), dt.date(2025, 7, 9)),
+        [4, 5],
+    ),
+    "google_ads_ad_alltime.csv": (
+        "google_ads_ui",
+        2,
+        (3000, 285, 240.75, 25.0, 625.00),
+        (dt.date(2025, 7, 10), dt.date(2025, 7, 10)),
+        [4, 5],
+    ),
+    "google_ads_editor_2025-07-08.csv": (
+        "google_ads_editor",
+        2,
+        (42114, 2170, 1692.25, 271.0, 8170.50),
+        (dt.date(2025, 7, 8), dt.date(2025, 7, 8)),
+        [2, 3],
+    ),
+    "meta_ads_manager_daily.csv": (
+        "meta",
+        3,
+        (98000, 1620, 612.40, 22.0, 1760.00),
+        (dt.date(2025, 7, 7), dt.date(2025, 7, 8)),
+        [3, 4, 5],
+    ),
+    "linkedin_campaign_performance.csv": (
+        "linkedin",
+        3,
+        (35010, 189, 2370.75, 5.0, 7500.00),
+        (dt.date(2025, 7, 1), dt.date(2025, 7, 3)),
+        [5, 6, 7],
+    ),
+    "microsoft_ads_campaign.csv": (
+        "microsoft_ads",
+        3,
+        (37400, 1965, 1183.25, 110.0, 6125.50),
+        (dt.date(2025, 7, 1), dt.date(2025, 7, 2)),
+        [12, 13, 14],
+    ),
+    "tiktok_ads_daily.csv": (
+        "tiktok",
+        3,
+        (76000, 750, 385.75, 15.0, 610.00),
+        (dt.date(2025, 7, 7), dt.date(2025, 7, 8)),
+        [2, 3, 4],
+    ),
 }
 # which fixtures carry totals rows the engine reconciles (metric -> value in the file)
 FIXTURE_TOTALS = {
@@ -85,10 +127,17 @@ def test_google_quirks(ctx: ReadContext) -> None:
     assert f["_campaign_type"].tolist() == ["Search", "Display", "Search", "Display", "Video"]
     assert f.loc[f["_line"] == 4, "impressions"].item() == 25881  # "25,881"
     eur = sources.get("google_ads_ui").read(FIX / "google_ads_adgroup_oneday_eur.csv", ctx).frame
-    assert set(eur["currency"]) == {"EUR"} and set(eur["ad_group_name"]) == {"Brand - Core", "Brand - Misspell"}
+    assert set(eur["currency"]) == {"EUR"} and set(eur["ad_group_name"]) == {
+        "Brand - Core",
+        "Brand - Misspell",
+    }
     ad = sources.get("google_ads_ui").read(FIX / "google_ads_ad_alltime.csv", ctx)
     assert ad.frame["ad_id"].tolist() == ["70000001", "70000002"]
-    assert ad.replace_key == {"platform": "google_ads", "source_relation": "google_ads_ui", "account_id": "123-456-7890"}
+    assert ad.replace_key == {
+        "platform": "google_ads",
+        "source_relation": "google_ads_ui",
+        "account_id": "123-456-7890",
+    }
 
 
 def test_meta_quirks(ctx: ReadContext) -> None:
@@ -127,24 +176,28 @@ def canonical_rows(n: int = 60, seed: int = 3, currency: str = "USD", days: int 
     imp = rng.integers(1000, 90_000, n)
     clicks = (imp * rng.uniform(0.01, 0.05, n)).astype("int64")
     conv = (clicks * rng.uniform(0, 0.1, n)).round(2)
-    return pd.DataFrame({
-        "date_day": pd.Timestamp("2025-07-01") + pd.to_timedelta(np.arange(n) // max(1, n // days), "D"),
-        "platform": "google_ads",
-        "account_id": "111-222-3333",
-        "account_name": "Round Trip Co",
-        "campaign_id": (100 + ad // 4).astype(str),
-        "campaign_name": [f"Campaign {a // 4}, \"quoted\"" if a % 7 == 0 else f"Campaign {a // 4}" for a in ad],
-        "ad_group_id": (200 + ad // 2).astype(str),
-        "ad_group_name": [f"Group {a // 2}" for a in ad],
-        "ad_id": (300 + ad).astype(str),
-        "ad_name": [f"Ad {a} – é" for a in ad],
-        "clicks": clicks,
-        "impressions": imp,
-        "spend": (rng.uniform(0, 5000, n)).round(2),
-        "conversions": conv,
-        "conversions_value": (conv * 40).round(2),
-        "currency": currency,
-    })
+    return pd.DataFrame(
+        {
+            "date_day": pd.Timestamp("2025-07-01") + pd.to_timedelta(np.arange(n) // max(1, n // days), "D"),
+            "platform": "google_ads",
+            "account_id": "111-222-3333",
+            "account_name": "Round Trip Co",
+            "campaign_id": (100 + ad // 4).astype(str),
+            "campaign_name": [
+                f'Campaign {a // 4}, "quoted"' if a % 7 == 0 else f"Campaign {a // 4}" for a in ad
+            ],
+            "ad_group_id": (200 + ad // 2).astype(str),
+            "ad_group_name": [f"Group {a // 2}" for a in ad],
+            "ad_id": (300 + ad).astype(str),
+            "ad_name": [f"Ad {a} – é" for a in ad],
+            "clicks": clicks,
+            "impressions": imp,
+            "spend": (rng.uniform(0, 5000, n)).round(2),
+            "conversions": conv,
+            "conversions_value": (conv * 40).round(2),
+            "currency": currency,
+        }
+    )
 
 
 KEYS = ["date_day", "campaign_name", "ad_group_name", "ad_name"]
@@ -185,7 +238,9 @@ def test_round_trip(name: str, tmp_path: Path, ctx: ReadContext) -> None:
 def test_google_levels_and_all_time(level: str, tmp_path: Path, ctx: ReadContext) -> None:
     df = canonical_rows(n=12, days=1)
     if level != "ad":
-        df = df.drop(columns=["ad_id", "ad_name"]).drop_duplicates(["date_day", "campaign_name", "ad_group_name"])
+        df = df.drop(columns=["ad_id", "ad_name"]).drop_duplicates(
+            ["date_day", "campaign_name", "ad_group_name"]
+        )
     if level == "campaign":
         df = df.drop(columns=["ad_group_id", "ad_group_name"]).drop_duplicates(["date_day", "campaign_name"])
     m = sources.get("google_ads_ui")
@@ -244,7 +299,12 @@ def test_missing_column_and_no_day_segment(tmp_path: Path, ctx: ReadContext) -> 
 
 
 def test_row_outside_stated_period_is_rejected(tmp_path: Path, ctx: ReadContext) -> None:
-    text = (FIX / "microsoft_ads_campaign.csv").read_bytes().decode("utf-8-sig").replace('"7/2/2025","Acme', '"7/9/2025","Acme')
+    text = (
+        (FIX / "microsoft_ads_campaign.csv")
+        .read_bytes()
+        .decode("utf-8-sig")
+        .replace('"7/2/2025","Acme', '"7/9/2025","Acme')
+    )
     p = tmp_path / "ms.csv"
     p.write_text(text, encoding="utf-8-sig")
     with pytest.raises(SourceError) as e:

@@ -15,7 +15,9 @@ from mktdash.warehouse import Warehouse
 def test_weekly_kpis_identical_on_spark_and_duckdb(tmp_path, monkeypatch) -> None:
     pytest.importorskip("pyspark")
     monkeypatch.chdir(tmp_path)  # Spark creates ./spark-warehouse
-    df = ad_daily(seed=5, n_weeks=3, end_week="2026-W01", campaigns_per_channel=1)  # crosses the 2025/2026 ISO year boundary
+    df = ad_daily(
+        seed=5, n_weeks=3, end_week="2026-W01", campaigns_per_channel=1
+    )  # crosses the 2025/2026 ISO year boundary
     duck = Warehouse.memory()
     duck.append("ad_daily", df)
     spark = Warehouse.spark()

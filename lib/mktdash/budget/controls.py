@@ -76,36 +76,67 @@ def excess_daily(wh: Any, start: dt.date, end: dt.date, valid_weeks: int = 13) -
         approved = np.zeros(len(s), dtype=bool)
         for r in a.itertuples():
             approved |= (r.approved_at.normalize() <= pend) & (
-                pend <= r.approved_at + pd.Timedelta(weeks=valid_weeks))
-        rows.append(pd.DataFrame({
-            "date_day": s.index, "channel": lim.channel, "campaign_name": lim.campaign_name, "period": lim.period,
-            "limit_amount": lim.limit_amount, "spend": s.values, "excess": exc.values, "approved": approved,
-        }))
+                pend <= r.approved_at + pd.Timedelta(weeks=valid_weeks)
+            )
+        rows.append(
+            pd.DataFrame(
+                {
+                    "date_day": s.index,
+                    "channel": lim.channel,
+                    "campaign_name": lim.campaign_name,
+                    "period": lim.period,
+                    "limit_amount": lim.limit_amount,
+                    "spend": s.values,
+                    "excess": exc.values,
+                    "approved": approved,
+                }
+            )
+        )
     if not rows:
         return pd.DataFrame(columns=cols)
     out = pd.concat(rows, ignore_index=True)
     return out[(out["date_day"] >= pd.Timestamp(start)) & (out["date_day"] <= pd.Timestamp(end))]
 
 
-def violations(wh: Any, week: str, n_weeks: int = 13, valid_weeks: int = 13, *,
-               excess: pd.DataFrame | None = None) -> pd.DataFrame:
+def violations(
+    wh: Any, week: str, n_weeks: int = 13, valid_weeks: int = 13, *, excess: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Limit breaches per week and limit: spend, limit, excess, approved, violation (excess not approved).
 
     ``excess``: :func:`excess_daily` over :func:`mktdash.budget.spend.window` when the caller has it already."""
     d = excess_daily(wh, *window(week, n_weeks), valid_weeks) if excess is None else excess.copy()
     if d.empty:
-        return pd.DataFrame(columns=["week", "channel", "campaign_name", "period", "limit_amount", "spend",
-                                     "excess", "approved", "violation"])
+        return pd.DataFrame(
+            columns=[
+                "week",
+                "channel",
+                "campaign_name",
+                "period",
+                "limit_amount",
+                "spend",
+                "excess",
+                "approved",
+                "violation",
+            ]
+        )
     d["week"] = [weeks.of(x.date()) for x in d["date_day"]]
-    g = d.groupby(["week", "channel", "campaign_name", "period", "limit_amount"], dropna=False, as_index=False).agg(
-        spend=("spend", "sum"), excess=("excess", "sum"), approved=("approved", "all"))
+    g = d.groupby(
+        ["week", "channel", "campaign_name", "period", "limit_amount"], dropna=False, as_index=False
+    ).agg(spend=("spend", "sum"), excess=("excess", "sum"), approved=("approved", "all"))
     g = g[g["excess"] > 0.005].copy()
     g["violation"] = ~g["approved"]
     return g.sort_values(["week", "channel"]).reset_index(drop=True)
 
 
-def weekly_compliance(wh: Any, week: str, n_weeks: int = 13, goal: float = 0.95, valid_weeks: int = 13, *,
-                      excess: pd.DataFrame | None = None) -> pd.DataFrame:
+def weekly_compliance(
+    wh: Any,
+    week: str,
+    n_weeks: int = 13,
+    goal: float = 0.95,
+    valid_weeks: int = 13,
+    *,
+    excess: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Per week: total spend, unapproved excess, compliance = 1 - unapproved excess / spend, meets goal.
 
     ``excess``: :func:`excess_daily` over :func:`mktdash.budget.spend.window` when the caller has it already."""
@@ -123,8 +154,13 @@ def weekly_compliance(wh: Any, week: str, n_weeks: int = 13, goal: float = 0.95,
         ex["unapproved"] = np.where(ex["approved"], 0.0, ex["excess"])
         # a day's spend breaching both a channel and a campaign limit is counted once (the larger excess)
         per_day = ex.groupby(["week", "date_day", "channel"], as_index=False)["unapproved"].max()
-        tot = tot.merge(per_day.groupby("week", as_index=False)["unapproved"].sum()
-                        .rename(columns={"unapproved": "unapproved_excess"}), on="week", how="left")
+        tot = tot.merge(
+            per_day.groupby("week", as_index=False)["unapproved"]
+            .sum()
+            .rename(columns={"unapproved": "unapproved_excess"}),
+            on="week",
+            how="left",
+        )
     tot["unapproved_excess"] = tot["unapproved_excess"].fillna(0.0)
     tot["compliance"] = np.where(tot["spend"] > 0, 1.0 - tot["unapproved_excess"] / tot["spend"], 1.0)
     tot["goal"] = goal
@@ -144,18 +180,42 @@ def proposals(rec: pd.DataFrame, week: str, run_id: str, threshold: float) -> pd
             continue
         direction = "increase" if amount > 0 else "decrease"
         gain = float(r.expected_revenue_recommended - r.expected_revenue_current)
-        reason = (f"{direction} {r.channel} weekly spend by {abs(amount):,.0f} "
-                  f"({amount / r.current_weekly_spend:+.0%}): marginal ROAS {r.marginal_roas_current:.2f} at the "
-                  f"current spend vs {r.marginal_roas_recommended:.2f} recommended; expected revenue change "
-                  f"{gain:+,.0f} per week") if r.current_weekly_spend > 0 else f"{direction} {r.channel}"
-        rows.append({
-            "proposal_id": f"P-{week}-{r.channel}-{run_id}", "run_id": run_id, "week": week,
-            "channel": r.channel, "current_weekly_spend": float(r.current_weekly_spend),
-            "recommended_weekly_spend": float(r.recommended_weekly_spend), "amount": amount,
-            "expected_revenue_change": gain, "reason": reason, "status": "pending approval",
-        })
-    cols = ["proposal_id", "run_id", "week", "channel", "current_weekly_spend", "recommended_weekly_spend",
-            "amount", "expected_revenue_change", "reason", "status"]
+        reason = (
+            (
+                f"{direction} {r.channel} weekly spend by {abs(amount):,.0f} "
+                f"({amount / r.current_weekly_spend:+.0%}): marginal ROAS {r.marginal_roas_current:.2f} at the "
+                f"current spend vs {r.marginal_roas_recommended:.2f} recommended; expected revenue change "
+                f"{gain:+,.0f} per week"
+            )
+            if r.current_weekly_spend > 0
+            else f"{direction} {r.channel}"
+        )
+        rows.append(
+            {
+                "proposal_id": f"P-{week}-{r.channel}-{run_id}",
+                "run_id": run_id,
+                "week": week,
+                "channel": r.channel,
+                "current_weekly_spend": float(r.current_weekly_spend),
+                "recommended_weekly_spend": float(r.recommended_weekly_spend),
+                "amount": amount,
+                "expected_revenue_change": gain,
+                "reason": reason,
+                "status": "pending approval",
+            }
+        )
+    cols = [
+        "proposal_id",
+        "run_id",
+        "week",
+        "channel",
+        "current_weekly_spend",
+        "recommended_weekly_spend",
+        "amount",
+        "expected_revenue_change",
+        "reason",
+        "status",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -90,8 +90,16 @@ class ResponseCurves:
         """The curves of some channels only (same order as given)."""
         idx = [self.channels.index(c) for c in channels]
         return ResponseCurves(
-            list(channels), self.alpha[:, idx], self.lam[:, idx], self.kappa[:, idx], self.beta[:, idx],
-            self.spend_scale[idx], self.saturation, self.l_max, self.normalize, dict(self.meta),
+            list(channels),
+            self.alpha[:, idx],
+            self.lam[:, idx],
+            self.kappa[:, idx],
+            self.beta[:, idx],
+            self.spend_scale[idx],
+            self.saturation,
+            self.l_max,
+            self.normalize,
+            dict(self.meta),
         )
 
     @property

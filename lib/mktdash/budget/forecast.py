@@ -23,8 +23,9 @@ from mktdash import weeks
 from mktdash.budget.curves import ResponseCurves
 
 
-def plan_weekly(plan: pd.DataFrame, channels: list[str], start_week: str, n_weeks: int,
-                fallback: Mapping[str, float]) -> pd.DataFrame:
+def plan_weekly(
+    plan: pd.DataFrame, channels: list[str], start_week: str, n_weeks: int, fallback: Mapping[str, float]
+) -> pd.DataFrame:
     """Weekly planned spend (rows = ISO weeks from ``start_week``, columns = channels)."""
     p = plan[plan["campaign_name"].isna()].copy() if "campaign_name" in plan else plan.copy()
     p["month"] = pd.to_datetime(p["month"]).dt.to_period("M")
@@ -66,7 +67,7 @@ def forecast(
     n = len(hist_weeks)
     trend_per_week = (np.polyfit(np.arange(n), base_hist, 1)[0]) if n > 2 else 0.0
     sd = mmm_mod.residual_sd(fm)
-    history = data.spend[curves.channels].to_numpy(dtype=float)[-curves.l_max:]
+    history = data.spend[curves.channels].to_numpy(dtype=float)[-curves.l_max :]
     rng = np.random.default_rng(seed)
     out = []
     for name, path in paths_by_name.items():
@@ -75,24 +76,35 @@ def forecast(
         last_year = [weeks.shift(wk, -52) for wk in path["week"]]
         recent = float(base_hist[-4:].mean())
         # last year's fitted baseline for the same ISO week plus one year of fitted trend; else the recent level
-        base_arr = np.array([base_hist[hist_weeks.index(ly)] + trend_per_week * 52 if ly in hist_weeks else recent
-                             for ly in last_year])
+        base_arr = np.array(
+            [
+                base_hist[hist_weeks.index(ly)] + trend_per_week * 52 if ly in hist_weeks else recent
+                for ly in last_year
+            ]
+        )
         draws = base_arr[None, :] + media + rng.normal(0.0, sd, size=media.shape)
         for j, wk in enumerate(path["week"]):
-            out.append({
-                "scenario": name, "week": wk, "spend": float(spend[j].sum()),
-                "revenue_mean": float(draws[:, j].mean()),
-                "revenue_lower_90": float(np.quantile(draws[:, j], 0.05)),
-                "revenue_upper_90": float(np.quantile(draws[:, j], 0.95)),
-                "media_revenue_mean": float(media[:, j].mean()),
-            })
+            out.append(
+                {
+                    "scenario": name,
+                    "week": wk,
+                    "spend": float(spend[j].sum()),
+                    "revenue_mean": float(draws[:, j].mean()),
+                    "revenue_lower_90": float(np.quantile(draws[:, j], 0.05)),
+                    "revenue_upper_90": float(np.quantile(draws[:, j], 0.95)),
+                    "media_revenue_mean": float(media[:, j].mean()),
+                }
+            )
     return pd.DataFrame(out)
 
 
 def summary(fc: pd.DataFrame) -> pd.DataFrame:
     """Totals over the horizon per scenario."""
     g = fc.groupby("scenario", as_index=False).agg(
-        weeks=("week", "count"), spend=("spend", "sum"), revenue=("revenue_mean", "sum"),
-        media_revenue=("media_revenue_mean", "sum"))
+        weeks=("week", "count"),
+        spend=("spend", "sum"),
+        revenue=("revenue_mean", "sum"),
+        media_revenue=("media_revenue_mean", "sum"),
+    )
     g["media_roas"] = g["media_revenue"] / g["spend"]
     return g

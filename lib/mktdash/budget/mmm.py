@@ -88,8 +88,10 @@ def _event_dummies(dates: pd.Series, events: list[str]) -> pd.DataFrame:
     mondays = pd.to_datetime(dates)
     for ev in events:
         if ev == "black_friday":
-            days = [dt.date(y, 11, 1) + dt.timedelta(days=(3 - dt.date(y, 11, 1).weekday()) % 7 + 22)
-                    for y in range(mondays.min().year, mondays.max().year + 1)]
+            days = [
+                dt.date(y, 11, 1) + dt.timedelta(days=(3 - dt.date(y, 11, 1).weekday()) % 7 + 22)
+                for y in range(mondays.min().year, mondays.max().year + 1)
+            ]
         elif ev == "christmas":
             days = [dt.date(y, 12, 25) for y in range(mondays.min().year, mondays.max().year + 1)]
         else:
@@ -227,7 +229,9 @@ class FittedMmm:
 
     @property
     def channel_scale(self) -> np.ndarray:
-        return np.asarray(self.idata.constant_data["channel_scale"].sel(channel=self.channels).values, dtype=float)
+        return np.asarray(
+            self.idata.constant_data["channel_scale"].sel(channel=self.channels).values, dtype=float
+        )
 
     def _stack(self, name: str) -> np.ndarray:
         """Posterior variable stacked over chains and draws: sample axis first."""
@@ -251,9 +255,16 @@ class FittedMmm:
         if len(idx) > n_samples:
             idx = np.sort(np.random.default_rng(seed).choice(idx, n_samples, replace=False))
         self._curves = ResponseCurves(
-            channels=list(self.channels), alpha=alpha[idx], lam=lam[idx], kappa=kappa[idx], beta=beta[idx],
-            spend_scale=self.channel_scale, saturation=sat, l_max=int(self.meta["settings"]["l_max"]),
-            normalize=True, meta={"data_hash": self.meta.get("data_hash")},
+            channels=list(self.channels),
+            alpha=alpha[idx],
+            lam=lam[idx],
+            kappa=kappa[idx],
+            beta=beta[idx],
+            spend_scale=self.channel_scale,
+            saturation=sat,
+            l_max=int(self.meta["settings"]["l_max"]),
+            normalize=True,
+            meta={"data_hash": self.meta.get("data_hash")},
         )
         return self._curves
 
@@ -330,9 +341,17 @@ def fit(data: MmmData, mm: Any) -> FittedMmm:
         warnings.simplefilter("ignore")
         logging.getLogger("pymc").setLevel(logging.ERROR)
         model.fit(
-            X, y, chains=int(mm.chains), draws=int(mm.draws), tune=int(mm.tune), cores=min(int(mm.chains), 2),
-            target_accept=float(mm.target_accept), random_seed=int(mm.random_seed), progressbar=False,
-            nuts={"max_treedepth": int(mm.max_treedepth)}, compute_convergence_checks=False,
+            X,
+            y,
+            chains=int(mm.chains),
+            draws=int(mm.draws),
+            tune=int(mm.tune),
+            cores=min(int(mm.chains), 2),
+            target_accept=float(mm.target_accept),
+            random_seed=int(mm.random_seed),
+            progressbar=False,
+            nuts={"max_treedepth": int(mm.max_treedepth)},
+            compute_convergence_checks=False,
         )
     seconds = time.perf_counter() - t0
     meta = {
@@ -355,8 +374,15 @@ def fit(data: MmmData, mm: Any) -> FittedMmm:
 
 def model_key(data: MmmData, mm: Any) -> str:
     """Cache key: what the model structure depends on (not the data values, not the sampler length)."""
-    spec = {"channels": data.channels, "controls": data.controls, "target": data.target, "source": data.source,
-            "saturation": mm.saturation, "l_max": mm.l_max, "yearly_seasonality": mm.yearly_seasonality}
+    spec = {
+        "channels": data.channels,
+        "controls": data.controls,
+        "target": data.target,
+        "source": data.source,
+        "saturation": mm.saturation,
+        "l_max": mm.l_max,
+        "yearly_seasonality": mm.yearly_seasonality,
+    }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -376,8 +402,13 @@ def save(fitted: FittedMmm, folder: Path) -> Path:
         fitted.idata.to_netcdf(str(tmp / "idata.nc"))
     PosteriorFile.write_copies(fitted.idata, tmp)
     fitted.data.frame.to_csv(tmp / "data.csv", index=False, date_format="%Y-%m-%d")
-    meta = dict(fitted.meta, channels=fitted.data.channels, controls=fitted.data.controls,
-                target=fitted.data.target, source=fitted.data.source)
+    meta = dict(
+        fitted.meta,
+        channels=fitted.data.channels,
+        controls=fitted.data.controls,
+        target=fitted.data.target,
+        source=fitted.data.source,
+    )
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     old = folder.parent / f".{folder.name}.{os.getpid()}.{secrets.token_hex(4)}.old"
     with contextlib.suppress(FileNotFoundError):
@@ -456,7 +487,9 @@ def cache_folder(data: MmmData, mm: Any, cache_dir: Path | None = None) -> Path:
     return (cache_dir or paths.cache_dir()) / "mmm" / model_key(data, mm)
 
 
-def refit_decision(meta: dict[str, Any] | None, data_hash: str, mm: Any, now: dt.datetime | None = None) -> str:
+def refit_decision(
+    meta: dict[str, Any] | None, data_hash: str, mm: Any, now: dt.datetime | None = None
+) -> str:
     """``fit`` (no cache), ``refit`` or ``reuse`` per ``mm.refit`` (auto: data changed and cache too old).
 
     >>> from types import SimpleNamespace as NS
@@ -468,7 +501,9 @@ def refit_decision(meta: dict[str, Any] | None, data_hash: str, mm: Any, now: dt
     """
     if meta is None:
         if mm.refit == "never":
-            raise MmmError("mmm.refit is 'never' but there is no cached model: fit once (refit: auto or always).")
+            raise MmmError(
+                "mmm.refit is 'never' but there is no cached model: fit once (refit: auto or always)."
+            )
         return "fit"
     if mm.refit == "always":
         return "refit"
@@ -480,7 +515,9 @@ def refit_decision(meta: dict[str, Any] | None, data_hash: str, mm: Any, now: dt
     return "refit" if changed and age > dt.timedelta(days=mm.max_age_days) else "reuse"
 
 
-def load_or_fit(data: MmmData, mm: Any, cache_dir: Path | None = None, now: dt.datetime | None = None) -> FittedMmm:
+def load_or_fit(
+    data: MmmData, mm: Any, cache_dir: Path | None = None, now: dt.datetime | None = None
+) -> FittedMmm:
     """The model for ``data``: the cache when the refit policy allows, else a new fit (then cached)."""
     folder = cache_folder(data, mm, cache_dir)
     meta = None
@@ -503,15 +540,29 @@ def sampling_diagnostics(idata: Any) -> dict[str, float]:
     in the cache's ``meta.json``."""
     import arviz as az
 
-    names = [v for v in ("adstock_alpha", "saturation_lam", "saturation_slope", "saturation_kappa",
-                         "saturation_beta", "intercept_contribution", "y_sigma", "gamma_control",
-                         "gamma_fourier") if v in idata.posterior]
+    names = [
+        v
+        for v in (
+            "adstock_alpha",
+            "saturation_lam",
+            "saturation_slope",
+            "saturation_kappa",
+            "saturation_beta",
+            "intercept_contribution",
+            "y_sigma",
+            "gamma_control",
+            "gamma_fourier",
+        )
+        if v in idata.posterior
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         summ = az.summary(idata.posterior, var_names=names, kind="diagnostics")
     chains = int(idata.posterior.sizes["chain"])
-    return {"rhat_max": float(summ["r_hat"].max()) if chains > 1 else float("nan"),
-            "ess_bulk_min": float(summ["ess_bulk"].min())}
+    return {
+        "rhat_max": float(summ["r_hat"].max()) if chains > 1 else float("nan"),
+        "ess_bulk_min": float(summ["ess_bulk"].min()),
+    }
 
 
 def diagnostics(fm: FittedMmm) -> dict[str, Any]:
@@ -543,17 +594,36 @@ def diagnostics(fm: FittedMmm) -> dict[str, Any]:
     if mape > MAPE_MAX:
         warn.append(f"MAPE {mape:.1%} > {MAPE_MAX:.0%}: large weekly errors")
     return {
-        "rhat_max": rhat, "ess_bulk_min": ess, "divergences": div, "r2": r2, "mape": mape,
-        "chains": chains, "draws": int(fm.idata.posterior.sizes["draw"]), "status": fm.status,
-        "fit_seconds": fm.meta.get("fit_seconds"), "fitted_at": fm.meta.get("fitted_at"),
-        "ok": not [w for w in warn if not w.startswith("one chain")], "warnings": warn,
+        "rhat_max": rhat,
+        "ess_bulk_min": ess,
+        "divergences": div,
+        "r2": r2,
+        "mape": mape,
+        "chains": chains,
+        "draws": int(fm.idata.posterior.sizes["draw"]),
+        "status": fm.status,
+        "fit_seconds": fm.meta.get("fit_seconds"),
+        "fitted_at": fm.meta.get("fitted_at"),
+        "ok": not [w for w in warn if not w.startswith("one chain")],
+        "warnings": warn,
     }
 
 
 def diagnostics_table(diag: dict[str, Any]) -> pd.DataFrame:
     """The diagnostics as a two-column table for display."""
-    keys = ["status", "fitted_at", "fit_seconds", "chains", "draws", "rhat_max", "ess_bulk_min", "divergences",
-            "r2", "mape", "ok"]
+    keys = [
+        "status",
+        "fitted_at",
+        "fit_seconds",
+        "chains",
+        "draws",
+        "rhat_max",
+        "ess_bulk_min",
+        "divergences",
+        "r2",
+        "mape",
+        "ok",
+    ]
     return pd.DataFrame({"metric": keys, "value": [diag[k] for k in keys]})
 
 

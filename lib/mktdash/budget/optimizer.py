@@ -104,7 +104,10 @@ def _utility(r: np.ndarray, g: np.ndarray, risk: str, lam: float, q: float) -> t
 
 
 def utility_of(
-    curves: ResponseCurves, spend: np.ndarray, risk: str = "mean", risk_lambda: float = 1.0,
+    curves: ResponseCurves,
+    spend: np.ndarray,
+    risk: str = "mean",
+    risk_lambda: float = 1.0,
     risk_quantile: float = 0.1,
 ) -> float:
     """The utility (same units as revenue) of a weekly allocation."""
@@ -220,23 +223,34 @@ def optimize(
             if f < best_f:
                 best_u, best_f = u, f
         x = np.clip(best_u * scale, lo, hi)
-        return OptResult(x, float(-best_f * rscale), True, "projected gradient converged",
-                         time.perf_counter() - t0, nit)
+        return OptResult(
+            x, float(-best_f * rscale), True, "projected gradient converged", time.perf_counter() - t0, nit
+        )
     best: Any = None
     for s in starts:
         res = minimize(
-            fun, s / scale, jac=jac, method="SLSQP",
+            fun,
+            s / scale,
+            jac=jac,
+            method="SLSQP",
             bounds=list(zip(lo / scale, hi / scale, strict=True)),
-            constraints=[{"type": "eq", "fun": lambda u: u.sum() - total / scale,
-                          "jac": lambda u: np.ones_like(u)}],
+            constraints=[
+                {"type": "eq", "fun": lambda u: u.sum() - total / scale, "jac": lambda u: np.ones_like(u)}
+            ],
             options={"ftol": ftol, "maxiter": maxiter},
         )
         if best is None or res.fun < best.fun:
             best = res
     x = np.clip(best.x * scale, lo, hi)
     x *= total / x.sum() if x.sum() > 0 else 1.0
-    return OptResult(x, float(-best.fun * rscale), bool(best.success), str(best.message),
-                     time.perf_counter() - t0, int(best.nit))
+    return OptResult(
+        x,
+        float(-best.fun * rscale),
+        bool(best.success),
+        str(best.message),
+        time.perf_counter() - t0,
+        int(best.nit),
+    )
 
 
 def _project(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float) -> np.ndarray:
@@ -255,8 +269,9 @@ def _project(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float) -> np.
     return x
 
 
-def _projected_gradient(fun: Any, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float, maxiter: int,
-                        tol: float = 1e-10) -> tuple[np.ndarray, float, int]:
+def _projected_gradient(
+    fun: Any, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float, maxiter: int, tol: float = 1e-10
+) -> tuple[np.ndarray, float, int]:
     """Minimise ``fun`` (returns value, gradient) on the bounded simplex; BB steps with backtracking."""
     u = _project(u0, lo, hi, total)
     f, g = fun(u)
@@ -271,7 +286,8 @@ def _projected_gradient(fun: Any, u0: np.ndarray, lo: np.ndarray, hi: np.ndarray
             step *= 0.5
         s_, y_ = un - u, gn - g
         done = float(np.abs(s_).max()) < tol * max(1.0, float(np.abs(u).max())) and abs(fn - f) <= tol * max(
-            1.0, abs(f))
+            1.0, abs(f)
+        )
         u, f, g = un, fn, gn
         if done:
             break
@@ -331,15 +347,22 @@ class Recommendation:
             }
         )
         df["change"] = df["recommended_weekly_spend"] - df["current_weekly_spend"]
-        df["change_pct"] = np.where(df["current_weekly_spend"] > 0, df["change"] / df["current_weekly_spend"], np.nan)
+        df["change_pct"] = np.where(
+            df["current_weekly_spend"] > 0, df["change"] / df["current_weekly_spend"], np.nan
+        )
         df["marginal_roas_current"] = self.marginal_current.mean(axis=0)
         df["marginal_roas_recommended"] = self.marginal_recommended.mean(axis=0)
         return df
 
 
 EXPORT_COLUMNS = [
-    "channel", "current_weekly_spend", "recommended_weekly_spend", "lower_bound", "upper_bound",
-    "expected_revenue_current", "expected_revenue_recommended",
+    "channel",
+    "current_weekly_spend",
+    "recommended_weekly_spend",
+    "lower_bound",
+    "upper_bound",
+    "expected_revenue_current",
+    "expected_revenue_recommended",
 ]
 
 
@@ -369,15 +392,31 @@ def recommend(
     names = curves.channels
     cur = np.array([float(current.get(c, 0.0)) for c in names])
     tot = float(cur.sum()) if total is None else float(total)
-    lo, hi = allocation_bounds(names, cur, tot, max_change=max_change, max_share=max_share, floors=floors,
-                               caps=caps)
-    res = optimize(curves, tot, lo, hi, risk=risk, risk_lambda=risk_lambda, risk_quantile=risk_quantile,
-                   x0=cur * (tot / cur.sum()) if cur.sum() > 0 else None)
+    lo, hi = allocation_bounds(
+        names, cur, tot, max_change=max_change, max_share=max_share, floors=floors, caps=caps
+    )
+    res = optimize(
+        curves,
+        tot,
+        lo,
+        hi,
+        risk=risk,
+        risk_lambda=risk_lambda,
+        risk_quantile=risk_quantile,
+        x0=cur * (tot / cur.sum()) if cur.sum() > 0 else None,
+    )
     return Recommendation(
-        channels=list(names), current=cur, recommended=res.x, lower=lo, upper=hi,
-        revenue_current=curves.response(cur), revenue_recommended=curves.response(res.x),
-        marginal_current=curves.marginal(cur), marginal_recommended=curves.marginal(res.x),
-        risk=risk, result=res,
+        channels=list(names),
+        current=cur,
+        recommended=res.x,
+        lower=lo,
+        upper=hi,
+        revenue_current=curves.response(cur),
+        revenue_recommended=curves.response(res.x),
+        marginal_current=curves.marginal(cur),
+        marginal_recommended=curves.marginal(res.x),
+        risk=risk,
+        result=res,
         settings={"total": tot, "max_change": max_change, "max_share": max_share, "risk": risk},
     )
 
@@ -407,6 +446,15 @@ def split_campaigns(channel_amounts: Mapping[str, float], campaigns: pd.DataFram
         part["recommended_weekly_spend"] = share * amount
         out.append(part)
     if not out:
-        return pd.DataFrame(columns=["channel", "campaign_name", "spend", "value", "roas", "share",
-                                     "recommended_weekly_spend"])
+        return pd.DataFrame(
+            columns=[
+                "channel",
+                "campaign_name",
+                "spend",
+                "value",
+                "roas",
+                "share",
+                "recommended_weekly_spend",
+            ]
+        )
     return pd.concat(out, ignore_index=True)

@@ -69,7 +69,9 @@ def plan_vs_actual(wh: Any, week: str, months: int = 6) -> pd.DataFrame:
     for d in (p, a):
         d["month"] = pd.to_datetime(d["month"]).dt.date if not d.empty else d.get("month")
     out = p.merge(a, on=["month", "channel"], how="outer").fillna({"planned_spend": 0.0, "actual_spend": 0.0})
-    out["utilisation"] = np.where(out["planned_spend"] > 0, out["actual_spend"] / out["planned_spend"], np.nan)
+    out["utilisation"] = np.where(
+        out["planned_spend"] > 0, out["actual_spend"] / out["planned_spend"], np.nan
+    )
     out["variance"] = out["actual_spend"] - out["planned_spend"]
     out["month"] = pd.to_datetime(out["month"]).dt.strftime("%Y-%m")
     return out.sort_values(["month", "channel"]).reset_index(drop=True)
@@ -84,8 +86,16 @@ def dow_profile(daily: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return by.div(mean, axis=0).fillna(1.0)
 
 
-def _period_pacing(daily: pd.DataFrame, plan: pd.DataFrame, keys: list[str], start: dt.date, end: dt.date,
-                   day: dt.date, tolerance: float, label: str) -> pd.DataFrame:
+def _period_pacing(
+    daily: pd.DataFrame,
+    plan: pd.DataFrame,
+    keys: list[str],
+    start: dt.date,
+    end: dt.date,
+    day: dt.date,
+    tolerance: float,
+    label: str,
+) -> pd.DataFrame:
     hist = daily[daily["date_day"] > pd.Timestamp(day) - pd.Timedelta(days=7 * PROFILE_WEEKS)]
     prof = dow_profile(hist, keys)
     recent = daily[daily["date_day"] > pd.Timestamp(day) - pd.Timedelta(days=RUN_RATE_DAYS)]
@@ -107,19 +117,32 @@ def _period_pacing(daily: pd.DataFrame, plan: pd.DataFrame, keys: list[str], sta
         planned = float(g["planned_spend"].sum())
         projected = spent + rate * rem_f
         ratio = projected / planned - 1.0 if planned > 0 else np.nan
-        status = ("over" if ratio > tolerance else "under" if ratio < -tolerance else "on track") if planned > 0 \
+        status = (
+            ("over" if ratio > tolerance else "under" if ratio < -tolerance else "on track")
+            if planned > 0
             else "no plan"
+        )
         days_left = len(remaining)
         elapsed = (pd.Timestamp(day) - pd.Timestamp(start)).days + 1
         total_days = (pd.Timestamp(end) - pd.Timestamp(start)).days + 1
-        rows.append({
-            **dict(zip(keys, key, strict=True)), "period": label, "period_start": start.isoformat(),
-            "period_end": end.isoformat(), "planned_spend": planned, "spend_to_date": spent,
-            "utilisation": spent / planned if planned > 0 else np.nan,
-            "expected_utilisation": elapsed / total_days, "run_rate_daily": rate, "projected_spend": projected,
-            "projected_vs_plan": ratio, "status": status, "days_left": days_left,
-            "daily_to_land": max(planned - spent, 0.0) / days_left if days_left else 0.0,
-        })
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "period": label,
+                "period_start": start.isoformat(),
+                "period_end": end.isoformat(),
+                "planned_spend": planned,
+                "spend_to_date": spent,
+                "utilisation": spent / planned if planned > 0 else np.nan,
+                "expected_utilisation": elapsed / total_days,
+                "run_rate_daily": rate,
+                "projected_spend": projected,
+                "projected_vs_plan": ratio,
+                "status": status,
+                "days_left": days_left,
+                "daily_to_land": max(planned - spent, 0.0) / days_left if days_left else 0.0,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -147,11 +170,21 @@ def pacing(wh: Any, week: str, tolerance: float = 0.15) -> pd.DataFrame:
     camp_plan = plan[plan["campaign_name"].notna() & (plan["month"] == m_start)]
     if not camp_plan.empty:
         cd = _daily(wh, hist_start, day, campaign=True)
-        out.append(_period_pacing(cd, camp_plan, ["channel", "campaign_name"], m_start, m_end, day, tolerance,
-                                  "MTD"))
+        out.append(
+            _period_pacing(cd, camp_plan, ["channel", "campaign_name"], m_start, m_end, day, tolerance, "MTD")
+        )
     if not out:
-        return pd.DataFrame(columns=["channel", "campaign_name", "period", "planned_spend", "spend_to_date",
-                                     "projected_spend", "status"])
+        return pd.DataFrame(
+            columns=[
+                "channel",
+                "campaign_name",
+                "period",
+                "planned_spend",
+                "spend_to_date",
+                "projected_spend",
+                "status",
+            ]
+        )
     df = pd.concat(out, ignore_index=True)
     if "campaign_name" not in df:
         df["campaign_name"] = None

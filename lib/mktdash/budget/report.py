@@ -84,8 +84,14 @@ def mmm_section(model: BudgetModel) -> Section:
     s.warnings = list(d["warnings"]) if not d["ok"] or d["warnings"] else []
     s.tables["Diagnostics"] = mmm.diagnostics_table(d)
     s.figures.append(charts.budget_mmm_fit(mmm.fit_table(model.fm), currency=model.currency))
-    s.values = {"mmm_rhat_max": d["rhat_max"], "mmm_r2": d["r2"], "mmm_mape": d["mape"],
-                "mmm_divergences": d["divergences"], "mmm_status": d["status"], "mmm_ok": d["ok"]}
+    s.values = {
+        "mmm_rhat_max": d["rhat_max"],
+        "mmm_r2": d["r2"],
+        "mmm_mape": d["mape"],
+        "mmm_divergences": d["divergences"],
+        "mmm_status": d["status"],
+        "mmm_ok": d["ok"],
+    }
     return s
 
 
@@ -101,8 +107,10 @@ def pacing_section(wh: Any, settings: Any, week: str) -> Section:
     p = pacing.pacing(wh, week, settings.budget.pacing_tolerance)
     pva = pacing.plan_vs_actual(wh, week)
     s = Section("Plan vs actual and pacing")
-    s.notes.append(f"As of {pacing.as_of(wh, week)}; off pace when the projection misses the plan by more than "
-                   f"{settings.budget.pacing_tolerance:.0%}.")
+    s.notes.append(
+        f"As of {pacing.as_of(wh, week)}; off pace when the projection misses the plan by more than "
+        f"{settings.budget.pacing_tolerance:.0%}."
+    )
     s.tables["Pacing (MTD / QTD)"] = p
     s.tables["Plan vs actual by month"] = pva
     if not p.empty:
@@ -117,19 +125,38 @@ def spend_section(wh: Any, settings: Any, week: str, model: BudgetModel | None =
         t = spend.by_dimension(wh, week, dim, 13)
         s.tables[f"Last 13 weeks by {dim}"] = t.head(25) if dim == "campaign_name" else t
     s.tables["Spend by weekday (mean per day)"] = spend.over_time(wh, week, "weekday", 8)
-    s.tables["Efficiency"] = spend.efficiency(wh, week, model.curves if model else None,
-                                              model.current if model else None)
+    s.tables["Efficiency"] = spend.efficiency(
+        wh, week, model.curves if model else None, model.current if model else None
+    )
     wk = spend.over_time(wh, week, "week", 26)
-    s.figures.append(charts.weekly_lines(wk, x="period", y="spend", hue="channel", title="Weekly spend by channel",
-                                         ylabel=f"Spend ({settings.reporting_currency})", money=True))
-    s.figures.append(charts.weekly_lines(spend.over_time(wh, week, "month", 52), x="period", y="spend",
-                                         hue="channel", title="Monthly spend by channel",
-                                         ylabel=f"Spend ({settings.reporting_currency})", money=True))
+    s.figures.append(
+        charts.weekly_lines(
+            wk,
+            x="period",
+            y="spend",
+            hue="channel",
+            title="Weekly spend by channel",
+            ylabel=f"Spend ({settings.reporting_currency})",
+            money=True,
+        )
+    )
+    s.figures.append(
+        charts.weekly_lines(
+            spend.over_time(wh, week, "month", 52),
+            x="period",
+            y="spend",
+            hue="channel",
+            title="Monthly spend by channel",
+            ylabel=f"Spend ({settings.reporting_currency})",
+            money=True,
+        )
+    )
     return s
 
 
-def controls_section(wh: Any, settings: Any, week: str, rec_table: pd.DataFrame | None, exports: Path,
-                     run_id: str) -> Section:
+def controls_section(
+    wh: Any, settings: Any, week: str, rec_table: pd.DataFrame | None, exports: Path, run_id: str
+) -> Section:
     """Limits, violations, weekly compliance, approvals and this run's proposals (written to exports)."""
     b = settings.budget
     excess = controls.excess_daily(wh, *spend.window(week, 13), b.approval_valid_weeks)
@@ -150,7 +177,9 @@ def controls_section(wh: Any, settings: Any, week: str, rec_table: pd.DataFrame 
         value = float(last["compliance"].iloc[0]) if not last.empty else float(comp["compliance"].iloc[-1])
         s.values["compliance"] = value
         if value < b.compliance_goal:
-            s.warnings.append(f"Compliance {value:.1%} in {week} is below the goal of {b.compliance_goal:.0%}.")
+            s.warnings.append(
+                f"Compliance {value:.1%} in {week} is below the goal of {b.compliance_goal:.0%}."
+            )
     s.values["violations"] = int(vio["violation"].sum()) if not vio.empty else 0
     return s
 
@@ -158,13 +187,22 @@ def controls_section(wh: Any, settings: Any, week: str, rec_table: pd.DataFrame 
 # ---- optimizer, scenarios, forecast, risk ------------------------------------------------------------------------
 def recommend(model: BudgetModel, settings: Any, **overrides: Any) -> optimizer.Recommendation:
     """The optimizer with the budget settings (overrides: total, caps, max_share, risk, ...)."""
-    b = settings.budget
-    kw: dict[str, Any] = {
-        "total": b.total_budget, "max_change": b.max_change, "max_share": b.max_share, "floors": b.floors,
-        "caps": b.caps, "risk": b.risk, "risk_lambda": b.risk_lambda, "risk_quantile": b.risk_quantile,
-    }
-    kw.update(overrides)
+    kw = {"total": settings.budget.total_budget, **_constraints(settings), **overrides}
     return optimizer.recommend(model.curves, model.current, **kw)
+
+
+def _constraints(settings: Any) -> dict[str, Any]:
+    """The optimizer's constraints and risk preference from the ``budget`` params."""
+    b = settings.budget
+    return {
+        "max_change": b.max_change,
+        "max_share": b.max_share,
+        "floors": b.floors,
+        "caps": b.caps,
+        "risk": b.risk,
+        "risk_lambda": b.risk_lambda,
+        "risk_quantile": b.risk_quantile,
+    }
 
 
 def recommendation_section(model: BudgetModel, rec: optimizer.Recommendation, wh: Any = None) -> Section:
@@ -180,28 +218,43 @@ def recommendation_section(model: BudgetModel, rec: optimizer.Recommendation, wh
     s.tables["Current vs recommended (weekly)"] = t
     if wh is not None:
         camp = spend.campaign_efficiency(wh, model.week)
-        split = optimizer.split_campaigns(dict(zip(t["channel"], t["recommended_weekly_spend"], strict=True)), camp)
+        split = optimizer.split_campaigns(
+            dict(zip(t["channel"], t["recommended_weekly_spend"], strict=True)), camp
+        )
         s.tables["Campaign split (pro rata to efficiency)"] = split.sort_values(
-            ["channel", "recommended_weekly_spend"], ascending=[True, False]).reset_index(drop=True)
+            ["channel", "recommended_weekly_spend"], ascending=[True, False]
+        ).reset_index(drop=True)
     s.figures.append(charts.budget_allocation(t, currency=model.currency))
-    s.figures.append(charts.budget_response_curves(
-        model.curves, model.current, dict(zip(t["channel"], t["recommended_weekly_spend"], strict=True)),
-        currency=model.currency))
-    s.values = {"expected_uplift": u["uplift_mean"], "expected_uplift_pct": u["uplift_pct"],
-                "expected_uplift_lower_90": u["uplift_lower_90"], "expected_uplift_upper_90": u["uplift_upper_90"],
-                "recommended_total_weekly": rec.total}
+    s.figures.append(
+        charts.budget_response_curves(
+            model.curves,
+            model.current,
+            dict(zip(t["channel"], t["recommended_weekly_spend"], strict=True)),
+            currency=model.currency,
+        )
+    )
+    s.values = {
+        "expected_uplift": u["uplift_mean"],
+        "expected_uplift_pct": u["uplift_pct"],
+        "expected_uplift_lower_90": u["uplift_lower_90"],
+        "expected_uplift_upper_90": u["uplift_upper_90"],
+        "recommended_total_weekly": rec.total,
+    }
     return s
 
 
 def scenarios_section(model: BudgetModel, settings: Any, wh: Any = None) -> Section:
     b = settings.budget
-    cons = {"max_change": b.max_change, "max_share": b.max_share, "floors": b.floors, "caps": b.caps,
-            "risk": b.risk, "risk_lambda": b.risk_lambda, "risk_quantile": b.risk_quantile}
+    cons = _constraints(settings)
     flight = None
     if wh is not None:
-        fp = forecast.plan_weekly(wh.df(wh.table("budget_plan")), model.curves.channels,
-                                  weeks.shift(model.week, 1), 4,
-                                  model.current)
+        fp = forecast.plan_weekly(
+            wh.df(wh.table("budget_plan")),
+            model.curves.channels,
+            weeks.shift(model.week, 1),
+            4,
+            model.current,
+        )
         flight = fp[model.curves.channels].mean().to_dict()
     sc = scenarios.budget_scenarios(model.curves, model.current, b.scenarios, flighting=flight, **cons)
     variants = {
@@ -209,11 +262,14 @@ def scenarios_section(model: BudgetModel, settings: Any, wh: Any = None) -> Sect
         "no max change": {"max_change": None, "max_share": b.max_share},
         "floors at 50% of current": {"floors": {c: 0.5 * v for c, v in model.current.items()}},
     }
-    fc = scenarios.floors_caps_scenarios(model.curves, model.current, variants,
-                                         **{k: v for k, v in cons.items() if k not in ("floors",)})
+    fc = scenarios.floors_caps_scenarios(
+        model.curves, model.current, variants, **{k: v for k, v in cons.items() if k not in ("floors",)}
+    )
     s = Section("Scenarios")
-    s.notes.append("Total budget changes vs the current weekly total; 'fixed plan' is next month's plan "
-                   "spread per week (not optimised).")
+    s.notes.append(
+        "Total budget changes vs the current weekly total; 'fixed plan' is next month's plan "
+        "spread per week (not optimised)."
+    )
     s.tables["Total budget scenarios"] = sc
     s.tables["Constraint variants (current total)"] = fc
     s.figures.append(charts.budget_scenarios(sc, currency=model.currency))
@@ -223,7 +279,9 @@ def scenarios_section(model: BudgetModel, settings: Any, wh: Any = None) -> Sect
 def forecast_section(wh: Any, model: BudgetModel, rec: optimizer.Recommendation, settings: Any) -> Section:
     h = int(min(max(settings.budget.forecast_weeks, 4), 13))
     start = weeks.shift(model.week, 1)
-    plan = forecast.plan_weekly(wh.df(wh.table("budget_plan")), model.curves.channels, start, h, model.current)
+    plan = forecast.plan_weekly(
+        wh.df(wh.table("budget_plan")), model.curves.channels, start, h, model.current
+    )
     recp = plan.copy()
     for c, v in zip(rec.channels, rec.recommended, strict=True):
         recp[c] = v
@@ -239,11 +297,15 @@ def risk_section(wh: Any, model: BudgetModel, rec: optimizer.Recommendation) -> 
     s = Section("Risk")
     d = risk.downside(rec)
     s.tables["Concentration and downside"] = d
-    s.tables["ROAS volatility"] = risk.roas_volatility(spend.over_time(wh, model.week, "week", 26), model.curves,
-                                                        model.current)
-    s.values = {"hhi_current": float(d["hhi"].iloc[0]), "hhi_recommended": float(d["hhi"].iloc[1]),
-                "revenue_p5_current": float(d["revenue_p5"].iloc[0]),
-                "revenue_p5_recommended": float(d["revenue_p5"].iloc[1])}
+    s.tables["ROAS volatility"] = risk.roas_volatility(
+        spend.over_time(wh, model.week, "week", 26), model.curves, model.current
+    )
+    s.values = {
+        "hhi_current": float(d["hhi"].iloc[0]),
+        "hhi_recommended": float(d["hhi"].iloc[1]),
+        "revenue_p5_current": float(d["revenue_p5"].iloc[0]),
+        "revenue_p5_recommended": float(d["revenue_p5"].iloc[1]),
+    }
     return s
 
 
@@ -254,8 +316,9 @@ def export(exports: Path, model: BudgetModel, rec: optimizer.Recommendation) -> 
     a = exports / "budget_recommendation.csv"
     rec.table()[optimizer.EXPORT_COLUMNS].to_csv(a, index=False)
     b = exports / "mmm_channel_roi.csv"
-    mmm.channel_roi(model.fm)[["channel", "roi_mean", "roi_lower_90", "roi_upper_90", "period_start",
-                               "period_end"]].to_csv(b, index=False)
+    mmm.channel_roi(model.fm)[
+        ["channel", "roi_mean", "roi_lower_90", "roi_upper_90", "period_start", "period_end"]
+    ].to_csv(b, index=False)
     return [a, b]
 
 

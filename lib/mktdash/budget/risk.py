@@ -25,8 +25,9 @@ def hhi(spend: np.ndarray | pd.Series) -> float:
     return float(((s / tot) ** 2).sum()) if tot > 0 else float("nan")
 
 
-def roas_volatility(weekly: pd.DataFrame, curves: Any = None, current: dict[str, float] | None = None
-                    ) -> pd.DataFrame:
+def roas_volatility(
+    weekly: pd.DataFrame, curves: Any = None, current: dict[str, float] | None = None
+) -> pd.DataFrame:
     """Per channel: mean and sd of weekly ROAS (from :func:`mktdash.budget.spend.over_time`), its CV, and the
     model ROAS's posterior mean/sd at the current spend when ``curves`` are given."""
     g = weekly[weekly["spend"] > 0].groupby("channel")["roas"].agg(["mean", "std"]).reset_index()
@@ -43,15 +44,23 @@ def roas_volatility(weekly: pd.DataFrame, curves: Any = None, current: dict[str,
 def downside(rec: Any) -> pd.DataFrame:
     """Current vs recommended: HHI, expected weekly media revenue, its sd, 5th percentile and P(loss)."""
     rows = []
-    for name, alloc, rev in (("current", rec.current, rec.revenue_current),
-                             ("recommended", rec.recommended, rec.revenue_recommended)):
+    for name, alloc, rev in (
+        ("current", rec.current, rec.revenue_current),
+        ("recommended", rec.recommended, rec.revenue_recommended),
+    ):
         r = rev.sum(axis=1)
-        rows.append({
-            "allocation": name, "total_weekly_spend": float(alloc.sum()), "hhi": hhi(alloc),
-            "max_share": float(alloc.max() / alloc.sum()) if alloc.sum() else np.nan,
-            "expected_revenue": float(r.mean()), "revenue_sd": float(r.std()),
-            "revenue_p5": float(np.quantile(r, 0.05)), "revenue_p95": float(np.quantile(r, 0.95)),
-        })
+        rows.append(
+            {
+                "allocation": name,
+                "total_weekly_spend": float(alloc.sum()),
+                "hhi": hhi(alloc),
+                "max_share": float(alloc.max() / alloc.sum()) if alloc.sum() else np.nan,
+                "expected_revenue": float(r.mean()),
+                "revenue_sd": float(r.std()),
+                "revenue_p5": float(np.quantile(r, 0.05)),
+                "revenue_p95": float(np.quantile(r, 0.95)),
+            }
+        )
     df = pd.DataFrame(rows)
     d = rec.revenue_recommended.sum(axis=1) - rec.revenue_current.sum(axis=1)
     df["prob_worse_than_current"] = [np.nan, float((d < 0).mean())]

@@ -20,10 +20,15 @@ def _row(name: str, curves: ResponseCurves, alloc: np.ndarray, kind: str) -> dic
     r = curves.response(alloc).sum(axis=1)
     spend = float(alloc.sum())
     return {
-        "scenario": name, "kind": kind, "total_weekly_spend": spend,
-        "expected_revenue": float(r.mean()), "revenue_lower_90": float(np.quantile(r, 0.05)),
-        "revenue_upper_90": float(np.quantile(r, 0.95)), "roas": float(r.mean() / spend) if spend else np.nan,
-        "revenue_sd": float(r.std()), "revenue_p5": float(np.quantile(r, 0.05)),
+        "scenario": name,
+        "kind": kind,
+        "total_weekly_spend": spend,
+        "expected_revenue": float(r.mean()),
+        "revenue_lower_90": float(np.quantile(r, 0.05)),
+        "revenue_upper_90": float(np.quantile(r, 0.95)),
+        "roas": float(r.mean() / spend) if spend else np.nan,
+        "revenue_sd": float(r.std()),
+        "revenue_p5": float(np.quantile(r, 0.05)),
         **{f"spend_{c}": float(v) for c, v in zip(curves.channels, alloc, strict=True)},
     }
 
@@ -50,8 +55,14 @@ def budget_scenarios(
             rec = recommend(curves, current, total=total, **constraints)
             rows.append(_row(f"optimised {ch:+.0%}", curves, rec.recommended, "optimised"))
         except InfeasibleBudget as e:
-            rows.append({"scenario": f"optimised {ch:+.0%}", "kind": "infeasible", "total_weekly_spend": total,
-                         "note": str(e)})
+            rows.append(
+                {
+                    "scenario": f"optimised {ch:+.0%}",
+                    "kind": "infeasible",
+                    "total_weekly_spend": total,
+                    "note": str(e),
+                }
+            )
     if flighting:
         plan = np.array([float(flighting.get(c, 0.0)) for c in curves.channels])
         rows.append(_row("flighting plan", curves, plan, "fixed plan"))
@@ -61,8 +72,12 @@ def budget_scenarios(
     return df
 
 
-def floors_caps_scenarios(curves: ResponseCurves, current: Mapping[str, float],
-                          variants: Mapping[str, Mapping[str, Any]], **constraints: Any) -> pd.DataFrame:
+def floors_caps_scenarios(
+    curves: ResponseCurves,
+    current: Mapping[str, float],
+    variants: Mapping[str, Mapping[str, Any]],
+    **constraints: Any,
+) -> pd.DataFrame:
     """One optimised row per named variant of constraints (e.g. ``{"no cap": {"max_share": None}}``)."""
     rows = []
     for name, extra in variants.items():

@@ -38,8 +38,11 @@ def by_dimension(wh: Any, week: str, dim: str = "channel", n_weeks: int = 13) ->
     expr = (
         ad.filter((ad.date_day >= start) & (ad.date_day <= end))
         .group_by(keys)
-        .aggregate(spend=ad.spend_reporting.sum(), conversions=ad.conversions.sum(),
-                   revenue=ad.conversions_value_reporting.sum())
+        .aggregate(
+            spend=ad.spend_reporting.sum(),
+            conversions=ad.conversions.sum(),
+            revenue=ad.conversions_value_reporting.sum(),
+        )
     )
     df = _ratios(wh.df(expr))
     df["share"] = df["spend"] / df["spend"].sum() if df["spend"].sum() else np.nan
@@ -51,8 +54,13 @@ def over_time(wh: Any, week: str, grain: str = "week", n_weeks: int = 26) -> pd.
     start, end = window(week, n_weeks)
     ad = wh.table("ad_daily")
     f = ad.filter((ad.date_day >= start) & (ad.date_day <= end))
-    daily = wh.df(f.group_by(["date_day", "channel"]).aggregate(
-        spend=f.spend_reporting.sum(), conversions=f.conversions.sum(), revenue=f.conversions_value_reporting.sum()))
+    daily = wh.df(
+        f.group_by(["date_day", "channel"]).aggregate(
+            spend=f.spend_reporting.sum(),
+            conversions=f.conversions.sum(),
+            revenue=f.conversions_value_reporting.sum(),
+        )
+    )
     daily["date_day"] = pd.to_datetime(daily["date_day"])
     if grain == "week":
         daily["period"] = [weeks.of(d.date()) for d in daily["date_day"]]
@@ -74,8 +82,11 @@ def current_allocation(wh: Any, week: str, n_weeks: int = 4) -> dict[str, float]
     """Mean weekly spend per channel over the ``n_weeks`` complete weeks ending with ``week``."""
     start, end = window(week, n_weeks)
     ad = wh.table("ad_daily")
-    df = wh.df(ad.filter((ad.date_day >= start) & (ad.date_day <= end)).group_by("channel")
-               .aggregate(spend=ad.spend_reporting.sum()))
+    df = wh.df(
+        ad.filter((ad.date_day >= start) & (ad.date_day <= end))
+        .group_by("channel")
+        .aggregate(spend=ad.spend_reporting.sum())
+    )
     return {str(r.channel): float(r.spend) / n_weeks for r in df.itertuples()}
 
 
@@ -85,8 +96,9 @@ def campaign_efficiency(wh: Any, week: str, n_weeks: int = 4) -> pd.DataFrame:
     return df.rename(columns={"revenue": "value"})[["channel", "campaign_name", "spend", "value"]]
 
 
-def efficiency(wh: Any, week: str, curves: Any = None, current: dict[str, float] | None = None,
-               n_weeks: int = 26) -> pd.DataFrame:
+def efficiency(
+    wh: Any, week: str, curves: Any = None, current: dict[str, float] | None = None, n_weeks: int = 26
+) -> pd.DataFrame:
     """Per channel: ROAS, CPA, marginal ROAS (from ``curves`` at ``current``), and the Spearman correlation
     of weekly spend with weekly ROAS (negative: diminishing returns visible in the platform numbers)."""
     t = over_time(wh, week, "week", n_weeks)

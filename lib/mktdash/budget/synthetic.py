@@ -22,8 +22,13 @@ CURVES: dict[str, dict[str, float]] = {
 SPEND = {"search": 48_000.0, "social": 32_000.0, "display": 14_000.0}
 
 
-def simulate(weeks: int = 80, seed: int = 1, curves: dict[str, dict[str, float]] | None = None,
-             spend: dict[str, float] | None = None, noise_sd: float = 8_000.0) -> tuple[MmmData, dict[str, Any]]:
+def simulate(
+    weeks: int = 80,
+    seed: int = 1,
+    curves: dict[str, dict[str, float]] | None = None,
+    spend: dict[str, float] | None = None,
+    noise_sd: float = 8_000.0,
+) -> tuple[MmmData, dict[str, Any]]:
     """Weekly data (:class:`MmmData`) and its truth (``{"channels": curves, "contribution": DataFrame}``)."""
     curves = curves or CURVES
     spend = spend or SPEND

@@ -19,28 +19,53 @@ from mktdash import charts
 from mktdash.budget import optimizer, risk
 
 
-def compute(model: Any, settings: Any, total: float, caps: dict[str, float] | None = None,
-            risk_mode: str | None = None) -> dict[str, Any]:
+def compute(
+    model: Any,
+    settings: Any,
+    total: float,
+    caps: dict[str, float] | None = None,
+    risk_mode: str | None = None,
+) -> dict[str, Any]:
     """One dashboard update: recommendation table, headline and figure for ``total`` and ``caps``."""
     b = settings.budget
     t0 = time.perf_counter()
     try:
         rec = optimizer.recommend(
-            model.curves, model.current, total=total, max_change=b.max_change, max_share=b.max_share,
-            floors=b.floors, caps={**b.caps, **(caps or {})}, risk=risk_mode or b.risk,
-            risk_lambda=b.risk_lambda, risk_quantile=b.risk_quantile,
+            model.curves,
+            model.current,
+            total=total,
+            max_change=b.max_change,
+            max_share=b.max_share,
+            floors=b.floors,
+            caps={**b.caps, **(caps or {})},
+            risk=risk_mode or b.risk,
+            risk_lambda=b.risk_lambda,
+            risk_quantile=b.risk_quantile,
         )
     except optimizer.InfeasibleBudget as e:
         return {"error": str(e), "seconds": time.perf_counter() - t0}
-    table = rec.table()[["channel", "current_weekly_spend", "recommended_weekly_spend", "lower_bound",
-                         "upper_bound", "expected_revenue_current", "expected_revenue_recommended",
-                         "marginal_roas_recommended"]]
+    table = rec.table()[
+        [
+            "channel",
+            "current_weekly_spend",
+            "recommended_weekly_spend",
+            "lower_bound",
+            "upper_bound",
+            "expected_revenue_current",
+            "expected_revenue_recommended",
+            "marginal_roas_recommended",
+        ]
+    ]
     u = rec.uplift()
     d = risk.downside(rec)
     head = {
-        "total_weekly_spend": rec.total, "expected_revenue": u["revenue_recommended"],
-        "uplift": u["uplift_mean"], "uplift_lower_90": u["uplift_lower_90"], "uplift_upper_90": u["uplift_upper_90"],
-        "hhi": float(d["hhi"].iloc[1]), "revenue_p5": float(d["revenue_p5"].iloc[1]),
+        "total_weekly_spend": rec.total,
+        "expected_revenue": u["revenue_recommended"],
+        "uplift": u["uplift_mean"],
+        "uplift_lower_90": u["uplift_lower_90"],
+        "uplift_upper_90": u["uplift_upper_90"],
+        "hhi": float(d["hhi"].iloc[1]),
+        "revenue_p5": float(d["revenue_p5"].iloc[1]),
     }
     seconds = time.perf_counter() - t0
     return {"table": table, "headline": head, "recommendation": rec, "seconds": seconds}
@@ -65,25 +90,51 @@ class BudgetDashboard:
         self.model, self.settings = model, settings
         cur_total = float(model.current_array.sum())
         step = max(round(cur_total / 200, -2), 1.0)
-        self.total = w.FloatSlider(value=cur_total, min=round(cur_total * 0.5, -2), max=round(cur_total * 1.6, -2),
-                                   step=step, description="Weekly total", continuous_update=False,
-                                   readout_format=",.0f", layout=w.Layout(width="100%", max_width="520px"),
-                                   style={"description_width": "110px"})
+        self.total = w.FloatSlider(
+            value=cur_total,
+            min=round(cur_total * 0.5, -2),
+            max=round(cur_total * 1.6, -2),
+            step=step,
+            description="Weekly total",
+            continuous_update=False,
+            readout_format=",.0f",
+            layout=w.Layout(width="100%", max_width="520px"),
+            style={"description_width": "110px"},
+        )
         self.caps: dict[str, Any] = {}
         for c in model.curves.channels:
             v = float(model.current.get(c, 0.0))
-            self.caps[c] = w.FloatSlider(value=round(max(v * 2.0, step), -2), min=0.0,
-                                         max=round(max(v * 2.0, step), -2), step=step, description=f"cap {c}",
-                                         continuous_update=False, readout_format=",.0f",
-                                         layout=w.Layout(width="100%", max_width="520px"), style={"description_width": "110px"})
-        self.risk = w.Dropdown(options=list(optimizer.RISKS), value=settings.budget.risk, description="Utility",
-                               style={"description_width": "110px"})
+            self.caps[c] = w.FloatSlider(
+                value=round(max(v * 2.0, step), -2),
+                min=0.0,
+                max=round(max(v * 2.0, step), -2),
+                step=step,
+                description=f"cap {c}",
+                continuous_update=False,
+                readout_format=",.0f",
+                layout=w.Layout(width="100%", max_width="520px"),
+                style={"description_width": "110px"},
+            )
+        self.risk = w.Dropdown(
+            options=list(optimizer.RISKS),
+            value=settings.budget.risk,
+            description="Utility",
+            style={"description_width": "110px"},
+        )
         self.out = w.Output()
         self.status = w.HTML()
         for s in [self.total, self.risk, *self.caps.values()]:
             s.observe(self._on_change, names="value")
-        self.app = w.VBox([w.HTML("<h3>Budget what-if</h3>"), self.total, self.risk, *self.caps.values(),
-                           self.status, self.out])
+        self.app = w.VBox(
+            [
+                w.HTML("<h3>Budget what-if</h3>"),
+                self.total,
+                self.risk,
+                *self.caps.values(),
+                self.status,
+                self.out,
+            ]
+        )
         self.last: dict[str, Any] = {}
         self.refresh()
 
@@ -134,7 +185,9 @@ def dashboard(model: Any, settings: Any, mode: str) -> Any:
     s.tables["Recommendation at the current total"] = res["table"]
     s.tables["Headline"] = pd.DataFrame([res["headline"]])
     s.figures.append(res["figure"])
-    s.notes.append(f"Recomputed in {res['seconds'] * 1000:.0f} ms from the cached posterior "
-                   f"({model.curves.n_samples} samples, {len(model.curves.channels)} channels).")
+    s.notes.append(
+        f"Recomputed in {res['seconds'] * 1000:.0f} ms from the cached posterior "
+        f"({model.curves.n_samples} samples, {len(model.curves.channels)} channels)."
+    )
     s.values = {"whatif_seconds": float(np.round(res["seconds"], 4))}
     return s

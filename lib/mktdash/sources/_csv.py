@@ -108,7 +108,9 @@ class Layout:
             self.head(line)
         return self._starts[line - 1]
 
-    def peel_footer(self, is_footer: Callable[[str], bool], max_lines: int = 200) -> tuple[int, list[tuple[int, str]]]:
+    def peel_footer(
+        self, is_footer: Callable[[str], bool], max_lines: int = 200
+    ) -> tuple[int, list[tuple[int, str]]]:
         """Strip trailing lines for which ``is_footer`` is true (blank lines always go).
 
         Returns the byte offset where the body ends and the footer lines as (line number, text).
@@ -231,12 +233,18 @@ class Body:
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     parsed = pd.to_numeric(pd.Series(s.to_numpy(zero_copy_only=False)), errors="coerce")
                     ok = parsed.notna().to_numpy() | pd.isna(s.to_numpy(zero_copy_only=False))
-                    raise self._bad(col, ok, "not a number", "Fix the cell or export the report again") from None
+                    raise self._bad(
+                        col, ok, "not a number", "Fix the cell or export the report again"
+                    ) from None
             bad = pc.or_(pc.or_(pc.is_nan(arr), pc.is_inf(arr)), pc.greater(pc.abs(arr), MAX_VALUE))
             if pc.any(bad).as_py():
                 ok = ~pc.fill_null(bad, False).to_numpy(zero_copy_only=False)
-                raise self._bad(col, ok, "implausible value (too large or not finite)",
-                                "Check the export; values above 1e12 are rejected")
+                raise self._bad(
+                    col,
+                    ok,
+                    "implausible value (too large or not finite)",
+                    "Check the export; values above 1e12 are rejected",
+                )
             if integer and pc.all(pc.equal(arr, pc.round(arr))).as_py() not in (True, None):
                 vals = arr.to_numpy(zero_copy_only=False)
                 whole = np.isnan(vals) | (vals == np.round(vals))
@@ -263,7 +271,9 @@ class Body:
             (pd.to_datetime(vals, format=f, errors="coerce").notna().to_numpy() for f in formats),
             key=lambda a: a.sum(),
         )
-        raise self._bad(col, best, f"not a date in the format {formats[0]}", "Export with the tool's default date format")
+        raise self._bad(
+            col, best, f"not a date in the format {formats[0]}", "Export with the tool's default date format"
+        )
 
 
 def parse_body(
@@ -290,8 +300,12 @@ def parse_body(
         )
     if nl < 0 or nl + 1 >= end:
         if expect_rows:
-            raise SourceError("the export has a header but no data rows", file=file, line=header_line,
-                              hint="Check the date range and filters of the report")
+            raise SourceError(
+                "the export has a header but no data rows",
+                file=file,
+                line=header_line,
+                hint="Check the date range and filters of the report",
+            )
         return Body(pa.table({c: pa.array([], pa.string()) for c in names}), header_line + 1, file)
     buf = pa.py_buffer(layout.data).slice(nl + 1, end - nl - 1)
     try:
@@ -329,8 +343,14 @@ def _locate_bad_row(text: str, ncols: int, sep: str) -> tuple[int | None, str]:
 
 
 # ---- canonical frame --------------------------------------------------------------------------------------
-_ARROW = {"string": pa.string(), "int64": pa.int64(), "Int64": pa.int64(), "float64": pa.float64(),
-          "datetime64[s]": pa.timestamp("s"), "boolean": pa.bool_()}
+_ARROW = {
+    "string": pa.string(),
+    "int64": pa.int64(),
+    "Int64": pa.int64(),
+    "float64": pa.float64(),
+    "datetime64[s]": pa.timestamp("s"),
+    "boolean": pa.bool_(),
+}
 _STRINGS = {pa.string(): pd.StringDtype("pyarrow")}.get
 
 
@@ -402,9 +422,18 @@ def fmt_money(s: pd.Series) -> pd.Series:
     return s.astype("float64").round(2).map("{:.2f}".format)
 
 
-def write_csv(path: Path, preamble: Sequence[str], table: pd.DataFrame, footer: Sequence[Sequence[Any]] = (),
-              *, sep: str = ",", encoding: str = "utf-8", lineterminator: str = "\n",
-              quoting: Any = csv.QUOTE_MINIMAL, trailer: Sequence[str] = ()) -> None:
+def write_csv(
+    path: Path,
+    preamble: Sequence[str],
+    table: pd.DataFrame,
+    footer: Sequence[Sequence[Any]] = (),
+    *,
+    sep: str = ",",
+    encoding: str = "utf-8",
+    lineterminator: str = "\n",
+    quoting: Any = csv.QUOTE_MINIMAL,
+    trailer: Sequence[str] = (),
+) -> None:
     """Write preamble lines, a table, footer rows (CSV-quoted) and trailer lines."""
     buf = io.StringIO()
     for line in preamble:

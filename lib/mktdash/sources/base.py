@@ -75,7 +75,9 @@ class Parsed:
     period: tuple[dt.date, dt.date] | None = None  # the date range the export covers (for replacements)
     # totals rows found in the file, e.g. {"clicks": 123, "spend": 45.6}; the engine reconciles loaded sums
     totals: dict[str, float] = field(default_factory=dict)
-    replace_key: dict[str, Any] = field(default_factory=dict)  # e.g. {"platform": "meta", "account_id": "act_1"}
+    replace_key: dict[str, Any] = field(
+        default_factory=dict
+    )  # e.g. {"platform": "meta", "account_id": "act_1"}
     warnings: list[str] = field(default_factory=list)
 
 

@@ -23,13 +23,40 @@ from mktdash.sources.base import Parsed, ReadContext, SourceError
 
 NAME = "fivetran"
 TABLE = "ad_daily"
-COLUMNS = ["source_relation", "date_day", "platform", "account_id", "account_name", "campaign_id",
-           "campaign_name", "ad_group_id", "ad_group_name", "ad_id", "ad_name", "clicks", "impressions",
-           "spend", "conversions", "conversions_value"]
-PLATFORMS = {"facebook": "meta", "facebook_ads": "meta", "meta": "meta", "instagram": "meta",
-             "bing": "microsoft_ads", "bing_ads": "microsoft_ads", "microsoft": "microsoft_ads",
-             "microsoft_advertising": "microsoft_ads", "google": "google_ads", "adwords": "google_ads",
-             "linkedin_ads": "linkedin", "linkedin": "linkedin", "tiktok_ads": "tiktok", "tiktok": "tiktok"}
+COLUMNS = [
+    "source_relation",
+    "date_day",
+    "platform",
+    "account_id",
+    "account_name",
+    "campaign_id",
+    "campaign_name",
+    "ad_group_id",
+    "ad_group_name",
+    "ad_id",
+    "ad_name",
+    "clicks",
+    "impressions",
+    "spend",
+    "conversions",
+    "conversions_value",
+]
+PLATFORMS = {
+    "facebook": "meta",
+    "facebook_ads": "meta",
+    "meta": "meta",
+    "instagram": "meta",
+    "bing": "microsoft_ads",
+    "bing_ads": "microsoft_ads",
+    "microsoft": "microsoft_ads",
+    "microsoft_advertising": "microsoft_ads",
+    "google": "google_ads",
+    "adwords": "google_ads",
+    "linkedin_ads": "linkedin",
+    "linkedin": "linkedin",
+    "tiktok_ads": "tiktok",
+    "tiktok": "tiktok",
+}
 
 
 def platform_name(value: str) -> str:
@@ -61,29 +88,46 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     for c in ("source_relation", "date_day", "platform", "campaign_name", "spend"):
         b.need(c)
     currency = b.pick("currency")
-    cols: dict[str, Any] = {c: b.text(b.pick(c)) for c in COLUMNS if c not in
-                            ("date_day", "clicks", "impressions", "spend", "conversions", "conversions_value")}
-    cols.update({
-        "clicks": b.number(b.pick("clicks"), integer=True, fill=0),
-        "impressions": b.number(b.pick("impressions"), integer=True, fill=0),
-        "spend": b.number("spend", fill=0.0),
-        "conversions": b.number(b.pick("conversions")),
-        "conversions_value": b.number(b.pick("conversions_value")),
-        "currency": b.text(currency) if currency else ctx.reporting_currency,
-    })
+    cols: dict[str, Any] = {
+        c: b.text(b.pick(c))
+        for c in COLUMNS
+        if c not in ("date_day", "clicks", "impressions", "spend", "conversions", "conversions_value")
+    }
+    cols.update(
+        {
+            "clicks": b.number(b.pick("clicks"), integer=True, fill=0),
+            "impressions": b.number(b.pick("impressions"), integer=True, fill=0),
+            "spend": b.number("spend", fill=0.0),
+            "conversions": b.number(b.pick("conversions")),
+            "conversions_value": b.number(b.pick("conversions_value")),
+            "currency": b.text(currency) if currency else ctx.reporting_currency,
+        }
+    )
     df = _csv.ad_frame(b, cols)
     df["date_day"] = pd.Series(b.date("date_day", ("%Y-%m-%d",)).to_numpy(), dtype="datetime64[s]")
     uniq = df["platform"].dropna().unique()
     df["platform"] = df["platform"].map({p: platform_name(p) for p in uniq}).astype("string")
     if df["platform"].isna().any():
         i = int(df.index[df["platform"].isna()][0])
-        raise SourceError("missing platform", file=path, line=int(df["_line"].iloc[i]), column="platform",
-                          hint="Every row of ad_reporting has a platform")
+        raise SourceError(
+            "missing platform",
+            file=path,
+            line=int(df["_line"].iloc[i]),
+            column="platform",
+            hint="Every row of ad_reporting has a platform",
+        )
     return Parsed(
-        table=TABLE, frame=df, source=NAME, period=_csv.period_of(df),
-        replace_key={"source_relation": sorted(df["source_relation"].dropna().unique().tolist()),
-                     "account_id": sorted(df["account_id"].dropna().unique().tolist())},
-        warnings=[] if currency else [f"Fivetran ad_reporting has no currency: spend assumed in {ctx.reporting_currency}"],
+        table=TABLE,
+        frame=df,
+        source=NAME,
+        period=_csv.period_of(df),
+        replace_key={
+            "source_relation": sorted(df["source_relation"].dropna().unique().tolist()),
+            "account_id": sorted(df["account_id"].dropna().unique().tolist()),
+        },
+        warnings=[]
+        if currency
+        else [f"Fivetran ad_reporting has no currency: spend assumed in {ctx.reporting_currency}"],
     )
 
 

@@ -43,7 +43,9 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         if len(found) != 1:
             raise SourceError(
                 "no Day column and no single date in the file name: Editor statistics have no dates of their own",
-                file=path, line=1, column="Day",
+                file=path,
+                line=1,
+                column="Day",
                 hint="Download statistics for one day and name the file like editor_2025-07-08.csv",
             )
         dates = pd.Timestamp(found[0])
@@ -67,7 +69,9 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         "currency": b.text(currency) if currency else ctx.reporting_currency,
     }
     df = _csv.ad_frame(b, cols, {"_campaign_type": b.text(b.pick("Campaign Type"))})
-    df["date_day"] = dates if isinstance(dates, pd.Timestamp) else pd.Series(dates.to_numpy(), dtype="datetime64[s]")
+    df["date_day"] = (
+        dates if isinstance(dates, pd.Timestamp) else pd.Series(dates.to_numpy(), dtype="datetime64[s]")
+    )
     return Parsed(
         table=TABLE,
         frame=df,

@@ -110,8 +110,12 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     end, footer = layout.peel_footer(_is_total)
     body = _csv.parse_body(layout, header, end)
     if not footer:  # the tool always ends the file with its totals: without them it was cut short
-        raise SourceError("no Total: Account row at the end: the file looks truncated", file=path,
-                          line=layout.data.count(b"\n") + 1, hint="Download the report again")
+        raise SourceError(
+            "no Total: Account row at the end: the file looks truncated",
+            file=path,
+            line=layout.data.count(b"\n") + 1,
+            hint="Download the report again",
+        )
     b = body
     metric_cols = {
         "clicks": b.pick("Clicks", "Interactions"),
@@ -128,7 +132,9 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     else:
         raise SourceError(
             f"no Day column and the report covers {'all time' if period is None else f'{period[0]}..{period[1]}'}",
-            file=path, line=header, column="Day",
+            file=path,
+            line=header,
+            column="Day",
             hint="Add Segment > Time > Day to the report, or export one day per file",
         )
     currency = b.pick("Currency code", "Currency")
@@ -171,9 +177,11 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
 def replace_key(df: pd.DataFrame) -> dict[str, Any]:
     """platform + source format + the account ids in the file (the engine replaces per account)."""
     accounts = sorted(df["account_id"].dropna().unique().tolist())
-    return {"platform": str(df["platform"].iloc[0]) if len(df) else PLATFORM,
-            "source_relation": str(df["source_relation"].iloc[0]) if len(df) else NAME,
-            "account_id": accounts[0] if len(accounts) == 1 else accounts}
+    return {
+        "platform": str(df["platform"].iloc[0]) if len(df) else PLATFORM,
+        "source_relation": str(df["source_relation"].iloc[0]) if len(df) else NAME,
+        "account_id": accounts[0] if len(accounts) == 1 else accounts,
+    }
 
 
 # ---- writing ----------------------------------------------------------------------------------------------
@@ -202,8 +210,14 @@ def campaign_types(df: pd.DataFrame) -> pd.Series:
     """The Google "Campaign type" of each row: ``_campaign_type`` if given, else from ``channel``."""
     if "_campaign_type" in df and df["_campaign_type"].notna().any():
         return df["_campaign_type"].astype("string").fillna("Search")
-    ch = df["channel"].astype("string") if "channel" in df else pd.Series(pd.NA, index=df.index, dtype="string")
-    return ch.map(lambda c: CAMPAIGN_TYPES.get(str(c), "Search") if pd.notna(c) else "Search").astype("string")
+    ch = (
+        df["channel"].astype("string")
+        if "channel" in df
+        else pd.Series(pd.NA, index=df.index, dtype="string")
+    )
+    return ch.map(lambda c: CAMPAIGN_TYPES.get(str(c), "Search") if pd.notna(c) else "Search").astype(
+        "string"
+    )
 
 
 def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
@@ -218,8 +232,14 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
     if not day and d.nunique() > 1:
         raise ValueError("a Google Ads report without the Day segment must cover one day")
     start, end = d.min().date(), d.max().date()
-    title = opts.get("title", {"campaign": "Campaign report", "ad_group": "Ad group report", "ad": "Ad report"}[level])
-    line2 = "All time" if opts.get("all_time") else f'"{start:%B} {start.day}, {start.year} - {end:%B} {end.day}, {end.year}"'
+    title = opts.get(
+        "title", {"campaign": "Campaign report", "ad_group": "Ad group report", "ad": "Ad report"}[level]
+    )
+    line2 = (
+        "All time"
+        if opts.get("all_time")
+        else f'"{start:%B} {start.day}, {start.year} - {end:%B} {end.day}, {end.year}"'
+    )
     out = pd.DataFrame(index=df.index)
     if day:
         out["Day"] = d.dt.strftime("%Y-%m-%d")
@@ -247,7 +267,9 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
         row = [" --"] * len(out.columns)
         row[0] = label
         cols = list(out.columns)
-        row[cols.index("Currency code")] = _csv.one_value(part, "currency", "USD") if part["currency"].nunique() <= 1 else " --"
+        row[cols.index("Currency code")] = (
+            _csv.one_value(part, "currency", "USD") if part["currency"].nunique() <= 1 else " --"
+        )
         row[cols.index("Impr.")] = f"{int(part['impressions'].sum()):,}"
         row[cols.index("Clicks")] = f"{int(part['clicks'].sum()):,}"
         row[cols.index("Cost")] = f"{part['spend'].astype('float64').round(2).sum():.2f}"

@@ -75,7 +75,10 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     period = period if period and None not in period else None
     _csv.check_in_period(df, period, path, "the Report Start/End line")  # type: ignore[arg-type]
     return Parsed(
-        table=TABLE, frame=df, source=NAME, period=period or _csv.period_of(df),  # type: ignore[arg-type]
+        table=TABLE,
+        frame=df,
+        source=NAME,
+        period=period or _csv.period_of(df),  # type: ignore[arg-type]
         replace_key=replace_key(df),
         warnings=[] if currency else [f"no Currency column: assumed {ctx.reporting_currency}"],
     )
@@ -87,8 +90,9 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
     start, end = d.min().date(), d.max().date()
     out = pd.DataFrame(
         {
-            "Start Date (in UTC)": [_csv.mdY(x) for x in d.dt.date] if len(d) < 50_000 else
-            d.dt.month.astype(str) + "/" + d.dt.day.astype(str) + "/" + d.dt.year.astype(str),
+            "Start Date (in UTC)": [_csv.mdY(x) for x in d.dt.date]
+            if len(d) < 50_000
+            else d.dt.month.astype(str) + "/" + d.dt.day.astype(str) + "/" + d.dt.year.astype(str),
             "Account Name": _csv.fill(df, "account_name"),
             "Account ID": _csv.fill(df, "account_id"),
             "Campaign Group Name": _csv.fill(df, "campaign_name"),
@@ -106,5 +110,9 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
         },
         index=df.index,
     )
-    pre = ["Campaign Performance Report (in UTC)", f'"Report Start: {_csv.mdY(start)}, Report End: {_csv.mdY(end)}"', ""]
+    pre = [
+        "Campaign Performance Report (in UTC)",
+        f'"Report Start: {_csv.mdY(start)}, Report End: {_csv.mdY(end)}"',
+        "",
+    ]
     _csv.write_csv(path, pre, out)

@@ -55,19 +55,30 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
             summary_mask &= np.asarray(pc.is_null(b.table[c]).to_numpy(zero_copy_only=False))
     if summary_mask.sum() > 1:
         i = int(np.flatnonzero(summary_mask)[1])
-        raise SourceError("a row has no campaign, ad set or ad name", file=path, line=int(b.lines[i]),
-                          column="Campaign name", hint="Export the report again without editing it")
+        raise SourceError(
+            "a row has no campaign, ad set or ad name",
+            file=path,
+            line=int(b.lines[i]),
+            column="Campaign name",
+            hint="Export the report again without editing it",
+        )
     summary = b.split(summary_mask) if summary_mask.any() else None
     if len(b) == 0:
-        raise SourceError("the export has no data rows", file=path, line=1,
-                          hint="Check the date range and filters of the report")
+        raise SourceError(
+            "the export has no data rows",
+            file=path,
+            line=1,
+            hint="Check the date range and filters of the report",
+        )
     starts, ends = b.date(start_col, ("%Y-%m-%d",)), b.date(end_col, ("%Y-%m-%d",))
     same = np.asarray(pc.equal(starts, ends).to_numpy(zero_copy_only=False))
     if not same.all():
         i = int(np.flatnonzero(~same)[0])
         raise SourceError(
             "a row spans more than one day (Reporting starts != Reporting ends)",
-            file=path, line=int(b.lines[i]), column="Reporting ends",
+            file=path,
+            line=int(b.lines[i]),
+            column="Reporting ends",
             hint="Export with Breakdown > By time > Day",
         )
     results = b.number(b.pick("Results"))
@@ -119,7 +130,9 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
                 if v is not None:
                     totals[m] = v
         _csv.check_in_period(df, period, path, "the summary row")
-    return Parsed(table=TABLE, frame=df, source=NAME, period=period, totals=totals, replace_key=replace_key(df))
+    return Parsed(
+        table=TABLE, frame=df, source=NAME, period=period, totals=totals, replace_key=replace_key(df)
+    )
 
 
 def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
@@ -156,12 +169,17 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
     if opts.get("summary", True) and len(out):
         d = pd.to_datetime(df["date_day"])
         top: dict[str, Any] = {c: "" for c in out.columns}
-        top.update({
-            "Reporting starts": d.min().strftime("%Y-%m-%d"), "Reporting ends": d.max().strftime("%Y-%m-%d"),
-            f"Amount spent ({cur})": round(float(out[f"Amount spent ({cur})"].sum()), 2),
-            "Impressions": int(out["Impressions"].sum()), "Reach": int(out["Reach"].sum()),
-            "Link clicks": int(out["Link clicks"].sum()), "Clicks (all)": int(out["Clicks (all)"].sum()),
-            "Purchases conversion value": round(float(out["Purchases conversion value"].sum()), 2),
-        })
+        top.update(
+            {
+                "Reporting starts": d.min().strftime("%Y-%m-%d"),
+                "Reporting ends": d.max().strftime("%Y-%m-%d"),
+                f"Amount spent ({cur})": round(float(out[f"Amount spent ({cur})"].sum()), 2),
+                "Impressions": int(out["Impressions"].sum()),
+                "Reach": int(out["Reach"].sum()),
+                "Link clicks": int(out["Link clicks"].sum()),
+                "Clicks (all)": int(out["Clicks (all)"].sum()),
+                "Purchases conversion value": round(float(out["Purchases conversion value"].sum()), 2),
+            }
+        )
         out = pd.concat([pd.DataFrame([top]), out], ignore_index=True)
     _csv.write_csv(path, [], out)

@@ -88,12 +88,18 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     df["date_day"] = pd.Series(b.date(date_col, ("%m/%d/%Y", "%Y-%m-%d")).to_numpy(), dtype="datetime64[s]")
     period = period if period and None not in period else None
     _csv.check_in_period(df, period, path, "the Report Time line")  # type: ignore[arg-type]
-    totals = {"rows": float(rows.group(1).replace(",", "")), "_line": float(pre.count("\n") + 1)} if rows else {}
+    totals = (
+        {"rows": float(rows.group(1).replace(",", "")), "_line": float(pre.count("\n") + 1)} if rows else {}
+    )
     if rows:
         totals["_line"] = float(next(i for i, x in enumerate(lines, 1) if _ROWS.search(x)))
     return Parsed(
-        table=TABLE, frame=df, source=NAME, period=period or _csv.period_of(df),  # type: ignore[arg-type]
-        totals=totals, replace_key=replace_key(df),
+        table=TABLE,
+        frame=df,
+        source=NAME,
+        period=period or _csv.period_of(df),  # type: ignore[arg-type]
+        totals=totals,
+        replace_key=replace_key(df),
         warnings=[] if currency else [f"no Currency code column: assumed {ctx.reporting_currency}"],
     )
 
@@ -104,7 +110,11 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
     start, end = d.min().date(), d.max().date()
     out = pd.DataFrame(
         {
-            "Gregorian date": d.dt.month.astype(str) + "/" + d.dt.day.astype(str) + "/" + d.dt.year.astype(str),
+            "Gregorian date": d.dt.month.astype(str)
+            + "/"
+            + d.dt.day.astype(str)
+            + "/"
+            + d.dt.year.astype(str),
             "Account name": _csv.fill(df, "account_name"),
             "Account number": _csv.fill(df, "account_id"),
             "Campaign name": _csv.fill(df, "campaign_name"),
@@ -137,5 +147,6 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
         "",
     ]
     trailer = ["", f'"©{end.year} Microsoft Corporation. All rights reserved. "']
-    _csv.write_csv(path, pre, out, quoting=csv.QUOTE_ALL, encoding="utf-8-sig", lineterminator="\r\n",
-                   trailer=trailer)
+    _csv.write_csv(
+        path, pre, out, quoting=csv.QUOTE_ALL, encoding="utf-8-sig", lineterminator="\r\n", trailer=trailer
+    )

@@ -32,8 +32,10 @@ def _is_total(line: str) -> bool:
 def sniff(head: str, file_name: str) -> bool:
     first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
     cells = [c.strip() for c in _csv.split_csv_line(first)]
-    return "Campaign name" in cells and "Cost" in cells and (
-        "Clicks (destination)" in cells or "Ad group name" in cells
+    return (
+        "Campaign name" in cells
+        and "Cost" in cells
+        and ("Clicks (destination)" in cells or "Ad group name" in cells)
     )
 
 
@@ -43,8 +45,12 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     end, footer = layout.peel_footer(_is_total)
     b = _csv.parse_body(layout, 1, end)
     if not footer:  # the tool always ends the file with its totals: without them it was cut short
-        raise SourceError("no Total of N results row at the end: the file looks truncated", file=path,
-                          line=layout.data.count(b"\n") + 1, hint="Download the report again")
+        raise SourceError(
+            "no Total of N results row at the end: the file looks truncated",
+            file=path,
+            line=layout.data.count(b"\n") + 1,
+            hint="Download the report again",
+        )
     date_col = b.need("Date", "By Day", "Stat time")
     currency = b.pick("Currency")
     metric_cols = {
@@ -76,7 +82,11 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     df["date_day"] = pd.Series(b.date(date_col, ("%Y-%m-%d", "%m/%d/%Y")).to_numpy(), dtype="datetime64[s]")
     totals = parse_totals([(n, "Total:" + t) for n, t in footer], b.columns, metric_cols)
     return Parsed(
-        table=TABLE, frame=df, source=NAME, period=_csv.period_of(df), totals=totals,
+        table=TABLE,
+        frame=df,
+        source=NAME,
+        period=_csv.period_of(df),
+        totals=totals,
         replace_key=replace_key(df),
         warnings=[] if currency else [f"no Currency column: assumed {ctx.reporting_currency}"],
     )
