@@ -334,30 +334,29 @@ def tests(
     ``adjust``, the ``ADJUSTED`` rates of a level are tested relative to the rest of its ``PARENT``.
     """
     out = []
-    sep = "\x1f"  # tests of all evaluated weeks run at once, keyed by entity + week
+    evaluated = [weeks.shift(week, -h) for h in range(history_weeks, -1, -1)]
     for level, w in weekly_by_level.items():
         w = kpis.add_ratios_frame(w)
-        w = w.assign(entity=w["entity"].astype(str), week=w["week"].astype(str))
+        w = w.assign(week=w["week"].astype(str))
         adj_metrics = ADJUSTED.get(level, ()) if adjust else ()
         if adj_metrics:
             par = PARENT[level]
             w = _with_parent(w, par if par in w.columns else None)
+        # the tests of all evaluated weeks run at once, grouped, joined and aligned on an integer key of
+        # entity and evaluated week (entity code * weeks + week's position): no string keys to build or split
+        codes, entities = pd.factorize(w["entity"].astype(str))
+        w = w.assign(entity=codes * len(evaluated))
         curs, bases = [], []
-        for h in range(history_weeks, -1, -1):
-            ew = weeks.shift(week, -h)
+        for i, ew in enumerate(evaluated):
             bws = [weeks.shift(ew, -j) for j in range(baseline_weeks, 0, -1)]
             c, b = w[w["week"] == ew], w[w["week"].isin(bws)]
-            if c.empty or b.empty:
-                continue
-            curs.append(c.assign(entity=c["entity"] + sep + ew))
-            bases.append(b.assign(entity=b["entity"] + sep + ew))
+            if not (c.empty or b.empty):
+                curs.append(c.assign(entity=c["entity"] + i))
+                bases.append(b.assign(entity=b["entity"] + i))
         if not curs:
             continue
-        cur, base = pd.concat(curs, ignore_index=True), pd.concat(bases, ignore_index=True)
-        # the tests group, join and align on an integer code of entity + week: a fifth of the time of strings
-        keys = pd.Index(pd.concat([cur["entity"], base["entity"]]).unique())
-        cur = cur.assign(entity=keys.get_indexer(cur["entity"])).set_index("entity")
-        base = base.assign(entity=keys.get_indexer(base["entity"]))
+        cur = pd.concat(curs, ignore_index=True).set_index("entity")
+        base = pd.concat(bases, ignore_index=True)
         parts = []
         for m in metrics:
             if m in RATE_TESTS:
@@ -375,9 +374,9 @@ def tests(
         if not parts:
             continue
         res = pd.concat(parts).rename_axis("key").reset_index()
-        split = pd.Series(keys.take(res["key"].to_numpy()), index=res.index).str.split(sep, n=1, expand=True)
-        res["entity"], res["week"], res["level"] = split[0], split[1], level
-        out.append(res.drop(columns="key"))
+        entity, at = np.divmod(res.pop("key").to_numpy(), len(evaluated))
+        res["entity"], res["week"], res["level"] = entities.take(entity), np.take(evaluated, at), level
+        out.append(res)
     if not out:
         return pd.DataFrame(
             columns=[c for c in COLUMNS if c not in ("q_value", "text", "kind", "direction", "size")]
