@@ -223,21 +223,28 @@ class Preheated:
     def manager(self) -> Any:
         return self._future.result()
 
-    def shutdown(self) -> None:
-        with contextlib.suppress(Exception):  # on a thread of its own: the caller may hold papermill's loop
-            km = self._future.result()
-            self._stopper.submit(asyncio.run, km.shutdown_kernel(now=True)).result()
+    def shutdown(self) -> Future[None]:
+        """Stop the kernel on a thread of its own (the caller may hold papermill's loop) and return at once: the
+        kill is immediate, what follows is jupyter_client polling for the process to be gone (0.1 s a kernel,
+        which would sit between one stage's end and the next one's start) and removing its sockets."""
+        return self._stopper.submit(self._stop)
+
+    def _stop(self) -> None:
+        with contextlib.suppress(Exception):
+            asyncio.run(self._future.result().shutdown_kernel(now=True))
         shutil.rmtree(self._sockets, ignore_errors=True)
 
 
 class KernelPool:
     """The run's kernels by notebook name: ``preheat`` starts them ahead, ``take`` hands one over (starting it
-    now if it was not preheated), ``release`` stops it; leaving the ``with`` block stops whatever is left.
-    With ``fork`` (on Linux), a :class:`KernelServer` starts with the pool and forks them."""
+    now if it was not preheated), ``release`` stops it without waiting; leaving the ``with`` block stops
+    whatever is left and waits until every kernel is gone. With ``fork`` (on Linux), a :class:`KernelServer`
+    starts with the pool and forks them."""
 
     def __init__(self, notebooks_dir: Path, kernel_name: str, *, fork: bool = False) -> None:
         self.notebooks_dir, self.kernel_name = notebooks_dir, kernel_name
         self.kernels: dict[str, Preheated] = {}
+        self.stopping: list[Future[None]] = []
         # fork() after imports is safe on Linux; macOS' system frameworks may not survive it
         self.server = KernelServer(notebooks_dir) if fork and sys.platform == "linux" else None
 
@@ -253,7 +260,7 @@ class KernelPool:
 
     def release(self, name: str) -> None:
         if kernel := self.kernels.pop(name, None):
-            kernel.shutdown()
+            self.stopping.append(kernel.shutdown())
 
     def release_all(self) -> None:
         for name in list(self.kernels):
@@ -264,5 +271,7 @@ class KernelPool:
 
     def __exit__(self, *exc: object) -> None:
         self.release_all()
+        for stopped in self.stopping:
+            stopped.result()
         if self.server:
             self.server.close()
