@@ -1,4 +1,4 @@
-"""Shared bits for the benchmarks: a temp MKTDASH_HOME, a wall clock, and peak RSS of a process tree."""
+"""Shared bits for the benchmarks: a temp MKTDASH_HOME and the peak memory of a process tree."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
+
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -29,26 +32,29 @@ def temp_home(prefix: str = "mktdash-bench-") -> Iterator[Path]:
 
 
 class PeakRSS:
-    """Samples the memory of this process plus all its children (kernels) every 0.1 s, in bytes.
+    """Samples the memory of a process tree every 0.1 s, in bytes: ``root`` (a pid; this process by default) and
+    all its children (the runner, its kernel server, the kernels).
 
     ``.peak`` is the peak of their summed RSS: pages shared between processes (the kernels are forked from one
     server and share its imports) count once per process, so this overstates the tree's memory. ``.peak_pss``
     is the peak of their summed PSS (each shared page split between its sharers): the RAM the tree really
     holds, what a container's memory limit sees. PSS costs ~2 ms a process to read, so it is read when the
-    summed RSS sets a new peak and once a second, not every sample: sampling stays cheap beside the run."""
+    summed RSS sets a new peak and once a second, not every sample. Still, reading /proc takes CPU (and the GIL
+    of the process it runs in): time runs without it."""
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.1, root: int | None = None) -> None:
         self.interval, self.peak, self.peak_pss = interval, 0, 0
+        self.root = psutil.Process(root)  # the tree's root: this process unless another pid is given
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        me, n = psutil.Process(), 0
+        n = 0
         while not self._stop.is_set():
-            tree = [me, *me.children(recursive=True)]
-            total = sum(_read(p, lambda p: p.memory_info().rss) for p in tree)
+            tree = [self.root, *_read(self.root, lambda p: p.children(recursive=True), [])]
+            total = sum(_read(p, lambda p: p.memory_info().rss, 0) for p in tree)
             if total > self.peak or n % 10 == 0:
-                pss = sum(_read(p, lambda p: p.memory_full_info().pss) for p in tree)
+                pss = sum(_read(p, lambda p: p.memory_full_info().pss, 0) for p in tree)
                 self.peak, self.peak_pss = max(self.peak, total), max(self.peak_pss, pss)
             n += 1
             time.sleep(self.interval)
@@ -62,20 +68,11 @@ class PeakRSS:
         self._thread.join()
 
 
-def _read(process: psutil.Process, what: Callable[[psutil.Process], int]) -> int:
+def _read(process: psutil.Process, what: Callable[[psutil.Process], T], default: T) -> T:
     try:
         return what(process)
     except psutil.Error:  # a kernel that just ended
-        return 0
-
-
-def timed(fn, *args, **kwargs):  # noqa: ANN001, ANN201
-    """(result, seconds, peak summed RSS, peak summed PSS) of one call, bytes."""
-    with PeakRSS() as rss:
-        t0 = time.perf_counter()
-        out = fn(*args, **kwargs)
-        secs = time.perf_counter() - t0
-    return out, secs, rss.peak, rss.peak_pss
+        return default
 
 
 def gb(b: float) -> str:

@@ -12,7 +12,7 @@ import nbformat
 import psutil
 import pytest
 
-from mktdash import paths, pipeline
+from mktdash import paths
 from mktdash.params import resolve
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -39,20 +39,23 @@ def test_floor_is_the_weekly_notebooks_emptied_to_their_parameters_cell(tmp_path
 
 
 @pytest.mark.slow
-def test_floor_runs_through_the_weekly_runner(home: Path, tmp_path: Path) -> None:
-    floor = bench_run.emptied_notebooks(tmp_path)
-    result = pipeline.run(resolve(), notebooks_dir=floor, progress=False, echo=lambda *_: None)
-    assert result.ok, result.error
-    assert [n["name"] for n in result.manifest["notebooks"]] == WEEKLY
+def test_floor_is_the_weekly_command_on_the_emptied_notebooks(home: Path, tmp_path: Path) -> None:
+    floor = bench_run.floor_project(tmp_path / "floor")
+    seconds, manifest, _ = bench_run.weekly_command([], floor)
+    assert seconds > 0 and manifest["status"] == "ok"
+    assert [n["name"] for n in manifest["notebooks"]] == WEEKLY
+    assert manifest["params"] == resolve().model_dump(mode="json")  # the real params/, resolved the same
+    run_dir = next((home / "outputs" / "runs").glob(f"*/{manifest['run_id']}"))
     for name in WEEKLY:  # each ran in a kernel: the parameters cell plus papermill's injected one, no more
-        ran = nbformat.read(result.run_dir / "notebooks" / f"{name}.ipynb", as_version=4)
+        ran = nbformat.read(run_dir / "notebooks" / f"{name}.ipynb", as_version=4)
         assert [c.metadata.get("tags") for c in ran.cells] == [["parameters"], ["injected-parameters"]]
         assert ran.metadata.papermill.parameters["mode"] == "static"
 
 
-def test_peak_memory_counts_a_child_process(tmp_path: Path) -> None:
-    """A child that fills 300 MB and holds it: the tree's peak RSS and peak PSS both see it."""
-    me = psutil.Process().memory_full_info()  # the test process itself, counted in the tree as well
+def test_peak_memory_counts_a_process_tree(tmp_path: Path) -> None:
+    """A child that fills 300 MB and holds it: a sampler of this process's tree and one of the child's own both
+    see it, in RSS and in PSS; only the first also counts this process."""
+    me = psutil.Process().memory_full_info()
     ready = tmp_path / "ready"
     child = (
         "import pathlib, sys, time\n"
@@ -60,21 +63,26 @@ def test_peak_memory_counts_a_child_process(tmp_path: Path) -> None:
         "pathlib.Path(sys.argv[1]).touch()\n"
         "time.sleep(1.5)\n"
     )
-    with PeakRSS(interval=0.05) as mem:
+    with PeakRSS(interval=0.05) as tree:
         proc = subprocess.Popen([sys.executable, "-c", child, str(ready)])
-        assert proc.wait(timeout=60) == 0
+        with PeakRSS(interval=0.05, root=proc.pid) as alone:
+            assert proc.wait(timeout=60) == 0
     assert ready.exists()
-    assert mem.peak - me.rss >= 290 * MB
-    assert mem.peak_pss - me.pss >= 290 * MB
+    assert tree.peak - me.rss >= 290 * MB and tree.peak_pss - me.pss >= 290 * MB
+    assert alone.peak >= 300 * MB and alone.peak_pss >= 300 * MB
+    assert alone.peak < tree.peak
 
 
 @pytest.mark.slow
 def test_weekly_run_benchmark_end_to_end() -> None:
-    """A tiny world through the whole measurement: demo, cold run, interleaved floor and warm runs."""
+    """A tiny world through the whole measurement: demo, cold run, interleaved floor and warm runs (as commands
+    and in-process), memory on runs of its own."""
     r = bench_run.measure(0.2, [str(paths.project_root() / "params/test/smoke.yaml")], repeat=1)
     assert r["ad_daily_rows"] > 10_000
     assert r["warm_ratio"] == pytest.approx(r["warm_s"] / r["floor_s"])
+    assert r["in_process_ratio"] == pytest.approx(r["in_process_warm_s"] / r["in_process_floor_s"])
     assert r["floor_s"] < r["warm_s"] < r["cold_s"]  # the notebooks' work costs something; a cold run, a fit
+    assert r["in_process_floor_s"] < r["floor_s"]  # the command also starts an interpreter and the runner
     assert list(r["warm_notebooks"]) == WEEKLY
     # forked kernels share the server's pages: summed RSS counts them once per kernel, PSS once in all
     assert 0 < r["warm_pss"] < r["warm_rss"]
