@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTERNAL = ROOT.parent / "shared" / "data" / "external"
+EXTERNAL = ROOT / "tests" / "fixtures" / "external"
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The executive dashboard (notebook 30): data loading, one HTML rendering, and the live widget app.
 
-The same code serves both modes of GUIDE §3:
+The same code serves both modes of docs/contracts.md, Notebooks:
 
 * **static** (papermill, HTML export): :func:`show` displays the rendered HTML (tiles, tables, PNG charts);
 * **live** (Voilà): :func:`show` displays an ipywidgets app (week picker, channel/platform filter, drill-down

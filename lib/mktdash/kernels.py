@@ -3,7 +3,7 @@
 A weekly run spends ~1 s starting each kernel and 1.5-3.5 s in each notebook's imports (pandas, matplotlib,
 Ibis, ...) before any work. :class:`Preheated` starts a notebook's kernel on a background thread while the
 previous notebook still runs and executes, silently, the notebook's own import cells (the code cells above
-its ``parameters`` cell that hold nothing but ``import`` statements, GUIDE §3). papermill then executes the
+its ``parameters`` cell that hold nothing but ``import`` statements, docs/contracts.md, Notebooks). papermill then executes the
 whole notebook in that kernel, import cells included (cheap, the modules are loaded), so the executed
 notebook is exactly what it would be in a fresh kernel. The same idea as Voilà's preheated kernels.
 

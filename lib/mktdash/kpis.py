@@ -378,7 +378,7 @@ def _execute(wh_or_table: Any, expr: ibis.Expr) -> pd.DataFrame:
 
 
 def channel_weekly(wh_or_table: Any, *, first: str | None = None, last: str | None = None) -> pd.DataFrame:
-    """The GUIDE §2 ``kpi_channel_weekly.csv`` table: every week of the data by channel.
+    """The docs/contracts.md ``kpi_channel_weekly.csv`` table: every week of the data by channel.
 
     Columns exactly ``CHANNEL_WEEKLY_COLUMNS``; money in the reporting currency; revenue is
     ``conversions_value_reporting``.

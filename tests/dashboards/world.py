@@ -2,7 +2,7 @@
 
 Builds, under a ``MKTDASH_HOME``: a DuckDB warehouse (from ``mktdash.demo.world.simulate`` when the demo
 package provides it, else minimal canonical frames made here, including a campaign named
-``<script>alert(1)</script>``), run folders with the exports of GUIDE §2 for the last few weeks, and a
+``<script>alert(1)</script>``), run folders with the exports of docs/contracts.md for the last few weeks, and a
 published snapshot (``mktdash.publish.publish``).
 """
 
@@ -192,7 +192,7 @@ def write_run(
     hostile_alert: bool = True,
     real_alerts: bool = True,
 ) -> Path:
-    """A run folder with manifest (status ok) and the GUIDE §2 exports computed by SQL from the warehouse."""
+    """A run folder with manifest (status ok) and the docs/contracts.md exports computed by SQL from the warehouse."""
     import duckdb
 
     rd = runs_dir / week / run_id

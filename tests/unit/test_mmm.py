@@ -19,7 +19,7 @@ import pytest
 from mktdash.budget import mmm
 from mktdash.warehouse import Warehouse
 
-EXTERNAL = bw.ROOT.parent / "shared" / "data" / "external"
+EXTERNAL = bw.ROOT / "tests" / "fixtures" / "external"
 
 
 def test_weekly_frame_matches_the_demo_truth(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def test_environment_yml_installs_the_same_package() -> None:
 
 def test_stack_pins_are_declared() -> None:
     deps = " ".join(_pyproject()["project"]["dependencies"])
-    assert "sqlglot<30.18" in deps  # ibis 12 + sqlglot >= 30.18 breaks create_table (GUIDE §4)
+    assert "sqlglot<30.18" in deps  # ibis 12 + sqlglot >= 30.18 breaks create_table (docs/stack.md)
     assert re.search(r"duckdb[^\"]*<2", deps)  # ibis 12 calls fetch_arrow_table, gone in duckdb 2.0
 
 
@@ -92,3 +92,29 @@ def test_cli_help_for_every_verb() -> None:
             [sys.executable, "-m", "mktdash.cli", verb, "--help"], capture_output=True, text=True, check=True
         ).stdout
         assert out.startswith(f"usage: mktdash {verb}"), verb
+
+
+def test_the_project_stands_alone() -> None:
+    """Nothing reads or cites files beside the repository; the external samples are the published bytes."""
+    import hashlib
+
+    tracked = subprocess.run(
+        ["git", "ls-files", "lib", "tests", "bench", "notebooks", "pyproject.toml", "Makefile", ".ci"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    outside = re.compile("\\.\\./" + "shared|" + "GUIDE" + " §")  # split so this file does not match itself
+    offenders = [
+        p
+        for p in tracked
+        if p.endswith((".py", ".toml", ".ipynb", "Makefile", "run"))
+        and outside.search((ROOT / p).read_text(errors="replace"))
+    ]
+    assert offenders == []
+    external = ROOT / "tests" / "fixtures" / "external"
+    listed = dict(re.findall(r"^- (\S+\.csv) ([0-9a-f]{64})$", (external / "SOURCES.md").read_text(), re.M))
+    assert set(listed) == {p.name for p in external.glob("*.csv")}
+    for name, digest in listed.items():
+        assert hashlib.sha256((external / name).read_bytes()).hexdigest() == digest, name

@@ -311,7 +311,7 @@ def risk_section(wh: Any, model: BudgetModel, rec: optimizer.Recommendation) -> 
 
 # ---- exports and headline ----------------------------------------------------------------------------------------
 def export(exports: Path, model: BudgetModel, rec: optimizer.Recommendation) -> list[Path]:
-    """``budget_recommendation.csv`` and ``mmm_channel_roi.csv`` (GUIDE §2) into the run's exports."""
+    """``budget_recommendation.csv`` and ``mmm_channel_roi.csv`` (docs/contracts.md, Exports) into the run's exports."""
     exports.mkdir(parents=True, exist_ok=True)
     a = exports / "budget_recommendation.csv"
     rec.table()[optimizer.EXPORT_COLUMNS].to_csv(a, index=False)

@@ -1,6 +1,6 @@
 """A tiny weekly MMM world from known curves (for tests and as the benchmark's fallback).
 
-Same formulas as the demo world (GUIDE §2): contribution ``beta * x^S / (x^S + K^S)`` with
+Same formulas as the demo world (docs/contracts.md): contribution ``beta * x^S / (x^S + K^S)`` with
 ``x_t = spend_t + decay * x_{t-1}``, plus a baseline with trend and yearly seasonality and Gaussian noise.
 """
 

@@ -71,7 +71,7 @@ def generate(
     inbox : path
         Folder that receives one subfolder per source (``google_ads/``, ``meta/``, ``ga4/``, ...).
     truth_path : path
-        Where ``truth.json`` goes (GUIDE §2 layout plus ``files``, ``gaps``, ``bad_rows``, ``reexports``,
+        Where ``truth.json`` goes (docs/contracts.md layout plus ``files``, ``gaps``, ``bad_rows``, ``reexports``,
         ``duplicates``).
     seed, scale, end, plant, hostile_names, weeks
         As :func:`mktdash.demo.world.simulate`.

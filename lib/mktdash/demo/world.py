@@ -189,7 +189,7 @@ class World:
     tables : dict of DataFrame
         Canonical tables (``mktdash.schema``, without ``ingest_id``), clean and complete.
     truth : dict
-        The ground truth (GUIDE §2 layout, plus allocation, pacing, limits, files once generated).
+        The ground truth (docs/contracts.md layout, plus allocation, pacing, limits, files once generated).
     catalogue : Catalogue
         Campaigns (with ``format`` and ``campaign_type``) and ads.
     contacts_pii : DataFrame
@@ -905,7 +905,7 @@ def _truth(
     anomalies: list[dict[str, Any]],
     money: float,
 ) -> dict[str, Any]:
-    """The truth dict (GUIDE §2 keys first)."""
+    """The truth dict (docs/contracts.md keys first)."""
     nc = axis.n_complete
     for j, c in enumerate(CHANNELS):
         p = truth["channels"][c]
