@@ -19,12 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mktdash import ingest, params, paths
+from mktdash import ingest, params
 from mktdash.warehouse import Warehouse
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
 FIVETRAN_SAMPLE = (
-    paths.project_root().parent / "shared" / "data" / "external" / "fivetran_ad_report_sample.csv"
+    Path(__file__).resolve().parents[1] / "fixtures" / "external" / "fivetran_ad_report_sample.csv"
 )
 TODAY = dt.date(2026, 1, 1)
 
