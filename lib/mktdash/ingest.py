@@ -72,6 +72,14 @@ MONEY: dict[str, dict[str, str]] = {
 # the day whose FX rate applies, and whether the nearest day with a rate may stand in
 FX_DATE: dict[str, tuple[str, bool]] = {"ad_daily": ("date_day", False), "crm_deals": ("_fx_date", True)}
 LOADED = ("loaded", "replaced")
+# every status a file can end in, and what it means (printed by `mktdash ingest`, shown in 00_ingest)
+STATUSES: dict[str, str] = {
+    "loaded": "new rows loaded",
+    "replaced": "a corrected re-export: replaced the rows of its period",
+    "duplicate": "skipped: same content as a file already loaded",
+    "unchanged": "skipped: seen before, not changed since",
+    "quarantined": "refused: nothing loaded (reasons below)",
+}
 _FORMULA = r"^[=+@\t\r-]"  # RE2 syntax: runs in pyarrow, not per row ...
 _NUMBER_LIKE = r"^[+-][0-9 .,()/-]*$"  # ... minus signed numbers / phone numbers: never touched
 _FORMULA_START = pa.array(list("=+@-\t\r"), pa.string())
@@ -135,11 +143,52 @@ class IngestReport:
             columns=cols,
         )
 
+    def counts(self) -> dict[str, int]:
+        """Files per status, in :data:`STATUSES` order."""
+        found = {s: sum(f.status == s for f in self.files) for s in STATUSES}
+        found.update({f.status: found.get(f.status, 0) + 1 for f in self.files if f.status not in found})
+        return {s: n for s, n in found.items() if n}
+
+    def status_counts(self) -> pd.DataFrame:
+        """One row per status: files, rows and what the status means (for notebooks)."""
+        rows = [
+            {"status": s, "files": n, "rows": sum(f.rows for f in self.files if f.status == s),
+             "meaning": STATUSES.get(s, "")}
+            for s, n in self.counts().items()
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=["status", "files", "rows", "meaning"])
+
+    def refusals(self) -> pd.DataFrame:
+        """Every refused file: where (relative to the folder it was found in), why, and what to do; the same
+        text as the warehouse's ``quarantine`` table."""
+        cols = ["file", "source", "line", "column", "reason", "what_to_do"]
+        rows = [
+            {"file": f.shown_as or f.file, "source": f.source, "line": f.line, "column": f.column,
+             "reason": f.reason or f.error, "what_to_do": f.hint}
+            for f in self.by_status("quarantined")
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=cols).astype({"line": "Int64"})
+
+    def explain(self) -> str:
+        """The headline, the count per status, and per refused file its place, reason and what to do."""
+        out = [str(self)]
+        out += [
+            f"  {s:<12} {n:>5} file{'s' if n != 1 else ' '}  {STATUSES.get(s, '')}"
+            for s, n in self.counts().items()
+        ]
+        refused = self.by_status("quarantined")
+        if refused:
+            out.append(f"refused ({len(refused)}; originals kept in data/raw, listed in data/quarantine):")
+        for f in refused:
+            where = ", ".join(p for p in (f"line {f.line}" if f.line else "",
+                                          f"column {f.column!r}" if f.column else "") if p)  # fmt: skip
+            out.append(f"  {f.shown_as or f.file}{f' ({where})' if where else ''}: {f.reason or f.error}")
+            if f.hint:
+                out.append(f"      what to do: {f.hint}")
+        return "\n".join(out)
+
     def __str__(self) -> str:
-        counts: dict[str, int] = {}
-        for f in self.files:
-            counts[f.status] = counts.get(f.status, 0) + 1
-        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts().items()))
         return f"ingest: {len(self.files)} files ({parts or 'none'}), {self.rows:,} rows loaded"
 
 
