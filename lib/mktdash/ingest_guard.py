@@ -326,8 +326,9 @@ def may_hold_pii(table: str | None) -> bool:
 
 @functools.cache
 def vocabulary() -> frozenset[str]:
-    """Names a message may quote: canonical columns and every short string constant of the readers (their
-    column names, stage labels, formats); compared lower-cased and stripped."""
+    """Names a message may quote: canonical columns and every string constant of 3 to 60 characters in the
+    readers (their column names, stage labels, formats); compared lower-cased and stripped. Shorter ones
+    are left out: a one- or two-letter fragment of a cut-off cell must not pass as a known name."""
     from mktdash import sources
     from mktdash.schema import TABLES
 
@@ -336,7 +337,7 @@ def vocabulary() -> frozenset[str]:
     for file in folder.glob("*.py"):
         tree = ast.parse(file.read_text(encoding="utf-8"))
         words |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-                  and 0 < len(n.value) <= 60 and "@" not in n.value}  # fmt: skip
+                  and 3 <= len(n.value.strip()) <= 60 and "@" not in n.value}  # fmt: skip
     return frozenset(w.strip().lower() for w in words)
 
 

@@ -98,3 +98,93 @@ def test_planted_pii_never_reaches_frames_or_warehouse(tmp_path: Path) -> None:
         assert s.encode() not in data and s.lower().encode() not in data
         assert s.lower() not in dump.lower()
     assert "Brand - Exact" in dump and b"Brand - Exact" in data  # positive control: the grep sees stored text
+
+
+# ---- no personal data in any message about a bad CRM file (issue 21) ------------------------------------------
+PERSON = ["Quentin", "Vasquez-Ophelia", "quentin.vo@planted-mail.example", "7946 0321", "79460321"]
+CONTACT_HEADER = (FIX / "hubspot_contacts_export.csv").read_text().splitlines()[0]
+ROW = "777,Quentin,Vasquez-Ophelia,quentin.vo@planted-mail.example,+44 20 7946 0321,{date},Lead,New,{score},{src},,,Ann Owner"
+
+
+FORMULA = '=HYPERLINK("http://x.example/FORMULA-CANARY-42")'  # kept as data (neutralised), never in messages
+
+
+def _row(date: str = "2025-10-02 09:00", score: str = "12", src: str = "Paid Search") -> str:
+    return ROW.format(date=date, score=score, src=src)
+
+
+BAD_CRM_FILES: dict[str, bytes] = {
+    "missing_header.csv": (_row() + "\n" + _row().replace("777", "778") + "\n").encode(),
+    "bad_date.csv": f"{CONTACT_HEADER}\n{_row(date='Quentin Vasquez-Ophelia')}\n".encode(),
+    "bad_number.csv": f"{CONTACT_HEADER}\n{_row(score='quentin.vo@planted-mail.example')}\n".encode(),
+    "wrong_delimiter.csv": f"{CONTACT_HEADER}\n{_row()}\n".replace(",", ";").encode(),
+    "truncated.csv": f'{CONTACT_HEADER}\n{_row()}\n779,"Quentin,Vasquez-Ophelia,quentin.vo@planted-ma'.encode(),
+    "duplicate_ids.csv": f"{CONTACT_HEADER}\n{_row()}\n{_row(score='13')}\n".encode(),
+    "duplicate_column.csv": f"{CONTACT_HEADER},Email\n{_row()},quentin.vo@planted-mail.example\n".encode(),
+    "latin1.csv": f"{CONTACT_HEADER}\n{_row()}\n".replace("Quentin", "Quéntin Quentin").encode("latin-1"),
+    "formula.csv": f"{CONTACT_HEADER}\n{_row(src=FORMULA)}\n".encode(),  # loads; its warning quotes no cell
+    "extra_cells.csv": f"{CONTACT_HEADER}\n{_row()},Quentin,Vasquez-Ophelia\n".encode(),
+    "deals_missing_header.csv": b"9009,Acme - Quentin Vasquez-Ophelia renewal,Closed Won,12000,USD,"
+    b"2025-11-03 14:02,2025-10-01 09:15,Sales Pipeline,Jo Seller,Paid Search,google,Brand,777,7001\n",
+    "deals_bad_amount.csv": (FIX / "hubspot_deals_export.csv").read_text().splitlines()[0].encode()
+    + b"\n9010,Renewal,Closed Won,Quentin Vasquez-Ophelia,USD,2025-11-03 14:02,2025-10-01 09:15,Sales Pipeline,"
+    b"Jo Seller,Paid Search,google,Brand,777,7001\n",
+    "salesforce_bad_date.csv": (FIX / "salesforce_opportunities.csv").read_text().splitlines()[0].encode()
+    + b'\n"Jo Seller","Acme","Quentin Vasquez-Ophelia opp","Closed Won","USD 1.00","quentin.vo@planted-mail.example",'
+    b'"9/15/2025","Web","","New Business","0065g00000AbCdEAA9","0015g00000XyZAA9"\n',
+}
+
+
+def test_bad_crm_files_never_put_personal_data_in_any_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every kind of bad CRM file, with a person planted in the offending cells, through `mktdash ingest` and
+    `mktdash run`'s ingest notebook: the person is in no warehouse table, no file the run writes (notebook,
+    HTML, exports, manifest, published snapshot), no ledger or quarantine message and nothing printed. The
+    originals are kept byte for byte in data/raw (and linked from data/quarantine): that is their job."""
+    import hashlib
+
+    from mktdash import cli
+
+    monkeypatch.setenv("MKTDASH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MKTDASH_PII_SALT", "pii-test")
+    inbox = paths.inbox_dir()
+    inbox.mkdir(parents=True)
+    for name, data in BAD_CRM_FILES.items():
+        (inbox / name).write_bytes(data)
+        low = data.decode("latin-1").lower()
+        assert any(p.lower() in low for p in PERSON), name  # the person is really planted
+    (inbox / "tiktok.csv").write_bytes((FIX / "tiktok_ads_daily.csv").read_bytes())  # ad data for the run
+    assert cli.main(["ingest", "--quiet"]) == 1  # files were quarantined
+    first = capsys.readouterr()
+    assert "quarantined" in first.out and "what to do:" in first.out
+    cli.main(["run", "--only", "00_ingest", "--no-demo", "--quiet"])
+    printed = first.out + first.err + "".join(capsys.readouterr())
+    originals = {hashlib.sha256(d).hexdigest() for d in BAD_CRM_FILES.values()}
+    texts = {"terminal": printed}
+    with Warehouse.open(read_only=True) as wh:
+        for t in wh.tables():
+            texts[f"table {t}"] = wh.df(t).astype(str).to_csv()
+        led = wh.df("ingest_ledger")
+    assert {f for f in BAD_CRM_FILES} <= set(led["file_name"])  # every file has its ledger row
+    for p in paths.home().rglob("*"):
+        if not p.is_file() or p.is_symlink() or paths.inbox_dir() in p.parents or ".secrets" in p.parts:
+            continue
+        data = p.read_bytes()
+        if hashlib.sha256(data).hexdigest() in originals:  # an original kept as is (raw / quarantine)
+            assert {"raw", "quarantine"} & set(p.parts), p
+            continue
+        texts[str(p.relative_to(paths.home()))] = data.decode("utf-8", errors="replace")
+    run_files = [k for k in texts if k.startswith("outputs")]
+    assert any(k.endswith("00_ingest.html") for k in run_files) and any(
+        "quality_quarantine" in k for k in run_files
+    )
+    assert "quarantined" in texts["table quarantine"] or len(texts["table quarantine"]) > 200
+    assert "FORMULA-CANARY-42" in texts["table crm_contacts"]  # positive control: the grep sees stored text
+    assert (
+        "formula-like" in texts["table ingest_ledger"]
+        and "FORMULA-CANARY" not in texts["table ingest_ledger"]
+    )
+    leaks = {(k, s) for k, t in texts.items() for s in PERSON if s.lower() in t.lower()}
+    assert not leaks, sorted(leaks)[:10]
+    assert "truncated.csv" in printed and "missing_header.csv" in printed  # positive control: printed
