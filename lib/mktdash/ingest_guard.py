@@ -36,7 +36,9 @@ from mktdash.sources.base import SourceError
 MB = 1 << 20
 BLOCK = MB
 # bytes that end a cell in any layout we read: comma, tab, semicolon, line feed, carriage return
-_CELL_ENDS = np.array([ord(","), ord("\t"), ord(";"), ord("\n"), ord("\r")], dtype=np.uint8)
+_IS_CELL_END = np.zeros(256, dtype=bool)
+_CELL_END_BYTES = (b",", b"\t", b";", b"\n", b"\r")
+_IS_CELL_END[[c[0] for c in _CELL_END_BYTES]] = True
 _NL = ord("\n")
 _ZIP_MAGIC = b"PK\x03\x04"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -180,50 +182,63 @@ class _TextScan:
         self.pos = 0  # bytes seen before this block
         self.line_start = 0  # offset where the current line starts
         self.cell_start = 0  # offset where the current cell starts
-        self.lines = 0  # line breaks seen
+        self.lines = 0  # line breaks seen before this block
+        self.nls = np.empty(0, dtype=np.int64)  # offsets of the line breaks in the block being scanned
 
     def feed_all(self, blocks: Iterator[bytes]) -> None:
         for block in blocks:
             self.feed(block)
-        self.check(self.pos, self.pos)
 
     def feed(self, block: bytes) -> None:
         arr = np.frombuffer(block, dtype=np.uint8)
-        ends = np.flatnonzero(np.isin(arr, _CELL_ENDS)) + self.pos
-        nls = np.flatnonzero(arr == _NL) + self.pos
-        if len(ends):
-            starts = np.concatenate(([self.cell_start], ends[:-1] + 1))
-            cells = ends - starts
-            if cells.max() > self.max_cell:
-                self._cell(int(starts[int(np.argmax(cells > self.max_cell))]))
-            self.cell_start = int(ends[-1]) + 1
-        if len(nls):
-            starts = np.concatenate(([self.line_start], nls[:-1] + 1))
-            longest = int((nls - starts).max())
-            if longest > self.max_line:
-                self._line(longest, int(np.argmax(nls - starts > self.max_line)) + self.lines + 1)
-            self.line_start = int(nls[-1]) + 1
-            self.lines += len(nls)
+        self.nls = np.flatnonzero(arr == _NL)
+        edges = np.concatenate(([self.line_start - self.pos - 1], self.nls, [len(arr)]))
+        if int((np.diff(edges) - 1).max()) > self.max_cell:  # a cell lies within a line: only then look
+            ends = np.flatnonzero(_IS_CELL_END[arr])  # a table lookup: ~10x faster than np.isin
+            if len(ends):
+                self._longest(ends, self.cell_start, self.max_cell, self._cell)
+        last = max(block.rfind(c) for c in _CELL_END_BYTES)  # where the open cell starts
+        if last >= 0:
+            self.cell_start = self.pos + last + 1
+        if len(self.nls):
+            self._longest(self.nls, self.line_start, self.max_line, self._line)
+            self.line_start = self.pos + int(self.nls[-1]) + 1
+            self.lines += len(self.nls)
             if self.lines > self.limits.max_rows + 1000:  # + room for preambles, headers and footers
                 _refuse(self.path, f"more than {self.limits.max_rows:,} rows", "max_rows")
         self.pos += len(block)
-        self.check(self.pos, self.pos)
+        self.nls = np.empty(0, dtype=np.int64)
+        self.check()
 
-    def check(self, cell_end: int, line_end: int) -> None:
+    def _longest(self, ends: np.ndarray, open_start: int, bound: int, fail: Any) -> None:
+        """Refuse when a run ending at one of ``ends`` (offsets in this block) is longer than ``bound``."""
+        if self.pos + int(ends[0]) - open_start > bound:
+            fail(open_start, self.pos + int(ends[0]))
+        if len(ends) > 1:
+            gaps = np.diff(ends) - 1
+            k = int(gaps.argmax())
+            if gaps[k] > bound:
+                fail(self.pos + int(ends[k]) + 1, self.pos + int(ends[k + 1]))
+
+    def check(self) -> None:
         """The open cell and line (not ended yet) already past a bound?"""
-        if cell_end - self.cell_start > self.max_cell:
-            self._cell(self.cell_start)
-        if line_end - self.line_start > self.max_line:
-            self._line(line_end - self.line_start, self.lines + 1)
+        if self.pos - self.cell_start > self.max_cell:
+            self._cell(self.cell_start, self.pos)
+        if self.pos - self.line_start > self.max_line:
+            self._line(self.line_start, self.pos)
 
-    def _cell(self, start: int) -> None:
-        line = self.lines + 1 if start >= self.line_start else None
+    def _line_of(self, start: int) -> int:
+        """1-based line of a byte offset at or after the start of the current block's first line."""
+        return self.lines + 1 + int(np.searchsorted(self.nls, start - self.pos))
+
+    def _cell(self, start: int, end: int) -> None:
         _refuse(self.path, f"a cell longer than {self.limits.max_cell_kb:g} KB (starting at byte {start:,})",
-                "max_cell_kb", line)  # fmt: skip
+                "max_cell_kb", self._line_of(start))  # fmt: skip
 
-    def _line(self, length: int, line: int) -> None:
-        _refuse(self.path, f"a line longer than {self.limits.max_line_kb:g} KB ({length // self.width:,}+ characters)",
-                "max_line_kb", line)  # fmt: skip
+    def _line(self, start: int, end: int) -> None:
+        chars = (end - start) // self.width
+        _refuse(self.path, f"a line longer than {self.limits.max_line_kb:g} KB ({chars:,}+ characters)",
+                "max_line_kb", self._line_of(start))  # fmt: skip
 
 
 def _gunzip(f: BinaryIO, path: Path, limits: Limits) -> Iterator[bytes]:

@@ -522,3 +522,22 @@ def test_every_fixture_passes_the_prescan() -> None:
     files = [p for p in FIX.iterdir() if p.is_file()]
     assert len(files) > 15
     assert {p.name: _refused(p) for p in files if _refused(p)} == {}
+
+
+def test_prescan_names_the_line_across_block_boundaries(tmp_path: Path) -> None:
+    """Bytes are scanned in 1 MiB blocks: a line of short cells straddling a boundary is fine, a long cell
+    there is refused with its line number (known answers: header + 230,400 short lines, then the line)."""
+    from mktdash import ingest_guard
+    from mktdash.sources import SourceError
+
+    f = tmp_path / "x.csv"
+    f.write_text("a,b\n" + "1,2\n" * 230_400 + "1," * 127 * 1024 + "\n")  # a 254 KB line across 1 MiB
+    assert f.stat().st_size > ingest_guard.BLOCK and _refused(f) == ""
+    f.write_text("a,b\n" + "1,2\n" * 230_400 + "1," * 30 * 1024 + "z" * 257 * 1024 + "\n")
+    with pytest.raises(SourceError, match="a cell longer than 256 KB") as e:
+        ingest_guard.prescan(f, ingest_guard.Limits())
+    assert e.value.line == 230_402 and "ingest.limits.max_cell_kb" in e.value.hint
+    f.write_text("a,b\n" + "1,2\n" * 5 + "1," * 600_000 + "\n")
+    with pytest.raises(SourceError, match="a line longer than 1024 KB") as e:
+        ingest_guard.prescan(f, ingest_guard.Limits(max_cell_kb=2048))
+    assert e.value.line == 7
