@@ -378,9 +378,7 @@ def redact(text: str | None) -> str | None:
     shape (``<12 chars>``), e-mail addresses and phone-like digit runs are masked wherever they stand."""
     if not text:
         return text
-    out = _QUOTED.sub(
-        lambda m: "'" + _shape(m.group(1) if m.group(1) is not None else m.group(2)) + "'", text
-    )
+    out = _QUOTED.sub(lambda m: m.group(0)[0] + _shape(m.group(0)[1:-1]) + m.group(0)[0], text)
     out = _LISTED.sub(lambda m: m.group(1) + _shape(m.group(2)), out)
     out = _EMAIL.sub("<email>", out)
     return _DIGITS.sub(lambda m: m.group(0) if _DATE.fullmatch(m.group(0).strip()) else "<digits>", out)

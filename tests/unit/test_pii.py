@@ -188,3 +188,31 @@ def test_bad_crm_files_never_put_personal_data_in_any_output(
     leaks = {(k, s) for k, t in texts.items() for s in PERSON if s.lower() in t.lower()}
     assert not leaks, sorted(leaks)[:10]
     assert "truncated.csv" in printed and "missing_header.csv" in printed  # positive control: printed
+
+
+def test_redact_keeps_names_lines_and_shapes_only() -> None:
+    from mktdash import ingest_guard as g
+    from mktdash.sources.base import SourceError
+
+    assert g.redact("not a known export: first line was 'Ann,Lee,ann@x.com'") == (
+        "not a known export: first line was '<3 chars>,<3 chars>,<9 chars>'"
+    )
+    assert g.redact("missing column 'Record ID' (found: Email, Quentin Q)") == (
+        "missing column 'Record ID' (found: Email, <9 chars>)"
+    )
+    assert g.redact("bad value ann.lee@mail.example.org here") == "bad value <email> here"
+    assert g.redact("call +1 (555) 010-4477 now") == "call <digits> now"
+    assert g.redact("the file's total says spend = 1,234.50 (after 2026-01-01)") == (
+        "the file's total says spend = 1,234.50 (after 2026-01-01)"
+    )
+    assert g.redact('not a date "Harriet O\'Hara"') == 'not a date "<14 chars>"'
+    e = g.redact_error(SourceError("duplicate column 'Quentin'", file="x.csv", line=1, column="Quentin",
+                                   hint="Remove 'Quentin' and export again"))  # fmt: skip
+    assert (e.message, e.column, e.hint, e.line) == (
+        "duplicate column '<7 chars>'",
+        "<7 chars>",
+        "Remove '<7 chars>' and export again",
+        1,
+    )
+    assert g.redact_error(SourceError("x", column="Email")).column == "Email"
+    assert g.may_hold_pii(None) and g.may_hold_pii("crm_contacts") and not g.may_hold_pii("ad_daily")

@@ -26,9 +26,7 @@ from mktdash import ingest, params, paths
 from mktdash.warehouse import Warehouse
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
-FIVETRAN_SAMPLE = (
-    paths.project_root().parent / "shared" / "data" / "external" / "fivetran_ad_report_sample.csv"
-)
+FIVETRAN_SAMPLE = FIX.parent / "external" / "fivetran_ad_report_sample.csv"
 TODAY = dt.date(2026, 1, 1)
 
 # fixture -> (encoding, separator, header line, parsed numeric columns, a text column)
@@ -276,24 +274,29 @@ def test_enough_variants_were_generated() -> None:
 
 # ---- hostile inbox entries, bounds, failures while reading (issue 21) -----------------------------------------
 PROBE = """
-import json, resource, sys, datetime as dt
+import json, sys, datetime as dt
 import psutil
 from mktdash import ingest, params
 from mktdash.warehouse import Warehouse
 wh, cfg = Warehouse.memory(), params.resolve()
 warm = ingest.ingest_paths(wh, [sys.argv[2]], cfg, progress=False, today=dt.date(2026, 1, 1))
 assert warm.files[0].status == "loaded", warm.files[0]
+def hwm():  # this process's peak RSS (VmHWM: unlike ru_maxrss, not inherited from the forked parent)
+    line = next(ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
 base = psutil.Process().memory_info().rss
+before = hwm()
 rep = ingest.ingest_paths(wh, [sys.argv[1]], cfg, progress=False, today=dt.date(2026, 1, 1))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = hwm()
 f = rep.files[0]
-print(json.dumps({"base": base, "peak": peak, "status": f.status, "reason": f.reason,
+print(json.dumps({"base": base, "before": before, "peak": peak, "status": f.status, "reason": f.reason,
                   "ledger": int(wh.count("ingest_ledger"))}))
 """
 
 
 def _probe(file: Path, home: Path) -> dict:
-    """Ingest ``file`` in a fresh process (after a small warm-up file); its peak RSS above the warm base."""
+    """Ingest ``file`` in a fresh process (after a small warm-up file); its peak RSS above the warm base
+    (an over-estimate: the peak includes the warm-up's, which the base, measured after it, does not)."""
     import json
     import os
     import subprocess
