@@ -55,11 +55,11 @@ class ChannelParams(Section):
 class IngestLimits(Section):
     """Per-file bounds: a file beyond any is refused before it is read (see docs/ingest.md)."""
 
-    max_file_mb: float = Field(512.0, gt=0)  # size on disk
-    max_decompressed_mb: float = Field(2048.0, gt=0)  # gzip/zip content, Parquet pages / Arrow size
-    max_rows: int = Field(5_000_000, gt=0)  # data rows (text lines; Parquet footer row count)
-    max_line_kb: float = Field(1024.0, gt=0)  # one line of text
-    max_cell_kb: float = Field(256.0, gt=0)  # one run of bytes without a delimiter or line break
+    max_file_mb: float = Field(default=512.0, gt=0)  # size on disk
+    max_decompressed_mb: float = Field(default=2048.0, gt=0)  # gzip/zip content, Parquet pages / Arrow size
+    max_rows: int = Field(default=5_000_000, gt=0)  # data rows (text lines; Parquet footer row count)
+    max_line_kb: float = Field(default=1024.0, gt=0)  # one line of text
+    max_cell_kb: float = Field(default=256.0, gt=0)  # one run of bytes without a delimiter or line break
 
 
 class IngestParams(Section):
