@@ -24,12 +24,13 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+import pandas as pd
 
 from mktdash.sources.base import SourceError
 
@@ -390,3 +391,27 @@ def redact_error(e: SourceError) -> SourceError:
     return SourceError(
         redact(e.message) or "", file=e.file, line=e.line, column=col, hint=redact(e.hint) or ""
     )
+
+
+def table_of(source: Any) -> str | None:
+    """The canonical table a format name fills (None for an unknown or missing name)."""
+    from mktdash import sources
+
+    try:
+        return str(sources.get(str(source)).TABLE) if isinstance(source, str) and source else None
+    except SourceError:
+        return None
+
+
+def redact_stored(frame: pd.DataFrame, columns: Sequence[str], source: str = "source") -> pd.DataFrame:
+    """Stored messages (quarantine, ledger) shown again: ``columns`` redacted on the rows whose ``source`` may
+    hold personal data, so that rows written before messages were redacted never show a cell either."""
+    if frame.empty:
+        return frame
+    mask = frame[source].map(lambda s: may_hold_pii(table_of(s))).to_numpy(dtype=bool)
+    if not mask.any():
+        return frame
+    out = frame.copy()
+    for c in columns:
+        out.loc[mask, c] = out.loc[mask, c].map(lambda v: redact(v) if isinstance(v, str) else v)
+    return out

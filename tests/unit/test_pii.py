@@ -218,3 +218,29 @@ def test_redact_keeps_names_lines_and_shapes_only() -> None:
     )
     assert g.redact_error(SourceError("x", column="Email")).column == "Email"
     assert g.may_hold_pii(None) and g.may_hold_pii("crm_contacts") and not g.may_hold_pii("ad_daily")
+
+
+def test_messages_stored_before_redaction_are_redacted_when_shown(tmp_path: Path) -> None:
+    """A quarantine row written by an older version (quoting a CRM line) is shown and exported redacted; an
+    ad file's row keeps its quoted value (campaign names are not personal data)."""
+    from mktdash import params, scorecard
+    from mktdash.schema import TABLES
+
+    wh = Warehouse.memory()
+    wh.ensure_tables()
+    old = pd.DataFrame(
+        {
+            "file_name": ["contacts.csv", "tiktok.csv"],
+            "source": ["hubspot_contacts", "tiktok"],
+            "line": [2, 3],
+            "column_name": ["Create Date", "Cost"],
+            "error": ["not a date 'Quentin Vasquez-Ophelia'", "not a number: 'Spark - Summer'"],
+            "hint": ["Fix the row of quentin.vo@planted-mail.example", "Fix the cell"],
+            "quarantined_at": pd.Timestamp("2026-01-01"),
+        }
+    )
+    wh.append("quarantine", conform(old, "quarantine"))
+    assert set(old.columns) <= set(TABLES["quarantine"])
+    q = scorecard.scorecard(wh, params.resolve()).quarantine
+    assert q["error"].tolist() == ["not a date '<23 chars>'", "not a number: 'Spark - Summer'"]
+    assert q["hint"].tolist() == ["Fix the row of <email>", "Fix the cell"]
