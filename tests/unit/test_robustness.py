@@ -544,3 +544,19 @@ def test_prescan_names_the_line_across_block_boundaries(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="a line longer than 1024 KB") as e:
         ingest_guard.prescan(f, ingest_guard.Limits(max_cell_kb=2048))
     assert e.value.line == 7
+
+
+def test_one_gigabyte_cell_is_refused_by_size_without_a_copy(tmp_path: Path) -> None:
+    """The issue's case literally: a valid header and one 1 GiB cell (a sparse file: no disk used). Over
+    max_file_mb (512) it is refused from its size: hashed as a stream once, never parsed, never copied."""
+    big = tmp_path / "inbox" / "tiktok_gigacell.csv"
+    big.parent.mkdir()
+    header = (FIX / "tiktok_ads_daily.csv").read_text().splitlines()[0]
+    with big.open("w") as f:
+        f.write(header + "\nSpark ")
+        f.truncate(1 << 30)
+    home = tmp_path / "home"
+    got = _probe(big, home)
+    assert got["status"] == "quarantined" and "over the 512 MB bound" in got["reason"], got
+    assert got["peak"] - got["base"] < 48e6, got
+    assert _inode_bytes(home / "data") < 1e6  # no copy in data/raw or data/quarantine
