@@ -882,7 +882,7 @@ def _quarantine(
 ) -> FileResult:
     if ingest_guard.may_hold_pii(res.table):  # CRM, product usage, unknown layouts: no cell value quoted
         e = ingest_guard.redact_error(e)
-    res.status, res.rows, res.sha256 = "quarantined", 0, res.sha256
+    res.status, res.rows = "quarantined", 0
     res.error, res.line, res.column = str(e), e.line, e.column
     res.reason, res.hint = e.message, e.hint or None
     if raw != path:  # archived: the quarantine folder links to that one copy
