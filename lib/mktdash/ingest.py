@@ -430,6 +430,11 @@ def _one(
         if not e.file:
             e.file = str(path)
         return _quarantine(book, res, e, path, raw, now, t0)
+    except _DB_DATA_ERRORS as e:  # the warehouse refused a value of this file's rows (rolled back)
+        res.replaces, res.rows = [], 0
+        err = SourceError(f"the warehouse refused its rows ({type(e).__name__})", file=path,
+                          hint="Check the file's dates and numbers, or export it again")  # fmt: skip
+        return _quarantine(book, res, err, path, raw, now, t0)
     seen.add(sha)
     res.seconds = time.perf_counter() - t0
     return res
@@ -579,6 +584,19 @@ def _archive(path: Path, sha: str, limits: ingest_guard.Limits) -> tuple[Path, s
 _DATA_ERRORS = (MemoryError, ValueError, TypeError, KeyError, IndexError, ArithmeticError, pa.ArrowException)
 
 
+def _db_data_errors() -> tuple[type[Exception], ...]:
+    """DuckDB's errors about values (not I/O or interrupts): a file whose rows raise one is refused."""
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - duckdb is a dependency
+        return ()
+    names = ("ConversionException", "InvalidInputException", "OutOfRangeException", "ConstraintException")
+    return tuple(getattr(duckdb, n) for n in names if hasattr(duckdb, n))
+
+
+_DB_DATA_ERRORS = _db_data_errors()
+
+
 def _prepare_or_refuse(
     wh: Any, parsed: Parsed, path: Path, settings: Any, ctx: ReadContext, ingest_id: str, res: FileResult
 ) -> pd.DataFrame:
@@ -650,9 +668,16 @@ def _prepare(
 def _check(
     parsed: Parsed, f: pd.DataFrame, path: Path, ctx: ReadContext, settings: Any, res: FileResult
 ) -> None:
-    """Validation (quality.py) and totals reconciliation; raise SourceError (pure: no warehouse access)."""
-    res.warnings += _validate(f, parsed.table, path, ctx, settings)
-    res.reconciled = _reconcile(parsed, f, path)
+    """Validation (quality.py) and totals reconciliation; raise SourceError (pure: no warehouse access), also
+    when a check fails on the file's rows for another reason (the file is refused, not retried forever)."""
+    try:
+        res.warnings += _validate(f, parsed.table, path, ctx, settings)
+        res.reconciled = _reconcile(parsed, f, path)
+    except SourceError:
+        raise
+    except _DATA_ERRORS as e:
+        raise SourceError(f"could not check its rows ({type(e).__name__})", file=path,
+                          hint="Export the report again without editing it; if it persists, report a bug") from None  # fmt: skip
 
 
 def neutralise_formulas(f: pd.DataFrame, res: FileResult) -> pd.DataFrame:

@@ -560,3 +560,41 @@ def test_one_gigabyte_cell_is_refused_by_size_without_a_copy(tmp_path: Path) -> 
     assert got["status"] == "quarantined" and "over the 512 MB bound" in got["reason"], got
     assert got["peak"] - got["base"] < 48e6, got
     assert _inode_bytes(home / "data") < 1e6  # no copy in data/raw or data/quarantine
+
+
+def test_a_failing_check_or_a_refused_value_quarantines_only_that_file(
+    inbox_env, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A bug in a check on one file's rows, or the warehouse refusing one of its values, refuses that file
+    (rolled back, ledger row written) instead of ending every later run; I/O errors still propagate."""
+    import duckdb
+
+    from mktdash import quality
+
+    wh, cfg, inbox, _ = inbox_env
+    shutil.copy(FIX / "tiktok_ads_daily.csv", inbox / "a_tiktok.csv")
+    shutil.copy(FIX / "meta_ads_manager_daily.csv", inbox / "b_meta.csv")
+    shutil.copy(FIX / "linkedin_campaign_performance.csv", inbox / "c_linkedin.csv")
+    real_validate, real_insert = quality.validate, ingest._insert
+
+    def validate(f, table, *, file, **kw):  # type: ignore[no-untyped-def]
+        if "a_tiktok" in str(file):
+            raise TypeError("unsupported operand")
+        return real_validate(f, table, file=file, **kw)
+
+    def insert(wh_, name, rows):  # type: ignore[no-untyped-def]
+        if name == "ad_daily" and (rows["platform"] == "meta").any():
+            raise duckdb.ConversionException("Could not convert string to TIMESTAMP")
+        return real_insert(wh_, name, rows)
+
+    monkeypatch.setattr(quality, "validate", validate)
+    monkeypatch.setattr(ingest, "_insert", insert)
+    rep = ingest.ingest_inbox(wh, cfg, progress=False, today=TODAY)
+    st = {f.shown_as: f for f in rep.files}
+    assert st["a_tiktok.csv"].status == "quarantined" and "could not check its rows (TypeError)" in str(
+        st["a_tiktok.csv"].reason
+    )
+    assert st["b_meta.csv"].status == "quarantined" and "ConversionException" in str(st["b_meta.csv"].reason)
+    assert st["c_linkedin.csv"].status == "loaded"
+    assert set(wh.df("ad_daily")["platform"]) == {"linkedin"}  # nothing of the refused files stayed
+    assert wh.count("ingest_ledger") == 3
