@@ -411,6 +411,9 @@ def test_inbox_refuses_links_fifos_devices_and_never_reads_them(inbox_env) -> No
     assert set(got) == {"tiktok.csv", *kinds}  # the linked folder was not entered (meta.csv not listed)
     assert wh.count("ingest_ledger") == 1 + len(kinds) and wh.count("quarantine") == len(kinds)
     assert "PLANTEDSECRETHASH" not in _everything(wh, paths.home())
+    from mktdash import archive
+
+    assert set(archive.input_hashes(inbox)) == {"data/inbox/tiktok.csv"}  # the run's manifest reads no link
     assert wh.count("ad_daily") == got["tiktok.csv"].rows > 0  # the linked folder's meta rows never loaded
     again = ingest.ingest_inbox(wh, cfg, progress=False, today=TODAY)  # refused once, not every run
     assert {f.status for f in again.files} == {"unchanged", "quarantined"}
