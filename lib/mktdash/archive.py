@@ -41,11 +41,17 @@ def input_hashes(*roots: Path) -> dict[str, str]:
         for root in roots:
             if not root.exists():
                 continue
-            files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+            files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if _regular(p))
             for f in files:
                 if not f.name.startswith("."):
                     out[_rel(f)] = hashes.sha256(f)
     return out
+
+
+def _regular(p: Path) -> bool:
+    """A regular file, not a link: ingest refuses links unread (mktdash.ingest_guard), so the manifest does
+    not read (hash) what they point to either."""
+    return p.is_file() and not p.is_symlink()
 
 
 def _rel(p: Path) -> str:

@@ -98,6 +98,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         pipeline.ensure_data(settings)
     result = pipeline.run(settings, week=args.week, only=args.only, progress=not args.quiet)
     rel = result.run_dir
+    explained = result.manifest.get("scraps", {}).get("00_ingest", {}).get("ingest_explained")
+    if explained:  # what 00_ingest loaded and refused, and why (glued by the notebook)
+        print(f"\n{explained}")
     print(f"\nRun {result.run_id} for {result.week}: {result.status.upper()}")
     if result.error:
         print(f"  error: {result.error}", file=sys.stderr)
@@ -144,7 +147,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return 2
     with Warehouse.open() as wh:
         report = ingest.ingest_paths(wh, targets, settings, source=args.source, progress=not args.quiet)
-    print(report)
+    print(report.explain())
     return 1 if report.by_status("quarantined") else 0
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import shutil
 import threading
@@ -38,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
-from mktdash import channels, paths, rollup, sources
+from mktdash import channels, ingest_guard, paths, rollup, sources
 from mktdash.filehash import HashCache
 from mktdash.schema import TABLES, conform
 from mktdash.sources.base import Parsed, ReadContext, SourceError
@@ -71,11 +72,21 @@ MONEY: dict[str, dict[str, str]] = {
 # the day whose FX rate applies, and whether the nearest day with a rate may stand in
 FX_DATE: dict[str, tuple[str, bool]] = {"ad_daily": ("date_day", False), "crm_deals": ("_fx_date", True)}
 LOADED = ("loaded", "replaced")
+# every status a file can end in, and what it means (printed by `mktdash ingest`, shown in 00_ingest)
+STATUSES: dict[str, str] = {
+    "loaded": "new rows loaded",
+    "replaced": "a corrected re-export: replaced the rows of its period",
+    "duplicate": "skipped: same content as a file already loaded",
+    "unchanged": "skipped: seen before, not changed since",
+    "quarantined": "refused: nothing loaded (reasons below)",
+}
 _FORMULA = r"^[=+@\t\r-]"  # RE2 syntax: runs in pyarrow, not per row ...
 _NUMBER_LIKE = r"^[+-][0-9 .,()/-]*$"  # ... minus signed numbers / phone numbers: never touched
 _FORMULA_START = pa.array(list("=+@-\t\r"), pa.string())
 _OURS = {"platform", "source_relation", "ingest_id"}  # set by readers, not by the file
 _AD_METRICS = ("clicks", "impressions", "spend", "conversions", "conversions_value")
+# a file to ingest: its path, the format module forced for it (params files), the folder it was found in
+Entry = tuple[Path, ModuleType | None, Path | None]
 
 
 # ---- report -----------------------------------------------------------------------------------------------
@@ -97,6 +108,9 @@ class FileResult:
     column: str | None = None
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    reason: str | None = None  # the refusal without file/line/column (as in the quarantine table)
+    hint: str | None = None  # what to do about it
+    shown_as: str | None = None  # the file relative to the folder it was found in (the inbox)
     days: tuple[dt.date, dt.date] | None = (
         None  # first and last day the load wrote or deleted (None: unknown)
     )
@@ -129,11 +143,52 @@ class IngestReport:
             columns=cols,
         )
 
+    def counts(self) -> dict[str, int]:
+        """Files per status, in :data:`STATUSES` order."""
+        found = {s: sum(f.status == s for f in self.files) for s in STATUSES}
+        found.update({f.status: found.get(f.status, 0) + 1 for f in self.files if f.status not in found})
+        return {s: n for s, n in found.items() if n}
+
+    def status_counts(self) -> pd.DataFrame:
+        """One row per status: files, rows and what the status means (for notebooks)."""
+        rows = [
+            {"status": s, "files": n, "rows": sum(f.rows for f in self.files if f.status == s),
+             "meaning": STATUSES.get(s, "")}
+            for s, n in self.counts().items()
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=["status", "files", "rows", "meaning"])
+
+    def refusals(self) -> pd.DataFrame:
+        """Every refused file: where (relative to the folder it was found in), why, and what to do; the same
+        text as the warehouse's ``quarantine`` table."""
+        cols = ["file", "source", "line", "column", "reason", "what_to_do"]
+        rows = [
+            {"file": f.shown_as or f.file, "source": f.source, "line": f.line, "column": f.column,
+             "reason": f.reason or f.error, "what_to_do": f.hint}
+            for f in self.by_status("quarantined")
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=cols).astype({"line": "Int64"})
+
+    def explain(self) -> str:
+        """The headline, the count per status, and per refused file its place, reason and what to do."""
+        out = [str(self)]
+        out += [
+            f"  {s:<12} {n:>5} file{'s' if n != 1 else ' '}  {STATUSES.get(s, '')}"
+            for s, n in self.counts().items()
+        ]
+        refused = self.by_status("quarantined")
+        if refused:
+            out.append(f"refused ({len(refused)}; originals kept in data/raw, listed in data/quarantine):")
+        for f in refused:
+            where = ", ".join(p for p in (f"line {f.line}" if f.line else "",
+                                          f"column {f.column!r}" if f.column else "") if p)  # fmt: skip
+            out.append(f"  {f.shown_as or f.file}{f' ({where})' if where else ''}: {f.reason or f.error}")
+            if f.hint:
+                out.append(f"      what to do: {f.hint}")
+        return "\n".join(out)
+
     def __str__(self) -> str:
-        counts: dict[str, int] = {}
-        for f in self.files:
-            counts[f.status] = counts.get(f.status, 0) + 1
-        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts().items()))
         return f"ingest: {len(self.files)} files ({parts or 'none'}), {self.rows:,} rows loaded"
 
 
@@ -147,14 +202,11 @@ def ingest_inbox(
     those files are read with that module.
     """
     inbox = paths.inbox_dir()
-    files: list[tuple[Path, ModuleType | None]] = (
-        [(p, None) for p in sorted(inbox.rglob("*")) if p.is_file() and not _hidden(p, inbox)]
-        if inbox.exists()
-        else []
-    )
+    files: list[Entry] = [(p, None, inbox) for p in ingest_guard.walk(inbox)] if inbox.exists() else []
+    params_dir = paths.params_dir()
     for m in sources.FORMATS:
         for pattern in getattr(m, "PARAMS_FILES", ()):
-            files += [(p, m) for p in sorted(paths.params_dir().glob(pattern)) if p.is_file()]
+            files += [(p, m, params_dir) for p in sorted(params_dir.glob(pattern)) if not p.is_dir()]
     return _run(wh, files, settings, source=source, progress=progress, today=today)
 
 
@@ -168,23 +220,57 @@ def ingest_paths(
     today: dt.date | None = None,
 ) -> IngestReport:
     """Ingest files (directories are walked recursively); ``source`` forces the format (``--source``)."""
-    files: list[tuple[Path, ModuleType | None]] = []
+    files: list[Entry] = []
     for p in map(Path, paths_):
-        if p.is_dir():
-            files += [(f, None) for f in sorted(p.rglob("*")) if f.is_file() and not _hidden(f, p)]
-        else:
-            files.append((p, None))
+        if p.is_dir() and not p.is_symlink():
+            files += [(f, None, p) for f in ingest_guard.walk(p)]
+        else:  # a file named on the command line: a regular file, not a link (its folder is its root)
+            files.append((p, None, None))
     return _run(wh, files, settings, source=source, progress=progress, today=today)
 
 
-def _hidden(p: Path, root: Path) -> bool:
-    return any(part.startswith((".", "~$")) for part in p.relative_to(root).parts)
+def _shown_as(path: Path, root: Path | None) -> str:
+    try:
+        return str(path.relative_to(root)) if root is not None else str(path)
+    except ValueError:
+        return str(path)
+
+
+def _not_read_sha(path: Path, err: SourceError) -> str:
+    """A stable stand-in for the content hash of an entry that is never read (link, FIFO, device), so that
+    the next ingest finds it in the ledger and does not refuse it again."""
+    try:
+        target = os.readlink(path) if path.is_symlink() else f"{os.lstat(path).st_ino}"
+    except OSError:
+        target = ""
+    return hashlib.sha256(f"not-read:{err.message}:{target}".encode()).hexdigest()
+
+
+def _hash_all(files: Sequence[Entry]) -> tuple[list[str], dict[int, SourceError]]:
+    """Content hashes (cached by path, size, mtime); entries refused by :mod:`mktdash.ingest_guard` or not
+    readable get a refusal instead of being read."""
+    shas: list[str] = []
+    refused: dict[int, SourceError] = {}
+    with HashCache() as hashes:
+        for i, (path, _, root) in enumerate(files):
+            err = ingest_guard.check_entry(path, root)
+            if err is None:
+                try:
+                    shas.append(hashes.sha256(path))
+                    continue
+                except OSError as e:
+                    err = SourceError(f"cannot read the file ({e.strerror})", file=path,
+                                      hint="Check the file's permissions, or export it again")  # fmt: skip
+            err.not_read = True  # type: ignore[attr-defined]
+            refused[i] = err
+            shas.append(_not_read_sha(path, err))
+    return shas, refused
 
 
 # ---- the batch --------------------------------------------------------------------------------------------
 def _run(
     wh: Any,
-    files: Sequence[tuple[Path, ModuleType | None]],
+    files: Sequence[Entry],
     settings: Any,
     *,
     source: str | None,
@@ -201,21 +287,17 @@ def _run(
     )
     forced = sources.get(source) if source else None
     report = IngestReport()
-    with HashCache() as hashes:
-        shas = [hashes.sha256(path) for path, _ in files]
+    shas, refused = _hash_all(files)
+    limits = ingest_guard.Limits.of(settings)
     before = _seen_files(wh)
     plan: list[tuple[int, int, Path, ModuleType | None, SourceError | None]] = []
-    for i, (path, mod) in enumerate(files):
+    for i, (path, mod, root) in enumerate(files):
         if (path.name, shas[i]) in before:
             report.files.append(_seen_again(path, shas[i], before[(path.name, shas[i])]))
+            report.files[-1].shown_as = _shown_as(path, root)
             continue
-        try:
-            m = mod or forced or sources.detect(path)
-            plan.append((TABLE_ORDER.get(m.TABLE, 2), i, path, m, None))
-        except SourceError as e:
-            plan.append((9, i, path, None, e))
-        except OSError as e:
-            plan.append((9, i, path, None, SourceError(f"cannot read the file ({e.strerror})", file=path)))
+        m, err = (None, refused[i]) if i in refused else _detect(path, mod or forced, limits)
+        plan.append((TABLE_ORDER.get(m.TABLE, 2) if m else 9, i, path, m, err))
     plan.sort(key=lambda t: (t[0], t[1]))
     seen = _loaded_hashes(wh)
     book: dict[str, list[pd.DataFrame]] = {"ingest_ledger": [], "quarantine": []}  # duplicates, quarantines
@@ -226,7 +308,7 @@ def _run(
 
     def prefetch(k: int) -> None:
         if k < len(plan) and plan[k][3] is not None and plan[k][4] is None and shas[plan[k][1]] not in seen:
-            ahead[k] = pool.submit(_read, plan[k][3], plan[k][2], ctx)  # type: ignore[arg-type]
+            ahead[k] = pool.submit(_read, plan[k][3], plan[k][2], ctx, limits)  # type: ignore[arg-type]
 
     try:
         prefetch(0)
@@ -234,7 +316,10 @@ def _run(
             tqdm(plan, desc="ingest", unit="file", disable=not progress)
         ):
             prefetch(k + 1)
-            report.files.append(_one(wh, path, mod, err, settings, ctx, seen, book, ahead.pop(k, None)))
+            i = plan[k][1]
+            res = _one(wh, path, (mod, err, shas[i]), settings, ctx, seen, book, ahead.pop(k, None), limits)
+            res.shown_as = _shown_as(path, files[i][2])
+            report.files.append(res)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         _flush(wh, book)  # bookkeeping of files that loaded nothing: one write per batch, even after a crash
@@ -262,23 +347,45 @@ def _salt(settings: Any) -> str:
         return ""
 
 
+def _detect(
+    path: Path, mod: ModuleType | None, limits: ingest_guard.Limits
+) -> tuple[ModuleType | None, SourceError | None]:
+    """The format of a file that passed the entry checks, or why there is none (never raises on a file)."""
+    try:
+        if path.stat().st_size > limits.max_file_mb * ingest_guard.MB:
+            ingest_guard.prescan(path, limits)  # refuses it by its size alone: not even sniffed
+        return mod or sources.detect(path), None
+    except SourceError as e:
+        return None, e
+    except OSError as e:
+        return None, SourceError(f"cannot read the file ({e.strerror})", file=path)
+    except Exception as e:  # noqa: BLE001 - detection must never end the batch
+        return None, SourceError(f"could not recognise the file ({type(e).__name__})", file=path,
+                                 hint=f"Pass --source NAME; known: {', '.join(sources.names())}")  # fmt: skip
+
+
 def _one(
     wh: Any,
     path: Path,
-    mod: ModuleType | None,
-    err: SourceError | None,
+    what: tuple[ModuleType | None, SourceError | None, str],
     settings: Any,
     ctx: ReadContext,
     seen: set[str],
     book: dict[str, list[pd.DataFrame]],
     pending: Future[Parsed] | None = None,
+    limits: ingest_guard.Limits | None = None,
 ) -> FileResult:
     t0 = time.perf_counter()
-    data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
+    mod, err, sha = what
+    limits = limits or ingest_guard.Limits()
+    raw = path  # a file never read (link, FIFO, device) is not archived
+    if not getattr(err, "not_read", False):
+        try:
+            raw, sha = _archive(path, sha, limits)
+        except SourceError as e:  # swapped for a link or a FIFO since it was checked
+            err = e
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     ingest_id = f"{now:%Y%m%dT%H%M%S}-{sha[:12]}"
-    raw = _archive(path, data, sha)
     name = mod.NAME if mod else None
     table = mod.TABLE if mod else None
     res = FileResult(
@@ -294,8 +401,9 @@ def _one(
         if err is not None:
             raise err
         assert mod is not None
-        parsed = pending.result() if pending is not None else _read(mod, path, ctx)
-        frame = _prepare(wh, parsed, path, settings, ctx, ingest_id, res)
+        parsed = pending.result() if pending is not None else _read(mod, path, ctx, limits)
+        res.table = parsed.table
+        frame = _prepare_or_refuse(wh, parsed, path, settings, ctx, ingest_id, res)
     except SourceError as e:
         if not e.file:
             e.file = str(path)
@@ -311,6 +419,8 @@ def _one(
                 _check(parsed, frame, path, ctx, settings, res)
             finally:
                 wait([load])  # never leave the transaction while the worker still uses the connection
+            if ingest_guard.may_hold_pii(parsed.table):  # warnings may quote cells (formula neutralising)
+                res.warnings = [ingest_guard.redact(w) or "" for w in res.warnings]
             res.replaces = load.result()
             res.rows, res.days = len(rows), _changed_days(parsed, rows)
             res.status = "replaced" if res.replaces else "loaded"
@@ -320,6 +430,11 @@ def _one(
         if not e.file:
             e.file = str(path)
         return _quarantine(book, res, e, path, raw, now, t0)
+    except _DB_DATA_ERRORS as e:  # the warehouse refused a value of this file's rows (rolled back)
+        res.replaces, res.rows = [], 0
+        err = SourceError(f"the warehouse refused its rows ({type(e).__name__})", file=path,
+                          hint="Check the file's dates and numbers, or export it again")  # fmt: skip
+        return _quarantine(book, res, err, path, raw, now, t0)
     seen.add(sha)
     res.seconds = time.perf_counter() - t0
     return res
@@ -352,14 +467,21 @@ def _insert(wh: Any, table: str, rows: pd.DataFrame) -> None:
         raw.unregister(view)
 
 
-def _read(mod: ModuleType, path: Path, ctx: ReadContext) -> Parsed:
-    """Call the reader; an unexpected exception on a malformed file still becomes a clear SourceError."""
+def _read(mod: ModuleType, path: Path, ctx: ReadContext, limits: ingest_guard.Limits | None = None) -> Parsed:
+    """Pre-scan the bytes against the bounds, then call the reader; whatever goes wrong while reading (even
+    running out of memory) becomes a clear SourceError, so the file is quarantined and the batch goes on."""
     try:
+        ingest_guard.prescan(path, limits or ingest_guard.Limits())
         parsed = mod.read(path, ctx)
     except SourceError:
         raise
-    except (MemoryError, RecursionError):
-        raise
+    except (MemoryError, RecursionError) as e:  # pyarrow's ArrowMemoryError is a MemoryError
+        raise SourceError(
+            f"ran out of memory reading it as {mod.NAME} ({type(e).__name__})",
+            file=path,
+            hint="Export a shorter period or fewer columns, or lower ingest.limits so such files are refused "
+            "before they are read",
+        ) from None
     except Exception as e:  # noqa: BLE001 - a reader bug on odd input must not crash the batch
         raise SourceError(
             f"could not parse as {mod.NAME} ({type(e).__name__}: {str(e)[:200]})",
@@ -417,22 +539,77 @@ def _seen_again(path: Path, sha: str, before: dict[str, Any]) -> FileResult:
         column=before.get("column"),
     )
     res.status, res.source = "quarantined", before.get("source")
+    try:
+        res.table = sources.get(str(res.source)).TABLE if res.source else None
+    except SourceError:
+        res.table = None
+    if ingest_guard.may_hold_pii(res.table):  # rows written before messages were redacted
+        err = ingest_guard.redact_error(err)
     res.error, res.line, res.column = str(err), err.line, err.column
+    res.reason, res.hint = err.message, err.hint or None
     res.warnings.append(f"quarantined {when}; unchanged since")
     return res
 
 
-def _archive(path: Path, data: bytes, sha: str) -> Path:
-    raw = paths.raw_dir() / sha[:2] / f"{sha}{''.join(path.suffixes[-2:])[:16]}"
-    if not raw.exists():
+def _raw_path(path: Path, sha: str) -> Path:
+    return paths.raw_dir() / sha[:2] / f"{sha}{''.join(path.suffixes[-2:])[:16]}"
+
+
+def _archive(path: Path, sha: str, limits: ingest_guard.Limits) -> tuple[Path, str]:
+    """Keep the original once in ``data/raw/`` (streamed, hashed as it is copied: the content hash is that
+    of the bytes kept); return its path and hash. A file over ``limits.max_file_mb`` is not copied: its
+    original is the inbox file (never modified by ingest), whose path is returned."""
+    raw = _raw_path(path, sha)
+    if raw.exists():
+        return raw, sha
+    if path.stat().st_size > limits.max_file_mb * ingest_guard.MB:
+        return path, sha
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    tmp = raw.with_name(f"{raw.name}.{os.getpid()}.tmp")
+    h = hashlib.sha256()
+    with ingest_guard.open_regular(path) as src, open(tmp, "wb") as dst:
+        while block := src.read(ingest_guard.BLOCK):
+            h.update(block)
+            dst.write(block)
+    got = h.hexdigest()
+    if got != sha:  # the file changed since it was hashed: keep (and report) what was copied
+        raw = _raw_path(path, got)
         raw.parent.mkdir(parents=True, exist_ok=True)
-        tmp = raw.with_name(raw.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(raw)
-    return raw
+    tmp.replace(raw)
+    return raw, got
 
 
 # ---- enrich, validate, reconcile --------------------------------------------------------------------------
+# what enrichment may raise on rows a reader let through (not warehouse or interrupt errors: those propagate)
+_DATA_ERRORS = (MemoryError, ValueError, TypeError, KeyError, IndexError, ArithmeticError, pa.ArrowException)
+
+
+def _db_data_errors() -> tuple[type[Exception], ...]:
+    """DuckDB's errors about values (not I/O or interrupts): a file whose rows raise one is refused."""
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - duckdb is a dependency
+        return ()
+    names = ("ConversionException", "InvalidInputException", "OutOfRangeException", "ConstraintException")
+    return tuple(getattr(duckdb, n) for n in names if hasattr(duckdb, n))
+
+
+_DB_DATA_ERRORS = _db_data_errors()
+
+
+def _prepare_or_refuse(
+    wh: Any, parsed: Parsed, path: Path, settings: Any, ctx: ReadContext, ingest_id: str, res: FileResult
+) -> pd.DataFrame:
+    """:func:`_prepare`, with a failure on the file's rows turned into a refusal of that file."""
+    try:
+        return _prepare(wh, parsed, path, settings, ctx, ingest_id, res)
+    except SourceError:
+        raise
+    except _DATA_ERRORS as e:
+        raise SourceError(f"could not prepare its rows ({type(e).__name__})", file=path,
+                          hint="Export the report again without editing it; if it persists, report a bug") from None  # fmt: skip
+
+
 def _prepare(
     wh: Any, parsed: Parsed, path: Path, settings: Any, ctx: ReadContext, ingest_id: str, res: FileResult
 ) -> pd.DataFrame:
@@ -491,9 +668,16 @@ def _prepare(
 def _check(
     parsed: Parsed, f: pd.DataFrame, path: Path, ctx: ReadContext, settings: Any, res: FileResult
 ) -> None:
-    """Validation (quality.py) and totals reconciliation; raise SourceError (pure: no warehouse access)."""
-    res.warnings += _validate(f, parsed.table, path, ctx, settings)
-    res.reconciled = _reconcile(parsed, f, path)
+    """Validation (quality.py) and totals reconciliation; raise SourceError (pure: no warehouse access), also
+    when a check fails on the file's rows for another reason (the file is refused, not retried forever)."""
+    try:
+        res.warnings += _validate(f, parsed.table, path, ctx, settings)
+        res.reconciled = _reconcile(parsed, f, path)
+    except SourceError:
+        raise
+    except _DATA_ERRORS as e:
+        raise SourceError(f"could not check its rows ({type(e).__name__})", file=path,
+                          hint="Export the report again without editing it; if it persists, report a bug") from None  # fmt: skip
 
 
 def neutralise_formulas(f: pd.DataFrame, res: FileResult) -> pd.DataFrame:
@@ -701,6 +885,17 @@ def quarantine_dir() -> Path:
     return paths.data_dir() / "quarantine"
 
 
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """``dst`` as a hard link to ``src`` (no second copy of the bytes), a copy across file systems."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists():
+        return
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
 def _quarantine(
     book: dict[str, list[pd.DataFrame]],
     res: FileResult,
@@ -710,11 +905,13 @@ def _quarantine(
     now: dt.datetime,
     t0: float,
 ) -> FileResult:
+    if ingest_guard.may_hold_pii(res.table):  # CRM, product usage, unknown layouts: no cell value quoted
+        e = ingest_guard.redact_error(e)
     res.status, res.rows = "quarantined", 0
     res.error, res.line, res.column = str(e), e.line, e.column
-    qdir = quarantine_dir()
-    qdir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(raw, qdir / f"{(res.sha256 or '')[:8]}_{path.name}")
+    res.reason, res.hint = e.message, e.hint or None
+    if raw != path:  # archived: the quarantine folder links to that one copy
+        _link_or_copy(raw, quarantine_dir() / f"{(res.sha256 or '')[:8]}_{path.name}")
     q = _row(
         "quarantine",
         {

@@ -52,6 +52,16 @@ class ChannelParams(Section):
     default: str = "other"
 
 
+class IngestLimits(Section):
+    """Per-file bounds: a file beyond any is refused before it is read (see docs/ingest.md)."""
+
+    max_file_mb: float = Field(default=512.0, gt=0)  # size on disk
+    max_decompressed_mb: float = Field(default=2048.0, gt=0)  # gzip/zip content, Parquet pages / Arrow size
+    max_rows: int = Field(default=5_000_000, gt=0)  # data rows (text lines; Parquet footer row count)
+    max_line_kb: float = Field(default=1024.0, gt=0)  # one line of text
+    max_cell_kb: float = Field(default=256.0, gt=0)  # one run of bytes without a delimiter or line break
+
+
 class IngestParams(Section):
     freshness_hours: float = 24.0  # a source older than this is stale
     max_future_days: int = 0  # rows dated after today + this are rejected
@@ -69,6 +79,7 @@ class IngestParams(Section):
     # (e.g. "\\| *(?P<audience>[^|]+)$"); empty = the whole ad group / ad name
     audience_pattern: str = ""
     creative_pattern: str = ""
+    limits: IngestLimits = Field(default_factory=IngestLimits)  # per-file bounds (size, rows, cell, line)
 
 
 class KpiParams(Section):

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mktdash import weeks
+from mktdash import ingest_guard, weeks
 from mktdash.schema import KEYS, TABLES
 
 
@@ -355,7 +355,8 @@ def _quarantine(wh: Any) -> pd.DataFrame:
     if not wh.exists("quarantine"):
         return pd.DataFrame(columns=cols)
     q = wh.df("quarantine")
-    return q[cols].sort_values("quarantined_at", kind="stable").reset_index(drop=True)
+    q = ingest_guard.redact_stored(q[cols], ["error", "hint", "column_name"])  # rows from before redaction
+    return q.sort_values("quarantined_at", kind="stable").reset_index(drop=True)
 
 
 def _reconciliation(wh: Any) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -372,7 +373,7 @@ def _reconciliation(wh: Any) -> tuple[pd.DataFrame, dict[str, int]]:
     }
     rec = led[led["reconciled"].notna()][cols].reset_index(drop=True)
     rec["reconciled"] = rec["reconciled"].astype(bool)
-    return rec, stats
+    return ingest_guard.redact_stored(rec, ["message"]), stats
 
 
 def _conversions_vs_deals(wh: Any) -> pd.DataFrame:

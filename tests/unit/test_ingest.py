@@ -492,3 +492,35 @@ def test_phone_numbers_are_not_touched_before_hashing(env: tuple) -> None:
     assert "formula" not in " ".join(rep.files[0].warnings)
     got = wh.sql("SELECT phone_hash FROM crm_contacts WHERE contact_id = '501'").phone_hash.iloc[0]
     assert got == pii.hash_value("+1 (555) 010-4477", pii.salt(settings), "phone")
+
+
+def test_cli_ingest_explains_every_refusal_and_counts_per_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mktdash import cli
+
+    monkeypatch.setenv("MKTDASH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MKTDASH_PII_SALT", "test-salt")
+    inbox = paths.inbox_dir()
+    (inbox / "meta").mkdir(parents=True)
+    shutil.copy(FIX / "tiktok_ads_daily.csv", inbox / "tiktok.csv")
+    shutil.copy(FIX / "tiktok_ads_daily.csv", inbox / "tiktok_again.csv")  # same bytes: duplicate
+    bad = (FIX / "meta_ads_manager_daily.csv").read_text().splitlines()
+    cells = bad[2].split(",")
+    col = bad[0].split(",").index("Impressions")
+    cells[col] = "lots"
+    (inbox / "meta" / "broken.csv").write_text("\n".join([*bad[:2], ",".join(cells), *bad[3:]]) + "\n")
+    assert cli.main(["ingest", "--quiet"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "ingest: 3 files (1 duplicate, 1 loaded, 1 quarantined), 3 rows loaded"
+    counts = {ln.split()[0]: int(ln.split()[1]) for ln in out[1:4]}
+    assert counts == {"loaded": 1, "duplicate": 1, "quarantined": 1}
+    refusal = next(ln for ln in out if ln.strip().startswith("meta/broken.csv"))
+    assert "(line 3, column 'Impressions')" in refusal and "not a number" in refusal and "'lots'" in refusal
+    assert out[out.index(refusal) + 1].strip().startswith("what to do: ")
+    with Warehouse.open(read_only=True) as wh:  # the same text as the quarantine table
+        q = wh.df("quarantine").iloc[0]
+    assert q["error"] in refusal and q["hint"] in out[out.index(refusal) + 1]
+    (inbox / "meta" / "broken.csv").unlink()
+    assert cli.main(["ingest", "--quiet"]) == 0  # nothing refused any more
+    assert "unchanged" in capsys.readouterr().out

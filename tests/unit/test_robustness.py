@@ -13,19 +13,20 @@ import csv
 import datetime as dt
 import io
 import itertools
+import shutil
+import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mktdash import ingest, params
+from mktdash import ingest, params, paths
 from mktdash.warehouse import Warehouse
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
-FIVETRAN_SAMPLE = (
-    Path(__file__).resolve().parents[1] / "fixtures" / "external" / "fivetran_ad_report_sample.csv"
-)
+FIVETRAN_SAMPLE = FIX.parent / "external" / "fivetran_ad_report_sample.csv"
 TODAY = dt.date(2026, 1, 1)
 
 # fixture -> (encoding, separator, header line, parsed numeric columns, a text column)
@@ -269,3 +270,334 @@ def test_enough_variants_were_generated() -> None:
         pytest.skip("run together with test_malformed_exports")
     assert n >= 200 + len(OPS)
     assert set(OPS) == SEEN_OPS, set(OPS) - SEEN_OPS
+
+
+# ---- hostile inbox entries, bounds, failures while reading (issue 21) -----------------------------------------
+PROBE = """
+import json, sys, datetime as dt
+import psutil
+from mktdash import ingest, params
+from mktdash.warehouse import Warehouse
+wh, cfg = Warehouse.memory(), params.resolve()
+warm = ingest.ingest_paths(wh, [sys.argv[2]], cfg, progress=False, today=dt.date(2026, 1, 1))
+assert warm.files[0].status == "loaded", warm.files[0]
+def hwm():  # this process's peak RSS (VmHWM: unlike ru_maxrss, not inherited from the forked parent)
+    line = next(ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
+base = psutil.Process().memory_info().rss
+before = hwm()
+rep = ingest.ingest_paths(wh, [sys.argv[1]], cfg, progress=False, today=dt.date(2026, 1, 1))
+peak = hwm()
+f = rep.files[0]
+print(json.dumps({"base": base, "before": before, "peak": peak, "status": f.status, "reason": f.reason,
+                  "ledger": int(wh.count("ingest_ledger"))}))
+"""
+
+
+def _probe(file: Path, home: Path) -> dict:
+    """Ingest ``file`` in a fresh process (after a small warm-up file); its peak RSS above the warm base
+    (an over-estimate: the peak includes the warm-up's, which the base, measured after it, does not)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MKTDASH_HOME": str(home), "MKTDASH_PII_SALT": "probe"}
+    env["PYTHONPATH"] = str(Path(ingest.__file__).parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(file), str(FIX / "tiktok_ads_daily.csv")],
+        env=env, capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _inode_bytes(folder: Path) -> int:
+    """Bytes on disk under ``folder``, each inode once (hard links are not copies)."""
+    seen: dict[int, int] = {}
+    for p in folder.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            st = p.stat()
+            seen[st.st_ino] = st.st_size
+    return sum(seen.values())
+
+
+def test_parquet_bomb_is_refused_from_its_footer_in_bounded_memory(tmp_path: Path) -> None:
+    """1 MB of Parquet declaring 20M rows (the issue's bomb): refused by the footer, never expanded."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 20_000_000
+    idx = pa.array(np.zeros(n, dtype=np.int8))
+    col = lambda v: pa.DictionaryArray.from_arrays(idx, pa.array([v]))  # noqa: E731
+    table = pa.table({"source_relation": col("bomb"), "date_day": col("2025-07-01"),
+                      "platform": col("google_ads"), "campaign_name": col("Brand"), "spend": col("1.0")})  # fmt: skip
+    bomb = tmp_path / "inbox" / "ad_reporting.parquet"
+    bomb.parent.mkdir()
+    pq.write_table(table, bomb, row_group_size=2_000_000)
+    del table
+    assert bomb.stat().st_size < 2_000_000  # a small file ...
+    assert pq.read_metadata(bomb).num_rows == n  # ... declaring 20M rows
+    got = _probe(bomb, tmp_path / "home")
+    assert got["status"] == "quarantined" and "20,000,000 rows" in got["reason"], got
+    assert got["ledger"] == 2  # the warm-up file and the bomb: every file has its ledger row
+    assert got["peak"] - got["base"] < 150e6, got  # expanded, 20M rows x 5 strings would take GBs
+
+
+def test_giant_cell_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    """A valid header, then one 64 MB cell: refused by the streaming pre-scan (cell bound 256 KB) with memory
+    far below the file's size, and the original kept once (raw copy + hard link in quarantine)."""
+    big = tmp_path / "inbox" / "tiktok_giant.csv"
+    big.parent.mkdir()
+    header = (FIX / "tiktok_ads_daily.csv").read_text().splitlines()[0]
+    with big.open("w") as f:
+        f.write(header + "\n")
+        for _ in range(64):
+            f.write("A" * (1 << 20))
+        f.write(",Broad,Ad,2025-07-07,USD,1.00,10,1,1%,0,0\n")
+    size = big.stat().st_size
+    home = tmp_path / "home"
+    got = _probe(big, home)
+    assert got["status"] == "quarantined" and "a cell longer than 256 KB" in got["reason"], got
+    assert got["peak"] - got["base"] < 48e6, got  # the cell alone is 64 MB
+    raw = _inode_bytes(home / "data")
+    assert size <= raw < size + 5e6, (size, raw)  # one copy of the original (plus the small warm-up file)
+    quarantined = list((home / "data" / "quarantine").glob("*tiktok_giant.csv"))
+    assert len(quarantined) == 1 and quarantined[0].stat().st_nlink == 2  # a link to the raw copy
+
+
+@pytest.fixture
+def inbox_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MKTDASH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MKTDASH_PII_SALT", "robust")
+    inbox = paths.inbox_dir()
+    inbox.mkdir(parents=True)
+    return Warehouse.memory(), params.resolve(), inbox, tmp_path
+
+
+def _everything(wh: Warehouse, home: Path) -> str:
+    """Every warehouse table as text plus every file's bytes under the home (lossy-decoded)."""
+    text = "".join(wh.df(t).astype(str).to_csv() for t in wh.tables())
+    for p in home.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            text += p.read_bytes().decode("utf-8", errors="replace")
+    return text
+
+
+def test_inbox_refuses_links_fifos_devices_and_never_reads_them(inbox_env) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    wh, cfg, inbox, tmp = inbox_env
+    secret = tmp / "shadow"
+    secret.write_text("root:$6$PLANTEDSECRETHASH:19000:0:99999:7:::\n")
+    outside = tmp / "elsewhere"
+    outside.mkdir()
+    shutil.copy(FIX / "meta_ads_manager_daily.csv", outside / "meta.csv")
+    shutil.copy(FIX / "tiktok_ads_daily.csv", inbox / "tiktok.csv")
+    (inbox / "shadow.csv").symlink_to(secret)
+    (inbox / "linked_folder").symlink_to(outside, target_is_directory=True)
+    os.mkfifo(inbox / "pipe.csv")
+    kinds = {"shadow.csv": "symbolic link", "linked_folder": "symbolic link", "pipe.csv": "FIFO"}
+    try:
+        os.mknod(inbox / "dev.csv", 0o600 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers
+        kinds["dev.csv"] = "character device"
+    except PermissionError:
+        pass
+    rep = ingest.ingest_inbox(wh, cfg, progress=False, today=TODAY)
+    got = {f.shown_as: f for f in rep.files}
+    assert got["tiktok.csv"].status == "loaded"
+    for name, kind in kinds.items():
+        assert got[name].status == "quarantined" and kind in (got[name].reason or ""), got[name]
+        assert "not read" in (got[name].reason or "") and got[name].hint
+    assert set(got) == {"tiktok.csv", *kinds}  # the linked folder was not entered (meta.csv not listed)
+    assert wh.count("ingest_ledger") == 1 + len(kinds) and wh.count("quarantine") == len(kinds)
+    assert "PLANTEDSECRETHASH" not in _everything(wh, paths.home())
+    from mktdash import archive
+
+    assert set(archive.input_hashes(inbox)) == {"data/inbox/tiktok.csv"}  # the run's manifest reads no link
+    assert wh.count("ad_daily") == got["tiktok.csv"].rows > 0  # the linked folder's meta rows never loaded
+    again = ingest.ingest_inbox(wh, cfg, progress=False, today=TODAY)  # refused once, not every run
+    assert {f.status for f in again.files} == {"unchanged", "quarantined"}
+    assert wh.count("ingest_ledger") == 1 + len(kinds)
+    text = again.explain()
+    assert "shadow.csv" in text and "what to do:" in text and "quarantined" in text
+
+
+def test_a_path_resolving_outside_the_folder_is_refused(tmp_path: Path) -> None:
+    from mktdash import ingest_guard
+
+    inside = tmp_path / "inbox"
+    inside.mkdir()
+    f = inside / "x.csv"
+    f.write_text("a\n")
+    assert ingest_guard.check_entry(f, inside) is None
+    assert "outside the inbox" in str(ingest_guard.check_entry(f, tmp_path / "other"))
+
+
+@pytest.mark.parametrize("boom", ["MemoryError", "ArrowMemoryError", "RuntimeError", "RecursionError"])
+def test_any_failure_reading_a_file_quarantines_it_and_the_batch_goes_on(
+    inbox_env, monkeypatch: pytest.MonkeyPatch, boom: str
+) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    from mktdash import sources
+
+    wh, cfg, inbox, _ = inbox_env
+    shutil.copy(FIX / "tiktok_ads_daily.csv", inbox / "a_tiktok.csv")
+    shutil.copy(FIX / "meta_ads_manager_daily.csv", inbox / "b_meta.csv")
+    exc = {"MemoryError": MemoryError, "RuntimeError": RuntimeError, "RecursionError": RecursionError,
+           "ArrowMemoryError": pa.ArrowMemoryError}[boom]  # fmt: skip
+
+    def fail(path: Path, ctx: object) -> None:
+        raise exc("out of memory allocating 8589934592 bytes")
+
+    monkeypatch.setattr(sources.get("tiktok"), "read", fail)
+    rep = ingest.ingest_inbox(wh, cfg, progress=False, today=TODAY)
+    st = {f.shown_as: f for f in rep.files}
+    assert st["a_tiktok.csv"].status == "quarantined" and st["b_meta.csv"].status == "loaded"
+    assert boom in (st["a_tiktok.csv"].reason or "")
+    assert wh.count("ingest_ledger") == 2
+    rep2 = ingest.ingest_inbox(wh, cfg, progress=False, today=TODAY)  # not retried by every later run
+    assert [f.status for f in rep2.files] == ["quarantined", "unchanged"]
+    assert wh.count("ingest_ledger") == 2
+
+
+def _limits(**kw: float) -> object:
+    from mktdash import ingest_guard
+
+    return ingest_guard.Limits(**kw)  # type: ignore[arg-type]
+
+
+def _refused(path: Path, **kw: float) -> str:
+    from mktdash import ingest_guard
+    from mktdash.sources import SourceError
+
+    try:
+        ingest_guard.prescan(path, _limits(**kw))  # type: ignore[arg-type]
+    except SourceError as e:
+        return e.message
+    return ""
+
+
+def test_prescan_bounds_text_lines_rows_gzip_and_zip(tmp_path: Path) -> None:
+    import gzip
+    import zipfile
+
+    long_line = tmp_path / "wide.csv"
+    long_line.write_text("a,b\n" + "1," * 600_000 + "1\n")  # 1.2 MB line of 1-byte cells
+    assert "a line longer than 1024 KB" in _refused(long_line)
+    assert _refused(long_line, max_line_kb=2048) == ""  # the cell bound does not fire on short cells
+    rows = tmp_path / "rows.csv"
+    rows.write_text("a\n" + "1\n" * 2_000)
+    assert "more than 500 rows" in _refused(rows, max_rows=500)
+    assert _refused(rows, max_rows=1_500) == ""
+    bomb = tmp_path / "bomb.csv.gz"
+    with gzip.open(bomb, "wb") as g:
+        for _ in range(40):
+            g.write(b"1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22\n" * 20_000)  # 48 MB
+    assert bomb.stat().st_size < 500_000
+    assert "decompresses to more than 8 MB" in _refused(bomb, max_decompressed_mb=8)
+    assert _refused(bomb, max_decompressed_mb=64) == ""
+    z = tmp_path / "report.xlsx"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", b"<c>0</c>" * 3_000_000)  # 24 MB
+    assert "declares 23 MB of content" in _refused(z, max_decompressed_mb=8)
+    assert _refused(z, max_decompressed_mb=64) == ""
+    utf16 = tmp_path / "editor.csv"
+    utf16.write_bytes(("a\tb\n" + "x" * 3000 + "\t1\n").encode("utf-16"))
+    assert "a cell longer than 2 KB" in _refused(utf16, max_cell_kb=2)  # counted in characters
+    assert _refused(utf16, max_cell_kb=4) == ""
+
+
+def test_oversize_file_is_refused_by_its_size_and_not_copied(inbox_env) -> None:  # type: ignore[no-untyped-def]
+    wh, _, inbox, _ = inbox_env
+    cfg = params.resolve(overrides={"ingest": {"limits": {"max_file_mb": 1}}})
+    big = inbox / "tiktok_big.csv"
+    big.write_text((FIX / "tiktok_ads_daily.csv").read_text() * 1 + "x" * 2_000_000)
+    rep = ingest.ingest_inbox(wh, cfg, progress=False, today=TODAY)
+    f = rep.files[0]
+    assert f.status == "quarantined" and "over the 1 MB bound" in (f.reason or "")
+    assert "ingest.limits.max_file_mb" in (f.hint or "")
+    assert not (paths.raw_dir()).exists() or _inode_bytes(paths.raw_dir()) == 0  # no copy in data/raw ...
+    assert not list(ingest.quarantine_dir().glob("*"))  # ... nor in data/quarantine
+    led = wh.df("ingest_ledger")
+    assert led["raw_path"].tolist() == [str(big)]  # the original stays where it is, named in the ledger
+
+
+def test_every_fixture_passes_the_prescan() -> None:
+    """The bounds never refuse a genuine layout (UTF-16, preambles, Parquet, YAML)."""
+    files = [p for p in FIX.iterdir() if p.is_file()]
+    assert len(files) > 15
+    assert {p.name: _refused(p) for p in files if _refused(p)} == {}
+
+
+def test_prescan_names_the_line_across_block_boundaries(tmp_path: Path) -> None:
+    """Bytes are scanned in 1 MiB blocks: a line of short cells straddling a boundary is fine, a long cell
+    there is refused with its line number (known answers: header + 230,400 short lines, then the line)."""
+    from mktdash import ingest_guard
+    from mktdash.sources import SourceError
+
+    f = tmp_path / "x.csv"
+    f.write_text("a,b\n" + "1,2\n" * 230_400 + "1," * 127 * 1024 + "\n")  # a 254 KB line across 1 MiB
+    assert f.stat().st_size > ingest_guard.BLOCK and _refused(f) == ""
+    f.write_text("a,b\n" + "1,2\n" * 230_400 + "1," * 30 * 1024 + "z" * 257 * 1024 + "\n")
+    with pytest.raises(SourceError, match="a cell longer than 256 KB") as e:
+        ingest_guard.prescan(f, ingest_guard.Limits())
+    assert e.value.line == 230_402 and "ingest.limits.max_cell_kb" in e.value.hint
+    f.write_text("a,b\n" + "1,2\n" * 5 + "1," * 600_000 + "\n")
+    with pytest.raises(SourceError, match="a line longer than 1024 KB") as e:
+        ingest_guard.prescan(f, ingest_guard.Limits(max_cell_kb=2048))
+    assert e.value.line == 7
+
+
+def test_one_gigabyte_cell_is_refused_by_size_without_a_copy(tmp_path: Path) -> None:
+    """The issue's case literally: a valid header and one 1 GiB cell (a sparse file: no disk used). Over
+    max_file_mb (512) it is refused from its size: hashed as a stream once, never parsed, never copied."""
+    big = tmp_path / "inbox" / "tiktok_gigacell.csv"
+    big.parent.mkdir()
+    header = (FIX / "tiktok_ads_daily.csv").read_text().splitlines()[0]
+    with big.open("w") as f:
+        f.write(header + "\nSpark ")
+        f.truncate(1 << 30)
+    home = tmp_path / "home"
+    got = _probe(big, home)
+    assert got["status"] == "quarantined" and "over the 512 MB bound" in got["reason"], got
+    assert got["peak"] - got["base"] < 48e6, got
+    assert _inode_bytes(home / "data") < 1e6  # no copy in data/raw or data/quarantine
+
+
+def test_a_failing_check_or_a_refused_value_quarantines_only_that_file(
+    inbox_env, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A bug in a check on one file's rows, or the warehouse refusing one of its values, refuses that file
+    (rolled back, ledger row written) instead of ending every later run; I/O errors still propagate."""
+    import duckdb
+
+    from mktdash import quality
+
+    wh, cfg, inbox, _ = inbox_env
+    shutil.copy(FIX / "tiktok_ads_daily.csv", inbox / "a_tiktok.csv")
+    shutil.copy(FIX / "meta_ads_manager_daily.csv", inbox / "b_meta.csv")
+    shutil.copy(FIX / "linkedin_campaign_performance.csv", inbox / "c_linkedin.csv")
+    real_validate, real_insert = quality.validate, ingest._insert
+
+    def validate(f, table, *, file, **kw):  # type: ignore[no-untyped-def]
+        if "a_tiktok" in str(file):
+            raise TypeError("unsupported operand")
+        return real_validate(f, table, file=file, **kw)
+
+    def insert(wh_, name, rows):  # type: ignore[no-untyped-def]
+        if name == "ad_daily" and (rows["platform"] == "meta").any():
+            raise duckdb.ConversionException("Could not convert string to TIMESTAMP")
+        return real_insert(wh_, name, rows)
+
+    monkeypatch.setattr(quality, "validate", validate)
+    monkeypatch.setattr(ingest, "_insert", insert)
+    rep = ingest.ingest_inbox(wh, cfg, progress=False, today=TODAY)
+    st = {f.shown_as: f for f in rep.files}
+    assert st["a_tiktok.csv"].status == "quarantined" and "could not check its rows (TypeError)" in str(
+        st["a_tiktok.csv"].reason
+    )
+    assert st["b_meta.csv"].status == "quarantined" and "ConversionException" in str(st["b_meta.csv"].reason)
+    assert st["c_linkedin.csv"].status == "loaded"
+    assert set(wh.df("ad_daily")["platform"]) == {"linkedin"}  # nothing of the refused files stayed
+    assert wh.count("ingest_ledger") == 3
