@@ -16,6 +16,7 @@ import importlib
 from pathlib import Path
 from types import ModuleType
 
+from mktdash.sources import _xlsx
 from mktdash.sources._csv import decode_head
 from mktdash.sources.base import Parsed, ReadContext, SourceError
 
@@ -78,6 +79,8 @@ def head_text(path: Path) -> str:
             return "PAR1:" + ",".join(pq.read_schema(path).names)
         except Exception:  # unreadable parquet: nothing matches, detect() says so
             return "PAR1:"
+    if _xlsx.is_xlsx(data, path.name):  # a workbook: its first sheet as the CSV download would read
+        return _xlsx.to_csv_text(path, limit=_xlsx.HEAD_ROWS)
     return decode_head(data)
 
 

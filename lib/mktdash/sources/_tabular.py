@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import yaml
 
 from mktdash.schema import TABLES, conform
+from mktdash.sources import _xlsx
 from mktdash.sources.base import SourceError
 
 # timestamp layouts accepted in generic CSV/YAML files (approvals, touchpoints)
@@ -32,6 +33,8 @@ MISSING = {"", "--", " --", "-", "n/a", "N/A", "(not set)", "null", "NULL", "Non
 def read_text(path: Path) -> str:
     """Decode an export: UTF-8 (with or without BOM), UTF-16 with BOM, else a clear error."""
     data = Path(path).read_bytes()
+    if _xlsx.is_xlsx(data, Path(path).name):  # an Excel download: its first sheet as CSV text
+        data = _xlsx.to_csv_text(path).encode("utf-8")
     if not data.strip():
         raise SourceError(
             "the file is empty", file=path, hint="Export the report again; the download may have failed"
