@@ -210,7 +210,7 @@ def _run(
             report.files.append(_seen_again(path, shas[i], before[(path.name, shas[i])]))
             continue
         try:
-            m = mod or forced or sources.detect(path)
+            m = mod or forced or sources.detect(path, getattr(settings, "mappings", None))
             plan.append((TABLE_ORDER.get(m.TABLE, 2), i, path, m, None))
         except SourceError as e:
             plan.append((9, i, path, None, e))
