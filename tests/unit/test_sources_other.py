@@ -21,7 +21,7 @@ PARAMS = Path(__file__).resolve().parents[2] / "params"
 SALT = "test-salt"
 CTX = ReadContext(pii_salt=SALT)
 MODULES = [
-    "ga4", "hubspot_deals", "hubspot_contacts", "salesforce", "product_usage", "customer_health",
+    "ga4", "hubspot_deals", "hubspot_contacts", "salesforce", "salesforce_leads", "product_usage", "customer_health",
     "budget_plan", "spend_limits", "approvals", "kpi_targets", "fx_rates", "touchpoints",
 ]  # fmt: skip
 FIXTURES = {
@@ -30,6 +30,7 @@ FIXTURES = {
     "hubspot_deals_export.csv": "hubspot_deals",
     "hubspot_contacts_export.csv": "hubspot_contacts",
     "salesforce_opportunities.csv": "salesforce",
+    "salesforce_leads_report.csv": "salesforce_leads",
     "fx_rates_eurofxref_hist.csv": "fx_rates",
     "fx_rates_simple.csv": "fx_rates",
     "product_usage_daily.csv": "product_usage",

@@ -39,6 +39,7 @@ MODULE_NAMES: list[str] = [
     "hubspot_deals",
     "hubspot_contacts",
     "salesforce",
+    "salesforce_leads",
     "product_usage",
     "customer_health",
     "touchpoints",

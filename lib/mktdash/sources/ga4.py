@@ -63,12 +63,23 @@ _START = re.compile(r"^#\s*Start date:\s*(\d+)\s*$")
 _END = re.compile(r"^#\s*End date:\s*(\d+)\s*$")
 
 
+# GA4 changes the case of its headers between versions ("... (Default Channel Group)" / "(Default channel
+# group)"): headers are matched case-insensitively and renamed to the spelling above
+_KNOWN = {c.casefold(): c for c in (*CHANNEL_COLS, *SOURCE_MEDIUM_COLS, "Date", *sum(METRICS.values(), ()))}
+
+
+def _canonical(cells: list[str]) -> list[str]:
+    return [_KNOWN.get(c.strip().casefold(), c) for c in cells]
+
+
 def sniff(head: str, file_name: str) -> bool:
     lines = T.head_lines(head, 60)
     comments = [ln for ln in lines if ln.startswith("#")]
     if any(_START.match(ln) for ln in comments) and any(ln.startswith("# ---") for ln in comments):
         return True
-    return any(ln.split(",")[0].strip('"') in CHANNEL_COLS for ln in lines if not ln.startswith("#"))
+    return any(
+        _canonical([ln.split(",")[0].strip('"')])[0] in CHANNEL_COLS for ln in lines if not ln.startswith("#")
+    )
 
 
 def _sections(text: str) -> list[dict[str, Any]]:
@@ -127,7 +138,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     best_rank = -1
     skipped = []
     for sec in sections:
-        cells = T.header_cells(sec["rows"][0])
+        cells = _canonical(T.header_cells(sec["rows"][0]))
         has_chan = any(c in CHANNEL_COLS for c in cells)
         rank = -1
         if has_chan and "Date" in cells:
@@ -139,7 +150,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         else:
             skipped.append(sec)
     if best is None or best_rank < 1:
-        first = T.header_cells(sections[0]["rows"][0])
+        first = _canonical(T.header_cells(sections[0]["rows"][0]))
         raise SourceError(
             "no daily section with 'Session default channel group' and 'Date'",
             file=path,
@@ -148,6 +159,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
             hint="In GA4 add the 'Date' dimension to the Traffic acquisition report before downloading",
         )
     df = T.read_block("\n".join(best["rows"]), file=path, first_line=best["start"])
+    df.columns = _canonical(list(df.columns))
     chan = T.pick(df, *CHANNEL_COLS)
     smed = T.pick(df, *SOURCE_MEDIUM_COLS)
     cols = {k: T.pick(df, *v) for k, v in METRICS.items()}

@@ -6,7 +6,8 @@ Columns as HubSpot names them (only ``Record ID`` and ``Create Date`` are requir
     HubSpot Score,Original Traffic Source,Original Traffic Source Drill-Down 1,
     Original Traffic Source Drill-Down 2,Contact owner
 
-Older exports say ``Original Source`` / ``Original Source Drill-Down 1/2``; both are read. The original
+Internal property names (``hs_object_id``, ``createdate``, ``hs_analytics_source`` ... from the API or a
+warehouse sync) are read as their labels. Older exports say ``Original Source`` / ``Original Source Drill-Down 1/2``; both are read. The original
 campaign is an exported ``Original Campaign`` column, else the drill-down where HubSpot keeps
 ``utm_campaign`` for the row's source (:func:`mktdash.sources.hubspot_deals.campaign_from_drilldowns`).
 An all-properties export (~300 columns, some names repeated) loads: unread columns never refuse a file.
@@ -30,7 +31,14 @@ import pandas as pd
 from mktdash import pii
 from mktdash.sources import _tabular as T
 from mktdash.sources.base import Parsed, ReadContext
-from mktdash.sources.hubspot_deals import DATE_FORMATS, drilldowns_for, salt_of, source_and_campaign
+from mktdash.sources.hubspot_deals import (
+    DATE_FORMATS,
+    drilldowns_for,
+    labels,
+    read_export,
+    salt_of,
+    source_and_campaign,
+)
 
 NAME = "hubspot_contacts"
 TABLE = "crm_contacts"
@@ -39,7 +47,7 @@ CRM = "hubspot"
 
 def sniff(head: str, file_name: str) -> bool:
     lines = [ln for ln in T.head_lines(head, 3) if ln.strip()]
-    cells = set(T.header_cells(lines[0])) if lines else set()
+    cells = set(labels(T.header_cells(lines[0]))) if lines else set()
     return "Record ID" in cells and bool({"Email", "Lifecycle Stage"} & cells) and "Deal Stage" not in cells
 
 
@@ -66,7 +74,7 @@ def hash_people(
 
 def read(path: Path, ctx: ReadContext) -> Parsed:
     path = Path(path)
-    df = T.read_block(T.read_text(path), file=path)
+    df = read_export(path)
     T.require(df, ["Record ID", "Create Date"], file=path, line=1, what="HubSpot contacts export")
     origin = source_and_campaign(df, path, ("Original Campaign",))
     out: dict[str, Any] = {

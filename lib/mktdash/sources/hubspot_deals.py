@@ -80,6 +80,42 @@ NO_CAMPAIGN = frozenset(
 )
 
 
+# internal property names (API, Operations Hub / warehouse syncs) -> the export's labels
+API_LABELS = {
+    "hs_object_id": "Record ID",
+    "createdate": "Create Date",
+    "email": "Email",
+    "firstname": "First Name",
+    "lastname": "Last Name",
+    "phone": "Phone Number",
+    "mobilephone": "Mobile Phone Number",
+    "lifecyclestage": "Lifecycle Stage",
+    "hs_lead_status": "Lead Status",
+    "hubspotscore": "HubSpot Score",
+    "hs_analytics_source": "Original Traffic Source",
+    "hs_analytics_source_data_1": "Original Traffic Source Drill-Down 1",
+    "hs_analytics_source_data_2": "Original Traffic Source Drill-Down 2",
+    "dealname": "Deal Name",
+    "dealstage": "Deal Stage",
+    "amount": "Amount",
+    "deal_currency_code": "Deal Currency Code",
+    "closedate": "Close Date",
+    "pipeline": "Pipeline",
+}
+
+
+def labels(cells: list[str]) -> list[str]:
+    """Header cells with internal property names replaced by the export's labels (labels kept as they are)."""
+    return [API_LABELS.get(c, c) for c in cells]
+
+
+def read_export(path: Path) -> pd.DataFrame:
+    """The rows of a HubSpot export (CSV or .xlsx), headers as labels."""
+    df = T.read_block(T.read_text(path), file=path)
+    df.columns = labels(list(df.columns))
+    return df
+
+
 def fold(s: pd.Series) -> pd.Series:
     """Labels compared by letters and digits only: ``Paid Search``, ``paid search``, ``PAID_SEARCH`` agree."""
     return s.astype("string").str.casefold().str.replace(r"[^0-9a-z]", "", regex=True)
@@ -120,7 +156,7 @@ def drilldowns_for(source: pd.Series, campaign: pd.Series) -> tuple[pd.Series, p
 
 def sniff(head: str, file_name: str) -> bool:
     lines = [ln for ln in T.head_lines(head, 3) if ln.strip()]
-    cells = set(T.header_cells(lines[0])) if lines else set()
+    cells = set(labels(T.header_cells(lines[0]))) if lines else set()
     return {"Record ID", "Deal Stage"} <= cells
 
 
@@ -141,7 +177,7 @@ def first_id(s: pd.Series) -> pd.Series:
 
 def read(path: Path, ctx: ReadContext) -> Parsed:
     path = Path(path)
-    df = T.read_block(T.read_text(path), file=path)
+    df = read_export(path)
     T.require(df, ["Record ID", "Deal Stage", "Create Date"], file=path, line=1, what="HubSpot deals export")
     salt = salt_of(ctx)
     stage = T.clean_text(df, "Deal Stage", file=path)

@@ -59,8 +59,9 @@ def _currency(raw: pd.Series) -> pd.Series:
     return code.fillna(sym).astype("string")
 
 
-def read(path: Path, ctx: ReadContext) -> Parsed:
-    path = Path(path)
+def read_report(path: Path, required: list[str], what: str) -> pd.DataFrame:
+    """The rows of a Salesforce report export ("Details Only" CSV, or the same as .xlsx), checked against its
+    ``Grand Totals (N records)`` footer: no footer (truncated) or a different N (edited) is refused."""
     lines = T.read_text(path).splitlines()
     # footer: trailing blank / Grand Totals / Confidential / Copyright lines
     n = len(lines)
@@ -71,13 +72,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
             records, grand_line = int(m.group(1).replace(",", "")), n
         n -= 1
     df = T.read_block("\n".join(lines[:n]), file=path)
-    T.require(
-        df,
-        ["Opportunity Name", "Stage", "Close Date"],
-        file=path,
-        line=1,
-        what="Salesforce opportunity report",
-    )
+    T.require(df, required, file=path, line=1, what=what)
     if records is None:
         raise SourceError(
             "no 'Grand Totals (N records)' footer: the report looks truncated",
@@ -92,6 +87,12 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
             line=grand_line,
             hint="The file was cut or edited after export; export the report again",
         )
+    return df
+
+
+def read(path: Path, ctx: ReadContext) -> Parsed:
+    path = Path(path)
+    df = read_report(path, ["Opportunity Name", "Stage", "Close Date"], "Salesforce opportunity report")
     amount_col = T.pick(df, "Amount", "Amount (converted)")
     raw_amount = (
         df[amount_col].astype("string") if amount_col else pd.Series(pd.NA, index=df.index, dtype="string")
@@ -158,9 +159,13 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
     )
     body = out.to_csv(index=False, lineterminator="\n", quoting=1)
     n = opts.get("records", len(d))
-    footer = (
-        f'""\n""\n"Grand Totals ({n} records)"\n""\n"Confidential Information - Do Not Distribute"\n'
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(body + footer(n), encoding="utf-8")
+
+
+def footer(records: int) -> str:
+    """The footer lines of a Salesforce report export."""
+    return (
+        f'""\n""\n"Grand Totals ({records} records)"\n""\n"Confidential Information - Do Not Distribute"\n'
         '"Copyright © 2000-2025 salesforce.com, inc. All rights reserved."\n'
     )
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(body + footer, encoding="utf-8")
