@@ -12,7 +12,8 @@ params (:class:`mktdash.params.MappingParams`; user guide in docs/mapping.md)::
 A mapping is tried before the built-in formats: a file whose name matches one of its ``files`` patterns is
 read with it (:func:`match`; the ledger's source is ``custom:<name>``). CSV (any of ``, ; TAB |``, UTF-8 or
 UTF-16 with BOM) and Excel (first sheet or ``sheet``) are read; lines above ``header_row`` are skipped; rows
-whose first cell matches ``total_rows`` (``Total``, ``Grand total``) are skipped; fully blank rows too.
+whose first cell matches ``total_rows`` (``Total``, ``Grand total``) are not loaded: the first one's mapped
+numbers are the file's totals, which the engine checks the loaded sums against; fully blank rows are skipped.
 
 Each mapped column is parsed by its canonical type: dates with ``date_format``, numbers with ``decimal``
 (``1.234,56`` with ``decimal: ","``), true/false, text. Columns not mapped are ignored. PII is hashed on
@@ -116,7 +117,8 @@ def _text(path: Path, m: Any) -> str:
     return T.read_text(path)
 
 
-def _frame(path: Path, fmt: Mapped) -> pd.DataFrame:
+def _frame(path: Path, fmt: Mapped) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The data rows and the totals rows (first cell matching ``total_rows``) of the file."""
     m = fmt.mapping
     lines = _text(path, m).splitlines()
     if len(lines) < m.header_row or not lines[m.header_row - 1].strip():
@@ -142,10 +144,24 @@ def _frame(path: Path, fmt: Mapped) -> pd.DataFrame:
         )
     for header in m.columns:
         T.pick(df, header)  # refuses a mapped header that the file repeats with other values
+    total = pd.Series(False, index=df.index)
     if data_cols and len(df):
-        first = df[data_cols[0]].astype("string").str.match(m.total_rows).fillna(False)
-        df = df[~first.to_numpy(dtype=bool)].reset_index(drop=True)
-    return df
+        total = df[data_cols[0]].astype("string").str.match(m.total_rows).fillna(False)
+    is_total = total.to_numpy(dtype=bool)
+    return df[~is_total].reset_index(drop=True), df[is_total].reset_index(drop=True)
+
+
+def _totals(tot: pd.DataFrame, m: Any, table: str, path: Path) -> dict[str, float]:
+    """The first totals row's mapped numeric columns (the engine checks the loaded sums against them)."""
+    if tot.empty:
+        return {}
+    out = {"_line": float(tot["_line"].iloc[0])}
+    for header, col in m.columns.items():
+        if TABLES[table][col] in (INT, FLOAT) and col not in ("lead_score", "health_score"):
+            v = T.to_number(_numbers(tot.head(1), header, m.decimal), header, file=path)
+            if v.notna().any():
+                out[col] = float(v.iloc[0])
+    return out
 
 
 def _numbers(df: pd.DataFrame, header: str, decimal: str) -> pd.DataFrame:
@@ -191,7 +207,7 @@ def _defaults(out: dict[str, Any], fmt: Mapped, n: int, salt: str) -> None:
 
 def read_mapped(path: Path, fmt: Mapped, ctx: ReadContext) -> Parsed:
     m, table = fmt.mapping, fmt.TABLE
-    df = _frame(path, fmt)
+    df, tot = _frame(path, fmt)
     dtypes = TABLES[table]
     out: dict[str, Any] = {col: value for col, value in m.values.items()}
     for header, col in m.columns.items():
@@ -210,6 +226,7 @@ def read_mapped(path: Path, fmt: Mapped, ctx: ReadContext) -> Parsed:
         frame=frame,
         source=fmt.NAME,
         period=T.period_of(frame[date_col]) if date_col else None,
+        totals=_totals(tot, m, table, path),
         replace_key={k: None for k in keys},
         warnings=[f"read with params mappings.{fmt.name}"],
     )

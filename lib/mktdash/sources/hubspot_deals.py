@@ -104,9 +104,17 @@ API_LABELS = {
 }
 
 
+LEGACY_IDS = ("Contact ID", "Deal ID")  # older exports' name of "Record ID"
+
+
 def labels(cells: list[str]) -> list[str]:
-    """Header cells with internal property names replaced by the export's labels (labels kept as they are)."""
-    return [API_LABELS.get(c, c) for c in cells]
+    """Header cells with internal property names replaced by the export's labels (labels kept as they are),
+    and an older export's ``Contact ID``/``Deal ID`` read as ``Record ID`` when there is none."""
+    out = [API_LABELS.get(c, c) for c in cells]
+    if "Record ID" not in out:
+        legacy = next((c for c in LEGACY_IDS if c in out), None)
+        out = ["Record ID" if c == legacy else c for c in out]
+    return out
 
 
 def read_export(path: Path) -> pd.DataFrame:
