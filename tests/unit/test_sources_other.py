@@ -539,3 +539,188 @@ def test_malformed_variants_fail_cleanly(tmp_path: Path, fname: str) -> None:
             errors += 1
             assert e.file and str(e)  # names the file
     assert errors >= 1  # the variants really are broken
+
+
+# ---- the corpus of real layouts through `mktdash ingest` ------------------------------------------------------
+REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real_layouts"
+MAPPINGS = REAL / "custom_mappings.yaml"
+# fixture -> (table, rows loaded, {channel: rows} or None) when it loads; (None, 0, "refusal text") when refused.
+# Channels counted by hand from each file's source column and params/base.yaml channels.crm_sources.
+CORPUS: dict[str, tuple[str | None, int, dict[str, int] | str | None]] = {
+    "hubspot_contacts_current.csv": ("crm_contacts", 12, {
+        "organic_social": 1, "direct": 2, "organic": 1, "search": 2, "social": 1, "email": 1, "referral": 2,
+        "other": 1, "offline": 1}),
+    "hubspot_contacts_legacy.csv": ("crm_contacts", 8, {
+        "organic_social": 1, "search": 1, "organic": 1, "direct": 1, "offline": 1, "email": 1, "referral": 1,
+        "other": 1}),
+    "hubspot_contacts_api_names.csv": ("crm_contacts", 6, {
+        "search": 1, "organic_social": 1, "referral": 1, "offline": 1, "social": 1, "direct": 1}),
+    "hubspot_contacts_all_properties.csv": ("crm_contacts", 25, {
+        "organic_social": 3, "direct": 3, "organic": 3, "search": 3, "social": 3, "email": 2, "referral": 4,
+        "other": 2, "offline": 2}),
+    "xlsx_hubspot_contacts.xlsx": ("crm_contacts", 12, {
+        "organic_social": 1, "direct": 2, "organic": 1, "search": 2, "social": 1, "email": 1, "referral": 2,
+        "other": 1, "offline": 1}),
+    "hubspot_deals_current.csv": ("crm_deals", 4, {"search": 1, "organic_social": 1, "offline": 1, "referral": 1}),
+    "hubspot_deals_legacy.csv": ("crm_deals", 3, {"search": 1, "organic_social": 1, "direct": 1}),
+    "salesforce_opportunities_report.csv": ("crm_deals", 5, {"direct": 1, "referral": 1, "event": 2, "other": 1}),
+    "xlsx_salesforce_opportunities.xlsx": ("crm_deals", 5, {"direct": 1, "referral": 1, "event": 2, "other": 1}),
+    "salesforce_opportunities_truncated.csv": (None, 0, "no 'Grand Totals (N records)' footer"),
+    "salesforce_leads_report.csv": ("crm_contacts", 9, {
+        "direct": 2, "referral": 3, "outbound": 1, "other": 2, "event": 1}),
+    "ga4_traffic_acquisition_daily.csv": ("web_daily", 11, None),
+    "ga4_reports_snapshot_sections.csv": ("web_daily", 4, None),
+    "ga4_data_export_no_date.csv": (None, 0, "add the 'Date' dimension"),
+    "xlsx_google_ads_campaign_report.xlsx": ("ad_daily", 5, None),
+    "xlsx_meta_ads_manager.xlsx": ("ad_daily", 3, None),
+    "xlsx_linkedin_campaign_performance.xlsx": ("ad_daily", 3, None),
+    "custom_partner_leads.csv": ("crm_contacts", 4, {"event": 2, "referral": 1, "other": 1}),
+    "custom_partner_deals.xlsx": ("crm_deals", 3, {"referral": 1, "event": 1, "other": 1}),
+    "custom_ad_network_daily.csv": ("ad_daily", 4, {"other": 4}),
+    "unknown_layout_unmapped.csv": (None, 0, "not a known export"),
+}  # fmt: skip
+# the same file, read two ways, gives the same canonical rows
+XLSX_TWINS = {
+    "xlsx_hubspot_contacts.xlsx": (REAL / "hubspot_contacts_current.csv", "hubspot_contacts"),
+    "xlsx_google_ads_campaign_report.xlsx": (FIX / "google_ads_campaign_day.csv", "google_ads_ui"),
+    "xlsx_meta_ads_manager.xlsx": (FIX / "meta_ads_manager_daily.csv", "meta"),
+    "xlsx_linkedin_campaign_performance.xlsx": (FIX / "linkedin_campaign_performance.csv", "linkedin"),
+}
+_DRIVER = """
+import contextlib, io, json, os, sys
+from mktdash.cli import main
+out = {}
+for home, path, params in json.loads(sys.argv[1]):
+    os.environ["MKTDASH_HOME"] = home
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        rc = main(["ingest", "--quiet", "--params", params, path])
+    out[path] = [rc, buf.getvalue()]
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list]]:
+    """Every corpus file through the `mktdash ingest` command, each into its own empty home, in one subprocess
+    (one interpreter start for 21 files)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("corpus")
+    jobs = [[str(root / f), str(REAL / f), str(MAPPINGS)] for f in CORPUS]
+    env = {
+        **os.environ,
+        "MKTDASH_PII_SALT": "corpus-salt",
+        "PYTHONPATH": str(Path(__file__).parents[2] / "lib"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", _DRIVER, json.dumps(jobs)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    return root, {Path(k).name: v for k, v in got.items()}
+
+
+def test_corpus_has_a_source_line_per_file() -> None:
+    listed = (REAL / "SOURCES.md").read_text(encoding="utf-8")
+    ours = [f for f in sorted(REAL.iterdir()) if f.name != "SOURCES.md" and f.name in CORPUS]
+    assert len(ours) == len(CORPUS) >= 15
+    assert [f.name for f in ours if f"`{f.name}`" not in listed] == []
+
+
+@pytest.mark.parametrize("fname", sorted(CORPUS))
+def test_corpus_file_through_mktdash_ingest(corpus_run: tuple[Path, dict[str, list]], fname: str) -> None:
+    import duckdb
+
+    root, results = corpus_run
+    table, rows, want = CORPUS[fname]
+    rc, printed = results[fname]
+    con = duckdb.connect(str(root / fname / "data" / "warehouse.duckdb"), read_only=True)
+    try:
+        ledger = con.sql("SELECT status, rows, message FROM ingest_ledger").fetchall()
+        assert len(ledger) == 1, ledger
+        status, n, message = ledger[0]
+        if table is None:  # refused: exit 1, quarantined with the reason
+            assert (rc, status, n) == (1, "quarantined", 0), printed
+            assert isinstance(want, str) and want in message
+            assert "1 quarantined" in printed
+            return
+        assert (rc, status, n) == (0, "loaded", rows), (printed, message)
+        assert con.sql(f"SELECT count(*) FROM {table}").fetchone() == (rows,)
+        if isinstance(want, dict):
+            got = dict(con.sql(f"SELECT channel, count(*) FROM {table} GROUP BY 1").fetchall())
+            assert got == want
+    finally:
+        con.close()
+
+
+def test_corpus_known_totals_campaigns_and_no_pii(corpus_run: tuple[Path, dict[str, list]]) -> None:
+    import duckdb
+
+    root, _ = corpus_run
+
+    def q(fname: str, sql: str) -> list[tuple]:
+        con = duckdb.connect(str(root / fname / "data" / "warehouse.duckdb"), read_only=True)
+        try:
+            return con.sql(sql).fetchall()
+        finally:
+            con.close()
+
+    camps = q("hubspot_contacts_current.csv", "SELECT DISTINCT original_campaign FROM crm_contacts")
+    assert {c for (c,) in camps if c} == {
+        "autumn-launch", "brand-exact", "retargeting-q4", "october-newsletter", "podcast-sponsor", "generic-crm"}  # fmt: skip
+    assert q("ga4_traffic_acquisition_daily.csv", "SELECT sum(sessions), sum(revenue) FROM web_daily") == [
+        (2672, pytest.approx(8714.5))
+    ]
+    assert q("ga4_reports_snapshot_sections.csv", "SELECT sum(sessions) FROM web_daily") == [(774,)]
+    assert q("custom_partner_deals.xlsx", "SELECT sum(amount), min(currency) FROM crm_deals") == [
+        (8250.5, "USD")
+    ]
+    assert q("xlsx_salesforce_opportunities.xlsx", "SELECT sum(amount) FROM crm_deals") == [(71700.0,)]
+    assert q("custom_ad_network_daily.csv", "SELECT sum(spend), sum(clicks) FROM ad_daily") == [(597.0, 392)]
+    assert q("custom_ad_network_daily.csv", "SELECT reconciled FROM ingest_ledger") == [(True,)]
+    assert q("xlsx_google_ads_campaign_report.xlsx", "SELECT reconciled FROM ingest_ledger") == [(True,)]
+    scores = q("custom_partner_leads.csv", "SELECT contact_id, lead_score FROM crm_contacts ORDER BY 1")
+    assert scores == [("PL-0001", 12.5), ("PL-0002", 40.0), ("PL-0003", 1005.25), ("PL-0004", 7.0)]
+    email = q("custom_partner_leads.csv", "SELECT email_hash FROM crm_contacts WHERE contact_id = 'PL-0001'")
+    assert email == [(pii.hash_value("anna.beispiel@example.com", "corpus-salt", "email"),)]
+    for f in CORPUS:
+        data = (root / f / "data" / "warehouse.duckdb").read_bytes()
+        assert b"@example." not in data and b"Avery" not in data, f
+
+
+def test_unmapped_crm_labels_are_listed_with_row_counts(corpus_run: tuple[Path, dict[str, list]]) -> None:
+    from mktdash import channels, params
+    from mktdash.warehouse import Warehouse
+
+    root, _ = corpus_run
+    settings = params.resolve()
+    want = {
+        "salesforce_opportunities_report.csv": [("crm_deals", "salesforce", "Fax Blast", 1)],
+        "salesforce_leads_report.csv": [("crm_contacts", "salesforce", "Carrier Pigeon", 1)],
+        "custom_partner_deals.xlsx": [("crm_deals", "partner_deals", "Marketplace Listing", 1)],
+        "hubspot_contacts_all_properties.csv": [],  # every current HubSpot label is mapped
+    }
+    for fname, rows in want.items():
+        with Warehouse.open(root / fname / "data" / "warehouse.duckdb", read_only=True) as wh:
+            got = channels.unmapped_crm_sources(wh, settings)
+        assert [tuple(r[:4]) for r in got.itertuples(index=False)] == rows, fname
+        assert set(got["channel_now"]) <= {"other"}
+
+
+@pytest.mark.parametrize("xlsx", sorted(XLSX_TWINS))
+def test_xlsx_reads_as_its_csv_download(xlsx: str) -> None:
+    csv_path, fmt = XLSX_TWINS[xlsx]
+    from mktdash import sources
+
+    assert fmt == sources.detect(REAL / xlsx).NAME
+    a, b = read(fmt, REAL / xlsx), read(fmt, csv_path)
+    pd.testing.assert_frame_equal(canon(a.frame), canon(b.frame))
+    assert (a.period, a.totals, a.replace_key) == (b.period, b.totals, b.replace_key)
