@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mktdash import paths
 
@@ -185,6 +185,16 @@ class MappingParams(Section):
     currency_column: str = ""  # or: the file header holding each row's ISO currency
     total_rows: str = r"(?i)^\s*(grand\s+)?totals?\b"  # rows whose first cell matches are totals: skipped
 
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _headers_are_text(cls, v: Any) -> Any:
+        for k in v if isinstance(v, dict) else ():
+            if not isinstance(k, str):  # YAML reads No, Yes, On, 1 ... as booleans and numbers
+                raise ValueError(
+                    f'header {_yaml_word(k)} was read by YAML as {k!r}: quote it ("{_yaml_word(k)}")'
+                )
+        return v
+
     @model_validator(mode="after")
     def _known_names(self) -> MappingParams:
         from mktdash import schema  # schema imports nothing of ours: no cycle
@@ -204,6 +214,10 @@ class MappingParams(Section):
         if "%" not in self.date_format:
             raise ValueError(f"date_format {self.date_format!r} has no % code (e.g. %d/%m/%Y)")
         return self
+
+
+def _yaml_word(k: Any) -> str:
+    return {True: "Yes", False: "No", None: "null"}.get(k, str(k)) if isinstance(k, bool | None) else str(k)
 
 
 def _did_you_mean(word: str, known: list[str]) -> str:

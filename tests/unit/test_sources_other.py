@@ -724,3 +724,199 @@ def test_xlsx_reads_as_its_csv_download(xlsx: str) -> None:
     a, b = read(fmt, REAL / xlsx), read(fmt, csv_path)
     pd.testing.assert_frame_equal(canon(a.frame), canon(b.frame))
     assert (a.period, a.totals, a.replace_key) == (b.period, b.totals, b.replace_key)
+
+
+# ---- repeated columns, CRM labels, mappings, workbooks ----------------------------------------------------------
+def test_repeated_columns_refuse_only_when_read(tmp_path: Path) -> None:
+    from mktdash.sources import _tabular as T
+
+    p = tmp_path / "x.csv"
+    text = "Record ID,Billing Contact,Create Date,Billing Contact,Email,Email\n1,a,2025-01-01,b,x@example.com,x@example.com\n"
+    df = T.read_block(text, file=p)
+    assert list(df.columns) == ["Record ID", "Billing Contact", "Create Date", "Email", "_line"]
+    assert T.pick(df, "Email") == "Email"  # identical copies collapse into one
+    assert df["Billing Contact"].tolist() == ["a"]  # the first copy, kept but ambiguous
+    with pytest.raises(SourceError, match="appears more than once") as e:
+        T.pick(df, "Billing Contact")
+    assert (e.value.line, e.value.column) == (1, "Billing Contact")
+    with pytest.raises(SourceError, match="appears more than once"):
+        T.require(df, ["Record ID", "Billing Contact"], file=p, line=1, what="x")
+
+
+def test_hubspot_campaign_comes_from_the_drilldown_of_its_source(tmp_path: Path) -> None:
+    p = tmp_path / "contacts.csv"
+    p.write_text(
+        "Record ID,Create Date,Original Traffic Source,Original Traffic Source Drill-Down 1,"
+        "Original Traffic Source Drill-Down 2,Original Campaign\n"
+        "1,2025-01-01,Paid Search,brand,kw,\n2,2025-01-01,Paid Social,Facebook,q1,\n"
+    )
+    f = read("hubspot_contacts", p).frame
+    assert f["original_campaign"].isna().all()  # an exported (empty) campaign column wins over drill-downs
+    p.write_text("\n".join(ln.rsplit(",", 1)[0] for ln in p.read_text().splitlines()) + "\n")
+    f = read("hubspot_contacts", p).frame
+    assert f["original_campaign"].tolist() == ["brand", "q1"]
+
+
+def test_crm_labels_of_hubspot_and_salesforce_map_by_default() -> None:
+    from mktdash import channels, params
+
+    c = params.resolve().channels
+    labels = {
+        "Organic Social": "organic_social", "Direct Traffic": "direct", "Organic Search": "organic",
+        "Paid Search": "search", "Paid Social": "social", "Email Marketing": "email", "Referrals": "referral",
+        "Other Campaigns": "other", "Offline Sources": "offline", "AI Referrals": "referral",
+        "Social Media": "organic_social", "ORGANIC_SOCIAL": "organic_social", "AI_REFERRALS": "referral",
+        "OFFLINE": "offline", "Organic search": "organic", "Web": "direct", "Phone Inquiry": "direct",
+        "Partner Referral": "referral", "Purchased List": "outbound", "Other": "other",
+        "Advertisement": "display", "Employee Referral": "referral", "External Referral": "referral",
+        "Partner": "referral", "Public Relations": "organic", "Seminar - Internal": "event",
+        "Seminar - Partner": "event", "Trade Show": "event", "Word of mouth": "referral",
+    }  # fmt: skip
+    got = channels.map_crm_sources(pd.Series(list(labels)), c).tolist()
+    assert dict(zip(labels, got, strict=True)) == labels
+    rule = channels.crm_source_rules(c)
+    assert [rule(x) for x in ("Fax Blast", "", "  ")] == [None, None, None]
+
+
+def test_scorecard_lists_unmapped_crm_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mktdash import params, scorecard
+
+    monkeypatch.setenv("MKTDASH_HOME", str(tmp_path))
+    wh, rep = _ingest([REAL / "salesforce_leads_report.csv", REAL / "hubspot_contacts_current.csv"])
+    assert [f.status for f in rep.files] == ["loaded", "loaded"], rep.summary()
+    sc = scorecard.scorecard(wh, params.resolve())
+    got = sc.unmapped_sources[["table", "crm", "source_label", "rows"]].values.tolist()
+    assert got == [["crm_contacts", "salesforce", "Carrier Pigeon", 1]]
+    assert sc.tables()["unmapped_sources"] is sc.unmapped_sources
+    assert any("Unmapped CRM sources" in t for t in sc.sections())
+
+
+def _mapping_yaml(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "m.yaml"
+    p.write_text("mappings:\n  leads:\n" + "".join(f"    {ln}\n" for ln in body.strip().splitlines()))
+    return p
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("files: [a.csv]\ntable: crm_deals\ncolumns: {No: deal_id}",
+         "header No was read by YAML as False: quote it"),
+        ("files: [a.csv]\ntable: crm_contacts\ncolums: {A: contact_id}",
+         "unknown key 'mappings.leads.colums'; did you mean 'mappings.leads.columns'?"),
+        ("files: [a.csv]\ntable: crm_contact\ncolumns: {A: contact_id}",
+         "mappings.leads: unknown table 'crm_contact'; did you mean 'crm_contacts'?"),
+        ("files: [a.csv]\ntable: crm_contacts\ncolumns: {A: contactid}",
+         "crm_contacts has no column 'contactid'; did you mean 'contact_id'?"),
+        ("files: [a.csv]\ntable: product_usage\ncolumns: {A: events}\ncurrency: EUR",
+         "product_usage has no currency column"),
+        ("files: [a.csv]\ntable: crm_deals\ncolumns: {A: deal_id}\ndecimal: ';'", "decimal"),
+        ("files: [a.csv]\ntable: crm_deals\ncolumns: {A: deal_id}\ndate_format: dd/mm/yyyy", "has no % code"),
+    ],
+)  # fmt: skip
+def test_mapping_params_are_validated(tmp_path: Path, body: str, message: str) -> None:
+    from mktdash.params import ParamsError, resolve
+
+    with pytest.raises(ParamsError) as e:
+        resolve([_mapping_yaml(tmp_path, body)])
+    assert message in str(e.value) and "m.yaml" in str(e.value) and "\n" not in str(e.value)
+
+
+def _mapped(tmp_path: Path, body: str):
+    from mktdash import params, sources
+
+    settings = params.resolve([_mapping_yaml(tmp_path, body)])
+    return settings, lambda p: sources.detect(p, settings.mappings)
+
+
+def test_mapping_round_trip_and_explain(tmp_path: Path) -> None:
+    settings, detect = _mapped(
+        tmp_path,
+        'files: ["deals_*.csv"]\ntable: crm_deals\ndate_format: "%d/%m/%Y"\ndecimal: ","\ndelimiter: ";"\n'
+        "currency: eur\ncolumns: {'No': deal_id, Title: deal_name, Phase: stage, Value: amount, Opened: created_date,"
+        " Closed: close_date, From: lead_source}",
+    )
+    fmt = detect(tmp_path / "DEALS_2025.csv")  # patterns match case-insensitively
+    assert (fmt.NAME, fmt.TABLE) == ("custom:leads", "crm_deals")
+    df = _deals()
+    fmt.write(df, tmp_path / "deals_1.csv")
+    assert "1234,5" in (tmp_path / "deals_1.csv").read_text()  # written with the decimal comma
+    r = fmt.read(tmp_path / "deals_1.csv", CTX)
+    want = df.assign(crm="leads", currency="EUR", deal_name=pii.hash_series(df["deal_name"], SALT, "name"))
+    cols = ["deal_id", "crm", "deal_name", "stage", "is_closed", "is_won", "amount", "currency", "created_date",
+            "close_date", "lead_source"]  # fmt: skip
+    pd.testing.assert_frame_equal(canon(r.frame)[cols], canon(conform(want, "crm_deals"))[cols])
+    assert r.replace_key == {"crm": None} and r.period is None
+    text = "\n".join(fmt.explain())
+    assert "'Value' -> amount" in text and "%d/%m/%Y" in text and "decimal ','" in text
+
+
+def test_mapping_refusals_name_line_column_and_fix(tmp_path: Path) -> None:
+    _, detect = _mapped(
+        tmp_path,
+        'files: ["u*.csv"]\ntable: product_usage\ndate_format: "%d.%m.%Y"\n'
+        "columns: {Day: date_day, Customer: customer_id, Feature: feature, Events: events}",
+    )
+    p = tmp_path / "u1.csv"
+    p.write_text("Day,Customer,Featur,Events\n01.02.2025,c1,x,3\n")
+    with pytest.raises(
+        SourceError, match="'Feature' of mappings.leads is not in the header; did you mean 'Featur'"
+    ):
+        detect(p).read(p, CTX)
+    p.write_text("Day,Customer,Feature,Events\n01.02.2025,c1,x,3\n2025-02-02,c1,x,4\n")
+    with pytest.raises(SourceError, match=r"not a date \(expected %d.%m.%Y\)") as e:
+        detect(p).read(p, CTX)
+    assert (e.value.line, e.value.column) == (3, "Day")
+    p.write_text("Day,Customer,Feature,Events\n01.02.2025,c1,x,3.5\n")
+    with pytest.raises(SourceError, match="whole number") as e:
+        detect(p).read(p, CTX)
+    assert e.value.line == 2
+    _, detect = _mapped(tmp_path, 'files: ["v*.csv"]\ntable: product_usage\ncolumns: {Customer: customer_id}')
+    (tmp_path / "v.csv").write_text("Customer\nc1\n")
+    with pytest.raises(SourceError, match="gives no 'date_day'"):
+        detect(tmp_path / "v.csv").read(tmp_path / "v.csv", CTX)
+
+
+def test_mapping_header_row_and_sheet(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["notes only"])
+    ws = wb.create_sheet("Data")
+    for row in (["Usage export"], [], ["Date", "Account", "Module", "Events"],
+                [dt.datetime(2025, 3, 1), "c1", "reports", 7], [dt.datetime(2025, 3, 2), "c2", "reports", 5]):  # fmt: skip
+        ws.append(row)
+    wb.save(tmp_path / "usage.xlsx")
+    _, detect = _mapped(
+        tmp_path,
+        'files: ["usage*"]\ntable: product_usage\nsheet: Data\nheader_row: 3\n'
+        "columns: {Date: date_day, Account: customer_id, Module: feature, Events: events}",
+    )
+    r = detect(tmp_path / "usage.xlsx").read(tmp_path / "usage.xlsx", CTX)
+    assert r.frame["events"].tolist() == [7, 5] and r.frame["_line"].tolist() == [4, 5]
+    assert r.period == (dt.date(2025, 3, 1), dt.date(2025, 3, 2)) and r.replace_key == {"feature": None}
+    _, detect = _mapped(
+        tmp_path, 'files: ["usage*"]\ntable: product_usage\nsheet: Dta\ncolumns: {Date: date_day}'
+    )
+    with pytest.raises(SourceError, match="no worksheet 'Dta'"):
+        detect(tmp_path / "usage.xlsx").read(tmp_path / "usage.xlsx", CTX)
+
+
+def test_xlsx_cells_and_broken_workbooks(tmp_path: Path) -> None:
+    import openpyxl
+
+    from mktdash import sources
+    from mktdash.sources import _xlsx
+
+    wb = openpyxl.Workbook()
+    for row in (["Title of the report"], [None, "Only here"], ["a", "b", "c"],
+                [dt.datetime(2025, 1, 2), 3.0, 0.25], [dt.datetime(2025, 1, 2, 13, 5), True, "x\ny"],
+                [None, None, None], ["Footer line", None, None]):  # fmt: skip
+        wb.active.append(row)
+    wb.save(tmp_path / "w.xlsx")
+    assert _xlsx.to_csv_text(tmp_path / "w.xlsx").splitlines() == [
+        "Title of the report", "Only here", "a,b,c", "2025-01-02,3,0.25", "2025-01-02 13:05:00,true,x y",
+        "", "Footer line"]  # fmt: skip
+    (tmp_path / "bad.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(SourceError, match="not a readable Excel workbook"):
+        sources.detect(tmp_path / "bad.xlsx")
