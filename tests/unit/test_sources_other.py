@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import random
 from pathlib import Path
 
 import numpy as np
@@ -920,3 +921,59 @@ def test_xlsx_cells_and_broken_workbooks(tmp_path: Path) -> None:
     (tmp_path / "bad.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 40)
     with pytest.raises(SourceError, match="not a readable Excel workbook"):
         sources.detect(tmp_path / "bad.xlsx")
+
+
+def _mutate(rng: random.Random, data: bytes) -> bytes:
+    """One malformed variant: truncated, random bytes, a repeated header name, garbage in a cell, a lost cell,
+    a blank or deleted line, or Latin-1 text."""
+    lines = data.decode("utf-8-sig").split("\n")
+    op = rng.randrange(8)
+    if op == 0:
+        return data[: rng.randrange(len(data))]
+    if op == 1:
+        pos = rng.randrange(len(data))
+        return data[:pos] + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 12))) + data[pos:]
+    i = rng.randrange(len(lines))
+    if op == 2:  # the header's (or any line's) cells: one renamed to another's name
+        sep = ";" if lines[i].count(";") > lines[i].count(",") else ","
+        cells = lines[i].split(sep)
+        cells[rng.randrange(len(cells))] = cells[rng.randrange(len(cells))]
+        lines[i] = sep.join(cells)
+    elif op == 3 and lines[i]:
+        pos = rng.randrange(len(lines[i]))
+        lines[i] = (
+            lines[i][:pos]
+            + rng.choice(["abc", "1e400", "=cmd|x", '"', "½", "--", ",,", ";"])
+            + lines[i][pos:]
+        )
+    elif op == 4:
+        lines[i] = lines[i].rsplit(",", 1)[0]
+    elif op == 5:
+        lines.insert(i, "")
+    elif op == 6:
+        del lines[i]
+    else:
+        return "\n".join(lines).replace("e", "é").encode("latin-1", errors="replace")
+    return "\n".join(lines).encode("utf-8")
+
+
+def test_corpus_mutations_never_traceback(tmp_path: Path) -> None:
+    """200 malformed variants of the CSV corpus: each reads or is refused with a SourceError, never another
+    exception (the engine would wrap it, but the reader must say what is wrong)."""
+    from mktdash import params, sources
+
+    mappings = params.resolve([MAPPINGS]).mappings
+    rng = random.Random(20)
+    files = [REAL / f for f in sorted(CORPUS) if f.endswith(".csv")]
+    outcomes = {"read": 0, "refused": 0}
+    for _ in range(200):
+        src = rng.choice(files)
+        p = tmp_path / src.name
+        p.write_bytes(_mutate(rng, src.read_bytes()))
+        try:
+            sources.detect(p, mappings).read(p, CTX)
+            outcomes["read"] += 1
+        except SourceError as e:
+            assert e.message and e.file, e
+            outcomes["refused"] += 1
+    assert outcomes["read"] > 20 and outcomes["refused"] > 20, outcomes  # both kinds were exercised
