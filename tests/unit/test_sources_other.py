@@ -921,6 +921,10 @@ def test_xlsx_cells_and_broken_workbooks(tmp_path: Path) -> None:
     (tmp_path / "bad.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 40)
     with pytest.raises(SourceError, match="not a readable Excel workbook"):
         sources.detect(tmp_path / "bad.xlsx")
+    (tmp_path / "old.xls").write_bytes(_xlsx.OLE_MAGIC + b"\x00" * 100)
+    with pytest.raises(SourceError, match=r"Excel 97-2003 workbook \(.xls\)") as e:
+        sources.detect(tmp_path / "old.xls")
+    assert "as .xlsx or CSV" in str(e.value)
 
 
 def _mutate(rng: random.Random, data: bytes) -> bytes:

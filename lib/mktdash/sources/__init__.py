@@ -82,6 +82,7 @@ def head_text(path: Path) -> str:
             return "PAR1:" + ",".join(pq.read_schema(path).names)
         except Exception:  # unreadable parquet: nothing matches, detect() says so
             return "PAR1:"
+    _xlsx.refuse_xls(data, path)
     if _xlsx.is_xlsx(data, path.name):  # a workbook: its first sheet as the CSV download would read
         return _xlsx.to_csv_text(path, limit=_xlsx.HEAD_ROWS)
     return decode_head(data)

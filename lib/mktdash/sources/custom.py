@@ -112,6 +112,7 @@ def match(path: Path | str, mappings: Mapping[str, Any] | None) -> Mapped | None
 
 # ---- read -------------------------------------------------------------------------------------------------
 def _text(path: Path, m: Any) -> str:
+    _xlsx.refuse_xls(path.read_bytes()[:8], path)
     if m.sheet and _xlsx.is_xlsx(path.read_bytes()[:4], path.name):
         return _xlsx.to_csv_text(path, sheet=m.sheet)
     return T.read_text(path)
