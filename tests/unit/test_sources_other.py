@@ -571,6 +571,7 @@ CORPUS: dict[str, tuple[str | None, int, dict[str, int] | str | None]] = {
         "direct": 2, "referral": 3, "outbound": 1, "other": 2, "event": 1}),
     "ga4_traffic_acquisition_daily.csv": ("web_daily", 11, None),
     "ga4_reports_snapshot_sections.csv": ("web_daily", 4, None),
+    "ga4_traffic_acquisition_de.csv": ("web_daily", 5, None),
     "ga4_data_export_no_date.csv": (None, 0, "add the 'Date' dimension"),
     "xlsx_google_ads_campaign_report.xlsx": ("ad_daily", 5, None),
     "xlsx_meta_ads_manager.xlsx": ("ad_daily", 3, None),
@@ -681,6 +682,13 @@ def test_corpus_known_totals_campaigns_and_no_pii(corpus_run: tuple[Path, dict[s
         (2672, pytest.approx(8714.5))
     ]
     assert q("ga4_reports_snapshot_sections.csv", "SELECT sum(sessions) FROM web_daily") == [(774,)]
+    assert q(
+        "ga4_traffic_acquisition_de.csv",
+        "SELECT sum(sessions), sum(revenue), min(property_id) FROM web_daily",
+    ) == [(3835, 4526.5, "123123123")]
+    assert q("ga4_traffic_acquisition_de.csv", "SELECT period_start, period_end FROM ingest_ledger") == [
+        (dt.date(2025, 11, 3), dt.date(2025, 11, 4))
+    ]
     assert q("custom_partner_deals.xlsx", "SELECT sum(amount), min(currency) FROM crm_deals") == [
         (8250.5, "USD")
     ]
@@ -927,7 +935,7 @@ def test_xlsx_cells_and_broken_workbooks(tmp_path: Path) -> None:
     assert "as .xlsx or CSV" in str(e.value)
 
 
-def _mutate(rng: random.Random, data: bytes) -> bytes:
+def _mutate_corpus(rng: random.Random, data: bytes) -> bytes:
     """One malformed variant: truncated, random bytes, a repeated header name, garbage in a cell, a lost cell,
     a blank or deleted line, or Latin-1 text."""
     lines = data.decode("utf-8-sig").split("\n")
@@ -973,7 +981,7 @@ def test_corpus_mutations_never_traceback(tmp_path: Path) -> None:
     for _ in range(200):
         src = rng.choice(files)
         p = tmp_path / src.name
-        p.write_bytes(_mutate(rng, src.read_bytes()))
+        p.write_bytes(_mutate_corpus(rng, src.read_bytes()))
         try:
             sources.detect(p, mappings).read(p, CTX)
             outcomes["read"] += 1

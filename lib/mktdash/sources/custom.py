@@ -165,12 +165,15 @@ def _totals(tot: pd.DataFrame, m: Any, table: str, path: Path) -> dict[str, floa
     return out
 
 
+def point_decimals(s: pd.Series) -> pd.Series:
+    """Numbers written with a decimal comma (``1.234,56``, ``1 234,56``, ``1'234,56``) as ``1234.56``."""
+    s = s.astype("string").str.replace(r"[.\s'\u00a0\u202f]", "", regex=True)
+    return s.str.replace(",", ".", regex=False)
+
+
 def _numbers(df: pd.DataFrame, header: str, decimal: str) -> pd.DataFrame:
     """A copy whose ``header`` column is written with a ``.`` decimal point (``1.234,56`` -> ``1234.56``)."""
-    if decimal != ",":
-        return df
-    s = df[header].astype("string").str.replace(r"[.\s'\u00a0\u202f]", "", regex=True)
-    return df.assign(**{header: s.str.replace(",", ".", regex=False)})
+    return df.assign(**{header: point_decimals(df[header])}) if decimal == "," else df
 
 
 def _column(df: pd.DataFrame, header: str, col: str, dtype: str, m: Any, path: Path) -> pd.Series:

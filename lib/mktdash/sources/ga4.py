@@ -38,7 +38,9 @@ from typing import Any
 import pandas as pd
 
 from mktdash.sources import _tabular as T
+from mktdash.sources._csv import split_csv_line
 from mktdash.sources.base import Parsed, ReadContext, SourceError
+from mktdash.sources.custom import point_decimals
 
 NAME = "ga4"
 TABLE = "web_daily"
@@ -59,17 +61,52 @@ METRICS = {  # canonical -> accepted headers (newest first)
 }
 _PROPERTY = re.compile(r"^#\s*Property:\s*(?P<name>.*?)\s*(?:\((?:properties/)?(?P<id>\d+)\))?\s*$")
 _PROPERTY_ID = re.compile(r"^#\s*Property ID:\s*(?:properties/)?(?P<id>\d+)")
-_START = re.compile(r"^#\s*Start date:\s*(\d+)\s*$")
-_END = re.compile(r"^#\s*End date:\s*(\d+)\s*$")
+_START = re.compile(r"^#\s*(?:Start date|Startdatum):\s*(\d+)\s*$")
+_END = re.compile(r"^#\s*(?:End date|Enddatum):\s*(\d+)\s*$")
 
 
-# GA4 changes the case of its headers between versions ("... (Default Channel Group)" / "(Default channel
-# group)"): headers are matched case-insensitively and renamed to the spelling above
-_KNOWN = {c.casefold(): c for c in (*CHANNEL_COLS, *SOURCE_MEDIUM_COLS, "Date", *sum(METRICS.values(), ()))}
+# GA4 writes its headers in the UI language and changes their case between versions ("... (Default Channel
+# Group)" / "(Default channel group)"): headers are matched case-insensitively (dashes folded) and renamed to
+# the English spelling above. German as seen in German-UI downloads (which are also ";"-separated with a decimal
+# comma, see ``_decimal_comma``).
+LOCALIZED = {
+    "de": {
+        "Sitzung - primäre Channelgruppe (Standard-Channelgruppe)": CHANNEL_COLS[1],
+        "Sitzung - Standard-Channelgruppe": CHANNEL_COLS[0],
+        "Sitzung - Quelle/Medium": SOURCE_MEDIUM_COLS[0],
+        "Sitzung - Quelle / Medium": SOURCE_MEDIUM_COLS[0],
+        "Datum": "Date",
+        "Sitzungen": "Sessions",
+        "Sitzungen mit Interaktionen": "Engaged sessions",
+        "Nutzer insgesamt": "Total users",
+        "Aktive Nutzer": "Active users",
+        "Schlüsselereignisse": "Key events",
+        "Gesamtumsatz": "Total revenue",
+    },
+}
+
+
+def _fold(header: str) -> str:
+    return re.sub(r"\s*[-\u2013\u2014]\s*", " - ", header.strip()).casefold()
+
+
+_KNOWN = {
+    **{_fold(c): c for c in (*CHANNEL_COLS, *SOURCE_MEDIUM_COLS, "Date", *sum(METRICS.values(), ()))},
+    **{_fold(k): v for names in LOCALIZED.values() for k, v in names.items()},
+}
 
 
 def _canonical(cells: list[str]) -> list[str]:
-    return [_KNOWN.get(c.strip().casefold(), c) for c in cells]
+    return [_KNOWN.get(_fold(c), c) for c in cells]
+
+
+def _sep(header: str) -> str:
+    """``;`` for the semicolon downloads of some UI languages, else ``,``."""
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def _cells(header: str) -> list[str]:
+    return _canonical([c.strip() for c in split_csv_line(header, _sep(header))])
 
 
 def sniff(head: str, file_name: str) -> bool:
@@ -77,9 +114,7 @@ def sniff(head: str, file_name: str) -> bool:
     comments = [ln for ln in lines if ln.startswith("#")]
     if any(_START.match(ln) for ln in comments) and any(ln.startswith("# ---") for ln in comments):
         return True
-    return any(
-        _canonical([ln.split(",")[0].strip('"')])[0] in CHANNEL_COLS for ln in lines if not ln.startswith("#")
-    )
+    return any(_cells(ln)[:1] and _cells(ln)[0] in CHANNEL_COLS for ln in lines if not ln.startswith("#"))
 
 
 def _sections(text: str) -> list[dict[str, Any]]:
@@ -104,6 +139,13 @@ def _sections(text: str) -> list[dict[str, Any]]:
     if cur["start"] is not None:
         out.append(cur)
     return out
+
+
+def _decimal_comma(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Numbers written ``1.234,5`` (semicolon downloads) as ``1234.5``."""
+    for c in columns:
+        df[c] = point_decimals(df[c])
+    return df
 
 
 def read(path: Path, ctx: ReadContext) -> Parsed:
@@ -138,7 +180,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     best_rank = -1
     skipped = []
     for sec in sections:
-        cells = _canonical(T.header_cells(sec["rows"][0]))
+        cells = _cells(sec["rows"][0])
         has_chan = any(c in CHANNEL_COLS for c in cells)
         rank = -1
         if has_chan and "Date" in cells:
@@ -150,7 +192,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         else:
             skipped.append(sec)
     if best is None or best_rank < 1:
-        first = _canonical(T.header_cells(sections[0]["rows"][0]))
+        first = _cells(sections[0]["rows"][0])
         raise SourceError(
             "no daily section with 'Session default channel group' and 'Date'",
             file=path,
@@ -158,8 +200,11 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
             column="Date" if any(c in CHANNEL_COLS for c in first) else "Session default channel group",
             hint="In GA4 add the 'Date' dimension to the Traffic acquisition report before downloading",
         )
-    df = T.read_block("\n".join(best["rows"]), file=path, first_line=best["start"])
+    sep = _sep(best["rows"][0])
+    df = T.read_block("\n".join(best["rows"]), file=path, first_line=best["start"], sep=sep)
     df.columns = _canonical(list(df.columns))
+    if sep == ";":
+        df = _decimal_comma(df, [c for c in df.columns if c in _KNOWN.values() and c not in CHANNEL_COLS])
     chan = T.pick(df, *CHANNEL_COLS)
     smed = T.pick(df, *SOURCE_MEDIUM_COLS)
     cols = {k: T.pick(df, *v) for k, v in METRICS.items()}
@@ -168,7 +213,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
             T.require(df, [METRICS[k][0]], file=path, line=best["start"], what="GA4 report")
     assert chan is not None
     label = df[chan].astype("string").str.strip()
-    is_total = label.str.lower().isin(["grand total", "total", "totals"]).fillna(False)
+    is_total = label.str.lower().isin(["grand total", "total", "totals", "gesamtsumme"]).fillna(False)
     tot = df[is_total]
     df = df[~is_total].reset_index(drop=True)
 
