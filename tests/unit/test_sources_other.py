@@ -989,3 +989,16 @@ def test_corpus_mutations_never_traceback(tmp_path: Path) -> None:
             assert e.message and e.file, e
             outcomes["refused"] += 1
     assert outcomes["read"] > 20 and outcomes["refused"] > 20, outcomes  # both kinds were exercised
+
+
+def test_formats_lists_the_params_mappings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from mktdash import cli
+
+    monkeypatch.setenv("MKTDASH_PARAMS", str(MAPPINGS))
+    assert cli.main(["formats"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert any(ln.startswith("salesforce_leads ") and "crm_contacts" in ln for ln in out)
+    mapped = [ln.split()[0] for ln in out if ln.startswith("custom:")]
+    assert mapped == ["custom:partner_portal", "custom:partner_deals", "custom:ad_network"]
