@@ -148,11 +148,9 @@ def _decimal_comma(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return df
 
 
-def read(path: Path, ctx: ReadContext) -> Parsed:
-    path = Path(path)
-    text = T.read_text(path)
-    prop_name = prop_id = None
-    start = end = None
+def _preamble(text: str, path: Path) -> dict[str, Any]:
+    """Property name and id, start and end dates from the ``#`` comment lines."""
+    got: dict[str, Any] = {"name": None, "id": None, "start": None, "end": None}
 
     def day(m: re.Match[str], i: int) -> dt.date:
         try:
@@ -164,26 +162,28 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
 
     for i, ln in enumerate(text.splitlines()[:200], start=1):
         if m := _PROPERTY_ID.match(ln):
-            prop_id = m.group("id")
+            got["id"] = m.group("id")
         elif m := _PROPERTY.match(ln):
-            prop_name = m.group("name")
-            prop_id = prop_id or m.group("id")
-        elif (m := _START.match(ln)) and start is None:
-            start = day(m, i)
-        elif (m := _END.match(ln)) and end is None:
-            end = day(m, i)
-    sections = _sections(text)
+            got["name"] = m.group("name")
+            got["id"] = got["id"] or m.group("id")
+        elif (m := _START.match(ln)) and got["start"] is None:
+            got["start"] = day(m, i)
+        elif (m := _END.match(ln)) and got["end"] is None:
+            got["end"] = day(m, i)
+    return got
+
+
+def _daily_section(sections: list[dict[str, Any]], path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The finest daily channel section and the sections skipped; the Date-dimension refusal if none."""
     if not sections:
         raise SourceError("no data section found", file=path, hint="Download the GA4 report as CSV again")
-
     best = None
     best_rank = -1
     skipped = []
     for sec in sections:
         cells = _cells(sec["rows"][0])
-        has_chan = any(c in CHANNEL_COLS for c in cells)
         rank = -1
-        if has_chan and "Date" in cells:
+        if any(c in CHANNEL_COLS for c in cells) and "Date" in cells:
             rank = 2 if any(c in SOURCE_MEDIUM_COLS for c in cells) else 1
         if rank > best_rank:
             if best is not None:
@@ -200,37 +200,20 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
             column="Date" if any(c in CHANNEL_COLS for c in first) else "Session default channel group",
             hint="In GA4 add the 'Date' dimension to the Traffic acquisition report before downloading",
         )
+    return best, skipped
+
+
+def _table(best: dict[str, Any], path: Path) -> pd.DataFrame:
+    """The section's rows with English headers and ``.`` decimals."""
     sep = _sep(best["rows"][0])
     df = T.read_block("\n".join(best["rows"]), file=path, first_line=best["start"], sep=sep)
     df.columns = _canonical(list(df.columns))
     if sep == ";":
         df = _decimal_comma(df, [c for c in df.columns if c in _KNOWN.values() and c not in CHANNEL_COLS])
-    chan = T.pick(df, *CHANNEL_COLS)
-    smed = T.pick(df, *SOURCE_MEDIUM_COLS)
-    cols = {k: T.pick(df, *v) for k, v in METRICS.items()}
-    for k in ("sessions",):
-        if cols[k] is None:
-            T.require(df, [METRICS[k][0]], file=path, line=best["start"], what="GA4 report")
-    assert chan is not None
-    label = df[chan].astype("string").str.strip()
-    is_total = label.str.lower().isin(["grand total", "total", "totals", "gesamtsumme"]).fillna(False)
-    tot = df[is_total]
-    df = df[~is_total].reset_index(drop=True)
+    return df
 
-    out: dict[str, Any] = {
-        "date_day": T.to_date(df, "Date", file=path, formats=("%Y%m%d", "%Y-%m-%d"), required=True),
-        "property_id": pd.Series(prop_id, index=df.index, dtype="string"),
-        "channel_group": T.clean_text(df, chan, file=path).fillna("Unassigned"),
-        "source_medium": T.clean_text(df, smed, file=path),
-    }
-    for k, c in cols.items():
-        v = T.to_number(df, c, file=path, integer=k in ("sessions", "engaged_sessions", "users"))
-        out[k] = v.fillna(0) if k != "revenue" or c is not None else v
-    out["sessions"] = out["sessions"].astype("int64")
-    out["engaged_sessions"] = out["engaged_sessions"].astype("int64")
-    out["users"] = out["users"].astype("int64")
-    frame = T.finish(out, TABLE, df["_line"])
 
+def _totals(tot: pd.DataFrame, cols: dict[str, str | None], path: Path) -> dict[str, float]:
     totals: dict[str, float] = {}
     if len(tot):
         totals["_line"] = float(tot["_line"].iloc[0])  # the engine names this line when totals disagree
@@ -239,21 +222,53 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
                 v = T.to_number(tot, c, file=path)
                 if v.notna().any():
                     totals[k] = float(v.iloc[0])
-    period = (start, end) if start and end else T.period_of(frame["date_day"])
+    return totals
+
+
+def read(path: Path, ctx: ReadContext) -> Parsed:
+    path = Path(path)
+    text = T.read_text(path)
+    pre = _preamble(text, path)
+    best, skipped = _daily_section(_sections(text), path)
+    df = _table(best, path)
+    chan = T.pick(df, *CHANNEL_COLS)
+    smed = T.pick(df, *SOURCE_MEDIUM_COLS)
+    cols = {k: T.pick(df, *v) for k, v in METRICS.items()}
+    if cols["sessions"] is None:
+        T.require(df, [METRICS["sessions"][0]], file=path, line=best["start"], what="GA4 report")
+    assert chan is not None
+    label = df[chan].astype("string").str.strip()
+    is_total = label.str.lower().isin(["grand total", "total", "totals", "gesamtsumme"]).fillna(False)
+    tot = df[is_total]
+    df = df[~is_total].reset_index(drop=True)
+
+    out: dict[str, Any] = {
+        "date_day": T.to_date(df, "Date", file=path, formats=("%Y%m%d", "%Y-%m-%d"), required=True),
+        "property_id": pd.Series(pre["id"], index=df.index, dtype="string"),
+        "channel_group": T.clean_text(df, chan, file=path).fillna("Unassigned"),
+        "source_medium": T.clean_text(df, smed, file=path),
+    }
+    for k, c in cols.items():
+        v = T.to_number(df, c, file=path, integer=k in ("sessions", "engaged_sessions", "users"))
+        out[k] = v.fillna(0) if k != "revenue" or c is not None else v
+    for k in ("sessions", "engaged_sessions", "users"):
+        out[k] = out[k].astype("int64")
+    frame = T.finish(out, TABLE, df["_line"])
+    period = (pre["start"], pre["end"]) if pre["start"] and pre["end"] else T.period_of(frame["date_day"])
     warnings = [
         f"skipped GA4 section at line {s['start']} ({', '.join(T.header_cells(s['rows'][0])[:3])}...)"
         for s in skipped
     ]
-    if prop_id is None:
-        warnings.append(f"no property id in the preamble; property name {prop_name!r} kept as property_id")
-        frame["property_id"] = pd.Series(prop_name, index=frame.index, dtype="string")
+    if pre["id"] is None:
+        warnings.append(f"no property id in the preamble; property name {pre['name']!r} kept as property_id")
+        frame["property_id"] = pd.Series(pre["name"], index=frame.index, dtype="string")
     return Parsed(
         table=TABLE,
         frame=frame,
         source=NAME,
         period=period,
-        totals=totals,
-        replace_key={"property_id": frame["property_id"].iloc[0] if len(frame) else prop_id},
+        totals=_totals(tot, cols, path),
+        replace_key={"property_id": frame["property_id"].iloc[0] if len(frame) else pre["id"]},
         warnings=warnings,
     )
 
