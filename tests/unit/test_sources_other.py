@@ -567,6 +567,7 @@ CORPUS: dict[str, tuple[str | None, int, dict[str, int] | str | None]] = {
     "salesforce_opportunities_report.csv": ("crm_deals", 5, {"direct": 1, "referral": 1, "event": 2, "other": 1}),
     "xlsx_salesforce_opportunities.xlsx": ("crm_deals", 5, {"direct": 1, "referral": 1, "event": 2, "other": 1}),
     "salesforce_opportunities_truncated.csv": (None, 0, "no 'Grand Totals (N records)' footer"),
+    "salesforce_opportunities_eu_locale.csv": ("crm_deals", 3, {"direct": 1, "event": 2}),
     "salesforce_leads_report.csv": ("crm_contacts", 9, {
         "direct": 2, "referral": 3, "outbound": 1, "other": 2, "event": 1}),
     "ga4_traffic_acquisition_daily.csv": ("web_daily", 11, None),
@@ -581,6 +582,8 @@ CORPUS: dict[str, tuple[str | None, int, dict[str, int] | str | None]] = {
     "custom_ad_network_daily.csv": ("ad_daily", 4, {"other": 4}),
     "unknown_layout_unmapped.csv": (None, 0, "not a known export"),
 }  # fmt: skip
+# params a fixture needs besides MAPPINGS (a EUR file loads without FX rates in a EUR-reporting setup)
+EXTRA_PARAMS = {"salesforce_opportunities_eu_locale.csv": "reporting_currency: EUR\n"}
 # the same file, read two ways, gives the same canonical rows
 XLSX_TWINS = {
     "xlsx_hubspot_contacts.xlsx": (REAL / "hubspot_contacts_current.csv", "hubspot_contacts"),
@@ -596,7 +599,7 @@ for home, path, params in json.loads(sys.argv[1]):
     os.environ["MKTDASH_HOME"] = home
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-        rc = main(["ingest", "--quiet", "--params", params, path])
+        rc = main(["ingest", "--quiet", *[a for p in params for a in ("--params", p)], path])
     out[path] = [rc, buf.getvalue()]
 print(json.dumps(out))
 """
@@ -612,7 +615,13 @@ def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
     import sys
 
     root = tmp_path_factory.mktemp("corpus")
-    jobs = [[str(root / f), str(REAL / f), str(MAPPINGS)] for f in CORPUS]
+    jobs = []
+    for f in CORPUS:
+        extra = []
+        if f in EXTRA_PARAMS:
+            (root / f"{f}.yaml").write_text(EXTRA_PARAMS[f])
+            extra = [str(root / f"{f}.yaml")]
+        jobs.append([str(root / f), str(REAL / f), [str(MAPPINGS), *extra]])
     env = {
         **os.environ,
         "MKTDASH_PII_SALT": "corpus-salt",
@@ -693,6 +702,8 @@ def test_corpus_known_totals_campaigns_and_no_pii(corpus_run: tuple[Path, dict[s
         (8250.5, "USD")
     ]
     assert q("xlsx_salesforce_opportunities.xlsx", "SELECT sum(amount) FROM crm_deals") == [(71700.0,)]
+    eu = "SELECT sum(amount), min(currency), max(currency), min(close_date) FROM crm_deals"
+    assert q("salesforce_opportunities_eu_locale.csv", eu) == [(56450.5, "EUR", "EUR", dt.date(2025, 10, 30))]
     assert q("custom_ad_network_daily.csv", "SELECT sum(spend), sum(clicks) FROM ad_daily") == [(597.0, 392)]
     assert q("custom_ad_network_daily.csv", "SELECT reconciled FROM ingest_ledger") == [(True,)]
     assert q("xlsx_google_ads_campaign_report.xlsx", "SELECT reconciled FROM ingest_ledger") == [(True,)]

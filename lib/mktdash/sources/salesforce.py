@@ -14,7 +14,8 @@ Layout as Salesforce writes it (every cell quoted)::
 
 Quirks handled: the footer (checked: ``N`` in ``Grand Totals (N records)`` must equal the rows read, else the
 file is truncated or edited and refused); ``Amount`` with its currency (``USD 12,500.00``, ``$12,500.00``) or a
-separate ``Opportunity Currency``/``Amount Currency`` column; US dates ``M/D/YYYY`` (ISO also accepted);
+separate ``Opportunity Currency``/``Amount Currency`` column; amounts of users whose locale writes a decimal
+comma (``EUR 4.250,75``); US dates ``M/D/YYYY`` (ISO and ``DD.MM.YYYY`` also accepted);
 ``Stage`` ``Closed Won``/``Closed Lost`` -> ``is_closed``/``is_won``; ``Account ID`` -> ``customer_id``.
 
 **PII**: ``Opportunity Name`` (often "Company - Person") becomes a salted hash; ``Opportunity Owner``,
@@ -55,8 +56,29 @@ def sniff(head: str, file_name: str) -> bool:
 
 def _currency(raw: pd.Series) -> pd.Series:
     code = raw.str.extract(r"^\s*([A-Z]{3})\s", expand=False)
-    sym = raw.str.extract(r"^\s*-?([$€£¥])", expand=False).map(_SYMBOLS)
+    code = code.fillna(raw.str.extract(r"\d\s*([A-Z]{3})\s*$", expand=False))  # "4.250,75 EUR"
+    sym = raw.str.extract(r"^\s*-?([$€£¥])", expand=False)
+    sym = sym.fillna(raw.str.extract(r"\d\s*([$€£¥])\s*$", expand=False)).map(_SYMBOLS)  # "4.250,75 €"
     return code.fillna(sym).astype("string")
+
+
+_COMMA_DECIMALS = re.compile(r"\d,\d{1,2}\s*(?:[A-Z]{3}|[$€£¥])?\s*$")
+_POINT_DECIMALS = re.compile(r"\d\.\d{1,2}\s*(?:[A-Z]{3}|[$€£¥])?\s*$")
+
+
+def _locale_amounts(df: pd.DataFrame, col: str | None) -> pd.DataFrame:
+    """Amounts of a user whose Salesforce locale writes ``EUR 4.250,75`` / ``4.250,75 €`` (decimal comma): when
+    every amount with cents has a decimal comma and none a decimal point, they are rewritten ``4250.75``."""
+    if col is None:
+        return df
+    raw = df[col].astype("string")
+    comma = raw.str.contains(_COMMA_DECIMALS).fillna(False)
+    point = raw.str.contains(_POINT_DECIMALS).fillna(False)
+    if not comma.any() or point.any():
+        return df
+    from mktdash.sources.custom import point_decimals
+
+    return df.assign(**{col: point_decimals(raw.str.replace(r"[A-Z]{3}|[$€£¥]", "", regex=True))})
 
 
 def read_report(path: Path, required: list[str], what: str) -> pd.DataFrame:
@@ -114,7 +136,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         "stage": stage,
         "is_closed": closed,
         "is_won": won,
-        "amount": T.to_number(df, amount_col, file=path),
+        "amount": T.to_number(_locale_amounts(df, amount_col), amount_col, file=path),
         "currency": currency,
         "created_date": T.to_date(df, T.pick(df, "Created Date"), file=path, formats=DATE_FORMATS),
         "close_date": T.to_date(df, "Close Date", file=path, formats=DATE_FORMATS),
