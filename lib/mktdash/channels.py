@@ -11,6 +11,7 @@ Currency: money columns are converted to the reporting currency with the day's r
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -59,28 +60,73 @@ def map_channels(df: pd.DataFrame, params: Any, campaign_type: pd.Series | None 
     )
 
 
-def map_crm_sources(sources_: pd.Series, params: Any) -> pd.Series:
-    """Channel of CRM rows from their lead source / original source by ``params.crm_sources``.
+def _letters(label: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", label.casefold())
 
-    Exact match first, then case-insensitive (``paid search`` -> the ``Paid Search`` rule); anything unmapped,
-    blank or missing -> ``params.default``. Runs on the distinct values, not per row.
+
+def crm_source_rules(params: Any) -> Callable[[str], str | None]:
+    """A function giving the channel of one CRM source label by ``params.crm_sources``, or None when no rule
+    matches: exact match first, then case-insensitive (``paid search`` -> the ``Paid Search`` rule), then on
+    letters and digits only (``PAID_SEARCH``, ``Paid-Search`` -> the ``Paid Search`` rule). The first rule wins
+    among keys equal up to case or punctuation."""
+    exact = {str(k): str(v) for k, v in params.crm_sources.items()}
+    folded: dict[str, str] = {}
+    letters: dict[str, str] = {}
+    for k, v in exact.items():
+        folded.setdefault(k.strip().casefold(), v)
+        letters.setdefault(_letters(k), v)
+
+    def rule(label: str) -> str | None:
+        hit = exact.get(label, exact.get(label.strip(), folded.get(label.strip().casefold())))
+        return hit if hit is not None else letters.get(_letters(label)) if _letters(label) else None
+
+    return rule
+
+
+def map_crm_sources(sources_: pd.Series, params: Any) -> pd.Series:
+    """Channel of CRM rows from their lead source / original source by ``params.crm_sources``
+    (:func:`crm_source_rules`); anything unmapped, blank or missing -> ``params.default``. Runs on the distinct
+    values, not per row.
 
     >>> from mktdash.params import ChannelParams
     >>> p = ChannelParams(crm_sources={"Paid Search": "search", "PAID_SEARCH": "paid_search"}, default="other")
-    >>> map_crm_sources(pd.Series(["Paid Search", "paid search", "PAID_SEARCH", "Fax", None]), p).tolist()
-    ['search', 'search', 'paid_search', 'other', 'other']
+    >>> map_crm_sources(pd.Series(["Paid Search", "paid search", "PAID_SEARCH", "Paid-Search", "Fax", None]), p).tolist()
+    ['search', 'search', 'paid_search', 'search', 'other', 'other']
     """
-    exact = {str(k): str(v) for k, v in params.crm_sources.items()}
-    folded: dict[str, str] = {}
-    for k, v in exact.items():  # first rule wins among keys equal up to case
-        folded.setdefault(k.strip().casefold(), v)
+    rule = crm_source_rules(params)
     s = sources_.astype("string")
-    uniq = s.dropna().unique().tolist()
-    m = {
-        u: exact.get(u, exact.get(u.strip(), folded.get(u.strip().casefold(), str(params.default))))
-        for u in uniq
-    }
+    m = {u: rule(u) or str(params.default) for u in s.dropna().unique().tolist()}
     return s.map(m).fillna(str(params.default)).astype("string")
+
+
+# CRM tables and the column holding the source label their channel comes from
+CRM_SOURCE_COLUMNS = {"crm_deals": "lead_source", "crm_contacts": "original_source"}
+
+
+def unmapped_crm_sources(wh: Any, settings: Any) -> pd.DataFrame:
+    """CRM source labels no ``channels.crm_sources`` rule maps (their rows went to ``channels.default``), with
+    their row counts, most rows first; blank sources are counted as ``(blank)``. For the data-quality
+    scorecard: add a line per label to ``channels.crm_sources`` in params to map them."""
+    cols = ["table", "crm", "source_label", "rows", "channel_now"]
+    params = settings.channels if settings is not None else _default_channels()
+    rule = crm_source_rules(params)
+    out = []
+    for table, col in CRM_SOURCE_COLUMNS.items():
+        if table not in set(wh.tables()):
+            continue
+        got = wh.sql(f'SELECT crm, "{col}" AS label, COUNT(*) AS n FROM "{table}" GROUP BY 1, 2')
+        for crm, label, n in got.itertuples(index=False):
+            blank = label is None or (isinstance(label, float) and np.isnan(label)) or not str(label).strip()
+            if blank or rule(str(label)) is None:
+                out.append([table, crm, "(blank)" if blank else str(label), int(n), str(params.default)])
+    df = pd.DataFrame(out, columns=cols)
+    return df.sort_values(["rows", "table", "source_label"], ascending=[False, True, True], ignore_index=True)
+
+
+def _default_channels() -> Any:
+    from mktdash.params import resolve
+
+    return resolve().channels
 
 
 def from_names(names: pd.Series, pattern: str) -> pd.Series:

@@ -157,6 +157,8 @@ def cmd_formats(args: argparse.Namespace) -> int:
     for mod in sources.FORMATS:
         doc = (mod.__doc__ or "").strip().splitlines()[0] if mod.__doc__ else ""
         print(f"{mod.NAME:<20} -> {mod.TABLE:<16} {doc}")
+    for name, m in resolve().mappings.items():  # params mappings (docs/mapping.md)
+        print(f"{'custom:' + name:<20} -> {m.table:<16} files {', '.join(m.files)} (params mappings.{name})")
     return 0
 
 

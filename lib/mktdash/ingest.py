@@ -296,7 +296,11 @@ def _run(
             report.files.append(_seen_again(path, shas[i], before[(path.name, shas[i])]))
             report.files[-1].shown_as = _shown_as(path, root)
             continue
-        m, err = (None, refused[i]) if i in refused else _detect(path, mod or forced, limits)
+        m, err = (
+            (None, refused[i])
+            if i in refused
+            else _detect(path, mod or forced, limits, getattr(settings, "mappings", None))
+        )
         plan.append((TABLE_ORDER.get(m.TABLE, 2) if m else 9, i, path, m, err))
     plan.sort(key=lambda t: (t[0], t[1]))
     seen = _loaded_hashes(wh)
@@ -348,13 +352,13 @@ def _salt(settings: Any) -> str:
 
 
 def _detect(
-    path: Path, mod: ModuleType | None, limits: ingest_guard.Limits
+    path: Path, mod: ModuleType | None, limits: ingest_guard.Limits, mappings: Any = None
 ) -> tuple[ModuleType | None, SourceError | None]:
     """The format of a file that passed the entry checks, or why there is none (never raises on a file)."""
     try:
         if path.stat().st_size > limits.max_file_mb * ingest_guard.MB:
             ingest_guard.prescan(path, limits)  # refuses it by its size alone: not even sniffed
-        return mod or sources.detect(path), None
+        return mod or sources.detect(path, mappings), None
     except SourceError as e:
         return None, e
     except OSError as e:

@@ -15,10 +15,10 @@ import difflib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mktdash import paths
 
@@ -180,6 +180,62 @@ class DemoParams(Section):
     hostile_names: bool = False  # name one campaign <script>alert(1)</script> (HTML-escaping checks)
 
 
+class MappingParams(Section):
+    """A file layout mapped to a canonical table without code (docs/mapping.md): ``mappings: {name: {...}}``."""
+
+    files: list[str]  # glob patterns on the file name (case-insensitive), e.g. ["partner_leads*.csv"]
+    table: str  # canonical table the rows go to (mktdash.schema.TABLES): ad_daily, crm_deals, ...
+    columns: dict[str, str]  # file header -> canonical column, e.g. {"Lead ID": contact_id}
+    values: dict[str, str] = Field(default_factory=dict)  # canonical column -> the same value on every row
+    date_format: str = "%Y-%m-%d"  # strftime format of the date columns, e.g. "%d/%m/%Y"
+    decimal: Literal[".", ","] = "."  # decimal separator of the numbers ("," for 1.234,56)
+    delimiter: Literal[",", ";", "\t", "|"] = ","  # cell separator (Excel files: ignored)
+    header_row: int = Field(1, ge=1)  # the line (Excel: row) holding the header; lines above are skipped
+    sheet: str = ""  # Excel: worksheet name (empty: the first)
+    currency: str = ""  # ISO code of every money value (tables with a currency column)
+    currency_column: str = ""  # or: the file header holding each row's ISO currency
+    total_rows: str = r"(?i)^\s*(grand\s+)?totals?\b"  # rows whose first cell matches are totals: skipped
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _headers_are_text(cls, v: Any) -> Any:
+        for k in v if isinstance(v, dict) else ():
+            if not isinstance(k, str):  # YAML reads No, Yes, On, 1 ... as booleans and numbers
+                raise ValueError(
+                    f'header {_yaml_word(k)} was read by YAML as {k!r}: quote it ("{_yaml_word(k)}")'
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _known_names(self) -> MappingParams:
+        from mktdash import schema  # schema imports nothing of ours: no cycle
+
+        if self.table not in schema.TABLES:
+            raise ValueError(f"unknown table {self.table!r}{_did_you_mean(self.table, list(schema.TABLES))}")
+        known = [c for c in schema.TABLES[self.table] if c != "ingest_id"]
+        for c in [*self.columns.values(), *self.values]:
+            if c not in known:
+                raise ValueError(f"{self.table} has no column {c!r}{_did_you_mean(c, known)}")
+        if (self.currency or self.currency_column) and "currency" not in known:
+            raise ValueError(
+                f"{self.table} has no currency column: its money must be in the reporting currency"
+            )
+        if self.currency and self.currency_column:
+            raise ValueError("give currency or currency_column, not both")
+        if "%" not in self.date_format:
+            raise ValueError(f"date_format {self.date_format!r} has no % code (e.g. %d/%m/%Y)")
+        return self
+
+
+def _yaml_word(k: Any) -> str:
+    return {True: "Yes", False: "No", None: "null"}.get(k, str(k)) if isinstance(k, bool | None) else str(k)
+
+
+def _did_you_mean(word: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(word, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+
+
 class Settings(Section):
     schema_version: int = SCHEMA_VERSION
     reporting_currency: str = "USD"
@@ -193,6 +249,7 @@ class Settings(Section):
     dashboard: DashboardParams = Field(default_factory=DashboardParams)
     run: RunParams = Field(default_factory=RunParams)
     demo: DemoParams = Field(default_factory=DemoParams)
+    mappings: dict[str, MappingParams] = Field(default_factory=dict)  # files of unknown layouts, by name
 
 
 # ---- loading -----------------------------------------------------------------------------------------------
@@ -227,18 +284,25 @@ def _has_path(d: Any, loc: tuple[Any, ...]) -> bool:
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     model: Any = Settings
+    keyed = False  # the previous field is a dict/list of models: this loc part is its key or index
     for k in loc:
+        if keyed:
+            keyed = False
+            continue
         field = (
             model.model_fields.get(k) if isinstance(model, type) and issubclass(model, BaseModel) else None
         )
         if field is None:
             return None
         model = field.annotation
+        if get_origin(model) in (dict, list) and get_args(model):
+            model, keyed = get_args(model)[-1], True
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
 def _explain(err: ValidationError, layers: list[tuple[str, dict[str, Any]]]) -> str:
-    e = err.errors()[0]
+    errs = err.errors()
+    e = next((x for x in errs if x["type"] == "extra_forbidden"), errs[0])  # a typo explains a missing key
     loc = tuple(e["loc"])
     key = ".".join(str(p) for p in loc)
     origin = next((name for name, d in reversed(layers) if _has_path(d, loc)), layers[-1][0])
@@ -248,6 +312,8 @@ def _explain(err: ValidationError, layers: list[tuple[str, dict[str, Any]]]) -> 
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f"; did you mean {'.'.join([*map(str, loc[:-1]), close[0]])!r}?" if close else ""
         return f"{origin}: unknown key {key!r}{hint}"
+    if e["type"] == "value_error":  # our validators name the bad value themselves
+        return f"{origin}: {key}: {e['msg'].removeprefix('Value error, ')}"
     return f"{origin}: {key}: {e['msg']} (got {e.get('input')!r})"
 
 

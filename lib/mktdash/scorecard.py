@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mktdash import ingest_guard, weeks
+from mktdash import channels, ingest_guard, weeks
 from mktdash.schema import KEYS, TABLES
 
 
@@ -50,6 +50,7 @@ class Scorecard:
     row_counts: pd.DataFrame
     days: pd.DataFrame  # long frame (source, day, state present|missing|paused) behind the completeness chart
     pauses: pd.DataFrame = field(default_factory=pd.DataFrame)  # missing runs >= ingest.pause_days
+    unmapped_sources: pd.DataFrame = field(default_factory=pd.DataFrame)  # CRM labels no channel rule maps
     summary: dict[str, Any] = field(default_factory=dict)
 
     def sections(self) -> dict[str, pd.DataFrame]:
@@ -64,6 +65,7 @@ class Scorecard:
             "Reconciliation": self.reconciliation,
             "Platform conversions vs CRM deals": self.conversions_vs_deals,
             "Row counts": self.row_counts,
+            "Unmapped CRM sources (add them to channels.crm_sources)": self.unmapped_sources,
         }
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -79,6 +81,7 @@ class Scorecard:
             "reconciliation": self.reconciliation,
             "conversions_vs_crm": self.conversions_vs_deals,
             "row_counts": self.row_counts,
+            "unmapped_sources": self.unmapped_sources,
         }
 
     @property
@@ -211,6 +214,7 @@ def scorecard(
         row_counts=row_counts,
         days=days_long,
         summary=summary,
+        unmapped_sources=channels.unmapped_crm_sources(wh, settings),
     )
 
 

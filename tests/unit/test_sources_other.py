@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import random
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ PARAMS = Path(__file__).resolve().parents[2] / "params"
 SALT = "test-salt"
 CTX = ReadContext(pii_salt=SALT)
 MODULES = [
-    "ga4", "hubspot_deals", "hubspot_contacts", "salesforce", "product_usage", "customer_health",
+    "ga4", "hubspot_deals", "hubspot_contacts", "salesforce", "salesforce_leads", "product_usage", "customer_health",
     "budget_plan", "spend_limits", "approvals", "kpi_targets", "fx_rates", "touchpoints",
 ]  # fmt: skip
 FIXTURES = {
@@ -30,6 +31,7 @@ FIXTURES = {
     "hubspot_deals_export.csv": "hubspot_deals",
     "hubspot_contacts_export.csv": "hubspot_contacts",
     "salesforce_opportunities.csv": "salesforce",
+    "salesforce_leads_report.csv": "salesforce_leads",
     "fx_rates_eurofxref_hist.csv": "fx_rates",
     "fx_rates_simple.csv": "fx_rates",
     "product_usage_daily.csv": "product_usage",
@@ -538,3 +540,476 @@ def test_malformed_variants_fail_cleanly(tmp_path: Path, fname: str) -> None:
             errors += 1
             assert e.file and str(e)  # names the file
     assert errors >= 1  # the variants really are broken
+
+
+# ---- the corpus of real layouts through `mktdash ingest` ------------------------------------------------------
+REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real_layouts"
+MAPPINGS = REAL / "custom_mappings.yaml"
+# fixture -> (table, rows loaded, {channel: rows} or None) when it loads; (None, 0, "refusal text") when refused.
+# Channels counted by hand from each file's source column and params/base.yaml channels.crm_sources.
+CORPUS: dict[str, tuple[str | None, int, dict[str, int] | str | None]] = {
+    "hubspot_contacts_current.csv": ("crm_contacts", 12, {
+        "organic_social": 1, "direct": 2, "organic": 1, "search": 2, "social": 1, "email": 1, "referral": 2,
+        "other": 1, "offline": 1}),
+    "hubspot_contacts_legacy.csv": ("crm_contacts", 8, {
+        "organic_social": 1, "search": 1, "organic": 1, "direct": 1, "offline": 1, "email": 1, "referral": 1,
+        "other": 1}),
+    "hubspot_contacts_api_names.csv": ("crm_contacts", 6, {
+        "search": 1, "organic_social": 1, "referral": 1, "offline": 1, "social": 1, "direct": 1}),
+    "hubspot_contacts_all_properties.csv": ("crm_contacts", 25, {
+        "organic_social": 3, "direct": 3, "organic": 3, "search": 3, "social": 3, "email": 2, "referral": 4,
+        "other": 2, "offline": 2}),
+    "xlsx_hubspot_contacts.xlsx": ("crm_contacts", 12, {
+        "organic_social": 1, "direct": 2, "organic": 1, "search": 2, "social": 1, "email": 1, "referral": 2,
+        "other": 1, "offline": 1}),
+    "hubspot_deals_current.csv": ("crm_deals", 4, {"search": 1, "organic_social": 1, "offline": 1, "referral": 1}),
+    "hubspot_deals_legacy.csv": ("crm_deals", 3, {"search": 1, "organic_social": 1, "direct": 1}),
+    "salesforce_opportunities_report.csv": ("crm_deals", 5, {"direct": 1, "referral": 1, "event": 2, "other": 1}),
+    "xlsx_salesforce_opportunities.xlsx": ("crm_deals", 5, {"direct": 1, "referral": 1, "event": 2, "other": 1}),
+    "salesforce_opportunities_truncated.csv": (None, 0, "no 'Grand Totals (N records)' footer"),
+    "salesforce_opportunities_eu_locale.csv": ("crm_deals", 3, {"direct": 1, "event": 2}),
+    "salesforce_leads_report.csv": ("crm_contacts", 9, {
+        "direct": 2, "referral": 3, "outbound": 1, "other": 2, "event": 1}),
+    "ga4_traffic_acquisition_daily.csv": ("web_daily", 11, None),
+    "ga4_reports_snapshot_sections.csv": ("web_daily", 4, None),
+    "ga4_traffic_acquisition_de.csv": ("web_daily", 5, None),
+    "ga4_data_export_no_date.csv": (None, 0, "add the 'Date' dimension"),
+    "xlsx_google_ads_campaign_report.xlsx": ("ad_daily", 5, None),
+    "xlsx_meta_ads_manager.xlsx": ("ad_daily", 3, None),
+    "xlsx_linkedin_campaign_performance.xlsx": ("ad_daily", 3, None),
+    "custom_partner_leads.csv": ("crm_contacts", 4, {"event": 2, "referral": 1, "other": 1}),
+    "custom_partner_deals.xlsx": ("crm_deals", 3, {"referral": 1, "event": 1, "other": 1}),
+    "custom_ad_network_daily.csv": ("ad_daily", 4, {"other": 4}),
+    "unknown_layout_unmapped.csv": (None, 0, "not a known export"),
+}  # fmt: skip
+# params a fixture needs besides MAPPINGS (a EUR file loads without FX rates in a EUR-reporting setup)
+EXTRA_PARAMS = {"salesforce_opportunities_eu_locale.csv": "reporting_currency: EUR\n"}
+# the same file, read two ways, gives the same canonical rows
+XLSX_TWINS = {
+    "xlsx_hubspot_contacts.xlsx": (REAL / "hubspot_contacts_current.csv", "hubspot_contacts"),
+    "xlsx_google_ads_campaign_report.xlsx": (FIX / "google_ads_campaign_day.csv", "google_ads_ui"),
+    "xlsx_meta_ads_manager.xlsx": (FIX / "meta_ads_manager_daily.csv", "meta"),
+    "xlsx_linkedin_campaign_performance.xlsx": (FIX / "linkedin_campaign_performance.csv", "linkedin"),
+}
+_DRIVER = """
+import contextlib, io, json, os, sys
+from mktdash.cli import main
+out = {}
+for home, path, params in json.loads(sys.argv[1]):
+    os.environ["MKTDASH_HOME"] = home
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        rc = main(["ingest", "--quiet", *[a for p in params for a in ("--params", p)], path])
+    out[path] = [rc, buf.getvalue()]
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list]]:
+    """Every corpus file through the `mktdash ingest` command, each into its own empty home, in one subprocess
+    (one interpreter start for 21 files)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("corpus")
+    jobs = []
+    for f in CORPUS:
+        extra = []
+        if f in EXTRA_PARAMS:
+            (root / f"{f}.yaml").write_text(EXTRA_PARAMS[f])
+            extra = [str(root / f"{f}.yaml")]
+        jobs.append([str(root / f), str(REAL / f), [str(MAPPINGS), *extra]])
+    env = {
+        **os.environ,
+        "MKTDASH_PII_SALT": "corpus-salt",
+        "PYTHONPATH": str(Path(__file__).parents[2] / "lib"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", _DRIVER, json.dumps(jobs)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    return root, {Path(k).name: v for k, v in got.items()}
+
+
+def test_corpus_has_a_source_line_per_file() -> None:
+    listed = (REAL / "SOURCES.md").read_text(encoding="utf-8")
+    ours = [f for f in sorted(REAL.iterdir()) if f.name != "SOURCES.md" and f.name in CORPUS]
+    assert len(ours) == len(CORPUS) >= 15
+    assert [f.name for f in ours if f"`{f.name}`" not in listed] == []
+
+
+@pytest.mark.parametrize("fname", sorted(CORPUS))
+def test_corpus_file_through_mktdash_ingest(corpus_run: tuple[Path, dict[str, list]], fname: str) -> None:
+    import duckdb
+
+    root, results = corpus_run
+    table, rows, want = CORPUS[fname]
+    rc, printed = results[fname]
+    con = duckdb.connect(str(root / fname / "data" / "warehouse.duckdb"), read_only=True)
+    try:
+        ledger = con.sql("SELECT status, rows, message FROM ingest_ledger").fetchall()
+        assert len(ledger) == 1, ledger
+        status, n, message = ledger[0]
+        if table is None:  # refused: exit 1, quarantined with the reason
+            assert (rc, status, n) == (1, "quarantined", 0), printed
+            assert isinstance(want, str) and want in message
+            assert "1 quarantined" in printed
+            return
+        assert (rc, status, n) == (0, "loaded", rows), (printed, message)
+        assert con.sql(f"SELECT count(*) FROM {table}").fetchone() == (rows,)
+        if isinstance(want, dict):
+            got = dict(con.sql(f"SELECT channel, count(*) FROM {table} GROUP BY 1").fetchall())
+            assert got == want
+    finally:
+        con.close()
+
+
+def test_corpus_known_totals_campaigns_and_no_pii(corpus_run: tuple[Path, dict[str, list]]) -> None:
+    import duckdb
+
+    root, _ = corpus_run
+
+    def q(fname: str, sql: str) -> list[tuple]:
+        con = duckdb.connect(str(root / fname / "data" / "warehouse.duckdb"), read_only=True)
+        try:
+            return con.sql(sql).fetchall()
+        finally:
+            con.close()
+
+    camps = q("hubspot_contacts_current.csv", "SELECT DISTINCT original_campaign FROM crm_contacts")
+    assert {c for (c,) in camps if c} == {
+        "autumn-launch", "brand-exact", "retargeting-q4", "october-newsletter", "podcast-sponsor", "generic-crm"}  # fmt: skip
+    assert q("ga4_traffic_acquisition_daily.csv", "SELECT sum(sessions), sum(revenue) FROM web_daily") == [
+        (2672, pytest.approx(8714.5))
+    ]
+    assert q("ga4_reports_snapshot_sections.csv", "SELECT sum(sessions) FROM web_daily") == [(774,)]
+    assert q(
+        "ga4_traffic_acquisition_de.csv",
+        "SELECT sum(sessions), sum(revenue), min(property_id) FROM web_daily",
+    ) == [(3835, 4526.5, "123123123")]
+    assert q("ga4_traffic_acquisition_de.csv", "SELECT period_start, period_end FROM ingest_ledger") == [
+        (dt.date(2025, 11, 3), dt.date(2025, 11, 4))
+    ]
+    assert q("custom_partner_deals.xlsx", "SELECT sum(amount), min(currency) FROM crm_deals") == [
+        (8250.5, "USD")
+    ]
+    assert q("xlsx_salesforce_opportunities.xlsx", "SELECT sum(amount) FROM crm_deals") == [(71700.0,)]
+    eu = "SELECT sum(amount), min(currency), max(currency), min(close_date) FROM crm_deals"
+    assert q("salesforce_opportunities_eu_locale.csv", eu) == [(56450.5, "EUR", "EUR", dt.date(2025, 10, 30))]
+    assert q("custom_ad_network_daily.csv", "SELECT sum(spend), sum(clicks) FROM ad_daily") == [(597.0, 392)]
+    assert q("custom_ad_network_daily.csv", "SELECT reconciled FROM ingest_ledger") == [(True,)]
+    assert q("xlsx_google_ads_campaign_report.xlsx", "SELECT reconciled FROM ingest_ledger") == [(True,)]
+    scores = q("custom_partner_leads.csv", "SELECT contact_id, lead_score FROM crm_contacts ORDER BY 1")
+    assert scores == [("PL-0001", 12.5), ("PL-0002", 40.0), ("PL-0003", 1005.25), ("PL-0004", 7.0)]
+    email = q("custom_partner_leads.csv", "SELECT email_hash FROM crm_contacts WHERE contact_id = 'PL-0001'")
+    assert email == [(pii.hash_value("anna.beispiel@example.com", "corpus-salt", "email"),)]
+    for f in CORPUS:
+        data = (root / f / "data" / "warehouse.duckdb").read_bytes()
+        assert b"@example." not in data and b"Avery" not in data, f
+
+
+def test_unmapped_crm_labels_are_listed_with_row_counts(corpus_run: tuple[Path, dict[str, list]]) -> None:
+    from mktdash import channels, params
+    from mktdash.warehouse import Warehouse
+
+    root, _ = corpus_run
+    settings = params.resolve()
+    want = {
+        "salesforce_opportunities_report.csv": [("crm_deals", "salesforce", "Fax Blast", 1)],
+        "salesforce_leads_report.csv": [("crm_contacts", "salesforce", "Carrier Pigeon", 1)],
+        "custom_partner_deals.xlsx": [("crm_deals", "partner_deals", "Marketplace Listing", 1)],
+        "hubspot_contacts_all_properties.csv": [],  # every current HubSpot label is mapped
+    }
+    for fname, rows in want.items():
+        with Warehouse.open(root / fname / "data" / "warehouse.duckdb", read_only=True) as wh:
+            got = channels.unmapped_crm_sources(wh, settings)
+        assert [tuple(r[:4]) for r in got.itertuples(index=False)] == rows, fname
+        assert set(got["channel_now"]) <= {"other"}
+
+
+@pytest.mark.parametrize("xlsx", sorted(XLSX_TWINS))
+def test_xlsx_reads_as_its_csv_download(xlsx: str) -> None:
+    csv_path, fmt = XLSX_TWINS[xlsx]
+    from mktdash import sources
+
+    assert fmt == sources.detect(REAL / xlsx).NAME
+    a, b = read(fmt, REAL / xlsx), read(fmt, csv_path)
+    pd.testing.assert_frame_equal(canon(a.frame), canon(b.frame))
+    assert (a.period, a.totals, a.replace_key) == (b.period, b.totals, b.replace_key)
+
+
+# ---- repeated columns, CRM labels, mappings, workbooks ----------------------------------------------------------
+def test_repeated_columns_refuse_only_when_read(tmp_path: Path) -> None:
+    from mktdash.sources import _tabular as T
+
+    p = tmp_path / "x.csv"
+    text = "Record ID,Billing Contact,Create Date,Billing Contact,Email,Email\n1,a,2025-01-01,b,x@example.com,x@example.com\n"
+    df = T.read_block(text, file=p)
+    assert list(df.columns) == ["Record ID", "Billing Contact", "Create Date", "Email", "_line"]
+    assert T.pick(df, "Email") == "Email"  # identical copies collapse into one
+    assert df["Billing Contact"].tolist() == ["a"]  # the first copy, kept but ambiguous
+    with pytest.raises(SourceError, match="appears more than once") as e:
+        T.pick(df, "Billing Contact")
+    assert (e.value.line, e.value.column) == (1, "Billing Contact")
+    with pytest.raises(SourceError, match="appears more than once"):
+        T.require(df, ["Record ID", "Billing Contact"], file=p, line=1, what="x")
+
+
+def test_hubspot_campaign_comes_from_the_drilldown_of_its_source(tmp_path: Path) -> None:
+    p = tmp_path / "contacts.csv"
+    p.write_text(
+        "Record ID,Create Date,Original Traffic Source,Original Traffic Source Drill-Down 1,"
+        "Original Traffic Source Drill-Down 2,Original Campaign\n"
+        "1,2025-01-01,Paid Search,brand,kw,\n2,2025-01-01,Paid Social,Facebook,q1,\n"
+    )
+    f = read("hubspot_contacts", p).frame
+    assert f["original_campaign"].isna().all()  # an exported (empty) campaign column wins over drill-downs
+    p.write_text("\n".join(ln.rsplit(",", 1)[0] for ln in p.read_text().splitlines()) + "\n")
+    f = read("hubspot_contacts", p).frame
+    assert f["original_campaign"].tolist() == ["brand", "q1"]
+
+
+def test_crm_labels_of_hubspot_and_salesforce_map_by_default() -> None:
+    from mktdash import channels, params
+
+    c = params.resolve().channels
+    labels = {
+        "Organic Social": "organic_social", "Direct Traffic": "direct", "Organic Search": "organic",
+        "Paid Search": "search", "Paid Social": "social", "Email Marketing": "email", "Referrals": "referral",
+        "Other Campaigns": "other", "Offline Sources": "offline", "AI Referrals": "referral",
+        "Social Media": "organic_social", "ORGANIC_SOCIAL": "organic_social", "AI_REFERRALS": "referral",
+        "OFFLINE": "offline", "Organic search": "organic", "Web": "direct", "Phone Inquiry": "direct",
+        "Partner Referral": "referral", "Purchased List": "outbound", "Other": "other",
+        "Advertisement": "display", "Employee Referral": "referral", "External Referral": "referral",
+        "Partner": "referral", "Public Relations": "organic", "Seminar - Internal": "event",
+        "Seminar - Partner": "event", "Trade Show": "event", "Word of mouth": "referral",
+    }  # fmt: skip
+    got = channels.map_crm_sources(pd.Series(list(labels)), c).tolist()
+    assert dict(zip(labels, got, strict=True)) == labels
+    rule = channels.crm_source_rules(c)
+    assert [rule(x) for x in ("Fax Blast", "", "  ")] == [None, None, None]
+
+
+def test_scorecard_lists_unmapped_crm_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mktdash import params, scorecard
+
+    monkeypatch.setenv("MKTDASH_HOME", str(tmp_path))
+    wh, rep = _ingest([REAL / "salesforce_leads_report.csv", REAL / "hubspot_contacts_current.csv"])
+    assert [f.status for f in rep.files] == ["loaded", "loaded"], rep.summary()
+    sc = scorecard.scorecard(wh, params.resolve())
+    got = sc.unmapped_sources[["table", "crm", "source_label", "rows"]].values.tolist()
+    assert got == [["crm_contacts", "salesforce", "Carrier Pigeon", 1]]
+    assert sc.tables()["unmapped_sources"] is sc.unmapped_sources
+    assert any("Unmapped CRM sources" in t for t in sc.sections())
+
+
+def _mapping_yaml(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "m.yaml"
+    p.write_text("mappings:\n  leads:\n" + "".join(f"    {ln}\n" for ln in body.strip().splitlines()))
+    return p
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("files: [a.csv]\ntable: crm_deals\ncolumns: {No: deal_id}",
+         "header No was read by YAML as False: quote it"),
+        ("files: [a.csv]\ntable: crm_contacts\ncolums: {A: contact_id}",
+         "unknown key 'mappings.leads.colums'; did you mean 'mappings.leads.columns'?"),
+        ("files: [a.csv]\ntable: crm_contact\ncolumns: {A: contact_id}",
+         "mappings.leads: unknown table 'crm_contact'; did you mean 'crm_contacts'?"),
+        ("files: [a.csv]\ntable: crm_contacts\ncolumns: {A: contactid}",
+         "crm_contacts has no column 'contactid'; did you mean 'contact_id'?"),
+        ("files: [a.csv]\ntable: product_usage\ncolumns: {A: events}\ncurrency: EUR",
+         "product_usage has no currency column"),
+        ("files: [a.csv]\ntable: crm_deals\ncolumns: {A: deal_id}\ndecimal: ';'", "decimal"),
+        ("files: [a.csv]\ntable: crm_deals\ncolumns: {A: deal_id}\ndate_format: dd/mm/yyyy", "has no % code"),
+    ],
+)  # fmt: skip
+def test_mapping_params_are_validated(tmp_path: Path, body: str, message: str) -> None:
+    from mktdash.params import ParamsError, resolve
+
+    with pytest.raises(ParamsError) as e:
+        resolve([_mapping_yaml(tmp_path, body)])
+    assert message in str(e.value) and "m.yaml" in str(e.value) and "\n" not in str(e.value)
+
+
+def _mapped(tmp_path: Path, body: str):
+    from mktdash import params, sources
+
+    settings = params.resolve([_mapping_yaml(tmp_path, body)])
+    return settings, lambda p: sources.detect(p, settings.mappings)
+
+
+def test_mapping_round_trip_and_explain(tmp_path: Path) -> None:
+    settings, detect = _mapped(
+        tmp_path,
+        'files: ["deals_*.csv"]\ntable: crm_deals\ndate_format: "%d/%m/%Y"\ndecimal: ","\ndelimiter: ";"\n'
+        "currency: eur\ncolumns: {'No': deal_id, Title: deal_name, Phase: stage, Value: amount, Opened: created_date,"
+        " Closed: close_date, From: lead_source}",
+    )
+    fmt = detect(tmp_path / "DEALS_2025.csv")  # patterns match case-insensitively
+    assert (fmt.NAME, fmt.TABLE) == ("custom:leads", "crm_deals")
+    df = _deals()
+    fmt.write(df, tmp_path / "deals_1.csv")
+    assert "1234,5" in (tmp_path / "deals_1.csv").read_text()  # written with the decimal comma
+    r = fmt.read(tmp_path / "deals_1.csv", CTX)
+    want = df.assign(crm="leads", currency="EUR", deal_name=pii.hash_series(df["deal_name"], SALT, "name"))
+    cols = ["deal_id", "crm", "deal_name", "stage", "is_closed", "is_won", "amount", "currency", "created_date",
+            "close_date", "lead_source"]  # fmt: skip
+    pd.testing.assert_frame_equal(canon(r.frame)[cols], canon(conform(want, "crm_deals"))[cols])
+    assert r.replace_key == {"crm": None} and r.period is None
+    text = "\n".join(fmt.explain())
+    assert "'Value' -> amount" in text and "%d/%m/%Y" in text and "decimal ','" in text
+
+
+def test_mapping_refusals_name_line_column_and_fix(tmp_path: Path) -> None:
+    _, detect = _mapped(
+        tmp_path,
+        'files: ["u*.csv"]\ntable: product_usage\ndate_format: "%d.%m.%Y"\n'
+        "columns: {Day: date_day, Customer: customer_id, Feature: feature, Events: events}",
+    )
+    p = tmp_path / "u1.csv"
+    p.write_text("Day,Customer,Featur,Events\n01.02.2025,c1,x,3\n")
+    with pytest.raises(
+        SourceError, match="'Feature' of mappings.leads is not in the header; did you mean 'Featur'"
+    ):
+        detect(p).read(p, CTX)
+    p.write_text("Day,Customer,Feature,Events\n01.02.2025,c1,x,3\n2025-02-02,c1,x,4\n")
+    with pytest.raises(SourceError, match=r"not a date \(expected %d.%m.%Y\)") as e:
+        detect(p).read(p, CTX)
+    assert (e.value.line, e.value.column) == (3, "Day")
+    p.write_text("Day,Customer,Feature,Events\n01.02.2025,c1,x,3.5\n")
+    with pytest.raises(SourceError, match="whole number") as e:
+        detect(p).read(p, CTX)
+    assert e.value.line == 2
+    _, detect = _mapped(tmp_path, 'files: ["v*.csv"]\ntable: product_usage\ncolumns: {Customer: customer_id}')
+    (tmp_path / "v.csv").write_text("Customer\nc1\n")
+    with pytest.raises(SourceError, match="gives no 'date_day'"):
+        detect(tmp_path / "v.csv").read(tmp_path / "v.csv", CTX)
+
+
+def test_mapping_header_row_and_sheet(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["notes only"])
+    ws = wb.create_sheet("Data")
+    for row in (["Usage export"], [], ["Date", "Account", "Module", "Events"],
+                [dt.datetime(2025, 3, 1), "c1", "reports", 7], [dt.datetime(2025, 3, 2), "c2", "reports", 5]):  # fmt: skip
+        ws.append(row)
+    wb.save(tmp_path / "usage.xlsx")
+    _, detect = _mapped(
+        tmp_path,
+        'files: ["usage*"]\ntable: product_usage\nsheet: Data\nheader_row: 3\n'
+        "columns: {Date: date_day, Account: customer_id, Module: feature, Events: events}",
+    )
+    r = detect(tmp_path / "usage.xlsx").read(tmp_path / "usage.xlsx", CTX)
+    assert r.frame["events"].tolist() == [7, 5] and r.frame["_line"].tolist() == [4, 5]
+    assert r.period == (dt.date(2025, 3, 1), dt.date(2025, 3, 2)) and r.replace_key == {"feature": None}
+    _, detect = _mapped(
+        tmp_path, 'files: ["usage*"]\ntable: product_usage\nsheet: Dta\ncolumns: {Date: date_day}'
+    )
+    with pytest.raises(SourceError, match="no worksheet 'Dta'"):
+        detect(tmp_path / "usage.xlsx").read(tmp_path / "usage.xlsx", CTX)
+
+
+def test_xlsx_cells_and_broken_workbooks(tmp_path: Path) -> None:
+    import openpyxl
+
+    from mktdash import sources
+    from mktdash.sources import _xlsx
+
+    wb = openpyxl.Workbook()
+    for row in (["Title of the report"], [None, "Only here"], ["a", "b", "c"],
+                [dt.datetime(2025, 1, 2), 3.0, 0.25], [dt.datetime(2025, 1, 2, 13, 5), True, "x\ny"],
+                [None, None, None], ["Footer line", None, None]):  # fmt: skip
+        wb.active.append(row)
+    wb.save(tmp_path / "w.xlsx")
+    assert _xlsx.to_csv_text(tmp_path / "w.xlsx").splitlines() == [
+        "Title of the report", "Only here", "a,b,c", "2025-01-02,3,0.25", "2025-01-02 13:05:00,true,x y",
+        "", "Footer line"]  # fmt: skip
+    (tmp_path / "bad.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(SourceError, match="not a readable Excel workbook"):
+        sources.detect(tmp_path / "bad.xlsx")
+    (tmp_path / "old.xls").write_bytes(_xlsx.OLE_MAGIC + b"\x00" * 100)
+    with pytest.raises(SourceError, match=r"Excel 97-2003 workbook \(.xls\)") as e:
+        sources.detect(tmp_path / "old.xls")
+    assert "as .xlsx or CSV" in str(e.value)
+
+
+def _mutate_corpus(rng: random.Random, data: bytes) -> bytes:
+    """One malformed variant: truncated, random bytes, a repeated header name, garbage in a cell, a lost cell,
+    a blank or deleted line, or Latin-1 text."""
+    lines = data.decode("utf-8-sig").split("\n")
+    op = rng.randrange(8)
+    if op == 0:
+        return data[: rng.randrange(len(data))]
+    if op == 1:
+        pos = rng.randrange(len(data))
+        return data[:pos] + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 12))) + data[pos:]
+    i = rng.randrange(len(lines))
+    if op == 2:  # the header's (or any line's) cells: one renamed to another's name
+        sep = ";" if lines[i].count(";") > lines[i].count(",") else ","
+        cells = lines[i].split(sep)
+        cells[rng.randrange(len(cells))] = cells[rng.randrange(len(cells))]
+        lines[i] = sep.join(cells)
+    elif op == 3 and lines[i]:
+        pos = rng.randrange(len(lines[i]))
+        lines[i] = (
+            lines[i][:pos]
+            + rng.choice(["abc", "1e400", "=cmd|x", '"', "½", "--", ",,", ";"])
+            + lines[i][pos:]
+        )
+    elif op == 4:
+        lines[i] = lines[i].rsplit(",", 1)[0]
+    elif op == 5:
+        lines.insert(i, "")
+    elif op == 6:
+        del lines[i]
+    else:
+        return "\n".join(lines).replace("e", "é").encode("latin-1", errors="replace")
+    return "\n".join(lines).encode("utf-8")
+
+
+def test_corpus_mutations_never_traceback(tmp_path: Path) -> None:
+    """200 malformed variants of the CSV corpus: each reads or is refused with a SourceError, never another
+    exception (the engine would wrap it, but the reader must say what is wrong)."""
+    from mktdash import params, sources
+
+    mappings = params.resolve([MAPPINGS]).mappings
+    rng = random.Random(20)
+    files = [REAL / f for f in sorted(CORPUS) if f.endswith(".csv")]
+    outcomes = {"read": 0, "refused": 0}
+    for _ in range(200):
+        src = rng.choice(files)
+        p = tmp_path / src.name
+        p.write_bytes(_mutate_corpus(rng, src.read_bytes()))
+        try:
+            sources.detect(p, mappings).read(p, CTX)
+            outcomes["read"] += 1
+        except SourceError as e:
+            assert e.message and e.file, e
+            outcomes["refused"] += 1
+    assert outcomes["read"] > 20 and outcomes["refused"] > 20, outcomes  # both kinds were exercised
+
+
+def test_formats_lists_the_params_mappings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from mktdash import cli
+
+    monkeypatch.setenv("MKTDASH_PARAMS", str(MAPPINGS))
+    assert cli.main(["formats"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert any(ln.startswith("salesforce_leads ") and "crm_contacts" in ln for ln in out)
+    mapped = [ln.split()[0] for ln in out if ln.startswith("custom:")]
+    assert mapped == ["custom:partner_portal", "custom:partner_deals", "custom:ad_network"]

@@ -13,9 +13,12 @@ name here.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
+from typing import Any, cast
 
+from mktdash.sources import _xlsx, custom
 from mktdash.sources._csv import decode_head
 from mktdash.sources.base import Parsed, ReadContext, SourceError
 
@@ -36,6 +39,7 @@ MODULE_NAMES: list[str] = [
     "hubspot_deals",
     "hubspot_contacts",
     "salesforce",
+    "salesforce_leads",
     "product_usage",
     "customer_health",
     "touchpoints",
@@ -78,12 +82,21 @@ def head_text(path: Path) -> str:
             return "PAR1:" + ",".join(pq.read_schema(path).names)
         except Exception:  # unreadable parquet: nothing matches, detect() says so
             return "PAR1:"
+    _xlsx.refuse_xls(data, path)
+    if _xlsx.is_xlsx(data, path.name):  # a workbook: its first sheet as the CSV download would read
+        return _xlsx.to_csv_text(path, limit=_xlsx.HEAD_ROWS)
     return decode_head(data)
 
 
-def detect(path: Path | str) -> ModuleType:
-    """The format module that recognises ``path``; :class:`SourceError` when none does."""
+def detect(path: Path | str, mappings: Mapping[str, Any] | None = None) -> ModuleType:
+    """The format module that recognises ``path``; :class:`SourceError` when none does.
+
+    ``mappings`` (params ``mappings``, :mod:`mktdash.sources.custom`) come first: a file whose name matches a
+    mapping's patterns is read with that mapping (the user said so), whatever the built-in sniffers think."""
     path = Path(path)
+    mapped = custom.match(path, mappings)
+    if mapped is not None:
+        return cast(ModuleType, mapped)  # a format object with the module interface
     head = head_text(path)
     for m in FORMATS:
         try:
@@ -96,5 +109,6 @@ def detect(path: Path | str) -> ModuleType:
         f"not a known export: first line was {first!r}",
         file=path,
         line=1,
-        hint=f"Pass --source NAME; known: {', '.join(names())}",
+        hint=f"Pass --source NAME (known: {', '.join(names())}), or map its columns in params mappings "
+        "(docs/mapping.md)",
     )

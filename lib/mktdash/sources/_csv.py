@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from mktdash.schema import TABLES
+from mktdash.sources import _xlsx
 from mktdash.sources.base import SourceError
 
 NULLS = ["", "--", " --", "-- ", " -- "]
@@ -40,6 +41,8 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 def read_bytes(path: Path) -> bytes:
     """The file as UTF-8 bytes without BOM (UTF-16 with BOM is transcoded); clear errors otherwise."""
     data = Path(path).read_bytes()
+    if _xlsx.is_xlsx(data, Path(path).name):  # an Excel download: its first sheet as CSV text
+        data = _xlsx.to_csv_text(path).encode("utf-8")
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise SourceError("the file is empty", file=path, hint="Download the export again")
     if data[:2] in _UTF16_BOMS:

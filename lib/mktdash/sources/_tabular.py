@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import yaml
 
 from mktdash.schema import TABLES, conform
+from mktdash.sources import _xlsx
 from mktdash.sources.base import SourceError
 
 # timestamp layouts accepted in generic CSV/YAML files (approvals, touchpoints)
@@ -32,6 +33,8 @@ MISSING = {"", "--", " --", "-", "n/a", "N/A", "(not set)", "null", "NULL", "Non
 def read_text(path: Path) -> str:
     """Decode an export: UTF-8 (with or without BOM), UTF-16 with BOM, else a clear error."""
     data = Path(path).read_bytes()
+    if _xlsx.is_xlsx(data, Path(path).name):  # an Excel download: its first sheet as CSV text
+        data = _xlsx.to_csv_text(path).encode("utf-8")
     if not data.strip():
         raise SourceError(
             "the file is empty", file=path, hint="Export the report again; the download may have failed"
@@ -89,26 +92,57 @@ def read_block(text: str, *, file: Path, first_line: int = 1, sep: str = ",") ->
             line=line,
             hint="Check for a truncated download or unbalanced quotes; export the report again",
         ) from None
-    cols = [str(c).strip() for c in df.columns]
-    dup = sorted(
-        {c for c in cols if cols.count(c) > 1 or re.fullmatch(r".+\.\d+", c) and c.rsplit(".", 1)[0] in cols}
-    )
-    if dup:
-        raise SourceError(
-            f"duplicate column header {dup[0]!r}",
-            file=file,
-            line=first_line,
-            column=dup[0].rsplit(".", 1)[0],
-            hint="Remove the repeated column or export the report again",
-        )
-    df.columns = cols
+    df = _dedupe_columns(df, _header_of(text, sep), file=file, line=first_line)
+    data_cols = list(df.columns)
+    attrs = dict(df.attrs)
     df["_line"] = np.arange(first_line + 1, first_line + 1 + len(df), dtype="int64")
     # drop fully blank lines (trailing newlines)
-    data_cols = [c for c in cols]
     if data_cols:
         blank = (df[data_cols] == "").all(axis=1)
         df = df[~blank]
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    df.attrs.update(attrs)
+    return df
+
+
+def _header_of(text: str, sep: str) -> list[str]:
+    """The header cells of a CSV block as written (pandas renames repeated names ``X.1``)."""
+    try:
+        return [c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=sep))]
+    except (StopIteration, csv.Error):
+        return []
+
+
+def _dedupe_columns(df: pd.DataFrame, header: list[str], *, file: Path, line: int) -> pd.DataFrame:
+    """Give repeated header names one column each (exports such as HubSpot's all-properties download repeat
+    names): identical copies collapse into the first; copies with different values keep the first under the
+    name and are recorded in ``df.attrs["ambiguous"]``, so that only a reader *using* that column refuses the
+    file (:func:`pick`, :func:`require`); a column nobody reads never refuses a file."""
+    if len(header) != len(df.columns):  # a header pandas could not align: keep its own names
+        header = [str(c).strip() for c in df.columns]
+    df.columns = pd.RangeIndex(len(header))
+    keep: dict[str, int] = {}
+    ambiguous: list[str] = []
+    for i, name in enumerate(header):
+        if name not in keep:
+            keep[name] = i
+        elif name not in ambiguous and not df[i].equals(df[keep[name]]):
+            ambiguous.append(name)
+    df = df[list(keep.values())]
+    df.columns = list(keep)
+    df.attrs.update(file=str(file), header_line=line, ambiguous=ambiguous)
+    return df
+
+
+def _refuse_ambiguous(df: pd.DataFrame, name: str) -> None:
+    if name in df.attrs.get("ambiguous", ()):
+        raise SourceError(
+            f"column {name!r} appears more than once with different values",
+            file=df.attrs.get("file"),
+            line=df.attrs.get("header_line"),
+            column=name,
+            hint="Remove the repeated column from the export view, or export again",
+        )
 
 
 def require(df: pd.DataFrame, columns: Iterable[str], *, file: Path, line: int | None, what: str) -> None:
@@ -122,12 +156,16 @@ def require(df: pd.DataFrame, columns: Iterable[str], *, file: Path, line: int |
             column=missing[0],
             hint=f"Export the {what} with the standard columns (found: {', '.join(map(str, df.columns[:12]))})",
         )
+    for c in columns:
+        _refuse_ambiguous(df, c)
 
 
 def pick(df: pd.DataFrame, *names: str) -> str | None:
-    """The first of ``names`` that is a column of ``df`` (exports rename columns between versions)."""
+    """The first of ``names`` that is a column of ``df`` (exports rename columns between versions); a name
+    repeated in the header with different values is refused (:func:`_dedupe_columns`)."""
     for n in names:
         if n in df.columns:
+            _refuse_ambiguous(df, n)
             return n
     return None
 

@@ -38,7 +38,9 @@ from typing import Any
 import pandas as pd
 
 from mktdash.sources import _tabular as T
+from mktdash.sources._csv import split_csv_line
 from mktdash.sources.base import Parsed, ReadContext, SourceError
+from mktdash.sources.custom import point_decimals
 
 NAME = "ga4"
 TABLE = "web_daily"
@@ -59,8 +61,52 @@ METRICS = {  # canonical -> accepted headers (newest first)
 }
 _PROPERTY = re.compile(r"^#\s*Property:\s*(?P<name>.*?)\s*(?:\((?:properties/)?(?P<id>\d+)\))?\s*$")
 _PROPERTY_ID = re.compile(r"^#\s*Property ID:\s*(?:properties/)?(?P<id>\d+)")
-_START = re.compile(r"^#\s*Start date:\s*(\d+)\s*$")
-_END = re.compile(r"^#\s*End date:\s*(\d+)\s*$")
+_START = re.compile(r"^#\s*(?:Start date|Startdatum):\s*(\d+)\s*$")
+_END = re.compile(r"^#\s*(?:End date|Enddatum):\s*(\d+)\s*$")
+
+
+# GA4 writes its headers in the UI language and changes their case between versions ("... (Default Channel
+# Group)" / "(Default channel group)"): headers are matched case-insensitively (dashes folded) and renamed to
+# the English spelling above. German as seen in German-UI downloads (which are also ";"-separated with a decimal
+# comma, see ``_decimal_comma``).
+LOCALIZED = {
+    "de": {
+        "Sitzung - primäre Channelgruppe (Standard-Channelgruppe)": CHANNEL_COLS[1],
+        "Sitzung - Standard-Channelgruppe": CHANNEL_COLS[0],
+        "Sitzung - Quelle/Medium": SOURCE_MEDIUM_COLS[0],
+        "Sitzung - Quelle / Medium": SOURCE_MEDIUM_COLS[0],
+        "Datum": "Date",
+        "Sitzungen": "Sessions",
+        "Sitzungen mit Interaktionen": "Engaged sessions",
+        "Nutzer insgesamt": "Total users",
+        "Aktive Nutzer": "Active users",
+        "Schlüsselereignisse": "Key events",
+        "Gesamtumsatz": "Total revenue",
+    },
+}
+
+
+def _fold(header: str) -> str:
+    return re.sub(r"\s*[-\u2013\u2014]\s*", " - ", header.strip()).casefold()
+
+
+_KNOWN = {
+    **{_fold(c): c for c in (*CHANNEL_COLS, *SOURCE_MEDIUM_COLS, "Date", *sum(METRICS.values(), ()))},
+    **{_fold(k): v for names in LOCALIZED.values() for k, v in names.items()},
+}
+
+
+def _canonical(cells: list[str]) -> list[str]:
+    return [_KNOWN.get(_fold(c), c) for c in cells]
+
+
+def _sep(header: str) -> str:
+    """``;`` for the semicolon downloads of some UI languages, else ``,``."""
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def _cells(header: str) -> list[str]:
+    return _canonical([c.strip() for c in split_csv_line(header, _sep(header))])
 
 
 def sniff(head: str, file_name: str) -> bool:
@@ -68,7 +114,7 @@ def sniff(head: str, file_name: str) -> bool:
     comments = [ln for ln in lines if ln.startswith("#")]
     if any(_START.match(ln) for ln in comments) and any(ln.startswith("# ---") for ln in comments):
         return True
-    return any(ln.split(",")[0].strip('"') in CHANNEL_COLS for ln in lines if not ln.startswith("#"))
+    return any(_cells(ln)[:1] and _cells(ln)[0] in CHANNEL_COLS for ln in lines if not ln.startswith("#"))
 
 
 def _sections(text: str) -> list[dict[str, Any]]:
@@ -95,11 +141,16 @@ def _sections(text: str) -> list[dict[str, Any]]:
     return out
 
 
-def read(path: Path, ctx: ReadContext) -> Parsed:
-    path = Path(path)
-    text = T.read_text(path)
-    prop_name = prop_id = None
-    start = end = None
+def _decimal_comma(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Numbers written ``1.234,5`` (semicolon downloads) as ``1234.5``."""
+    for c in columns:
+        df[c] = point_decimals(df[c])
+    return df
+
+
+def _preamble(text: str, path: Path) -> dict[str, Any]:
+    """Property name and id, start and end dates from the ``#`` comment lines."""
+    got: dict[str, Any] = {"name": None, "id": None, "start": None, "end": None}
 
     def day(m: re.Match[str], i: int) -> dt.date:
         try:
@@ -111,26 +162,28 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
 
     for i, ln in enumerate(text.splitlines()[:200], start=1):
         if m := _PROPERTY_ID.match(ln):
-            prop_id = m.group("id")
+            got["id"] = m.group("id")
         elif m := _PROPERTY.match(ln):
-            prop_name = m.group("name")
-            prop_id = prop_id or m.group("id")
-        elif (m := _START.match(ln)) and start is None:
-            start = day(m, i)
-        elif (m := _END.match(ln)) and end is None:
-            end = day(m, i)
-    sections = _sections(text)
+            got["name"] = m.group("name")
+            got["id"] = got["id"] or m.group("id")
+        elif (m := _START.match(ln)) and got["start"] is None:
+            got["start"] = day(m, i)
+        elif (m := _END.match(ln)) and got["end"] is None:
+            got["end"] = day(m, i)
+    return got
+
+
+def _daily_section(sections: list[dict[str, Any]], path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The finest daily channel section and the sections skipped; the Date-dimension refusal if none."""
     if not sections:
         raise SourceError("no data section found", file=path, hint="Download the GA4 report as CSV again")
-
     best = None
     best_rank = -1
     skipped = []
     for sec in sections:
-        cells = T.header_cells(sec["rows"][0])
-        has_chan = any(c in CHANNEL_COLS for c in cells)
+        cells = _cells(sec["rows"][0])
         rank = -1
-        if has_chan and "Date" in cells:
+        if any(c in CHANNEL_COLS for c in cells) and "Date" in cells:
             rank = 2 if any(c in SOURCE_MEDIUM_COLS for c in cells) else 1
         if rank > best_rank:
             if best is not None:
@@ -139,7 +192,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         else:
             skipped.append(sec)
     if best is None or best_rank < 1:
-        first = T.header_cells(sections[0]["rows"][0])
+        first = _cells(sections[0]["rows"][0])
         raise SourceError(
             "no daily section with 'Session default channel group' and 'Date'",
             file=path,
@@ -147,33 +200,20 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
             column="Date" if any(c in CHANNEL_COLS for c in first) else "Session default channel group",
             hint="In GA4 add the 'Date' dimension to the Traffic acquisition report before downloading",
         )
-    df = T.read_block("\n".join(best["rows"]), file=path, first_line=best["start"])
-    chan = T.pick(df, *CHANNEL_COLS)
-    smed = T.pick(df, *SOURCE_MEDIUM_COLS)
-    cols = {k: T.pick(df, *v) for k, v in METRICS.items()}
-    for k in ("sessions",):
-        if cols[k] is None:
-            T.require(df, [METRICS[k][0]], file=path, line=best["start"], what="GA4 report")
-    assert chan is not None
-    label = df[chan].astype("string").str.strip()
-    is_total = label.str.lower().isin(["grand total", "total", "totals"]).fillna(False)
-    tot = df[is_total]
-    df = df[~is_total].reset_index(drop=True)
+    return best, skipped
 
-    out: dict[str, Any] = {
-        "date_day": T.to_date(df, "Date", file=path, formats=("%Y%m%d", "%Y-%m-%d"), required=True),
-        "property_id": pd.Series(prop_id, index=df.index, dtype="string"),
-        "channel_group": T.clean_text(df, chan, file=path).fillna("Unassigned"),
-        "source_medium": T.clean_text(df, smed, file=path),
-    }
-    for k, c in cols.items():
-        v = T.to_number(df, c, file=path, integer=k in ("sessions", "engaged_sessions", "users"))
-        out[k] = v.fillna(0) if k != "revenue" or c is not None else v
-    out["sessions"] = out["sessions"].astype("int64")
-    out["engaged_sessions"] = out["engaged_sessions"].astype("int64")
-    out["users"] = out["users"].astype("int64")
-    frame = T.finish(out, TABLE, df["_line"])
 
+def _table(best: dict[str, Any], path: Path) -> pd.DataFrame:
+    """The section's rows with English headers and ``.`` decimals."""
+    sep = _sep(best["rows"][0])
+    df = T.read_block("\n".join(best["rows"]), file=path, first_line=best["start"], sep=sep)
+    df.columns = _canonical(list(df.columns))
+    if sep == ";":
+        df = _decimal_comma(df, [c for c in df.columns if c in _KNOWN.values() and c not in CHANNEL_COLS])
+    return df
+
+
+def _totals(tot: pd.DataFrame, cols: dict[str, str | None], path: Path) -> dict[str, float]:
     totals: dict[str, float] = {}
     if len(tot):
         totals["_line"] = float(tot["_line"].iloc[0])  # the engine names this line when totals disagree
@@ -182,21 +222,53 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
                 v = T.to_number(tot, c, file=path)
                 if v.notna().any():
                     totals[k] = float(v.iloc[0])
-    period = (start, end) if start and end else T.period_of(frame["date_day"])
+    return totals
+
+
+def read(path: Path, ctx: ReadContext) -> Parsed:
+    path = Path(path)
+    text = T.read_text(path)
+    pre = _preamble(text, path)
+    best, skipped = _daily_section(_sections(text), path)
+    df = _table(best, path)
+    chan = T.pick(df, *CHANNEL_COLS)
+    smed = T.pick(df, *SOURCE_MEDIUM_COLS)
+    cols = {k: T.pick(df, *v) for k, v in METRICS.items()}
+    if cols["sessions"] is None:
+        T.require(df, [METRICS["sessions"][0]], file=path, line=best["start"], what="GA4 report")
+    assert chan is not None
+    label = df[chan].astype("string").str.strip()
+    is_total = label.str.lower().isin(["grand total", "total", "totals", "gesamtsumme"]).fillna(False)
+    tot = df[is_total]
+    df = df[~is_total].reset_index(drop=True)
+
+    out: dict[str, Any] = {
+        "date_day": T.to_date(df, "Date", file=path, formats=("%Y%m%d", "%Y-%m-%d"), required=True),
+        "property_id": pd.Series(pre["id"], index=df.index, dtype="string"),
+        "channel_group": T.clean_text(df, chan, file=path).fillna("Unassigned"),
+        "source_medium": T.clean_text(df, smed, file=path),
+    }
+    for k, c in cols.items():
+        v = T.to_number(df, c, file=path, integer=k in ("sessions", "engaged_sessions", "users"))
+        out[k] = v.fillna(0) if k != "revenue" or c is not None else v
+    for k in ("sessions", "engaged_sessions", "users"):
+        out[k] = out[k].astype("int64")
+    frame = T.finish(out, TABLE, df["_line"])
+    period = (pre["start"], pre["end"]) if pre["start"] and pre["end"] else T.period_of(frame["date_day"])
     warnings = [
         f"skipped GA4 section at line {s['start']} ({', '.join(T.header_cells(s['rows'][0])[:3])}...)"
         for s in skipped
     ]
-    if prop_id is None:
-        warnings.append(f"no property id in the preamble; property name {prop_name!r} kept as property_id")
-        frame["property_id"] = pd.Series(prop_name, index=frame.index, dtype="string")
+    if pre["id"] is None:
+        warnings.append(f"no property id in the preamble; property name {pre['name']!r} kept as property_id")
+        frame["property_id"] = pd.Series(pre["name"], index=frame.index, dtype="string")
     return Parsed(
         table=TABLE,
         frame=frame,
         source=NAME,
         period=period,
-        totals=totals,
-        replace_key={"property_id": frame["property_id"].iloc[0] if len(frame) else prop_id},
+        totals=_totals(tot, cols, path),
+        replace_key={"property_id": frame["property_id"].iloc[0] if len(frame) else pre["id"]},
         warnings=warnings,
     )
 

@@ -3,13 +3,19 @@
 Columns as HubSpot names them (only ``Record ID`` and ``Create Date`` are required)::
 
     Record ID,First Name,Last Name,Email,Phone Number,Create Date,Lifecycle Stage,Lead Status,
-    HubSpot Score,Original Source,Original Source Drill-Down 1,Original Source Drill-Down 2,Contact owner
+    HubSpot Score,Original Traffic Source,Original Traffic Source Drill-Down 1,
+    Original Traffic Source Drill-Down 2,Contact owner
+
+Internal property names (``hs_object_id``, ``createdate``, ``hs_analytics_source`` ... from the API or a
+warehouse sync) are read as their labels. Older exports say ``Original Source`` / ``Original Source Drill-Down 1/2``; both are read. The original
+campaign is an exported ``Original Campaign`` column, else the drill-down where HubSpot keeps
+``utm_campaign`` for the row's source (:func:`mktdash.sources.hubspot_deals.campaign_from_drilldowns`).
+An all-properties export (~300 columns, some names repeated) loads: unread columns never refuse a file.
 
 **PII** never leaves this reader: ``Email`` -> ``email_hash`` (lower-cased, stripped), ``First Name`` +
 ``Last Name`` -> ``name_hash`` (lower-cased, whitespace collapsed), ``Phone Number`` (or ``Mobile Phone
 Number``) -> ``phone_hash`` (digits only), each a salted HMAC-SHA256 (:mod:`mktdash.pii`). Every other
-column that is not mapped below (owner, company, address, ...) is dropped. ``Original Source Drill-Down 2``
-is the original campaign. Snapshot export: ``replace_key={"crm": "hubspot"}``, no period.
+column that is not mapped below (owner, company, address, ...) is dropped. Snapshot export: ``replace_key={"crm": "hubspot"}``, no period.
 
 ``write`` takes raw ``email``, ``first_name``, ``last_name``, ``phone`` columns when the frame has them (the
 demo world plants PII this way); otherwise it writes placeholders derived from ``contact_id``.
@@ -25,7 +31,14 @@ import pandas as pd
 from mktdash import pii
 from mktdash.sources import _tabular as T
 from mktdash.sources.base import Parsed, ReadContext
-from mktdash.sources.hubspot_deals import DATE_FORMATS, salt_of
+from mktdash.sources.hubspot_deals import (
+    DATE_FORMATS,
+    drilldowns_for,
+    labels,
+    read_export,
+    salt_of,
+    source_and_campaign,
+)
 
 NAME = "hubspot_contacts"
 TABLE = "crm_contacts"
@@ -34,7 +47,7 @@ CRM = "hubspot"
 
 def sniff(head: str, file_name: str) -> bool:
     lines = [ln for ln in T.head_lines(head, 3) if ln.strip()]
-    cells = set(T.header_cells(lines[0])) if lines else set()
+    cells = set(labels(T.header_cells(lines[0]))) if lines else set()
     return "Record ID" in cells and bool({"Email", "Lifecycle Stage"} & cells) and "Deal Stage" not in cells
 
 
@@ -61,8 +74,9 @@ def hash_people(
 
 def read(path: Path, ctx: ReadContext) -> Parsed:
     path = Path(path)
-    df = T.read_block(T.read_text(path), file=path)
+    df = read_export(path)
     T.require(df, ["Record ID", "Create Date"], file=path, line=1, what="HubSpot contacts export")
+    origin = source_and_campaign(df, path, ("Original Campaign",))
     out: dict[str, Any] = {
         "contact_id": T.clean_text(df, "Record ID", file=path),
         "crm": CRM,
@@ -79,12 +93,8 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         "lifecycle_stage": T.clean_text(df, T.pick(df, "Lifecycle Stage"), file=path),
         "lead_status": T.clean_text(df, T.pick(df, "Lead Status"), file=path),
         "lead_score": T.to_number(df, T.pick(df, "HubSpot Score"), file=path),
-        "original_source": T.clean_text(
-            df, T.pick(df, "Original Source", "Original Traffic Source"), file=path
-        ),
-        "original_campaign": T.clean_text(
-            df, T.pick(df, "Original Campaign", "Original Source Drill-Down 2"), file=path
-        ),
+        "original_source": origin["source"],
+        "original_campaign": origin["campaign"],
     }
     frame = T.finish(out, TABLE, df["_line"])
     return Parsed(table=TABLE, frame=frame, source=NAME, period=None, replace_key={"crm": CRM})
@@ -106,6 +116,7 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
     """Write contacts as a HubSpot export (raw PII from ``email``/``first_name``/``last_name``/``phone``)."""
     d = df.reset_index(drop=True)
     p = raw_people(d)
+    drill1, drill2 = drilldowns_for(d["original_source"], d["original_campaign"])
     out = pd.DataFrame(
         {
             "Record ID": T.text_or_empty(d["contact_id"]),
@@ -118,8 +129,8 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
             "Lead Status": T.text_or_empty(d["lead_status"]),
             "HubSpot Score": T.fmt_num(d["lead_score"]),
             "Original Source": T.text_or_empty(d["original_source"]),
-            "Original Source Drill-Down 1": "",
-            "Original Source Drill-Down 2": T.text_or_empty(d["original_campaign"]),
+            "Original Source Drill-Down 1": drill1,
+            "Original Source Drill-Down 2": drill2,
             "Contact owner": opts.get("owner", "Sales Team"),
         }
     )

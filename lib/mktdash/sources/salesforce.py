@@ -14,7 +14,8 @@ Layout as Salesforce writes it (every cell quoted)::
 
 Quirks handled: the footer (checked: ``N`` in ``Grand Totals (N records)`` must equal the rows read, else the
 file is truncated or edited and refused); ``Amount`` with its currency (``USD 12,500.00``, ``$12,500.00``) or a
-separate ``Opportunity Currency``/``Amount Currency`` column; US dates ``M/D/YYYY`` (ISO also accepted);
+separate ``Opportunity Currency``/``Amount Currency`` column; amounts of users whose locale writes a decimal
+comma (``EUR 4.250,75``); US dates ``M/D/YYYY`` (ISO and ``DD.MM.YYYY`` also accepted);
 ``Stage`` ``Closed Won``/``Closed Lost`` -> ``is_closed``/``is_won``; ``Account ID`` -> ``customer_id``.
 
 **PII**: ``Opportunity Name`` (often "Company - Person") becomes a salted hash; ``Opportunity Owner``,
@@ -55,12 +56,34 @@ def sniff(head: str, file_name: str) -> bool:
 
 def _currency(raw: pd.Series) -> pd.Series:
     code = raw.str.extract(r"^\s*([A-Z]{3})\s", expand=False)
-    sym = raw.str.extract(r"^\s*-?([$€£¥])", expand=False).map(_SYMBOLS)
+    code = code.fillna(raw.str.extract(r"\d\s*([A-Z]{3})\s*$", expand=False))  # "4.250,75 EUR"
+    sym = raw.str.extract(r"^\s*-?([$€£¥])", expand=False)
+    sym = sym.fillna(raw.str.extract(r"\d\s*([$€£¥])\s*$", expand=False)).map(_SYMBOLS)  # "4.250,75 €"
     return code.fillna(sym).astype("string")
 
 
-def read(path: Path, ctx: ReadContext) -> Parsed:
-    path = Path(path)
+_COMMA_DECIMALS = re.compile(r"\d,\d{1,2}\s*(?:[A-Z]{3}|[$€£¥])?\s*$")
+_POINT_DECIMALS = re.compile(r"\d\.\d{1,2}\s*(?:[A-Z]{3}|[$€£¥])?\s*$")
+
+
+def _locale_amounts(df: pd.DataFrame, col: str | None) -> pd.DataFrame:
+    """Amounts of a user whose Salesforce locale writes ``EUR 4.250,75`` / ``4.250,75 €`` (decimal comma): when
+    every amount with cents has a decimal comma and none a decimal point, they are rewritten ``4250.75``."""
+    if col is None:
+        return df
+    raw = df[col].astype("string")
+    comma = raw.str.contains(_COMMA_DECIMALS).fillna(False)
+    point = raw.str.contains(_POINT_DECIMALS).fillna(False)
+    if not comma.any() or point.any():
+        return df
+    from mktdash.sources.custom import point_decimals
+
+    return df.assign(**{col: point_decimals(raw.str.replace(r"[A-Z]{3}|[$€£¥]", "", regex=True))})
+
+
+def read_report(path: Path, required: list[str], what: str) -> pd.DataFrame:
+    """The rows of a Salesforce report export ("Details Only" CSV, or the same as .xlsx), checked against its
+    ``Grand Totals (N records)`` footer: no footer (truncated) or a different N (edited) is refused."""
     lines = T.read_text(path).splitlines()
     # footer: trailing blank / Grand Totals / Confidential / Copyright lines
     n = len(lines)
@@ -71,13 +94,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
             records, grand_line = int(m.group(1).replace(",", "")), n
         n -= 1
     df = T.read_block("\n".join(lines[:n]), file=path)
-    T.require(
-        df,
-        ["Opportunity Name", "Stage", "Close Date"],
-        file=path,
-        line=1,
-        what="Salesforce opportunity report",
-    )
+    T.require(df, required, file=path, line=1, what=what)
     if records is None:
         raise SourceError(
             "no 'Grand Totals (N records)' footer: the report looks truncated",
@@ -92,6 +109,12 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
             line=grand_line,
             hint="The file was cut or edited after export; export the report again",
         )
+    return df
+
+
+def read(path: Path, ctx: ReadContext) -> Parsed:
+    path = Path(path)
+    df = read_report(path, ["Opportunity Name", "Stage", "Close Date"], "Salesforce opportunity report")
     amount_col = T.pick(df, "Amount", "Amount (converted)")
     raw_amount = (
         df[amount_col].astype("string") if amount_col else pd.Series(pd.NA, index=df.index, dtype="string")
@@ -113,7 +136,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         "stage": stage,
         "is_closed": closed,
         "is_won": won,
-        "amount": T.to_number(df, amount_col, file=path),
+        "amount": T.to_number(_locale_amounts(df, amount_col), amount_col, file=path),
         "currency": currency,
         "created_date": T.to_date(df, T.pick(df, "Created Date"), file=path, formats=DATE_FORMATS),
         "close_date": T.to_date(df, "Close Date", file=path, formats=DATE_FORMATS),
@@ -158,9 +181,13 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
     )
     body = out.to_csv(index=False, lineterminator="\n", quoting=1)
     n = opts.get("records", len(d))
-    footer = (
-        f'""\n""\n"Grand Totals ({n} records)"\n""\n"Confidential Information - Do Not Distribute"\n'
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(body + footer(n), encoding="utf-8")
+
+
+def footer(records: int) -> str:
+    """The footer lines of a Salesforce report export."""
+    return (
+        f'""\n""\n"Grand Totals ({records} records)"\n""\n"Confidential Information - Do Not Distribute"\n'
         '"Copyright © 2000-2025 salesforce.com, inc. All rights reserved."\n'
     )
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(body + footer, encoding="utf-8")
