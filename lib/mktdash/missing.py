@@ -10,7 +10,7 @@ columns. docs/sources.md lists which section needs which export.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -25,7 +25,10 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "web_daily": ("GA4 data", "the GA4 Traffic acquisition report with the Date dimension"),
     "crm_deals": ("CRM deals", "HubSpot deals or Salesforce opportunities"),
     "crm_contacts": ("CRM contacts", "HubSpot contacts"),
-    "product_usage": ("product usage", "product usage by customer, day and feature from your product analytics"),
+    "product_usage": (
+        "product usage",
+        "product usage by customer, day and feature from your product analytics",
+    ),
     "customer_health": ("customer health", "customer health snapshots from your customer-success tool"),
     "touchpoints": ("touchpoints", "journeys with one row per touch (journey, time, channel, conversion)"),
     "budget_plan": ("budget plan", "your budget plan (plans/budget_plan.csv)"),
@@ -102,4 +105,26 @@ def annotate(df: pd.DataFrame, message: str | None) -> pd.DataFrame:
         return df
     out = NoticeFrame(df)
     out.notice = message
+    return out
+
+
+# the executive summary's sections: key -> (what the section shows, the tables it needs)
+EXEC_SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "performance": ("spend, revenue and ROAS by channel and campaign, and alerts", ("ad_daily",)),
+    "budget": ("marketing ROI by channel and the budget recommendation", ("ad_daily", "web_daily")),
+    "pipeline": ("pipeline created and closed won", ("crm_deals",)),
+    "product": ("active customers", ("product_usage",)),
+    "health": ("customer health and MRR", ("customer_health",)),
+}
+
+
+def section_notices(
+    has_rows: Callable[[str], bool], sections: Mapping[str, tuple[str, tuple[str, ...]]] = EXEC_SECTIONS
+) -> dict[str, str]:
+    """The notice of every section one of whose tables has no rows (``has_rows(table)`` says)."""
+    out = {}
+    for key, (to_see, tables) in sections.items():
+        gone = [t for t in tables if not has_rows(t)]
+        if gone:
+            out[key] = text(gone[0], to_see)
     return out
