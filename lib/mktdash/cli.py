@@ -96,6 +96,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args.params)
     if not args.no_demo:
         pipeline.ensure_data(settings)
+    elif not pipeline.inbox_has_files() and pipeline.data_last_day() is None:
+        print(
+            f"mktdash run: no data to report: {paths.inbox_dir()} holds no exports and the warehouse is empty. "
+            "Put your exports there (docs/sources.md says which section needs which) or run `mktdash demo`.",
+            file=sys.stderr,
+        )
+        return 2
     result = pipeline.run(settings, week=args.week, only=args.only, progress=not args.quiet)
     rel = result.run_dir
     print(f"\nRun {result.run_id} for {result.week}: {result.status.upper()}")

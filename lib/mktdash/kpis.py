@@ -427,15 +427,14 @@ def last_day(wh: Any, table: str = "ad_daily") -> dt.date | None:
 
 def resolve_week(wh: Any, week: str = "latest") -> str:
     """``"latest"`` -> the latest complete ISO week of ``ad_daily`` (without ad data: of the first other
-    dated source with rows, in :data:`mktdash.missing.DATED` order); an ISO week is validated and returned."""
+    dated source with rows, in :data:`mktdash.missing.DATED` order; with none, the latest complete calendar
+    week, as :func:`mktdash.pipeline.resolve_week`); an ISO week is validated and returned."""
     if week and week != "latest":
         weeks.parse(week)
         return week
     d = next((d for t in missing.DATED if (d := last_day(wh, t)) is not None), None)
-    if d is None:
-        raise ValueError(
-            "The warehouse holds no data: ingest exports (or run `mktdash demo`) before reporting a week"
-        )
+    if d is None:  # nothing dated loaded (plans only, or nothing at all): the latest complete calendar week
+        d = dt.date.today() - dt.timedelta(days=1)
     return weeks.latest_complete(d)
 
 
