@@ -89,7 +89,8 @@ def load_model(wh: Any, settings: Any, week: str, cache_dir: Path | None = None)
         data = mmm.weekly_from_warehouse(wh, settings, through_week=week)
     except mmm.MmmError as e:  # too few complete weeks with both spend and revenue
         reason = (
-            f"{e} Export daily ad reports and GA4 revenue for the same 20 weeks or more to see {MMM_NEEDS}."
+            f"{e} Export daily ad reports and GA4 revenue covering the same 20 weeks or more "
+            f"(see {missing.DOCS}) to see {MMM_NEEDS}."
         )
         return NoModel(week, reason, settings.reporting_currency)
     fm = mmm.load_or_fit(data, settings.mmm, cache_dir)
