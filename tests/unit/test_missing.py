@@ -29,7 +29,7 @@ def test_a_notice_frame_keeps_its_columns_and_notice_through_slicing() -> None:
 
 
 def test_the_notice_is_escaped_in_html() -> None:
-    html = missing.frame("No <script>alert(1)</script> loaded", ["a"])._repr_html_()
+    html = missing.frame("No <script>alert(1)</script> loaded", ["a"])._repr_html_() or ""
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'class="mktdash-missing"' in html
 
