@@ -417,22 +417,22 @@ def level_weekly(
 # ---- report week ------------------------------------------------------------------------------------------
 def last_day(wh: Any, table: str = "ad_daily") -> dt.date | None:
     """The last date with rows in ``table`` (``ad_daily``; None when empty), by its column in
-    :data:`mktdash.missing.DATED`."""
+    :data:`mktdash.weeks.REPORT_WEEK_SOURCES`."""
     if not wh.exists(table):
         return None
     t = wh.table(table)
-    v = wh.df(t.aggregate(d=t[missing.DATED[table]].max()))["d"].iloc[0]
+    v = wh.df(t.aggregate(d=t[weeks.REPORT_WEEK_SOURCES[table]].max()))["d"].iloc[0]
     return None if pd.isna(v) else pd.Timestamp(v).date()
 
 
 def resolve_week(wh: Any, week: str = "latest") -> str:
     """``"latest"`` -> the latest complete ISO week of ``ad_daily`` (without ad data: of the first other
-    dated source with rows, in :data:`mktdash.missing.DATED` order; with none, the latest complete calendar
-    week, as :func:`mktdash.pipeline.resolve_week`); an ISO week is validated and returned."""
+    dated source with rows, in :data:`mktdash.weeks.REPORT_WEEK_SOURCES` order; with none, the latest
+    complete calendar week, as :func:`mktdash.pipeline.resolve_week`); an ISO week is validated and returned."""
     if week and week != "latest":
         weeks.parse(week)
         return week
-    d = next((d for t in missing.DATED if (d := last_day(wh, t)) is not None), None)
+    d = next((d for t in weeks.REPORT_WEEK_SOURCES if (d := last_day(wh, t)) is not None), None)
     if d is None:  # nothing dated loaded (plans only, or nothing at all): the latest complete calendar week
         d = dt.date.today() - dt.timedelta(days=1)
     return weeks.latest_complete(d)

@@ -37,16 +37,6 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "kpi_targets": ("KPI targets", "your KPI targets (plans/kpi_targets.yaml)"),
 }
 DOCS = "docs/sources.md"
-# dated tables and their date column; the report week comes from the first with rows (ad data first)
-DATED: dict[str, str] = {
-    "ad_daily": "date_day",
-    "web_daily": "date_day",
-    "touchpoints": "touch_ts",
-    "crm_deals": "created_date",
-    "crm_contacts": "created_date",
-    "product_usage": "date_day",
-    "customer_health": "snapshot_date",
-}
 
 
 def text(table: str, to_see: str) -> str:

@@ -46,17 +46,15 @@ class RunResult:
 
 def data_last_day() -> dt.date | None:
     """The last day with ad data in the warehouse; without ad data, of the first other dated source with rows
-    (:data:`mktdash.missing.DATED`); None when there is none."""
+    (:data:`mktdash.weeks.REPORT_WEEK_SOURCES`); None when there is none."""
     import duckdb  # plain DuckDB: one scalar, asked twice a run, not worth Ibis' import and compile
-
-    from mktdash.missing import DATED
 
     if not paths.warehouse_path().exists():
         return None
     value = None
     with duckdb.connect(str(paths.warehouse_path()), read_only=True) as con:
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        for table, column in DATED.items():
+        for table, column in weeks.REPORT_WEEK_SOURCES.items():
             if table in tables and value is None:
                 value = con.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]  # type: ignore[index]
     return value.date() if isinstance(value, dt.datetime) else value
