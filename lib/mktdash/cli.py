@@ -1,6 +1,7 @@
 """``mktdash``: the command line (``mktdash --help``, ``mktdash VERB --help``).
 
-Exit codes: 0 ok · 1 the run or a load failed (details in the run folder / ledger) · 2 bad usage or params.
+Exit codes: 0 ok · 1 the run or a load failed (details in the run folder / ledger) · 2 bad usage or params, or
+``run --no-demo`` with no data at all.
 """
 
 from __future__ import annotations
