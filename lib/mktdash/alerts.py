@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mktdash import kpis, weeks
+from mktdash import kpis, missing, weeks
 from mktdash.significance import CHI2_1_MEDIAN, bh_adjust, norm_sf, t_sf
 
 RATE_TESTS = {"ctr": ("clicks", "impressions"), "cvr": ("conversions", "clicks")}
@@ -410,7 +410,8 @@ def detect(
     hit = changes(by_level, week, settings, currency=currency)
     tg = target_opportunities(wh, week, settings, by_level.get("campaign"))
     hit = pd.concat([hit, tg], ignore_index=True) if not tg.empty else hit
-    return hit.sort_values("impact", ascending=False).reset_index(drop=True)
+    hit = hit.sort_values("impact", ascending=False).reset_index(drop=True)
+    return missing.annotate(hit, kpis.no_ads(wh, "significant changes in CTR, CVR, spend, CPA and ROAS"))
 
 
 def changes(

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mktdash import missing
+
 MODELS = ("last_touch", "first_touch", "linear", "time_decay", "position_based", "markov", "shapley")
 
 
@@ -86,7 +88,7 @@ def paths(t: pd.DataFrame) -> pd.DataFrame:
     """One row per journey: ``path`` (tuple of channels in order), ``converted``, ``value``."""
     starts = np.flatnonzero(t["pos"].to_numpy() == 0)  # ``touches`` orders rows by journey, then time
     chans = t["channel"].to_numpy(dtype=object)
-    bounds = [*starts[1:], len(t)]
+    bounds = [*starts[1:], len(t)] if len(starts) else []
     return pd.DataFrame(
         {
             "journey_id": t["journey_id"].to_numpy()[starts],
@@ -180,8 +182,13 @@ def _shapley_credit(p: pd.DataFrame) -> pd.DataFrame:
 
 def credit(source: Any, models: Sequence[str] = MODELS, *, half_life_days: float = 7.0) -> pd.DataFrame:
     """Conversions and revenue credited per channel by each model (long: model, channel, conversions,
-    revenue)."""
+    revenue). Without touchpoints: an empty table whose notice says which export would fill it."""
     t = touches(source)
+    if t.empty:
+        return missing.frame(
+            missing.text("touchpoints", "conversions credited by each attribution model"),
+            ["model", "channel", "conversions", "revenue"],
+        )
     out = []
     p = paths(t) if {"markov", "shapley"} & set(models) else None
     for m in models:
@@ -203,6 +210,9 @@ def credit(source: Any, models: Sequence[str] = MODELS, *, half_life_days: float
 
 def side_by_side(credits: pd.DataFrame) -> pd.DataFrame:
     """One row per channel; columns ``<model>_conversions`` and ``<model>_revenue`` for every model."""
+    if notice := missing.of(credits):
+        cols = [f"{m}_{k}" for m in MODELS for k in ("conversions", "revenue")]
+        return missing.frame(notice, ["channel", *cols])
     models = list(dict.fromkeys(credits["model"]))
     conv = credits.pivot(index="channel", columns="model", values="conversions")[models].add_suffix(
         "_conversions"

@@ -1,6 +1,7 @@
 """``mktdash``: the command line (``mktdash --help``, ``mktdash VERB --help``).
 
-Exit codes: 0 ok · 1 the run or a load failed (details in the run folder / ledger) · 2 bad usage or params.
+Exit codes: 0 ok · 1 the run or a load failed (details in the run folder / ledger) · 2 bad usage or params, or
+``run --no-demo`` with no data at all.
 """
 
 from __future__ import annotations
@@ -96,6 +97,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args.params)
     if not args.no_demo:
         pipeline.ensure_data(settings)
+    elif not pipeline.inbox_has_files() and pipeline.data_last_day() is None:
+        print(
+            f"mktdash run: no data to report: {paths.inbox_dir()} holds no exports and the warehouse is empty. "
+            "Put your exports there (docs/sources.md says which section needs which) or run `mktdash demo`.",
+            file=sys.stderr,
+        )
+        return 2
     result = pipeline.run(settings, week=args.week, only=args.only, progress=not args.quiet)
     rel = result.run_dir
     explained = result.manifest.get("scraps", {}).get("00_ingest", {}).get("ingest_explained")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mktdash import kpis, weeks
+from mktdash import kpis, missing, weeks
 from mktdash.significance import bh_adjust, t_cdf
 
 
@@ -55,7 +55,7 @@ def fatigue(
         "fatigued",
     ]
     if w.empty:
-        return pd.DataFrame(columns=cols)
+        return missing.annotate(pd.DataFrame(columns=cols), kpis.no_ads(wh, "creative fatigue"))
     w["monday"] = pd.to_datetime([weeks.monday(x) for x in w["week"]])
     w = w.sort_values(["creative", "monday"])
     g = w.groupby("creative", sort=False)

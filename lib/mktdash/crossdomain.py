@@ -23,9 +23,21 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from mktdash import kpis
+from mktdash import kpis, missing
 
 PAID = ("search", "social", "display", "video", "shopping")
+LEAD_COLUMNS = ["channel", "leads", "mean_lead_score", "high_quality", "high_quality_share"]
+FUNNEL_COLUMNS = [
+    "channel", "opportunities", "closed_deals", "won_deals", "pipeline_sourced", "won_amount",
+    "sales_cycle_days_mean", "sales_cycle_days_median", "pipeline_influenced", "leads", "mean_lead_score",
+    "lead_to_opp", "opp_to_win",
+]  # fmt: skip
+HEALTH_COLUMNS = [
+    "acquisition_channel", "customers", "churned", "churn_rate", "retention", "mean_health_score", "mrr",
+]  # fmt: skip
+FINANCE_COLUMNS = [
+    "channel", "spend", "revenue", "won_amount", "new_customers", "new_mrr", "roi", "cac", "payback_months",
+]  # fmt: skip
 
 
 def _period(t: ibis.Table, col: str, start: dt.date | None, end: dt.date | None) -> ibis.Table:
@@ -42,6 +54,8 @@ def _div(a: pd.Series, b: pd.Series) -> pd.Series:
 
 def lead_quality(wh: Any, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
     """Leads and lead score by channel (contacts created in the period)."""
+    if notice := missing.notice(wh, "leads and lead quality by channel", "crm_contacts"):
+        return missing.frame(notice, LEAD_COLUMNS)
     c = _period(wh.table("crm_contacts"), "created_date", start, end)
     c = c.mutate(channel=c.channel.fill_null("unknown"))
     q = c.group_by("channel").aggregate(
@@ -57,6 +71,8 @@ def lead_quality(wh: Any, start: dt.date | None = None, end: dt.date | None = No
 def funnel(wh: Any, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
     """By channel: leads, opportunities, won, lead->opportunity, opportunity->win, pipeline sourced and
     influenced, won amount, sales-cycle length (mean and median days)."""
+    if notice := missing.notice(wh, "pipeline sourced and influenced by channel", "crm_deals"):
+        return missing.frame(notice, FUNNEL_COLUMNS)
     d = _period(wh.table("crm_deals"), "created_date", start, end)
     contacts = wh.table("crm_contacts").select(contact_id="contact_id", contact_channel="channel")
     d = d.left_join(contacts, d.contact_id == contacts.contact_id).mutate(
@@ -102,7 +118,7 @@ def funnel(wh: Any, start: dt.date | None = None, end: dt.date | None = None) ->
     ).dropna(subset=["channel"])
     infl = infl.drop_duplicates(["deal_id", "channel"]).groupby("channel")["amount_reporting"].sum()
     out["pipeline_influenced"] = infl
-    leads = lead_quality(wh, start, end).set_index("channel")
+    leads = pd.DataFrame(lead_quality(wh, start, end)).set_index("channel")
     out = out.join(leads[["leads", "mean_lead_score"]], how="outer")
     out["lead_to_opp"] = _div(out["opportunities"], out["leads"])
     out["opp_to_win"] = _div(out["won_deals"], out["closed_deals"])
@@ -144,19 +160,11 @@ def _latest_health(wh: Any, end: dt.date | None = None) -> pd.DataFrame:
 def customer_health(wh: Any, end: dt.date | None = None) -> pd.DataFrame:
     """By acquisition channel (latest snapshot per customer): customers, churned, churn rate, retention,
     mean health score, MRR."""
+    if notice := missing.notice(wh, "churn, retention and MRR by acquisition channel", "customer_health"):
+        return missing.frame(notice, HEALTH_COLUMNS)
     h = _latest_health(wh, end)
     if h.empty:
-        return pd.DataFrame(
-            columns=[
-                "acquisition_channel",
-                "customers",
-                "churned",
-                "churn_rate",
-                "retention",
-                "mean_health_score",
-                "mrr",
-            ]
-        )
+        return pd.DataFrame(columns=HEALTH_COLUMNS)
     h["churned"] = h["churned"].fillna(False).astype(bool)
     g = h.groupby("acquisition_channel")
     out = pd.DataFrame(
@@ -175,6 +183,10 @@ def customer_health(wh: Any, end: dt.date | None = None) -> pd.DataFrame:
 def feature_adoption(wh: Any, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
     """Share of customers of each acquisition channel that used each feature in the period (wide: one
     column per feature)."""
+    if notice := missing.notice(
+        wh, "feature adoption by acquisition channel", "product_usage", "customer_health"
+    ):
+        return missing.frame(notice, ["acquisition_channel", "customers"])
     u = _period(wh.table("product_usage"), "date_day", start, end)
     used = wh.df(u.filter(u.events > 0).select("customer_id", "feature").distinct())
     h = _latest_health(wh, end)
@@ -191,6 +203,8 @@ def feature_adoption(wh: Any, start: dt.date | None = None, end: dt.date | None 
 def finance(wh: Any, start: dt.date, end: dt.date) -> pd.DataFrame:
     """One row per paid channel plus ``total``: spend, platform revenue, won CRM amount, new customers,
     new MRR, ROI, CAC, CAC payback months."""
+    if notice := missing.notice(wh, "marketing ROI, CAC and payback by channel", "ad_daily"):
+        return missing.frame(notice, FINANCE_COLUMNS)
     t = wh.table("ad_daily")
     ads = wh.df(
         kpis.totals(
@@ -217,4 +231,7 @@ def finance(wh: Any, start: dt.date, end: dt.date) -> pd.DataFrame:
     out["roi"] = _div(out["revenue"] + out["won_amount"] - out["spend"], out["spend"])
     out["cac"] = _div(out["spend"], out["new_customers"])
     out["payback_months"] = _div(out["spend"], out["new_mrr"])
-    return out.rename_axis("channel").reset_index()
+    out = out.rename_axis("channel").reset_index()
+    return missing.annotate(
+        out, missing.notice(wh, "won amount, new customers and CAC by channel", "crm_deals")
+    )

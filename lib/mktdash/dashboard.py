@@ -41,7 +41,7 @@ import duckdb
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mktdash import archive, charts, paths, weeks
+from mktdash import archive, charts, missing, paths, weeks
 from mktdash import publish as pub
 
 ALL = "all"
@@ -175,6 +175,7 @@ class View:
     badges: list[tuple[str, str, bool]]  # (label, detail, ok)
     run_dir: Path | None
     figures: dict[str, Chart] = field(default_factory=dict)  # name -> chart (see figures())
+    missing: dict[str, str] = field(default_factory=dict)  # section -> which export would fill it
 
     @property
     def scope(self) -> str:
@@ -254,6 +255,7 @@ class DashboardData:
                     break
         self.agg = self._load_agg()
         self.targets = self._query("SELECT metric, level, entity, period, target FROM kpi_targets")
+        self.missing = missing.section_notices(self._has_rows)
         self._cross_cache: dict[str, dict[str, float | None]] = {}
         self._badge_cache: dict[str, list[tuple[str, str, bool]]] = {}
 
@@ -264,6 +266,10 @@ class DashboardData:
             return self._con.execute(sql, params or []).df()
         except duckdb.Error:
             return None
+
+    def _has_rows(self, table: str) -> bool:
+        r = self._query(f'SELECT count(*) FROM (SELECT 1 FROM "{table}" LIMIT 1)')
+        return r is not None and int(r.iloc[0, 0]) > 0
 
     def _load_agg(self) -> pd.DataFrame:
         df = self._query("SELECT * FROM dash_ad_weekly")
@@ -474,6 +480,7 @@ class DashboardData:
             cross=self.cross(week),
             badges=self.badges(week),
             run_dir=self.runs.get(week),
+            missing=self.missing,
         )
 
 
@@ -560,9 +567,18 @@ def _tile(key: str, label: str, kind: str, good_up: bool, t: dict[str, float | N
     )
 
 
-def _table(df: pd.DataFrame | None, cols: list[tuple[str, str, str]], cur: str, cls: str = "") -> str:
+def _missing_html(v: View, *keys: str) -> str:
+    """The notices of the view's sections ``keys`` whose inputs are missing (escaped)."""
+    return "".join(
+        f'<p class="mk-na mktdash-missing">{_esc(v.missing[k])}</p>' for k in keys if k in v.missing
+    )
+
+
+def _table(
+    df: pd.DataFrame | None, cols: list[tuple[str, str, str]], cur: str, cls: str = "", na: str = ""
+) -> str:
     if df is None or df.empty:
-        return '<p class="mk-na">Not available for this week.</p>'
+        return na or '<p class="mk-na">Not available for this week.</p>'
     head = "".join(f"<th scope='col'>{_esc(lbl)}</th>" for _, lbl, _ in cols if _)
     rows = []
     for _, r in df.iterrows():
@@ -711,17 +727,17 @@ def render(v: View, *, title: str = "Executive summary") -> str:
         f'<div class="mk-sub">{_esc(v.scope)} · {_esc(weeks.monday(v.week).isoformat())} to '
         f"{_esc(weeks.sunday(v.week).isoformat())} · {_esc(run)} · money in {_esc(cur)}</div>"
         f'<h2>Data freshness and completeness</h2><div class="mk-badges">{badges}</div>'
-        f"<h2>KPIs</h2>{tiles}"
+        f"<h2>KPIs</h2>{_missing_html(v, 'performance')}{tiles}"
         f'<h2>Alerts ranked by money at stake</h2><div class="mk-card">{_alerts_html(v.alerts, cur)}</div>'
         '<div class="mk-grid2">'
         f'<div class="mk-card"><h2>Trend</h2>{_img(figs["trend"], "mk-trend") if "trend" in figs else "<p class=mk-na>No data.</p>"}</div>'
         f'<div class="mk-card"><h2>Revenue attribution and ROI</h2>'
-        f"{_img(figs['roi'], 'mk-roi') if 'roi' in figs else ''}{_table(v.roi, roi_cols, cur, 'mk-roi-table')}</div>"
+        f"{_img(figs['roi'], 'mk-roi') if 'roi' in figs else ''}{_table(v.roi, roi_cols, cur, 'mk-roi-table', _missing_html(v, 'budget'))}</div>"
         "</div>"
-        f"<h2>Performance by channel</h2>{_table(v.by_channel, [('channel', 'Channel', 'text'), *PERF_COLS], cur, 'mk-channels')}"
+        f"<h2>Performance by channel</h2>{_table(v.by_channel, [('channel', 'Channel', 'text'), *PERF_COLS], cur, 'mk-channels', _missing_html(v, 'performance'))}"
         f"<h2>{_esc(drill_title)}</h2>{_table(drill, [('campaign_name', 'Campaign', 'text'), *PERF_COLS], cur, 'mk-campaigns')}"
-        f"<h2>Budget efficiency</h2>{_table(v.budget, budget_cols, cur, 'mk-budget')}"
-        f"<h2>Pipeline, product adoption, customer health</h2>{cross}"
+        f"<h2>Budget efficiency</h2>{_table(v.budget, budget_cols, cur, 'mk-budget', _missing_html(v, 'budget'))}"
+        f"<h2>Pipeline, product adoption, customer health</h2>{_missing_html(v, 'pipeline', 'product', 'health')}{cross}"
         "</div>"
     )
 

@@ -21,7 +21,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from mktdash import paths
+from mktdash import missing, paths
 
 _BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -148,10 +148,19 @@ def write_views(
 ) -> dict[str, Path]:
     """Write every view as CSV (``csv=True``) and all of them into one workbook, a sheet per view.
 
+    Views whose inputs are missing (:mod:`mktdash.missing`) are listed with their notice in
+    ``missing_sources`` (a CSV and a last sheet, with columns ``view, notice``; only when one is).
+
     Returns ``{name: csv path, ..., "_workbook": xlsx path}``.
     """
     out: dict[str, Path] = {}
     d = export_dir(run_dir)
+    notes = {name: n for name, df in views.items() if (n := missing.of(df))}
+    if notes:
+        views = {
+            **views,
+            "missing_sources": pd.DataFrame({"view": list(notes), "notice": list(notes.values())}),
+        }
     if csv:
         for name, df in views.items():
             out[name] = write_csv(df, name, run_dir)

@@ -27,7 +27,7 @@ import ibis.backends.duckdb  # noqa: F401  (with the notebooks' imports, so a pr
 import numpy as np
 import pandas as pd
 
-from mktdash import rollup, weeks
+from mktdash import missing, rollup, weeks
 
 Direction = Literal["higher", "lower", "neutral"]
 
@@ -392,7 +392,14 @@ def channel_weekly(wh_or_table: Any, *, first: str | None = None, last: str | No
         out[c] = out[c].astype("float64")
     out["week"] = out["week"].astype(str)
     out["channel"] = out["channel"].astype(str)
-    return out
+    return missing.annotate(out, no_ads(wh_or_table, "spend, clicks, conversions and ROAS by channel"))
+
+
+def no_ads(wh_or_table: Any, to_see: str) -> str | None:
+    """The notice for a view of ``ad_daily`` when a warehouse's ``ad_daily`` is empty (None otherwise)."""
+    if isinstance(wh_or_table, ibis.Table) or not hasattr(wh_or_table, "count"):
+        return None
+    return missing.notice(wh_or_table, to_see, "ad_daily")
 
 
 def level_weekly(
@@ -404,25 +411,30 @@ def level_weekly(
     out["level"] = level
     col = ENTITY_COLUMN[level]
     out["entity"] = out[col].astype(str) if col else "all"
-    return out
+    return missing.annotate(out, no_ads(wh_or_table, f"KPIs by {level.replace('_', ' ')}"))
 
 
 # ---- report week ------------------------------------------------------------------------------------------
-def last_day(wh: Any) -> dt.date | None:
-    """The last date with ``ad_daily`` rows (None when empty)."""
-    t = wh.table("ad_daily")
-    v = wh.df(t.aggregate(d=t.date_day.max()))["d"].iloc[0]
+def last_day(wh: Any, table: str = "ad_daily") -> dt.date | None:
+    """The last date with rows in ``table`` (``ad_daily``; None when empty), by its column in
+    :data:`mktdash.weeks.REPORT_WEEK_SOURCES`."""
+    if not wh.exists(table):
+        return None
+    t = wh.table(table)
+    v = wh.df(t.aggregate(d=t[weeks.REPORT_WEEK_SOURCES[table]].max()))["d"].iloc[0]
     return None if pd.isna(v) else pd.Timestamp(v).date()
 
 
 def resolve_week(wh: Any, week: str = "latest") -> str:
-    """``"latest"`` -> the latest complete ISO week of ``ad_daily``; an ISO week is validated and returned."""
+    """``"latest"`` -> the latest complete ISO week of ``ad_daily`` (without ad data: of the first other
+    dated source with rows, in :data:`mktdash.weeks.REPORT_WEEK_SOURCES` order; with none, the latest
+    complete calendar week, as :func:`mktdash.pipeline.resolve_week`); an ISO week is validated and returned."""
     if week and week != "latest":
         weeks.parse(week)
         return week
-    d = last_day(wh)
-    if d is None:
-        raise ValueError("ad_daily is empty: ingest data (or run `mktdash demo`) before reporting a week")
+    d = next((d for t in weeks.REPORT_WEEK_SOURCES if (d := last_day(wh, t)) is not None), None)
+    if d is None:  # nothing dated loaded (plans only, or nothing at all): the latest complete calendar week
+        d = dt.date.today() - dt.timedelta(days=1)
     return weeks.latest_complete(d)
 
 
@@ -511,7 +523,7 @@ def compare(
         out[rel] = _ratio(out["value"], out[col]) - 1.0
     out.insert(0, "week", week)
     out["direction"] = out["metric"].map(lambda m: METRICS[m].direction)
-    return out.reset_index(drop=True)
+    return missing.annotate(out.reset_index(drop=True), missing.of(weekly_df))
 
 
 def wide_wow(
@@ -527,7 +539,8 @@ def wide_wow(
     cols = [x for m in metrics for x in (m, f"{m}_wow") if x in v.columns or x in w.columns]
     out = pd.concat([v, w], axis=1)[cols].reset_index()
     out.columns.name = None
-    return out.sort_values("spend", ascending=False).reset_index(drop=True) if "spend" in out else out
+    out = out.sort_values("spend", ascending=False).reset_index(drop=True) if "spend" in out else out
+    return missing.annotate(out, missing.of(cmp))
 
 
 # ---- strategic view ---------------------------------------------------------------------------------------
@@ -561,7 +574,7 @@ def strategic(
     out["display"] = [
         fmt(v, m) if m in METRICS else str(v) for v, m in zip(out["value"], out["metric"], strict=True)
     ]
-    return out
+    return missing.annotate(out, no_ads(wh, "spend, ROAS, ROI and CPA"))
 
 
 # ---- data-quality context ---------------------------------------------------------------------------------

@@ -45,14 +45,18 @@ class RunResult:
 
 
 def data_last_day() -> dt.date | None:
-    """The last day with ad data in the warehouse (None when there is none)."""
+    """The last day with ad data in the warehouse; without ad data, of the first other dated source with rows
+    (:data:`mktdash.weeks.REPORT_WEEK_SOURCES`); None when there is none."""
     import duckdb  # plain DuckDB: one scalar, asked twice a run, not worth Ibis' import and compile
 
     if not paths.warehouse_path().exists():
         return None
+    value = None
     with duckdb.connect(str(paths.warehouse_path()), read_only=True) as con:
-        found = con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'ad_daily'").fetchone()
-        value = con.execute("SELECT max(date_day) FROM ad_daily").fetchone()[0] if found else None  # type: ignore[index]
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        for table, column in weeks.REPORT_WEEK_SOURCES.items():
+            if table in tables and value is None:
+                value = con.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]  # type: ignore[index]
     return value.date() if isinstance(value, dt.datetime) else value
 
 

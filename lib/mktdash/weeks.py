@@ -6,6 +6,17 @@ import datetime as dt
 import re
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+# dated tables and their date column: the report week is the latest complete week of the first with rows (ad
+# data first; a user without ad data still gets a week, docs/sources.md)
+REPORT_WEEK_SOURCES: dict[str, str] = {
+    "ad_daily": "date_day",
+    "web_daily": "date_day",
+    "touchpoints": "touch_ts",
+    "crm_deals": "created_date",
+    "crm_contacts": "created_date",
+    "product_usage": "date_day",
+    "customer_health": "snapshot_date",
+}
 
 
 def parse(week: str) -> tuple[int, int]:

@@ -131,6 +131,8 @@ def weekly_from_warehouse(wh: Any, settings: Any, through_week: str | None = Non
     w = w[w["days"] == 7]
     if through_week:
         w = w[w["week_start"] <= pd.Timestamp(weeks.monday(through_week))]
+    if w.empty:  # no complete revenue week up to the report week (merging nothing with spend would fail)
+        raise MmmError("Only 0 complete weeks of spend and revenue: the MMM needs at least 20.")
     spend = a.pivot_table(index="week_start", columns="channel", values="spend", aggfunc="sum").fillna(0.0)
     spend = spend[[c for c in spend.columns if spend[c].sum() > 0]]
     frame = w[["week_start", "target"]].merge(spend, left_on="week_start", right_index=True, how="inner")

@@ -17,7 +17,7 @@ import ibis.backends.duckdb  # noqa: F401
 import numpy as np
 import pandas as pd
 
-from mktdash import charts, weeks
+from mktdash import charts, missing, weeks
 from mktdash.budget import controls, forecast, mmm, optimizer, pacing, risk, scenarios, spend
 from mktdash.budget.curves import ResponseCurves
 
@@ -32,11 +32,14 @@ class Section:
     notes: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    missing: str = ""  # what the section lacks and which export would fill it (mktdash.missing)
 
     def _ipython_display_(self) -> None:  # pragma: no cover - exercised in notebooks
         from IPython.display import HTML, display
 
         display(HTML(f"<h3>{html.escape(self.title)}</h3>"))
+        if self.missing:
+            display(HTML(f'<p class="mktdash-missing"><b>{html.escape(self.missing)}</b></p>'))
         for w in self.warnings:
             display(HTML(f'<p style="color:#c0392b;font-weight:bold">&#9888; {html.escape(w)}</p>'))
         for n in self.notes:
@@ -63,9 +66,33 @@ class BudgetModel:
         return np.array([self.current.get(c, 0.0) for c in self.curves.channels])
 
 
-def load_model(wh: Any, settings: Any, week: str, cache_dir: Path | None = None) -> BudgetModel:
-    """Weekly data through ``week`` -> cached or fitted MMM (per ``settings.mmm.refit``) -> curves."""
-    data = mmm.weekly_from_warehouse(wh, settings, through_week=week)
+@dataclass
+class NoModel:
+    """No MMM for this run: ``reason`` says which data is missing and which export would fill it. Every
+    section given one shows that reason instead of its tables; the exports keep their columns."""
+
+    week: str
+    reason: str
+    currency: str = "USD"
+
+
+MMM_NEEDS = "the marketing-mix model, channel ROI and the budget recommendation"
+ROI_COLUMNS = ["channel", "roi_mean", "roi_lower_90", "roi_upper_90", "period_start", "period_end"]
+
+
+def load_model(wh: Any, settings: Any, week: str, cache_dir: Path | None = None) -> BudgetModel | NoModel:
+    """Weekly data through ``week`` -> cached or fitted MMM (per ``settings.mmm.refit``) -> curves; a
+    :class:`NoModel` when ad spend or GA4 revenue is missing or covers too few weeks."""
+    if notice := missing.notice(wh, MMM_NEEDS, "ad_daily", "web_daily"):
+        return NoModel(week, notice, settings.reporting_currency)
+    try:
+        data = mmm.weekly_from_warehouse(wh, settings, through_week=week)
+    except mmm.MmmError as e:  # too few complete weeks with both spend and revenue
+        reason = (
+            f"{e} Export daily ad reports and GA4 revenue covering the same 20 weeks or more "
+            f"(see {missing.DOCS}) to see {MMM_NEEDS}."
+        )
+        return NoModel(week, reason, settings.reporting_currency)
     fm = mmm.load_or_fit(data, settings.mmm, cache_dir)
     curves = fm.curves(settings.mmm.curve_samples, seed=settings.mmm.random_seed)
     cur = spend.current_allocation(wh, week, settings.budget.current_weeks)
@@ -73,8 +100,15 @@ def load_model(wh: Any, settings: Any, week: str, cache_dir: Path | None = None)
     return BudgetModel(fm, curves, current, week, settings.reporting_currency)
 
 
-def mmm_section(model: BudgetModel) -> Section:
+def skipped(title: str, model: NoModel) -> Section:
+    """A section that cannot be computed without the model: its title and why."""
+    return Section(title, missing=model.reason)
+
+
+def mmm_section(model: BudgetModel | NoModel) -> Section:
     """Fit diagnostics (with a warning when bad) and the posterior predictive fit."""
+    if isinstance(model, NoModel):
+        return skipped("Marketing-mix model: fit and diagnostics", model)
     d = mmm.diagnostics(model.fm)
     s = Section("Marketing-mix model: fit and diagnostics")
     s.notes.append(
@@ -95,7 +129,9 @@ def mmm_section(model: BudgetModel) -> Section:
     return s
 
 
-def roi_section(model: BudgetModel) -> Section:
+def roi_section(model: BudgetModel | NoModel) -> Section:
+    if isinstance(model, NoModel):
+        return skipped("Channel ROI from the model", model)
     roi = mmm.channel_roi(model.fm)
     s = Section("Channel ROI from the model", tables={"ROI (90% credible interval)": roi})
     s.figures.append(charts.budget_roi(roi))
@@ -104,6 +140,8 @@ def roi_section(model: BudgetModel) -> Section:
 
 # ---- pacing, spend, controls -----------------------------------------------------------------------------------
 def pacing_section(wh: Any, settings: Any, week: str) -> Section:
+    if notice := missing.notice(wh, "plan vs actual and pacing", "ad_daily", "budget_plan"):
+        return Section("Plan vs actual and pacing", missing=notice)
     p = pacing.pacing(wh, week, settings.budget.pacing_tolerance)
     pva = pacing.plan_vs_actual(wh, week)
     s = Section("Plan vs actual and pacing")
@@ -119,7 +157,10 @@ def pacing_section(wh: Any, settings: Any, week: str) -> Section:
     return s
 
 
-def spend_section(wh: Any, settings: Any, week: str, model: BudgetModel | None = None) -> Section:
+def spend_section(wh: Any, settings: Any, week: str, model: BudgetModel | NoModel | None = None) -> Section:
+    if notice := missing.notice(wh, "spend by channel, platform and campaign", "ad_daily"):
+        return Section("Spend analytics", missing=notice)
+    model = model if isinstance(model, BudgetModel) else None
     s = Section("Spend analytics")
     for dim in ("channel", "platform", "campaign_name"):
         t = spend.by_dimension(wh, week, dim, 13)
@@ -163,6 +204,7 @@ def controls_section(
     comp = controls.weekly_compliance(wh, week, 13, b.compliance_goal, b.approval_valid_weeks, excess=excess)
     vio = controls.violations(wh, week, 13, b.approval_valid_weeks, excess=excess)
     s = Section("Controls: limits, approvals and compliance")
+    s.missing = missing.notice(wh, "limits, breaches and compliance", "ad_daily", "spend_limits") or ""
     s.tables["Weekly compliance"] = comp
     s.tables["Limit breaches (violation = not approved)"] = vio
     s.tables["Approvals on record"] = controls.approvals_table(wh)
@@ -185,8 +227,12 @@ def controls_section(
 
 
 # ---- optimizer, scenarios, forecast, risk ------------------------------------------------------------------------
-def recommend(model: BudgetModel, settings: Any, **overrides: Any) -> optimizer.Recommendation:
-    """The optimizer with the budget settings (overrides: total, caps, max_share, risk, ...)."""
+def recommend(model: BudgetModel | NoModel, settings: Any, **overrides: Any) -> optimizer.Recommendation:
+    """The optimizer with the budget settings (overrides: total, caps, max_share, risk, ...); without a
+    model, a recommendation of no channels (its table has the usual columns and no rows)."""
+    if isinstance(model, NoModel):
+        none, samples = np.zeros(0), np.zeros((1, 0))
+        return optimizer.Recommendation([], none, none, none, none, samples, samples, samples, samples)
     kw = {"total": settings.budget.total_budget, **_constraints(settings), **overrides}
     return optimizer.recommend(model.curves, model.current, **kw)
 
@@ -205,7 +251,11 @@ def _constraints(settings: Any) -> dict[str, Any]:
     }
 
 
-def recommendation_section(model: BudgetModel, rec: optimizer.Recommendation, wh: Any = None) -> Section:
+def recommendation_section(
+    model: BudgetModel | NoModel, rec: optimizer.Recommendation, wh: Any = None
+) -> Section:
+    if isinstance(model, NoModel):
+        return skipped("Recommended allocation", model)
     t = rec.table()
     u = rec.uplift()
     s = Section("Recommended allocation")
@@ -243,7 +293,9 @@ def recommendation_section(model: BudgetModel, rec: optimizer.Recommendation, wh
     return s
 
 
-def scenarios_section(model: BudgetModel, settings: Any, wh: Any = None) -> Section:
+def scenarios_section(model: BudgetModel | NoModel, settings: Any, wh: Any = None) -> Section:
+    if isinstance(model, NoModel):
+        return skipped("Scenarios", model)
     b = settings.budget
     cons = _constraints(settings)
     flight = None
@@ -276,7 +328,11 @@ def scenarios_section(model: BudgetModel, settings: Any, wh: Any = None) -> Sect
     return s
 
 
-def forecast_section(wh: Any, model: BudgetModel, rec: optimizer.Recommendation, settings: Any) -> Section:
+def forecast_section(
+    wh: Any, model: BudgetModel | NoModel, rec: optimizer.Recommendation, settings: Any
+) -> Section:
+    if isinstance(model, NoModel):
+        return skipped("Forecast", model)
     h = int(min(max(settings.budget.forecast_weeks, 4), 13))
     start = weeks.shift(model.week, 1)
     plan = forecast.plan_weekly(
@@ -293,7 +349,9 @@ def forecast_section(wh: Any, model: BudgetModel, rec: optimizer.Recommendation,
     return s
 
 
-def risk_section(wh: Any, model: BudgetModel, rec: optimizer.Recommendation) -> Section:
+def risk_section(wh: Any, model: BudgetModel | NoModel, rec: optimizer.Recommendation) -> Section:
+    if isinstance(model, NoModel):
+        return skipped("Risk", model)
     s = Section("Risk")
     d = risk.downside(rec)
     s.tables["Concentration and downside"] = d
@@ -310,15 +368,15 @@ def risk_section(wh: Any, model: BudgetModel, rec: optimizer.Recommendation) -> 
 
 
 # ---- exports and headline ----------------------------------------------------------------------------------------
-def export(exports: Path, model: BudgetModel, rec: optimizer.Recommendation) -> list[Path]:
-    """``budget_recommendation.csv`` and ``mmm_channel_roi.csv`` (docs/contracts.md, Exports) into the run's exports."""
+def export(exports: Path, model: BudgetModel | NoModel, rec: optimizer.Recommendation) -> list[Path]:
+    """``budget_recommendation.csv`` and ``mmm_channel_roi.csv`` (docs/contracts.md, Exports) into the run's
+    exports (without a model: their columns and no rows)."""
     exports.mkdir(parents=True, exist_ok=True)
     a = exports / "budget_recommendation.csv"
     rec.table()[optimizer.EXPORT_COLUMNS].to_csv(a, index=False)
     b = exports / "mmm_channel_roi.csv"
-    mmm.channel_roi(model.fm)[
-        ["channel", "roi_mean", "roi_lower_90", "roi_upper_90", "period_start", "period_end"]
-    ].to_csv(b, index=False)
+    roi = mmm.channel_roi(model.fm) if isinstance(model, BudgetModel) else pd.DataFrame(columns=ROI_COLUMNS)
+    roi[ROI_COLUMNS].to_csv(b, index=False)
     return [a, b]
 
 

@@ -173,10 +173,12 @@ class BudgetDashboard:
 
 def dashboard(model: Any, settings: Any, mode: str) -> Any:
     """The live app (``mode == "live"``) or the static view (tables and figure as a Section)."""
+    from mktdash.budget.report import NoModel, Section, skipped
+
+    if isinstance(model, NoModel):
+        return skipped("Budget what-if", model)
     if mode == "live":
         return BudgetDashboard(model, settings)
-    from mktdash.budget.report import Section
-
     res = static(model, settings)
     s = Section("Budget what-if (static view; sliders in the live dashboard)")
     if "error" in res:
