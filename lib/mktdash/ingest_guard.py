@@ -333,6 +333,7 @@ _DIGITS = re.compile(r"\+?\d[\d ().-]{5,}\d")  # phone-like: 7+ characters of di
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MASK = re.compile(r"<(?:\d+ chars|email|digits)>")
 _SPLIT = re.compile(r"([,;\t|]\s*)")
+_QUOTED_IN_CODE = re.compile(r"'([^'@]{3,60})'")
 
 
 def may_hold_pii(table: str | None) -> bool:
@@ -352,8 +353,13 @@ def vocabulary() -> frozenset[str]:
     folder = Path(sources.__file__).parent
     for file in folder.glob("*.py"):
         tree = ast.parse(file.read_text(encoding="utf-8"))
-        words |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-                  and 3 <= len(n.value.strip()) <= 60 and "@" not in n.value}  # fmt: skip
+        constants = [
+            n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        ]
+        words |= {c for c in constants if 3 <= len(c.strip()) <= 60 and "@" not in c}
+        words |= {
+            q for c in constants for q in _QUOTED_IN_CODE.findall(c)
+        }  # what the readers' own text quotes
     return frozenset(w.strip().lower() for w in words)
 
 
