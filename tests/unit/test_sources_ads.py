@@ -10,13 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mktdash import paths, sources
+from mktdash import sources
 from mktdash.sources.base import ReadContext, SourceError
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
-FIVETRAN_SAMPLE = (
-    paths.project_root().parent / "shared" / "data" / "external" / "fivetran_ad_report_sample.csv"
-)
+FIVETRAN_SAMPLE = FIX.parent / "external" / "fivetran_ad_report_sample.csv"
 AD_FORMATS = ["google_ads_ui", "google_ads_editor", "meta", "linkedin", "microsoft_ads", "tiktok", "fivetran"]
 METRICS = ["impressions", "clicks", "spend", "conversions", "conversions_value"]
 
