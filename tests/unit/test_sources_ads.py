@@ -292,7 +292,7 @@ def test_missing_column_and_no_day_segment(tmp_path: Path, ctx: ReadContext) -> 
     g = (FIX / "google_ads_campaign_day.csv").read_text().replace("Day,", "Week,", 1)
     p2 = tmp_path / "g.csv"
     p2.write_text(g)
-    with pytest.raises(SourceError, match="no Day column"):
+    with pytest.raises(SourceError, match="a Week segment over 2025-07-07..2025-07-08: its first or last week"):
         sources.get("google_ads_ui").read(p2, ctx)
 
 
