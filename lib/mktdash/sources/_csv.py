@@ -12,6 +12,8 @@ Assumption: a data row is one physical line (no newlines inside quoted cells), s
 from __future__ import annotations
 
 import codecs
+import contextlib
+import contextvars
 import csv
 import datetime as dt
 import difflib
@@ -181,6 +183,21 @@ def find_header(lines: Sequence[str], test: Callable[[str], bool], file: Path, w
 
 
 # ---- body parse -------------------------------------------------------------------------------------------
+# ``mktdash ingest --explain``: the bodies a reader parsed, with which column gave which canonical one
+_TRACE: contextvars.ContextVar[list[Body] | None] = contextvars.ContextVar("mktdash_csv_trace", default=None)
+
+
+@contextlib.contextmanager
+def trace() -> Any:
+    """Collect the :class:`Body` objects readers parse inside the block (their ``mapping``, ``original``)."""
+    bodies: list[Body] = []
+    token = _TRACE.set(bodies)
+    try:
+        yield bodies
+    finally:
+        _TRACE.reset(token)
+
+
 class Body:
     """The data rows of an export as a pyarrow table of strings plus the file line of each row."""
 
@@ -188,7 +205,26 @@ class Body:
         self.table = table
         self.file = file
         self.lines = np.arange(first_line, first_line + table.num_rows, dtype="int64")
+        self.header_line = first_line - 1
         self.decimal_comma = False  # numbers written 1.234,56 (set by the reader from the file's locale)
+        self.sep = ","
+        self.original: dict[str, str] = {}  # translated header -> as written in the file
+        self.mapping: dict[str, str] = {}  # canonical column -> file column (when traced)
+        self._made: dict[int, tuple[Any, str]] | None = None
+        traced = _TRACE.get()
+        if traced is not None:
+            self._made = {}
+            traced.append(self)
+
+    def _from(self, arr: Any, col: str | None) -> Any:
+        """Remember that ``arr`` was made from column ``col`` (only when traced)."""
+        if self._made is not None and col is not None:
+            self._made[id(arr)] = (arr, col)
+        return arr
+
+    def source_of(self, value: Any) -> str | None:
+        made = self._made.get(id(value)) if self._made is not None else None
+        return made[1] if made is not None and made[0] is value else None
 
     @property
     def columns(self) -> list[str]:
@@ -210,6 +246,7 @@ class Body:
         out: list[str] = []
         for old, new in zip(self.table.column_names, names, strict=True):
             out.append(old if new in out or (new != old and new in self.table.column_names) else new)
+        self.original.update({new: old for old, new in zip(self.table.column_names, out, strict=True)})
         self.table = self.table.rename_columns(out)
 
     def has(self, col: str | None) -> bool:
@@ -245,7 +282,9 @@ class Body:
             return pa.chunked_array([pa.nulls(len(self), pa.string())])
         arr = self.table[col]
         padded = pc.or_(pc.starts_with(arr, " "), pc.ends_with(arr, " "))
-        return pc.utf8_trim_whitespace(arr) if pc.any(padded).as_py() else arr  # trim only when needed
+        return self._from(
+            pc.utf8_trim_whitespace(arr) if pc.any(padded).as_py() else arr, col
+        )  # trim if needed
 
     def _bad(self, col: str, ok: np.ndarray, what: str, hint: str) -> SourceError:
         idx = int(np.flatnonzero(~ok)[0])
@@ -276,7 +315,7 @@ class Body:
                 raise self._bad(col, whole, "not a whole number", "Counts must be whole numbers")
         if fill is not None:
             arr = pc.fill_null(arr, fill)
-        return pc.cast(arr, pa.int64()) if integer and fill is not None else arr
+        return self._from(pc.cast(arr, pa.int64()) if integer and fill is not None else arr, col)
 
     def _to_float(self, col: str) -> pa.ChunkedArray:
         """A column as float64: plain numbers on the fast path, else thousands separators, `` --``, ``%``,
@@ -310,6 +349,7 @@ class Body:
             raise self._bad(col, ok, "missing date", "Every row needs a date")
         for fmt in formats:
             try:
+                self.mapping.setdefault("date_day", col)
                 return pc.strptime(s, format=fmt, unit="s")
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 continue
@@ -345,9 +385,11 @@ def parse_body(
                 line=header_line,
                 hint="Check the date range and filters of the report",
             )
-        return Body(
+        empty = Body(
             pa.table({c: pa.array([], pa.string()) for c in names if c not in repeats}), header_line + 1, file
         )
+        empty.sep = sep
+        return empty
     buf = pa.py_buffer(layout.data).slice(nl + 1, end - nl - 1)
     try:
         table = pv.read_csv(
@@ -369,7 +411,9 @@ def parse_body(
             line=header_line + line if line else None,
             hint="Export the report again; do not edit it in a spreadsheet",
         ) from None
-    return Body(_drop_repeats(table, repeats, file, header_line), header_line + 1, file)
+    body = Body(_drop_repeats(table, repeats, file, header_line), header_line + 1, file)
+    body.sep = sep
+    return body
 
 
 def _unique_names(names: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -440,6 +484,9 @@ def ad_frame(body: Body, cols: dict[str, Any], extra: dict[str, Any] | None = No
     arrays: dict[str, Any] = {}
     for name, typ in TABLES["ad_daily"].items():
         v, at = cols.get(name), _ARROW[typ]
+        src = body.source_of(v)
+        if src is not None:
+            body.mapping[name] = src
         if v is None:
             arrays[name] = pa.nulls(n, at)
         elif isinstance(v, pa.ChunkedArray | pa.Array):
