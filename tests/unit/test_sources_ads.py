@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from mktdash import sources
+from mktdash import ingest, params, sources
 from mktdash.sources.base import ReadContext, SourceError
+from mktdash.warehouse import Warehouse
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
 FIVETRAN_SAMPLE = FIX.parent / "external" / "fivetran_ad_report_sample.csv"
@@ -292,7 +298,9 @@ def test_missing_column_and_no_day_segment(tmp_path: Path, ctx: ReadContext) -> 
     g = (FIX / "google_ads_campaign_day.csv").read_text().replace("Day,", "Week,", 1)
     p2 = tmp_path / "g.csv"
     p2.write_text(g)
-    with pytest.raises(SourceError, match="a Week segment over 2025-07-07..2025-07-08: its first or last week"):
+    with pytest.raises(
+        SourceError, match="a Week segment over 2025-07-07..2025-07-08: its first or last week"
+    ):
         sources.get("google_ads_ui").read(p2, ctx)
 
 
@@ -308,3 +316,165 @@ def test_row_outside_stated_period_is_rejected(tmp_path: Path, ctx: ReadContext)
     with pytest.raises(SourceError) as e:
         sources.get("microsoft_ads").read(p, ctx)
     assert e.value.line == 14 and "outside the report period" in str(e.value)
+
+
+# ---- the corpus of real layouts, through the real `mktdash ingest` ------------------------------------------
+CORPUS = FIX.parent / "real_layouts" / "ads"
+# per file: (table, rows, clicks, spend) summed by hand from the invented rows (equal to the file's totals
+# row where it has one), or the reason it must be refused
+LOADS = {
+    "adwords_legacy_ad_report_2016.csv": ("ad_period", 3, 50, 26.44),
+    "google_ads_adgroup_day_currency_twice.csv": ("ad_daily", 4, 2156, 1642.05),
+    "google_ads_campaign_28days_en_gb.csv": ("ad_period", 3, 4484, 2774.48),
+    "google_ads_campaign_day_de.csv": ("ad_daily", 6, 12358, 9835.74),
+    "google_ads_campaign_day_en_us.csv": ("ad_daily", 9, 18362, 12826.45),
+    "google_ads_campaign_day_es.csv": ("ad_daily", 4, 6997, 4810.01),
+    "google_ads_campaign_day_fr.csv": ("ad_daily", 4, 6997, 4810.01),
+    "google_ads_campaign_day_it_semicolon_cp1252.csv": ("ad_daily", 4, 6997, 4810.01),
+    "google_ads_campaign_day_nl.csv": ("ad_daily", 4, 6997, 4810.01),
+    "google_ads_campaign_day_pt_br.csv": ("ad_daily", 4, 6997, 4810.01),
+    "google_ads_campaign_day_utf16be.csv": ("ad_daily", 6, 12358, 9835.74),
+    "google_ads_campaign_lastweek_de_excel.csv": ("ad_daily", 2, 2421, 1330.38),
+    "google_ads_campaign_lastweek_en_gb_excel.csv": ("ad_daily", 3, 4484, 2774.48),
+    "google_ads_campaign_no_rows.csv": ("ad_daily", 0, 0, 0.0),
+    "google_ads_editor_stats_2025-08-18.csv": ("ad_daily", 2, 417, 346.62),
+    "linkedin_ad_performance_utf16.csv": ("ad_daily", 6, 114, 458.10),
+    "linkedin_campaign_performance_en.csv": ("ad_daily", 4, 876, 728.78),
+    "meta_ads_manager_28days_no_breakdown.csv": ("ad_period", 3, 439, 229.29),
+    "meta_ads_manager_daily_de.csv": ("ad_daily", 6, 1049, 539.20),
+    "meta_ads_manager_daily_en.csv": ("ad_daily", 9, 1543, 834.85),
+    "meta_ads_manager_daily_fr.csv": ("ad_daily", 6, 1049, 539.20),
+    "meta_ads_manager_lastweek_no_breakdown.csv": ("ad_daily", 3, 439, 229.29),
+    "meta_ads_manager_no_data.csv": ("ad_daily", 0, 0, 0.0),
+    "meta_ads_manager_no_data_padded.csv": ("ad_daily", 0, 0, 0.0),
+    "microsoft_ads_campaign_performance_daily.csv": ("ad_daily", 4, 876, 728.78),
+    "tiktok_ads_manager_daily.csv": ("ad_daily", 4, 876, 728.78),
+}
+REFUSALS = {
+    "google_ads_campaign_all_time_no_day.csv": "no Day column and the report covers all time",
+    "google_ads_campaign_day_truncated.csv": "the file looks truncated",
+    "google_ads_campaign_settings_only.csv": "this report has no metric columns: add Impr., Clicks, Cost",
+}
+WEEK_GRAIN = {  # no Day segment over one ISO week: every row on the week's Monday
+    "google_ads_campaign_lastweek_de_excel.csv": "2025-12-08",
+    "google_ads_campaign_lastweek_en_gb_excel.csv": "2026-01-05",
+    "meta_ads_manager_lastweek_no_breakdown.csv": "2025-12-01",
+}
+
+
+def _fx_file(folder: Path) -> Path:
+    """Daily rates for the corpus's currencies over its dates (the corpus's money is EUR, GBP, BRL, AUD)."""
+    days = [*pd.date_range("2019-08-01", "2019-08-31"), *pd.date_range("2025-06-01", "2026-03-01")]
+    rates = (("EUR", 1.1), ("GBP", 1.25), ("BRL", 0.2), ("AUD", 0.65))
+    p = folder / "fx_rates.csv"
+    pd.DataFrame(
+        [(d.date(), c, r) for d in days for c, r in rates], columns=["date", "currency", "rate_to_usd"]
+    ).to_csv(p, index=False)
+    return p
+
+
+def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MKTDASH_HOME": str(home), "MKTDASH_PII_SALT": "corpus"}
+    return subprocess.run(
+        [sys.executable, "-m", "mktdash.cli", *args], capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+def test_corpus_is_complete_and_documented() -> None:
+    files = sorted(p.name for p in CORPUS.iterdir())
+    assert len(files) >= 25 and set(files) == set(LOADS) | set(REFUSALS)
+    sources_md = (CORPUS.parent / "SOURCES.md").read_text(encoding="utf-8")
+    assert all(f"`ads/{name}`" in sources_md for name in files), [n for n in files if n not in sources_md]
+
+
+def test_every_corpus_file_loads_with_its_totals_or_is_refused_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(CORPUS, inbox)
+    _fx_file(inbox)
+    run = _cli(tmp_path, "ingest", "--quiet", str(inbox))
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr  # 1: some files refused
+    monkeypatch.setenv("MKTDASH_HOME", str(tmp_path))
+    with Warehouse.open(read_only=True) as wh:
+        ledger = wh.sql("SELECT file_name, status, table_name, rows, ingest_id FROM ingest_ledger")
+        sums = wh.sql(
+            "SELECT ingest_id, count(*) n, sum(clicks) c, round(sum(spend), 2) s, min(date_day) d FROM ad_daily "
+            "GROUP BY 1 UNION ALL SELECT ingest_id, count(*), sum(clicks), round(sum(spend), 2), NULL "
+            "FROM ad_period GROUP BY 1"
+        ).set_index("ingest_id")
+        errors = wh.sql("SELECT file_name, error FROM quarantine").set_index("file_name")["error"]
+    by_file = ledger.set_index("file_name")
+    for name, (table, rows, clicks, spend) in LOADS.items():
+        row = by_file.loc[name]
+        assert (row["status"], row["table_name"], row["rows"]) == ("loaded", table, rows), (name, row)
+        got = sums.loc[row["ingest_id"]] if rows else None
+        if got is not None:
+            assert (int(got["n"]), int(got["c"]), float(got["s"])) == (rows, clicks, spend), name
+        if name in WEEK_GRAIN:
+            assert str(pd.Timestamp(got["d"]).date()) == WEEK_GRAIN[name], name
+    for name, reason in REFUSALS.items():
+        assert by_file.loc[name]["status"] == "quarantined" and reason in errors[name], name
+    explained = _cli(tmp_path, "ingest", "--explain", *(str(inbox / n) for n in sorted(REFUSALS)))
+    assert explained.returncode == 1 and "Traceback" not in explained.stderr
+    for name, reason in REFUSALS.items():  # the reason is printed where the user looks
+        section = explained.stdout.split(str(inbox / name), 1)[1].split("\n\n", 1)[0]
+        assert f"refused:    {name}" in section and reason in section, section
+
+
+def test_explain_shows_encoding_delimiter_locale_mapping_and_verdict(tmp_path: Path) -> None:
+    out = _cli(tmp_path, "ingest", "--explain", str(CORPUS / "google_ads_campaign_lastweek_de_excel.csv"))
+    text = out.stdout
+    for want in (
+        "encoding:   UTF-16LE (BOM)",
+        "format:     google_ads_ui -> table ad_daily",
+        "delimiter:  tab, header on line 3",
+        "locale:     German headers, decimal comma (1.234,56)",
+        "'Kosten' (Cost) -> spend",
+        "'Klicks' (Clicks) -> clicks",
+        "ignored: 'Kampagnenstatus', 'Kampagnentyp', 'CTR'",
+        "period:     2025-12-08..2025-12-14 (ISO week 2025-W50); grain: week",
+        "currency:   EUR",
+        "totals row: line 7: clicks 2,421, impressions 25,757, spend 1,330.38",
+        "no FX rate for EUR on 2025-12-08",  # an empty warehouse has no rates: refused, and says why
+    ):
+        assert want in text, (want, text)
+    assert out.returncode == 1
+    ok = _cli(tmp_path, "ingest", "--explain", str(CORPUS / "google_ads_campaign_day_en_us.csv"))
+    assert (
+        ok.returncode == 0
+        and "would load: 9 rows into ad_daily (impressions 205,355, clicks 18,362" in ok.stdout
+    )
+
+
+def _google_week(path: Path, day: bool, account: str = "111-222-3333") -> None:
+    """A Google Ads campaign report for ISO week 2025-W50, with the Day segment (7 rows) or without (1 row):
+    100 clicks and 10.00 spend a day, so 700 / 70.00 for the week either way."""
+    head = ["Campaign report", '"December 8, 2025 - December 14, 2025"']
+    cols = (["Day"] if day else []) + ["Customer ID", "Campaign", "Currency code", "Impr.", "Clicks", "Cost"]
+    rows = (
+        [[f"2025-12-{8 + i:02d}", account, "Brand", "USD", "1,000", "100", "10.00"] for i in range(7)]
+        if day
+        else [[account, "Brand", "USD", "7,000", "700", "70.00"]]
+    )
+    total = ["Total: Account"] + [" --"] * (len(cols) - 5) + ["USD", "7,000", "700", "70.00"]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([cols, *rows, total])
+    path.write_text("\n".join(head) + "\n" + buf.getvalue(), encoding="utf-8")
+
+
+@pytest.mark.parametrize("order", [("daily", "week"), ("week", "daily")])
+def test_daily_and_week_files_of_one_account_do_not_double_count(
+    order: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MKTDASH_HOME", str(tmp_path))
+    wh = Warehouse.memory()
+    cfg = params.resolve()
+    for kind in order:
+        p = tmp_path / f"{kind}.csv"
+        _google_week(p, day=kind == "daily")
+        rep = ingest.ingest_paths(wh, [p], cfg, progress=False, today=dt.date(2026, 1, 1))
+        assert [f.status for f in rep.files] == ["replaced" if kind == order[1] else "loaded"]
+    got = wh.sql("SELECT count(*) n, sum(clicks) c, sum(spend) s FROM ad_daily").iloc[0]
+    assert (int(got["c"]), float(got["s"])) == (700, 70.0)  # the week once, not twice
+    assert int(got["n"]) == (7 if order[1] == "daily" else 1)  # the later file replaced the earlier

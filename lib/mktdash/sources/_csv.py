@@ -208,6 +208,7 @@ class Body:
         self.header_line = first_line - 1
         self.decimal_comma = False  # numbers written 1.234,56 (set by the reader from the file's locale)
         self.sep = ","
+        self.file_columns = list(table.column_names)  # as in the file, repeats included (totals rows' cells)
         self.original: dict[str, str] = {}  # translated header -> as written in the file
         self.mapping: dict[str, str] = {}  # canonical column -> file column (when traced)
         self._made: dict[int, tuple[Any, str]] | None = None
@@ -412,7 +413,7 @@ def parse_body(
             hint="Export the report again; do not edit it in a spreadsheet",
         ) from None
     body = Body(_drop_repeats(table, repeats, file, header_line), header_line + 1, file)
-    body.sep = sep
+    body.sep, body.file_columns = sep, names
     return body
 
 

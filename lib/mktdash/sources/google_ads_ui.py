@@ -172,7 +172,9 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     )
     return _csv.parsed_ad(
         df, NAME, period, grain, warnings,
-        totals=parse_totals(footer, b.columns, metric_cols, sep, b.decimal_comma),
+        totals=parse_totals(
+            footer, _locale.translate(b.file_columns, _locale.GOOGLE_ADS)[0], metric_cols, sep, b.decimal_comma
+        ),
         replace_key=replace_key(df),
     )  # fmt: skip
 
