@@ -478,3 +478,55 @@ def test_daily_and_week_files_of_one_account_do_not_double_count(
     got = wh.sql("SELECT count(*) n, sum(clicks) c, sum(spend) s FROM ad_daily").iloc[0]
     assert (int(got["c"]), float(got["s"])) == (700, 70.0)  # the week once, not twice
     assert int(got["n"]) == (7 if order[1] == "daily" else 1)  # the later file replaced the earlier
+
+
+def _mutants(folder: Path, n: int = 200, seed: int = 20) -> list[Path]:
+    """``n`` seeded damaged copies of the corpus: truncation, encoding swaps, delimiter swaps, a dropped
+    column, garbage lines."""
+    rng = np.random.default_rng(seed)
+    names = sorted(p.name for p in CORPUS.iterdir())
+    ops = ["truncate", "encoding", "delimiter", "drop_column", "garbage"]
+    out = []
+    for i in range(n):
+        name, op = names[i % len(names)], ops[(i // len(names) + i) % len(ops)]
+        raw = (CORPUS / name).read_bytes()
+        text = (
+            raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8", "replace")
+        )
+        lines = text.split("\n")
+        if op == "truncate":
+            data = raw[: int(rng.integers(0, len(raw)))]
+        elif op == "encoding":
+            codec = str(rng.choice(["utf-16-le", "utf-16", "cp1252", "latin-1", "utf-8-sig"]))
+            data = text.encode(codec, errors="replace")
+        elif op == "delimiter":
+            a, b = rng.choice([",", "\t", ";"], size=2, replace=False)
+            data = text.replace(str(a), str(b)).encode("utf-8")
+        elif op == "drop_column":
+            k = int(rng.integers(0, 8))
+            data = "\n".join(
+                ",".join(c for j, c in enumerate(line.split(",")) if j != k) for line in lines
+            ).encode("utf-8")
+        else:
+            at = int(rng.integers(0, len(lines) + 1))
+            junk = bytes(rng.integers(0, 256, size=int(rng.integers(1, 40)), dtype=np.uint8)).decode(
+                "latin-1"
+            )
+            data = "\n".join([*lines[:at], junk, *lines[at:]]).encode("utf-8", errors="replace")
+        p = folder / f"{i:03d}_{op}_{name}"
+        p.write_bytes(data)
+        out.append(p)
+    return out
+
+
+def test_two_hundred_damaged_exports_never_make_a_traceback(tmp_path: Path) -> None:
+    folder = tmp_path / "mutants"
+    folder.mkdir()
+    files = _mutants(folder)
+    assert len(files) == 200
+    run = _cli(tmp_path, "ingest", "--quiet", str(folder))
+    assert run.returncode in (0, 1) and "Traceback" not in run.stderr + run.stdout, run.stderr[-3000:]
+    assert "ingest: 200 files" in run.stdout
+    explained = _cli(tmp_path, "ingest", "--explain", *map(str, files[:60]))
+    assert explained.returncode in (0, 1) and "Traceback" not in explained.stderr, explained.stderr[-3000:]
+    assert explained.stdout.count("  encoding:   ") == 60  # every file explained
