@@ -108,9 +108,8 @@ def _describe_parsed(parsed: Parsed, add: Any) -> None:
     f = parsed.frame
     p = parsed.period
     span = f"{p[0]}..{p[1]}" if p else "from the rows' dates"
-    week = (
-        f" (ISO week {p[0].isocalendar()[0]}-W{p[0].isocalendar()[1]:02d})" if _locale.is_iso_week(p) else ""
-    )
+    iso = p[0].isocalendar() if p is not None and _locale.is_iso_week(p) else None
+    week = f" (ISO week {iso[0]}-W{iso[1]:02d})" if iso else ""
     add(f"  period:     {span}{week}; grain: {parsed.grain}")
     if "currency" in f and len(f):
         cur = sorted(f["currency"].dropna().astype(str).unique())
