@@ -286,7 +286,7 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
     """Write canonical ``ad_daily`` rows as a Google Ads UI report.
 
     Options: ``level`` (auto | campaign | ad_group | ad), ``day`` (True: Day segment), ``all_time``
-    (False: line 2 is the date range), ``title``.
+    (False: line 2 is the date range), ``title``, ``excel`` (the "Excel .csv" download: UTF-16LE, tabs).
     """
     level = _level(df, opts.get("level", "auto"))
     day = opts.get("day", True)
@@ -345,4 +345,7 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
     footer = [total(f"Total: {t}", g) for t, g in work.groupby("_type", sort=True)]
     plural = {"campaign": "Campaigns", "ad_group": "Ad groups", "ad": "Ads"}[level]
     footer += [total(f"Total: {plural}", work), total("Total: Account", work)]
-    _csv.write_csv(path, [title, line2], out, footer)
+    if opts.get("excel"):  # the "Excel .csv" download: UTF-16LE with BOM, tab-separated
+        _csv.write_csv(path, [title, line2.strip('"')], out, footer, sep="\t", encoding="utf-16")
+    else:
+        _csv.write_csv(path, [title, line2], out, footer)

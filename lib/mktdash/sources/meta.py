@@ -47,7 +47,10 @@ def sniff(head: str, file_name: str) -> bool:
 
 def _no_data_line(layout: _csv.Layout, end: int) -> bool:
     """The body is the single line "No data available." (one cell, not padded to the header's width)."""
-    body = layout.data[layout.offset_of_line(2) : end].decode("utf-8").strip()
+    start = layout.offset_of_line(2)
+    if end - start > 4096:  # a real body: not worth decoding
+        return False
+    body = layout.data[start:end].decode("utf-8").strip()
     return "\n" not in body and body.strip('"').strip().lower() in _locale.NO_DATA
 
 
