@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from mktdash import ingest, params, sources
+from mktdash.sources import _csv, _locale
 from mktdash.sources.base import ReadContext, SourceError
 from mktdash.warehouse import Warehouse
 
@@ -438,7 +439,7 @@ def test_explain_shows_encoding_delimiter_locale_mapping_and_verdict(tmp_path: P
         "totals row: line 7: clicks 2,421, impressions 25,757, spend 1,330.38",
         "no FX rate for EUR on 2025-12-08",  # an empty warehouse has no rates: refused, and says why
     ):
-        assert want in text, (want, text)
+        assert want in text, (want, text, out.stderr[-2000:])
     assert out.returncode == 1
     ok = _cli(tmp_path, "ingest", "--explain", str(CORPUS / "google_ads_campaign_day_en_us.csv"))
     assert (
@@ -530,3 +531,142 @@ def test_two_hundred_damaged_exports_never_make_a_traceback(tmp_path: Path) -> N
     explained = _cli(tmp_path, "ingest", "--explain", *map(str, files[:60]))
     assert explained.returncode in (0, 1) and "Traceback" not in explained.stderr, explained.stderr[-3000:]
     assert explained.stdout.count("  encoding:   ") == 60  # every file explained
+
+
+# ---- locales, encodings, grains ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, start, end",
+    [
+        ('"July 8, 2025 - July 31, 2025"', (2025, 7, 8), (2025, 7, 31)),  # en-US
+        ("27 January 2026 - 23 February 2026", (2026, 1, 27), (2026, 2, 23)),  # en-GB
+        ("Ad report (Oct 25, 2016-Oct 31, 2016)", (2016, 10, 25), (2016, 10, 31)),  # legacy AdWords title
+        ("1. Dezember 2025 - 7. Dezember 2025", (2025, 12, 1), (2025, 12, 7)),  # de
+        ("3 novembre 2025 - 9 novembre 2025", (2025, 11, 3), (2025, 11, 9)),  # fr
+        ("1er janv. 2026 - 31 janv. 2026", (2026, 1, 1), (2026, 1, 31)),  # fr, abbreviated
+        ("10 de noviembre de 2025 - 16 de noviembre de 2025", (2025, 11, 10), (2025, 11, 16)),  # es
+        ("6 de outubro de 2025 - 12 de outubro de 2025", (2025, 10, 6), (2025, 10, 12)),  # pt
+        ("1 settembre 2025 - 7 settembre 2025", (2025, 9, 1), (2025, 9, 7)),  # it
+        ("8 september 2025 - 14 september 2025", (2025, 9, 8), (2025, 9, 14)),  # nl
+        ("3 maart 2026 - 9 mrt 2026", (2026, 3, 3), (2026, 3, 9)),  # nl, abbreviated
+        ("Report Start: August 18, 2019, 12:00 AM Report End: August 20, 2019", (2019, 8, 18), (2019, 8, 20)),
+    ],
+)
+def test_date_ranges_in_the_ui_languages(text: str, start: tuple, end: tuple) -> None:
+    assert _locale.parse_range(text) == (dt.date(*start), dt.date(*end))
+
+
+def test_no_range_and_all_time() -> None:
+    assert _locale.parse_range("Campaign report") is None
+    assert _locale.parse_range("July 31, 2025 - July 8, 2025") is None  # end before start
+    assert _locale.is_all_time('"All time"') and _locale.is_all_time("Gesamter Zeitraum")
+    assert _locale.is_iso_week((dt.date(2026, 1, 5), dt.date(2026, 1, 11)))
+    assert not _locale.is_iso_week((dt.date(2026, 1, 6), dt.date(2026, 1, 12)))  # Tuesday to Monday
+
+
+def test_decimal_comma_is_decided_by_the_files_own_cells() -> None:
+    assert _locale.decimal_comma(["1.234,56", "12"]) and _locale.decimal_comma(["0,57"])
+    assert _locale.decimal_comma(["2\u202f745,71"])  # French thousands: narrow no-break space
+    assert not _locale.decimal_comma(["1,234.56"], "de")  # the cells win over the UI language
+    assert not _locale.decimal_comma(["0.57", "1,234"])  # "1,234" alone is ambiguous, "0.57" is not
+    assert _locale.decimal_comma(["12", "7"], "de") and not _locale.decimal_comma(["12"], "en")
+
+
+@pytest.mark.parametrize(
+    "header, lang",
+    [
+        (["Tag", "Kampagne", "Kosten", "Klicks", "Conv.-Wert"], "de"),
+        (["Jour", "Campagne", "Coût", "Clics", "Valeur de conv."], "fr"),
+        (["Día", "Campaña", "Coste", "Clics", "Valor de conv."], "es"),
+        (["Dia", "Campanha", "Custo", "Cliques", "Valor conv."], "pt"),
+        (["Giorno", "Campagna", "Costo", "Clic", "Valore conv."], "it"),
+        (["Dag", "Campagne", "Kosten", "Klikken", "Conv.waarde"], "nl"),
+    ],
+)
+def test_google_ads_headers_translate_to_english(header: list[str], lang: str) -> None:
+    assert _locale.translate(header, _locale.GOOGLE_ADS) == (
+        ["Day", "Campaign", "Cost", "Clicks", "Conv. value"],
+        lang,
+    )
+
+
+def test_meta_spent_column_keeps_its_currency_when_translated() -> None:
+    names, lang = _locale.translate(
+        ["Berichtsbeginn", "Ausgegebener Betrag (EUR)"], _locale.META, prefixes=True
+    )
+    assert (names, lang) == (["Reporting starts", "Amount spent (EUR)"], "de")
+
+
+def test_windows_1252_semicolons_and_decimal_comma(ctx: ReadContext) -> None:
+    p = CORPUS / "google_ads_campaign_day_it_semicolon_cp1252.csv"
+    raw = p.read_bytes()
+    assert b"Per\xf2 Brand" in raw and b";" in raw  # the fixture really is cp1252 with semicolons
+    parsed = sources.detect(p).read(p, ctx)
+    f = parsed.frame
+    assert sorted(f["campaign_name"].unique()) == ["Città Display", "Però Brand"]
+    assert round(float(f["spend"].sum()), 2) == 4810.01 and int(f["clicks"].sum()) == 6997
+
+
+def test_utf16_without_bom_and_binary_are_refused_clearly(tmp_path: Path) -> None:
+    text = (CORPUS / "google_ads_campaign_day_en_us.csv").read_text()
+    for codec in ("utf-16-le", "utf-16-be"):  # a lost byte-order mark: still read, and --explain says so
+        data, enc = _csv.decode(text.encode(codec))
+        assert data.decode("utf-8") == text and enc == f"{codec.upper()} (no BOM)"
+    p = tmp_path / "binary.csv"
+    p.write_bytes(b"PK\x03\x04\x00\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xa3\xb1\x93\x1d\x9f")
+    with pytest.raises(SourceError, match="a binary file, not CSV text \\(an Excel workbook\\?\\)"):
+        _csv.read_bytes(p)
+
+
+def test_a_repeated_column_with_different_values_is_refused(tmp_path: Path, ctx: ReadContext) -> None:
+    text = (CORPUS / "google_ads_adgroup_day_currency_twice.csv").read_text()
+    p = tmp_path / "twice.csv"
+    p.write_text(text.replace(',AUD,"1', ',NZD,"1', 1).replace(",AUD,", ",AUD,", 1), encoding="utf-8")
+    lines = p.read_text().split("\n")
+    cells = next(csv.reader([lines[3]]))
+    cells[12] = "NZD"  # the second Currency code of the first row
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(cells)
+    lines[3] = buf.getvalue()
+    p.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(
+        SourceError, match="column 'Currency code' appears twice in the header with different"
+    ):
+        sources.get("google_ads_ui").read(p, ctx)
+
+
+def test_week_segment_loads_whole_weeks_and_refuses_partial_ones(tmp_path: Path, ctx: ReadContext) -> None:
+    def report(first: str, last: str) -> Path:
+        p = tmp_path / f"week_{first}.csv"
+        p.write_text(
+            f'Campaign report\n"{first} - {last}"\nWeek,Campaign,Currency code,Impr.,Clicks,Cost\n'
+            '2025-12-01,Brand,USD,"1,000",100,10.00\n2025-12-08,Brand,USD,"2,000",200,20.00\n'
+            'Total: Account, --,USD,"3,000",300,30.00\n',
+            encoding="utf-8",
+        )
+        return p
+
+    parsed = sources.get("google_ads_ui").read(report("December 1, 2025", "December 14, 2025"), ctx)
+    assert parsed.table == "ad_daily" and parsed.grain == "week"
+    assert [d.date() for d in parsed.frame["date_day"]] == [dt.date(2025, 12, 1), dt.date(2025, 12, 8)]
+    with pytest.raises(SourceError, match="its first or last week is partial"):
+        sources.get("google_ads_ui").read(report("December 3, 2025", "December 14, 2025"), ctx)
+
+
+def test_an_empty_report_loads_zero_rows_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MKTDASH_HOME", str(tmp_path))
+    wh = Warehouse.memory()
+    files = [CORPUS / "meta_ads_manager_no_data.csv", CORPUS / "google_ads_campaign_no_rows.csv"]
+    rep = ingest.ingest_paths(wh, files, params.resolve(), progress=False, today=dt.date(2026, 12, 6))
+    assert [(f.status, f.rows) for f in rep.files] == [("loaded", 0), ("loaded", 0)]
+    ledger = wh.sql("SELECT file_name, status, rows, message FROM ingest_ledger ORDER BY file_name")
+    assert ledger["status"].tolist() == ["loaded", "loaded"] and ledger["rows"].tolist() == [0, 0]
+    assert "no rows for 2026-01-12..2026-01-18: nothing to load" in ledger["message"][0]
+    assert "no rows for its period" in ledger["message"][1] and wh.count("ad_daily") == 0
+
+
+def test_explain_an_unknown_file(tmp_path: Path) -> None:
+    p = tmp_path / "mystery.csv"
+    p.write_text("foo;bar\n1;2\n", encoding="utf-8")
+    out = _cli(tmp_path, "ingest", "--explain", str(p))
+    assert out.returncode == 1 and "format:     not recognised" in out.stdout
+    assert "refused:    mystery.csv, line 1: not a known export: first line was 'foo;bar'" in out.stdout

@@ -53,6 +53,14 @@ def decode(data: bytes, file: Path | str | None = None) -> tuple[bytes, str]:
             raise SourceError(
                 f"broken UTF-16 text at byte {e.start}", file=file, hint="Export the file again from the tool"
             ) from None
+    no_bom = _utf16_without_bom(data[:4096])
+    if (
+        no_bom
+    ):  # NUL every other byte: UTF-16 text whose byte-order mark was lost (re-saved, cut, concatenated)
+        try:
+            return data[: len(data) // 2 * 2].decode(no_bom).encode("utf-8"), f"{no_bom.upper()} (no BOM)"
+        except UnicodeDecodeError:
+            pass
     enc = "UTF-8 (BOM)" if data[:3] == b"\xef\xbb\xbf" else "UTF-8"
     data = data[3:] if enc == "UTF-8 (BOM)" else data
     try:
@@ -65,13 +73,32 @@ def decode(data: bytes, file: Path | str | None = None) -> tuple[bytes, str]:
             return data.decode("cp1252").encode("utf-8"), "Windows-1252"
         except UnicodeDecodeError:
             pass
+    if data[:2] == b"PK" or b"\x00" in data[:4096]:
+        raise SourceError(
+            "a binary file, not CSV text" + (" (an Excel workbook?)" if data[:2] == b"PK" else ""),
+            file=file,
+            line=1,
+            hint="Download the report as CSV (or Excel .csv), not as .xlsx or .pdf",
+        )
     raise SourceError(
-        f"not UTF-8, UTF-16 or Windows-1252 text (byte 0x{data[bad]:02x})"
-        + (": UTF-16 without its byte-order mark?" if b"\x00" in data else ""),
+        f"not UTF-8, UTF-16 or Windows-1252 text (byte 0x{data[bad]:02x})",
         file=file,
         line=data.count(b"\n", 0, bad) + 1,
         hint="Export as CSV (UTF-8) from the tool, or re-save the file as UTF-8",
     )
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``utf-16-le`` / ``utf-16-be`` when ``head`` looks like BOM-less UTF-16 text (NULs on one side only)."""
+    if len(head) < 8 or b"\x00" not in head:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    half = len(head) // 2
+    if odd > 0.4 * half and even == 0:
+        return "utf-16-le"
+    if even > 0.4 * half and odd == 0:
+        return "utf-16-be"
+    return None
 
 
 def read_bytes(path: Path) -> bytes:
