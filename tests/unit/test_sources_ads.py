@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mktdash import ingest, params, sources
+from mktdash import ingest, params, periods, sources
 from mktdash.sources import _csv, _locale
 from mktdash.sources.base import ReadContext, SourceError
 from mktdash.warehouse import Warehouse
@@ -670,3 +670,39 @@ def test_explain_an_unknown_file(tmp_path: Path) -> None:
     out = _cli(tmp_path, "ingest", "--explain", str(p))
     assert out.returncode == 1 and "format:     not recognised" in out.stdout
     assert "refused:    mystery.csv, line 1: not a known export: first line was 'foo;bar'" in out.stdout
+
+
+def test_period_totals_reconcile_with_the_daily_rows_of_their_days(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 10-day report without Day goes to ad_period; the daily report of the same days matches it, a daily
+    report missing a day differs, a campaign without daily rows says so."""
+    monkeypatch.setenv("MKTDASH_HOME", str(tmp_path))
+    wh = Warehouse.memory()
+    head = 'Campaign report\n"December 1, 2025 - December 10, 2025"\n'
+    period = tmp_path / "period.csv"
+    period.write_text(
+        head + 'Campaign,Currency code,Impr.,Clicks,Cost\nBrand,USD,"10,000",1000,100.00\n'
+        'Generic,USD,500,50,5.00\nTotal: Account,USD,"10,500",1050,105.00\n',
+        encoding="utf-8",
+    )
+    days = [f'2025-12-{d:02d},Brand,USD,"1,000",100,10.00\n' for d in range(1, 11)]
+    daily = tmp_path / "daily.csv"
+    daily.write_text(
+        head + "Day,Campaign,Currency code,Impr.,Clicks,Cost\n" + "".join(days)
+        + "Total: Account, --,USD,\"10,000\",1000,100.00\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    rep = ingest.ingest_paths(
+        wh, [period, daily], params.resolve(), progress=False, today=dt.date(2026, 1, 1)
+    )
+    assert [(f.status, f.table, f.rows) for f in rep.files] == [
+        ("loaded", "ad_period", 2),
+        ("loaded", "ad_daily", 10),
+    ]
+    got = periods.reconcile(wh).set_index("campaign_name")
+    assert got.loc["Brand", "status"] == "match" and float(got.loc["Brand", "daily_spend"]) == 100.0
+    assert got.loc["Generic", "status"] == "no daily rows"
+    last = dt.datetime(2025, 12, 10)  # a day missing from the daily data
+    wh.delete_period("ad_daily", where={}, date_column="date_day", start=last, end=last)
+    assert periods.reconcile(wh).set_index("campaign_name").loc["Brand", "status"] == "differs"
