@@ -349,6 +349,7 @@ LOADS = {
     "meta_ads_manager_no_data.csv": ("ad_daily", 0, 0, 0.0),
     "meta_ads_manager_no_data_padded.csv": ("ad_daily", 0, 0, 0.0),
     "microsoft_ads_campaign_performance_daily.csv": ("ad_daily", 4, 876, 728.78),
+    "microsoft_ads_campaign_summary_lastweek.csv": ("ad_daily", 2, 1337, 1111.31),
     "tiktok_ads_manager_daily.csv": ("ad_daily", 4, 876, 728.78),
 }
 REFUSALS = {
@@ -360,6 +361,7 @@ WEEK_GRAIN = {  # no Day segment over one ISO week: every row on the week's Mond
     "google_ads_campaign_lastweek_de_excel.csv": "2025-12-08",
     "google_ads_campaign_lastweek_en_gb_excel.csv": "2026-01-05",
     "meta_ads_manager_lastweek_no_breakdown.csv": "2025-12-01",
+    "microsoft_ads_campaign_summary_lastweek.csv": "2025-08-18",
 }
 
 
