@@ -708,3 +708,28 @@ def test_period_totals_reconcile_with_the_daily_rows_of_their_days(
     last = dt.datetime(2025, 12, 10)  # a day missing from the daily data
     wh.delete_period("ad_daily", where={}, date_column="date_day", start=last, end=last)
     assert periods.reconcile(wh).set_index("campaign_name").loc["Brand", "status"] == "differs"
+
+
+def test_reports_without_account_ids_replace_only_their_own_campaigns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two accounts' campaign reports for the same week (no Customer ID column, the default) both stay; a
+    corrected re-export of one replaces that one only."""
+    monkeypatch.setenv("MKTDASH_HOME", str(tmp_path))
+    wh = Warehouse.memory()
+
+    def report(name: str, campaign: str, cost: str) -> Path:
+        p = tmp_path / name
+        p.write_text(
+            'Campaign report\n"December 8, 2025 - December 14, 2025"\nCampaign,Currency code,Impr.,Clicks,Cost\n'
+            f"{campaign},USD,100,10,{cost}\nTotal: Account,USD,100,10,{cost}\n",
+            encoding="utf-8",
+        )
+        return p
+
+    files = [report("a.csv", "Account A brand", "10.00"), report("b.csv", "Account B brand", "20.00")]
+    files.append(report("a_fixed.csv", "Account A brand", "12.00"))
+    rep = ingest.ingest_paths(wh, files, params.resolve(), progress=False, today=dt.date(2026, 1, 1))
+    assert [f.status for f in rep.files] == ["loaded", "loaded", "replaced"]
+    got = wh.sql("SELECT campaign_name, sum(spend) s FROM ad_daily GROUP BY 1 ORDER BY 1")
+    assert got.values.tolist() == [["Account A brand", 12.0], ["Account B brand", 20.0]]

@@ -237,13 +237,19 @@ def _span(period: tuple[dt.date, dt.date] | None) -> str:
 
 
 def replace_key(df: pd.DataFrame) -> dict[str, Any]:
-    """platform + source format + the account ids in the file (the engine replaces per account)."""
+    """platform + source format + the account ids in the file (the engine replaces per account).
+
+    A file without account ids (a Google Ads campaign report has no Customer ID column by default) replaces
+    only its own campaigns: another account's report for the same days is not deleted by it."""
     accounts = sorted(df["account_id"].dropna().unique().tolist())
-    return {
+    key: dict[str, Any] = {
         "platform": str(df["platform"].iloc[0]) if len(df) else PLATFORM,
         "source_relation": str(df["source_relation"].iloc[0]) if len(df) else NAME,
         "account_id": accounts[0] if len(accounts) == 1 else accounts,
     }
+    if not accounts and len(df):
+        key["campaign_name"] = sorted(df["campaign_name"].dropna().unique().tolist())
+    return key
 
 
 # ---- writing ----------------------------------------------------------------------------------------------
