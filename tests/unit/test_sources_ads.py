@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mktdash import ingest, params, periods, sources
+from mktdash import ingest, kpis, params, periods, sources
 from mktdash.sources import _csv, _locale
 from mktdash.sources.base import ReadContext, SourceError
 from mktdash.warehouse import Warehouse
@@ -357,11 +357,11 @@ REFUSALS = {
     "google_ads_campaign_day_truncated.csv": "the file looks truncated",
     "google_ads_campaign_settings_only.csv": "this report has no metric columns: add Impr., Clicks, Cost",
 }
-WEEK_GRAIN = {  # no Day segment over one ISO week: every row on the week's Monday
-    "google_ads_campaign_lastweek_de_excel.csv": "2025-12-08",
-    "google_ads_campaign_lastweek_en_gb_excel.csv": "2026-01-05",
-    "meta_ads_manager_lastweek_no_breakdown.csv": "2025-12-01",
-    "microsoft_ads_campaign_summary_lastweek.csv": "2025-08-18",
+WEEK_GRAIN = {  # no Day segment over one ISO week: every row on the week's Sunday
+    "google_ads_campaign_lastweek_de_excel.csv": "2025-12-14",
+    "google_ads_campaign_lastweek_en_gb_excel.csv": "2026-01-11",
+    "meta_ads_manager_lastweek_no_breakdown.csv": "2025-12-07",
+    "microsoft_ads_campaign_summary_lastweek.csv": "2025-08-24",
 }
 
 
@@ -439,7 +439,7 @@ def test_explain_shows_encoding_delimiter_locale_mapping_and_verdict(tmp_path: P
         "period:     2025-12-08..2025-12-14 (ISO week 2025-W50); grain: week",
         "currency:   EUR",
         "totals row: line 7: clicks 2,421, impressions 25,757, spend 1,330.38",
-        "no FX rate for EUR on 2025-12-08",  # an empty warehouse has no rates: refused, and says why
+        "no FX rate for EUR on 2025-12-14",  # an empty warehouse has no rates: refused, and says why
     ):
         assert want in text, (want, text, out.stderr[-2000:])
     assert out.returncode == 1
@@ -481,6 +481,9 @@ def test_daily_and_week_files_of_one_account_do_not_double_count(
     got = wh.sql("SELECT count(*) n, sum(clicks) c, sum(spend) s FROM ad_daily").iloc[0]
     assert (int(got["c"]), float(got["s"])) == (700, 70.0)  # the week once, not twice
     assert int(got["n"]) == (7 if order[1] == "daily" else 1)  # the later file replaced the earlier
+    assert (
+        kpis.resolve_week(wh) == "2025-W50"
+    )  # a week file alone still makes its week the latest complete one
 
 
 def _mutants(folder: Path, n: int = 200, seed: int = 20) -> list[Path]:
@@ -649,7 +652,7 @@ def test_week_segment_loads_whole_weeks_and_refuses_partial_ones(tmp_path: Path,
 
     parsed = sources.get("google_ads_ui").read(report("December 1, 2025", "December 14, 2025"), ctx)
     assert parsed.table == "ad_daily" and parsed.grain == "week"
-    assert [d.date() for d in parsed.frame["date_day"]] == [dt.date(2025, 12, 1), dt.date(2025, 12, 8)]
+    assert [d.date() for d in parsed.frame["date_day"]] == [dt.date(2025, 12, 7), dt.date(2025, 12, 14)]
     with pytest.raises(SourceError, match="its first or last week is partial"):
         sources.get("google_ads_ui").read(report("December 3, 2025", "December 14, 2025"), ctx)
 

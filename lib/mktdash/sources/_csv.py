@@ -551,18 +551,20 @@ def parsed_ad(
     """The :class:`Parsed` of an ad report by its grain.
 
     ``day``: rows into ``ad_daily``. ``week`` (a report without Day segment over one ISO week, or with the
-    Week segment): rows into ``ad_daily`` dated on the week's Monday, so they count in the weekly KPIs and
-    the MMM. ``period`` (any other range): rows into ``ad_period`` with the exact period, never spread over
+    Week segment): rows into ``ad_daily`` dated on the week's last day (Sunday), so they count in the weekly
+    KPIs and the MMM, and the data counts as reaching the end of that week. ``period`` (any other range): rows into ``ad_period`` with the exact period, never spread over
     days. A file with no rows loads nothing for its period (the ledger says so)."""
     notes = list(warnings)
     span = f"{period[0]}..{period[1]}" if period else "its period"
     if df.empty:
         notes.append(f"the report has no rows for {span}: nothing to load")
         return Parsed("ad_daily", df, source, period, warnings=notes, empty_ok=True, grain=grain, **kw)
-    if grain == "week":
-        monday = df["date_day"].min().date()
+    if grain == "week":  # on the week's Sunday: the data then reaches the end of that week (latest week)
+        d = pd.to_datetime(df["date_day"])
+        df["date_day"] = (d + pd.to_timedelta(6 - d.dt.weekday, unit="D")).astype("datetime64[s]")
         notes.append(
-            f"no Day segment: loaded at week grain, each ISO week's totals on its Monday (first {monday})"
+            "no Day segment: loaded at week grain, each ISO week's totals on its Sunday "
+            f"(first {df['date_day'].min().date()})"
         )
     if grain == "period" and period is not None:
         notes.append(

@@ -204,7 +204,7 @@ def _columns(
 
 def _grain(b: _csv.Body, period: tuple[dt.date, dt.date] | None, path: Path, header: int) -> tuple[str, Any]:
     """(grain, dates) of a report: ``day`` with a Day segment (or a one-day range), ``week`` with a Week
-    segment over whole weeks or a range that is one ISO week (the rows go on the week's Monday), ``period``
+    segment over whole weeks or a range that is one ISO week (the rows go on the week's Sunday), ``period``
     for any other range (kept as totals of that exact period, see :mod:`mktdash.sources._csv`)."""
     day = b.pick("Day", "Date")
     if day is not None:
