@@ -736,3 +736,16 @@ def test_reports_without_account_ids_replace_only_their_own_campaigns(
     assert [f.status for f in rep.files] == ["loaded", "loaded", "replaced"]
     got = wh.sql("SELECT campaign_name, sum(spend) s FROM ad_daily GROUP BY 1 ORDER BY 1")
     assert got.values.tolist() == [["Account A brand", 12.0], ["Account B brand", 20.0]]
+
+
+def test_written_out_days_in_the_ui_language(tmp_path: Path, ctx: ReadContext) -> None:
+    p = tmp_path / "tage.csv"
+    p.write_text(
+        'Kampagnenbericht\n"1. Dezember 2025 - 2. Dezember 2025"\nTag,Kampagne,Währungscode,Impr.,Klicks,Kosten\n'
+        '1. Dezember 2025,Marke,USD,1.000,100,"10,50"\n2. Dezember 2025,Marke,USD,2.000,200,"1.020,25"\n'
+        'Gesamt: Konto,USD,3.000,300,"1.030,75"\n',
+        encoding="utf-8",
+    )
+    f = sources.detect(p).read(p, ctx).frame
+    assert [d.date() for d in f["date_day"]] == [dt.date(2025, 12, 1), dt.date(2025, 12, 2)]
+    assert f["spend"].tolist() == [10.5, 1020.25] and f["impressions"].tolist() == [1000, 2000]

@@ -381,6 +381,10 @@ class Body:
                 return pc.strptime(s, format=fmt, unit="s")
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 continue
+        written = self._written_dates(col)
+        if written is not None:
+            self.mapping.setdefault("date_day", col)
+            return written
         vals = pd.Series(s.to_numpy(zero_copy_only=False))
         best = max(
             (pd.to_datetime(vals, format=f, errors="coerce").notna().to_numpy() for f in formats),
@@ -389,6 +393,21 @@ class Body:
         raise self._bad(
             col, best, f"not a date in the format {formats[0]}", "Export with the tool's default date format"
         )
+
+    def _written_dates(self, col: str, limit: int = 20_000) -> pa.ChunkedArray | None:
+        """Dates written out in a UI language ("1. Dezember 2025", "Dec 1, 2025", "1 déc. 2025"), parsed once
+        per distinct value; None when any value is not such a date."""
+        s = pc.utf8_trim_whitespace(self.table[col])
+        uniques = pc.unique(s)
+        if len(uniques) > limit:
+            return None
+        days = []
+        for text in uniques.to_pylist():
+            found = _locale.find_dates(text or "")
+            if len(found) != 1:
+                return None
+            days.append(dt.datetime.combine(found[0], dt.time()))
+        return pc.take(pa.array(days, pa.timestamp("s")), pc.index_in(s, value_set=uniques))
 
 
 def parse_body(
