@@ -743,9 +743,11 @@ def test_written_out_days_in_the_ui_language(tmp_path: Path, ctx: ReadContext) -
     p.write_text(
         'Kampagnenbericht\n"1. Dezember 2025 - 2. Dezember 2025"\nTag,Kampagne,Währungscode,Impr.,Klicks,Kosten\n'
         '1. Dezember 2025,Marke,USD,1.000,100,"10,50"\n2. Dezember 2025,Marke,USD,2.000,200,"1.020,25"\n'
-        'Gesamt: Konto,USD,3.000,300,"1.030,75"\n',
+        'Gesamt: Konto, --,USD,3.000,300,"1.030,75"\n',
         encoding="utf-8",
     )
-    f = sources.detect(p).read(p, ctx).frame
+    parsed = sources.detect(p).read(p, ctx)
+    f = parsed.frame
+    assert parsed.totals == {"_line": 6.0, "clicks": 300.0, "impressions": 3000.0, "spend": 1030.75}
     assert [d.date() for d in f["date_day"]] == [dt.date(2025, 12, 1), dt.date(2025, 12, 2)]
     assert f["spend"].tolist() == [10.5, 1020.25] and f["impressions"].tolist() == [1000, 2000]
