@@ -136,6 +136,9 @@ def _verdict(parsed: Parsed, path: Path, settings: Any, ctx: ReadContext, wh: An
             e.file = str(path)
         add(f"  refused:    {e}")
         return False
+    except Exception as e:  # noqa: BLE001 - explain never ends in a traceback; ingest would stop on this file
+        add(f"  refused:    {path.name}: the checks failed ({type(e).__name__}: {str(e)[:200]})")
+        return False
     sums = {m: float(pd.to_numeric(frame[m]).sum()) for m in ("impressions", "clicks", *_MONEY) if m in frame}
     shown = ", ".join(f"{m} {_fmt(v)}" for m, v in sums.items())
     rec = {True: "totals reconciled", None: "no totals to reconcile", False: "totals differ"}[res.reconciled]

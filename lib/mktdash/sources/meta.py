@@ -76,6 +76,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     assert spent is not None
     currency = _SPENT.match(spent).group(1)  # type: ignore[union-attr]
     start_col, end_col = b.need("Reporting starts"), b.need("Reporting ends")
+    b.mapping.update({"currency (in the header)": spent, "period end (day or range)": end_col})
     b.need("Campaign name")
     if _no_data(b) or len(b) == 0:
         b.split(np.ones(len(b), dtype=bool))
