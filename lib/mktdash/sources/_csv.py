@@ -355,8 +355,13 @@ class Body:
                 return pc.cast(s, pa.float64())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 pass
-        s = pc.utf8_trim_whitespace(s)
         group = "." if self.decimal_comma else ","
+        if not self.decimal_comma:
+            try:  # the common case, counts with thousands separators ("25,881"): a plain replace, no regex
+                return pc.cast(pc.replace_substring(s, group, ""), pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
+        s = pc.utf8_trim_whitespace(s)
         s = pc.replace_substring_regex(s, rf"[{group}%<>\s\x{{a0}}\x{{202f}}€$£]", "")
         if self.decimal_comma:
             s = pc.replace_substring(s, ",", ".")
