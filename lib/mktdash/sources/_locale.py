@@ -213,7 +213,8 @@ ACCOUNT_WORDS = {"account", "konto", "compte", "cuenta", "conta"}
 # Meta Ads Manager "Export table data"; the spent column carries the currency: "Ausgegebener Betrag (EUR)"
 META: dict[str, dict[str, str]] = {
     "de": {
-        "Berichtsbeginn": "Reporting starts", "Berichtsende": "Reporting ends", "Kampagnenname": "Campaign name",
+        "Tag": "Day", "Berichtsbeginn": "Reporting starts", "Berichtsende": "Reporting ends",
+        "Kampagnenname": "Campaign name",
         "Name der Kampagne": "Campaign name", "Name der Anzeigengruppe": "Ad set name",
         "Anzeigengruppenname": "Ad set name", "Name der Werbeanzeige": "Ad name", "Anzeigenname": "Ad name",
         "Ausgegebener Betrag": "Amount spent", "Impressionen": "Impressions", "Reichweite": "Reach",
@@ -223,7 +224,7 @@ META: dict[str, dict[str, str]] = {
         "Anzeigengruppen-ID": "Ad set ID", "Anzeigen-ID": "Ad ID",
     },
     "fr": {
-        "Début des rapports": "Reporting starts", "Fin des rapports": "Reporting ends",
+        "Jour": "Day", "Début des rapports": "Reporting starts", "Fin des rapports": "Reporting ends",
         "Nom de la campagne": "Campaign name", "Nom de l’ensemble de publicités": "Ad set name",
         "Nom de l'ensemble de publicités": "Ad set name", "Nom de la publicité": "Ad name",
         "Montant dépensé": "Amount spent", "Impressions": "Impressions", "Couverture": "Reach",
@@ -232,7 +233,7 @@ META: dict[str, dict[str, str]] = {
         "Nom du compte": "Account name", "Identifiant du compte": "Account ID",
     },
     "es": {
-        "Inicio del informe": "Reporting starts", "Fin del informe": "Reporting ends",
+        "Día": "Day", "Inicio del informe": "Reporting starts", "Fin del informe": "Reporting ends",
         "Nombre de la campaña": "Campaign name", "Nombre del conjunto de anuncios": "Ad set name",
         "Nombre del anuncio": "Ad name", "Importe gastado": "Amount spent", "Impresiones": "Impressions",
         "Alcance": "Reach", "Clics en el enlace": "Link clicks", "Clics (todos)": "Clicks (all)",
@@ -240,14 +241,14 @@ META: dict[str, dict[str, str]] = {
         "Nombre de la cuenta": "Account name", "Identificador de la cuenta": "Account ID",
     },
     "pt": {
-        "Início dos relatórios": "Reporting starts", "Término dos relatórios": "Reporting ends",
+        "Dia": "Day", "Início dos relatórios": "Reporting starts", "Término dos relatórios": "Reporting ends",
         "Nome da campanha": "Campaign name", "Nome do conjunto de anúncios": "Ad set name",
         "Nome do anúncio": "Ad name", "Valor usado": "Amount spent", "Impressões": "Impressions",
         "Alcance": "Reach", "Cliques no link": "Link clicks", "Cliques (todos)": "Clicks (all)",
         "Resultados": "Results", "Indicador de resultados": "Result indicator", "Nome da conta": "Account name",
     },
     "it": {
-        "Inizio report": "Reporting starts", "Fine report": "Reporting ends",
+        "Giorno": "Day", "Inizio report": "Reporting starts", "Fine report": "Reporting ends",
         "Nome della campagna": "Campaign name", "Nome del gruppo di inserzioni": "Ad set name",
         "Nome dell'inserzione": "Ad name", "Nome dell’inserzione": "Ad name", "Importo speso": "Amount spent",
         "Impressioni": "Impressions", "Copertura": "Reach", "Clic sul link": "Link clicks",
@@ -255,7 +256,7 @@ META: dict[str, dict[str, str]] = {
         "Nome dell'account": "Account name",
     },
     "nl": {
-        "Begin rapportage": "Reporting starts", "Einde rapportage": "Reporting ends",
+        "Dag": "Day", "Begin rapportage": "Reporting starts", "Einde rapportage": "Reporting ends",
         "Campagnenaam": "Campaign name", "Naam advertentieset": "Ad set name", "Advertentienaam": "Ad name",
         "Besteed bedrag": "Amount spent", "Weergaven": "Impressions", "Bereik": "Reach",
         "Klikken op link": "Link clicks", "Klikken (alle)": "Clicks (all)", "Resultaten": "Results",

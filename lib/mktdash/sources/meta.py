@@ -99,8 +99,16 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         ),
     }
     df = _csv.ad_frame(b, _columns(b, metric_cols, currency))
-    df["date_day"] = pd.Series(starts.to_numpy(), dtype="datetime64[s]")
-    grain, period = _grain(b, starts, ends, path)
+    day = b.pick(
+        "Day"
+    )  # Breakdown > By time > Day adds a Day column (the Reporting range is the whole period)
+    if day is not None:
+        df["date_day"] = pd.Series(b.date(day, ("%Y-%m-%d",)).to_numpy(), dtype="datetime64[s]")
+        grain, period = "day", (pc.min(starts).as_py().date(), pc.max(ends).as_py().date())
+        b.mapping["date_day"] = day
+    else:
+        df["date_day"] = pd.Series(starts.to_numpy(), dtype="datetime64[s]")
+        grain, period = _grain(b, starts, ends, path)
     totals: dict[str, float] = {}
     if summary is not None and summary.num_rows == 1:
         sb = _csv.Body(summary, int(np.flatnonzero(summary_mask)[0]) + 2, path)
