@@ -344,6 +344,7 @@ LOADS = {
     "meta_ads_manager_28days_no_breakdown.csv": ("ad_period", 3, 439, 229.29),
     "meta_ads_manager_daily_de.csv": ("ad_daily", 6, 1049, 539.20),
     "meta_ads_manager_day_breakdown_column.csv": ("ad_daily", 6, 604, 275.31),
+    "meta_ads_manager_day_fr_semicolon.csv": ("ad_daily", 4, 605, 2945.71),
     "meta_ads_manager_daily_en.csv": ("ad_daily", 9, 1543, 834.85),
     "meta_ads_manager_daily_fr.csv": ("ad_daily", 6, 1049, 539.20),
     "meta_ads_manager_lastweek_no_breakdown.csv": ("ad_daily", 3, 439, 229.29),

@@ -30,6 +30,14 @@ PLATFORM = "meta"
 _SPENT = re.compile(r"^Amount spent \(([A-Z]{3})\)$")
 CONVERSION_INDICATOR = r"(?i)purchase|lead|conversion|complete_registration|subscribe"
 DEFAULT_INDICATOR = "actions:offsite_conversion.fb_pixel_purchase"
+DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y")
+LOCAL_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%m/%d/%Y",
+)  # other UI languages: day first
 
 
 def _names(line: str) -> tuple[list[str], str, str]:
@@ -42,7 +50,11 @@ def _names(line: str) -> tuple[list[str], str, str]:
 def sniff(head: str, file_name: str) -> bool:
     first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
     names = _names(first)[0]
-    return "Reporting starts" in names and any(_SPENT.match(n) for n in names)
+    return (
+        ("Reporting starts" in names or "Day" in names)
+        and "Campaign name" in names
+        and any(_SPENT.match(n) for n in names)
+    )
 
 
 def _no_data_line(layout: _csv.Layout, end: int) -> bool:
@@ -75,8 +87,10 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         b.need("Amount spent (USD)")
     assert spent is not None
     currency = _SPENT.match(spent).group(1)  # type: ignore[union-attr]
-    start_col, end_col = b.need("Reporting starts"), b.need("Reporting ends")
-    b.mapping.update({"currency (in the header)": spent, "period end (day or range)": end_col})
+    day = b.pick("Day")  # Breakdown > By time > Day adds a Day column (the Reporting range: the whole period)
+    if day is None:
+        b.need("Reporting starts"), b.need("Reporting ends")
+    b.mapping.update({"currency (in the header)": spent})
     b.need("Campaign name")
     if _no_data(b) or len(b) == 0:
         b.split(np.ones(len(b), dtype=bool))
@@ -88,7 +102,6 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
             "the export has only its summary row", file=path, line=1, hint="Check the breakdown of the report"
         )
     b.decimal_comma = _csv.decimal_comma_of(b, [spent], lang)
-    starts, ends = b.date(start_col, ("%Y-%m-%d",)), b.date(end_col, ("%Y-%m-%d",))
     metric_cols: dict[str, str | None] = {
         "clicks": b.pick("Link clicks", "Clicks (all)"),
         "impressions": b.need("Impressions"),
@@ -99,23 +112,15 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         ),
     }
     df = _csv.ad_frame(b, _columns(b, metric_cols, currency))
-    day = b.pick(
-        "Day"
-    )  # Breakdown > By time > Day adds a Day column (the Reporting range is the whole period)
-    if day is not None:
-        df["date_day"] = pd.Series(b.date(day, ("%Y-%m-%d",)).to_numpy(), dtype="datetime64[s]")
-        grain, period = "day", (pc.min(starts).as_py().date(), pc.max(ends).as_py().date())
-        b.mapping["date_day"] = day
-    else:
-        df["date_day"] = pd.Series(starts.to_numpy(), dtype="datetime64[s]")
-        grain, period = _grain(b, starts, ends, path)
+    formats = DATE_FORMATS if lang == "en" else LOCAL_DATE_FORMATS
+    dates, grain, period = _dates(b, day, formats, path)
+    df["date_day"] = pd.Series(dates.to_numpy(), dtype="datetime64[s]")
     totals: dict[str, float] = {}
     if summary is not None and summary.num_rows == 1:
         sb = _csv.Body(summary, int(np.flatnonzero(summary_mask)[0]) + 2, path)
         sb.decimal_comma = b.decimal_comma
-        p0 = sb.date(start_col, ("%Y-%m-%d",))[0].as_py().date()
-        p1 = sb.date(end_col, ("%Y-%m-%d",))[0].as_py().date()
-        period = (p0, p1)
+        if sb.has(b.pick("Reporting starts")) and sb.has(b.pick("Reporting ends")):
+            period = (_first_day(sb, "Reporting starts", formats), _first_day(sb, "Reporting ends", formats))
         totals = {"_line": float(sb.lines[0])}
         for m, c in metric_cols.items():
             if c is not None and m != "conversions":
@@ -124,6 +129,30 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
                     totals[m] = v
         _csv.check_in_period(df, period, path, "the summary row")
     return _csv.parsed_ad(df, NAME, period, grain, [], totals=totals, replace_key=replace_key(df))
+
+
+def _first_day(b: _csv.Body, col: str, formats: tuple[str, ...]) -> dt.date:
+    return b.date(b.need(col), formats)[0].as_py().date()
+
+
+def _dates(
+    b: _csv.Body, day: str | None, formats: tuple[str, ...], path: Path
+) -> tuple[pa.ChunkedArray, str, tuple[dt.date, dt.date] | None]:
+    """(the rows' days, grain, period): from the Day column when there is one, else from the Reporting
+    starts/ends of each row (see :func:`_grain`)."""
+    start_col, end_col = b.pick("Reporting starts"), b.pick("Reporting ends")
+    starts = b.date(start_col, formats) if start_col else None
+    ends = b.date(end_col, formats) if end_col else None
+    if day is not None:
+        dates = b.date(day, formats)
+        b.mapping["date_day"] = day
+        period = None
+        if starts is not None and ends is not None:
+            period = (pc.min(starts).as_py().date(), pc.max(ends).as_py().date())
+        return dates, "day", period
+    assert starts is not None and ends is not None
+    grain, period = _grain(b, starts, ends, path)
+    return starts, grain, period
 
 
 def _split_summary(b: _csv.Body, path: Path) -> tuple[pa.Table | None, np.ndarray]:
