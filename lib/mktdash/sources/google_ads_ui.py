@@ -12,7 +12,13 @@ Layout::
 
 Quirks handled: counts quoted with thousands separators, ``Cost`` plain, `` --`` for missing, percentages
 (``77.77%``, ``< 10%``), ``Total:`` rows at the bottom (skipped, and ``Total: Account`` is returned in
-:attr:`Parsed.totals` for reconciliation). Without a ``Day`` column the report must cover a single day.
+:attr:`Parsed.totals` for reconciliation). The "Excel .csv" download is UTF-16LE with BOM and tab-separated;
+other UI languages translate the title, the range, the headers and the totals labels and write numbers as
+``1.234,56`` (dictionaries in :mod:`mktdash.sources._locale`); legacy AdWords reports put the range in the
+title (``Ad report (Oct 25, 2016-Oct 31, 2016)``) with the header on line 2. Without a ``Day`` segment the grain
+follows the range: one day, one ISO week (week grain), or any other range (``ad_period``), see
+:func:`mktdash.sources._csv.parsed_ad`; ``All time`` without Day is refused. A report with settings columns only
+is refused ("no metric columns"), one with no rows loads nothing for its period.
 """
 
 from __future__ import annotations

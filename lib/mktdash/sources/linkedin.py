@@ -7,6 +7,14 @@ Layout::
     <blank line>
     Start Date (in UTC),Account Name,Account ID,Campaign Group Name,Campaign Group ID,Campaign Name,Campaign ID,...
 
+or, as UTF-16 with tabs, the Ad Performance Report's preamble::
+
+    Ad Performance Report (in UTC)
+    Report Start: August 18, 2019, 12:00 AM
+    Report End: August 20, 2019, 11:59 PM
+    Date Generated: August 21, 2019, 9:14 AM
+    <blank line>
+
 M/D/YYYY dates, a ``Currency`` column, ``Total Spent``, ``Impressions``, ``Clicks``, ``Conversions``,
 ``Total Conversion Value``. No totals rows. LinkedIn's hierarchy maps to the canonical grain as in Fivetran's
 ad_reporting: campaign group -> campaign, campaign -> ad group, creative -> ad.

@@ -1,4 +1,4 @@
-"""Meta Ads Manager exports (Export table data > CSV), broken down by day.
+"""Meta Ads Manager exports (Export table data > CSV), by day or without time breakdown.
 
 Layout: header on line 1 (``Reporting starts``, ``Reporting ends``, ``Campaign name``, ``Ad set name``,
 ``Ad name``, ``Amount spent (USD)`` — the currency is inside the column name —, ``Impressions``, ``Reach``,
@@ -6,6 +6,10 @@ Layout: header on line 1 (``Reporting starts``, ``Reporting ends``, ``Campaign n
 ``Purchases conversion value`` and ids). An optional summary row (no campaign/ad set/ad name) spans the whole
 period: it gives :attr:`Parsed.period` and the totals to reconcile. ``clicks`` are ``Link clicks`` (as in
 Fivetran's facebook_ads model), ``conversions`` are ``Results`` when the ``Result indicator`` is a conversion.
+A ``Day`` breakdown column, when present, gives the rows' days. Without a daily breakdown every row spans the
+report's range: one ISO week loads at week grain, any other range into ``ad_period``. An export for a period
+without delivery (the header and one row ``No data available.``) is a valid empty report. Headers in the UI
+languages of :data:`mktdash.sources._locale.META` (``Ausgegebener Betrag (EUR)``, ``Montant dépensé (EUR)``).
 """
 
 from __future__ import annotations
