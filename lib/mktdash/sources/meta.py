@@ -92,8 +92,9 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     assert spent is not None
     currency = _SPENT.match(spent).group(1)  # type: ignore[union-attr]
     day = b.pick("Day")  # Breakdown > By time > Day adds a Day column (the Reporting range: the whole period)
-    if day is None:
-        b.need("Reporting starts"), b.need("Reporting ends")
+    if day is None:  # else each row's Reporting starts/ends give its day or range
+        b.need("Reporting starts")
+        b.need("Reporting ends")
     b.mapping.update({"currency (in the header)": spent})
     b.need("Campaign name")
     if _no_data(b) or len(b) == 0:
