@@ -483,9 +483,10 @@ def test_daily_and_week_files_of_one_account_do_not_double_count(
     got = wh.sql("SELECT count(*) n, sum(clicks) c, sum(spend) s FROM ad_daily").iloc[0]
     assert (int(got["c"]), float(got["s"])) == (700, 70.0)  # the week once, not twice
     assert int(got["n"]) == (7 if order[1] == "daily" else 1)  # the later file replaced the earlier
-    assert (
-        kpis.resolve_week(wh) == "2025-W50"
-    )  # a week file alone still makes its week the latest complete one
+    # a week file alone still makes its week the latest complete one, and counts in the weekly KPIs
+    assert kpis.resolve_week(wh) == "2025-W50"
+    week = wh.df(kpis.weekly(wh, by=()))
+    assert week[["week", "spend", "clicks"]].values.tolist() == [["2025-W50", 70.0, 700]]
 
 
 def _mutants(folder: Path, n: int = 200, seed: int = 20) -> list[Path]:
