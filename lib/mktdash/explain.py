@@ -39,7 +39,8 @@ def explain(path: Path, settings: Any, *, source: str | None = None, wh: Any = N
         add("  format:     not recognised")
         add(f"  refused:    {e}")
         return "\n".join(out), False
-    add(f"  format:     {mod.NAME} -> table {mod.TABLE} ({_why(mod, source)})")
+    add(f"  format:     {mod.NAME} -> table {mod.TABLE}")
+    add(f"  because:    {_why(mod, source, path)}")
     ctx = ReadContext(
         reporting_currency=settings.reporting_currency, pii_salt=ingest._salt(settings), today=dt.date.today()
     )
@@ -56,11 +57,20 @@ def explain(path: Path, settings: Any, *, source: str | None = None, wh: Any = N
     return "\n".join(out), loads
 
 
-def _why(mod: ModuleType, source: str | None) -> str:
+def _why(mod: ModuleType, source: str | None, path: Path) -> str:
+    """The format's own reason (``why(head)``) when it has one, else its description and first line."""
     if source:
         return "forced with --source"
+    head = sources.head_text(path)
+    if hasattr(mod, "why"):
+        try:
+            return str(mod.why(head))
+        except Exception:  # noqa: BLE001 - a reason is a courtesy: fall back to the generic one
+            pass
     doc = (mod.__doc__ or "").strip().splitlines()
-    return f"its layout matched: {doc[0].split(' (')[0].rstrip('.')}" if doc else "its layout matched"
+    what = doc[0].split(" (")[0].rstrip(".") if doc else mod.NAME
+    first = head.lstrip("\ufeff").splitlines()[0][:80] if head.strip() else ""
+    return f"the layout of {what}: first line {first!r}"
 
 
 def _describe_bodies(bodies: list[_csv.Body], add: Any) -> None:

@@ -433,6 +433,7 @@ def test_explain_shows_encoding_delimiter_locale_mapping_and_verdict(tmp_path: P
     for want in (
         "encoding:   UTF-16LE (BOM)",
         "format:     google_ads_ui -> table ad_daily",
+        "because:    the date range 2025-12-08..2025-12-14 on line 2 and a Google Ads header on line 3",
         "delimiter:  tab, header on line 3",
         "locale:     German headers, decimal comma (1.234,56)",
         "'Kosten' (Cost) -> spend",

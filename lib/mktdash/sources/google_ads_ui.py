@@ -89,6 +89,20 @@ def sniff(head: str, file_name: str) -> bool:
     return preamble(head.lstrip("\ufeff").splitlines()[:5]) is not None
 
 
+def why(head: str) -> str:
+    """Why :func:`sniff` recognised ``head`` (for ``mktdash ingest --explain``)."""
+    lines = head.lstrip("\ufeff").splitlines()[:5]
+    found = preamble(lines)
+    if found is None:
+        return "forced"
+    h, period = found
+    names = header_names(lines[h - 1])[0]
+    known = [n for n in names if n in VOCABULARY][:4]
+    rng = f"the date range {period[0]}..{period[1]}" if period else "All time"
+    where = "in the title" if h == 2 else "on line 2"
+    return f"{rng} {where} and a Google Ads header on line {h} ({', '.join(known)}, ...)"
+
+
 def _cell_number(text: str, decimal_comma: bool = False) -> float | None:
     t = re.sub(r"[.%<>\s\u00a0\u202f]" if decimal_comma else r"[,%<>\s\u00a0\u202f]", "", text or "")
     t = t.replace(",", ".") if decimal_comma else t

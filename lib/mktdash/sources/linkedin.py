@@ -58,6 +58,16 @@ def sniff(head: str, file_name: str) -> bool:
     )
 
 
+def why(head: str) -> str:
+    """Why :func:`sniff` recognised ``head`` (for ``mktdash ingest --explain``)."""
+    lines = head.lstrip("\ufeff").splitlines()[:10]
+    n = next((i for i, x in enumerate(lines, 1) if _is_header(x)), 0)
+    title = lines[0].strip().strip('"') if n > 1 else ""
+    return f"a LinkedIn header (Start Date (in UTC), ... Campaign ...) on line {n}" + (
+        f" after the preamble {title!r}" if title else ""
+    )
+
+
 def _day(text: str) -> dt.date | None:
     """ "7/1/2025" or "August 18, 2019, 12:00 AM" (the preamble's two styles)."""
     found = _locale.find_dates(text)

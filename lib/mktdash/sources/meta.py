@@ -61,6 +61,14 @@ def sniff(head: str, file_name: str) -> bool:
     )
 
 
+def why(head: str) -> str:
+    """Why :func:`sniff` recognised ``head`` (for ``mktdash ingest --explain``)."""
+    names = _names(head.lstrip("\ufeff").splitlines()[0])[0]
+    spent = next((n for n in names if _SPENT.match(n)), "Amount spent")
+    first = "Reporting starts" if "Reporting starts" in names else "Day"
+    return f"a Meta Ads Manager header on line 1 ({first}, Campaign name, {spent})"
+
+
 def _no_data_line(layout: _csv.Layout, end: int) -> bool:
     """The body is the single line "No data available." (one cell, not padded to the header's width)."""
     start = layout.offset_of_line(2)
