@@ -7,6 +7,11 @@ quoted thousands separators, `` --`` placeholders and percentages, and every err
 So the preamble/footer lines are found by looking at a few lines only, the body goes to pyarrow's
 multi-threaded CSV parser as strings, and conversions are pyarrow compute kernels (no per-row Python).
 Assumption: a data row is one physical line (no newlines inside quoted cells), so ``_line`` is exact.
+
+Real downloads vary: :func:`decode` takes UTF-8 (with or without BOM), UTF-16LE/BE (with BOM, or without when
+the NULs give it away) and Windows-1252 to UTF-8 once; :func:`sniff_sep` finds comma, tab or semicolon;
+:attr:`Body.decimal_comma` reads ``1.234,56``; a column repeated with the same values is read once; and
+:func:`parsed_ad` turns a report's grain (day, ISO week, other period) into the table it loads into.
 """
 
 from __future__ import annotations
