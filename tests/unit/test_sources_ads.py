@@ -339,6 +339,7 @@ LOADS = {
     "google_ads_campaign_lastweek_en_gb_excel.csv": ("ad_daily", 3, 4484, 2774.48),
     "google_ads_campaign_no_rows.csv": ("ad_daily", 0, 0, 0.0),
     "google_ads_editor_stats_2025-08-18.csv": ("ad_daily", 2, 417, 346.62),
+    "google_ads_editor_stats_de_2025-09-15.csv": ("ad_daily", 2, 1067, 1814.16),
     "linkedin_ad_performance_utf16.csv": ("ad_daily", 6, 114, 458.10),
     "linkedin_campaign_performance_en.csv": ("ad_daily", 4, 876, 728.78),
     "meta_ads_manager_28days_no_breakdown.csv": ("ad_period", 3, 439, 229.29),
