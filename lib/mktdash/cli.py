@@ -19,6 +19,7 @@ EPILOG = """examples:
   mktdash run --week 2025-W46 --params params/local/acme.yaml
   mktdash run --only 10_kpis           # one notebook
   mktdash ingest exports/*.csv         # load files (auto-detected) into the warehouse
+  mktdash ingest --explain report.csv  # what would be loaded from a file, or why it would be refused
   mktdash runs                         # list the archive
   mktdash serve                        # dashboards on http://127.0.0.1:8866 (login required)
 """
@@ -68,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "loaded is skipped; a bad file is quarantined and the others still load.")  # fmt: skip
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: data/inbox)")
     p.add_argument("--source", help="format name, skipping detection (see `mktdash formats`)")
+    p.add_argument(
+        "--explain", action="store_true",
+        help="load nothing: say per file which format, encoding, delimiter, locale, period, currency and column "
+        "mapping was found, and what would be loaded or why it would be refused",
+    )  # fmt: skip
     _params_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -153,6 +159,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if missing:
         print(f"mktdash ingest: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
+    if args.explain:
+        from mktdash import explain
+
+        return explain.explain_paths(list(targets), settings, source=args.source)
     with Warehouse.open() as wh:
         report = ingest.ingest_paths(wh, targets, settings, source=args.source, progress=not args.quiet)
     print(report.explain())

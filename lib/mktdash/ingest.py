@@ -55,6 +55,7 @@ TABLE_ORDER: dict[str, int] = {
 # the date column a Parsed.period refers to, per table (tables absent here replace by key only: snapshots)
 DATE_COLUMNS: dict[str, str] = {
     "ad_daily": "date_day",
+    "ad_period": "period_start",
     "web_daily": "date_day",
     "product_usage": "date_day",
     "fx_rates": "date_day",
@@ -67,10 +68,12 @@ CRM_SOURCE: dict[str, str] = {"crm_deals": "lead_source", "crm_contacts": "origi
 # original money column -> reporting-currency column, per table with a ``currency`` column
 MONEY: dict[str, dict[str, str]] = {
     "ad_daily": {"spend": "spend_reporting", "conversions_value": "conversions_value_reporting"},
+    "ad_period": {"spend": "spend_reporting", "conversions_value": "conversions_value_reporting"},
     "crm_deals": {"amount": "amount_reporting"},
 }
 # the day whose FX rate applies, and whether the nearest day with a rate may stand in
 FX_DATE: dict[str, tuple[str, bool]] = {"ad_daily": ("date_day", False), "crm_deals": ("_fx_date", True)}
+FX_DATE["ad_period"] = ("period_end", True)  # period totals: the rate of the period's last day (or nearest)
 LOADED = ("loaded", "replaced")
 # every status a file can end in, and what it means (printed by `mktdash ingest`, shown in 00_ingest)
 STATUSES: dict[str, str] = {
@@ -492,7 +495,7 @@ def _read(mod: ModuleType, path: Path, ctx: ReadContext, limits: ingest_guard.Li
             file=path,
             hint=f"Check that this is a {mod.NAME} export, or pass --source NAME",
         ) from e
-    if parsed.frame is None or len(parsed.frame) == 0:
+    if parsed.frame is None or (len(parsed.frame) == 0 and not parsed.empty_ok):
         raise SourceError("no data rows", file=path, hint="Check the date range and filters of the export")
     return parsed
 
@@ -624,7 +627,7 @@ def _prepare(
     if "_line" not in f:
         f["_line"] = np.arange(1, len(f) + 1)
     f = _neutralise_formulas(f, res)
-    if table == "ad_daily":
+    if table in ("ad_daily", "ad_period"):
         ctype = f.get("_campaign_type", None)
         need = f["channel"].isna()
         if need.any():
@@ -742,7 +745,7 @@ def _minimal_checks(f: pd.DataFrame, path: Path, ctx: ReadContext, settings: Any
         fail((f[m] < 0).fillna(False), m, f"negative {m}", "Counts and money cannot be negative")
     horizon = pd.Timestamp(ctx.today) + pd.Timedelta(days=int(getattr(settings.ingest, "max_future_days", 0)))
     fail(
-        f["date_day"] > horizon,
+        f["date_day" if "date_day" in f else "period_end"] > horizon,
         "date_day",
         f"date in the future (after {horizon.date()})",
         "Check the date column and the report's time zone",

@@ -187,6 +187,15 @@ TABLES: dict[str, dict[str, str]] = {
     },
 }
 
+# Ad-platform totals over a range that is neither a day nor an ISO week (a report downloaded without the Day
+# segment, e.g. "Last 28 days"): kept for that exact period to reconcile daily data, never spread over days,
+# not counted in the weekly KPIs or the MMM (see docs/formats.md)
+TABLES["ad_period"] = {
+    "period_start": DATE,
+    "period_end": DATE,
+    **{c: t for c, t in TABLES["ad_daily"].items() if c != "date_day"},
+}
+
 
 IBIS_TYPES = {STR: "string", INT: "int64", FLOAT: "float64", BOOL: "boolean"}
 
@@ -231,6 +240,10 @@ def conform(df: pd.DataFrame, table: str) -> pd.DataFrame:
 KEYS: dict[str, list[str]] = {
     "ad_daily": [
         "date_day", "platform", "account_id", "campaign_id", "campaign_name",
+        "ad_group_id", "ad_group_name", "ad_id", "ad_name", "audience", "creative",
+    ],
+    "ad_period": [
+        "period_start", "period_end", "platform", "account_id", "campaign_id", "campaign_name",
         "ad_group_id", "ad_group_name", "ad_id", "ad_name", "audience", "creative",
     ],
     "web_daily": ["date_day", "property_id", "channel_group", "source_medium"],

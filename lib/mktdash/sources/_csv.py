@@ -7,11 +7,18 @@ quoted thousands separators, `` --`` placeholders and percentages, and every err
 So the preamble/footer lines are found by looking at a few lines only, the body goes to pyarrow's
 multi-threaded CSV parser as strings, and conversions are pyarrow compute kernels (no per-row Python).
 Assumption: a data row is one physical line (no newlines inside quoted cells), so ``_line`` is exact.
+
+Real downloads vary: :func:`decode` takes UTF-8 (with or without BOM), UTF-16LE/BE (with BOM, or without when
+the NULs give it away) and Windows-1252 to UTF-8 once; :func:`sniff_sep` finds comma, tab or semicolon;
+:attr:`Body.decimal_comma` reads ``1.234,56``; a column repeated with the same values is read once; and
+:func:`parsed_ad` turns a report's grain (day, ISO week, other period) into the table it loads into.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import contextvars
 import csv
 import datetime as dt
 import difflib
@@ -28,8 +35,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from mktdash.schema import TABLES
-from mktdash.sources import _xlsx
-from mktdash.sources.base import SourceError
+from mktdash.sources import _locale, _xlsx
+from mktdash.sources.base import Parsed, SourceError
 
 NULLS = ["", "--", " --", "-- ", " -- "]
 MAX_VALUE = 1e12  # anything larger in a count or money column is garbage, not data
@@ -38,40 +45,99 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 # ---- decoding ---------------------------------------------------------------------------------------------
-def read_bytes(path: Path) -> bytes:
-    """The file as UTF-8 bytes without BOM (UTF-16 with BOM is transcoded); clear errors otherwise."""
-    data = Path(path).read_bytes()
-    if _xlsx.is_xlsx(data, Path(path).name):  # an Excel download: its first sheet as CSV text
-        data = _xlsx.to_csv_text(path).encode("utf-8")
-    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        raise SourceError("the file is empty", file=path, hint="Download the export again")
+def decode(data: bytes, file: Path | str | None = None) -> tuple[bytes, str]:
+    """``data`` as UTF-8 bytes without BOM, and the encoding it was in: UTF-16LE/BE with BOM, UTF-8 with or
+    without BOM, else Windows-1252 (what Excel writes on Windows); SourceError otherwise."""
+    blank = b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"
+    if not data[:4096].strip(blank) and not data.strip(blank):  # (the whole file is copied only if blank)
+        raise SourceError("the file is empty", file=file, hint="Download the export again")
     if data[:2] in _UTF16_BOMS:
+        enc = "UTF-16LE (BOM)" if data[:2] == b"\xff\xfe" else "UTF-16BE (BOM)"
         try:
-            return data.decode("utf-16").encode("utf-8")
+            return data.decode("utf-16").encode("utf-8"), enc
         except UnicodeDecodeError as e:
             raise SourceError(
-                f"broken UTF-16 text at byte {e.start}", file=path, hint="Export the file again from the tool"
+                f"broken UTF-16 text at byte {e.start}", file=file, hint="Export the file again from the tool"
             ) from None
-    if data[:3] == b"\xef\xbb\xbf":
-        data = data[3:]
+    no_bom = _utf16_without_bom(data[:4096])
+    if (
+        no_bom
+    ):  # NUL every other byte: UTF-16 text whose byte-order mark was lost (re-saved, cut, concatenated)
+        try:
+            return data[: len(data) // 2 * 2].decode(no_bom).encode("utf-8"), f"{no_bom.upper()} (no BOM)"
+        except UnicodeDecodeError:
+            pass
+    enc = "UTF-8 (BOM)" if data[:3] == b"\xef\xbb\xbf" else "UTF-8"
+    data = data[3:] if enc == "UTF-8 (BOM)" else data
     try:
         data.decode("utf-8")
+        return data, enc
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
+        bad = e.start
+    if b"\x00" not in data and enc == "UTF-8":
+        try:
+            return data.decode("cp1252").encode("utf-8"), "Windows-1252"
+        except UnicodeDecodeError:
+            pass
+    if data[:2] == b"PK" or b"\x00" in data[:4096]:
         raise SourceError(
-            f"not UTF-8 text (byte 0x{data[e.start]:02x})",
-            file=path,
-            line=line,
-            hint="Export as CSV (UTF-8) from the tool, or re-save the file as UTF-8",
-        ) from None
-    return data
+            "a binary file, not CSV text" + (" (an Excel workbook?)" if data[:2] == b"PK" else ""),
+            file=file,
+            line=1,
+            hint="Download the report as CSV (or Excel .csv), not as .xlsx or .pdf",
+        )
+    raise SourceError(
+        f"not UTF-8, UTF-16 or Windows-1252 text (byte 0x{data[bad]:02x})",
+        file=file,
+        line=data.count(b"\n", 0, bad) + 1,
+        hint="Export as CSV (UTF-8) from the tool, or re-save the file as UTF-8",
+    )
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``utf-16-le`` / ``utf-16-be`` when ``head`` looks like BOM-less UTF-16 text (NULs on one side only)."""
+    if len(head) < 8 or b"\x00" not in head:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    half = len(head) // 2
+    if odd > 0.4 * half and even == 0:
+        return "utf-16-le"
+    if even > 0.4 * half and odd == 0:
+        return "utf-16-be"
+    return None
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file as UTF-8 bytes without BOM (see :func:`decode`); an Excel download as its first sheet's CSV."""
+    data = Path(path).read_bytes()
+    if _xlsx.is_xlsx(data, Path(path).name):
+        data = _xlsx.to_csv_text(path).encode("utf-8")
+    return decode(data, path)[0]
 
 
 def decode_head(data: bytes) -> str:
-    """Decode the first bytes of a file for sniffing (BOM aware, never raises)."""
+    """Decode the first bytes of a file for sniffing (BOM aware, Windows-1252 fallback, never raises)."""
     if data[:2] in _UTF16_BOMS:
         return data[: len(data) // 2 * 2].decode("utf-16", errors="replace")
-    return data.decode("utf-8-sig", errors="replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        if e.start >= len(data) - 3 or b"\x00" in data:  # a character cut by the head's end, or binary
+            return data.decode("utf-8-sig", errors="replace")
+        return data.decode("cp1252", errors="replace")
+
+
+def sniff_sep(line: str) -> str:
+    """The delimiter of a header line: tab, semicolon or comma, whichever splits it into most cells."""
+    best, n = ",", 1
+    for sep in ("\t", ";", ","):
+        cells = len(split_csv_line(line, sep))
+        if cells > n:
+            best, n = sep, cells
+    return best
+
+
+SEP_NAMES = {",": "comma", "\t": "tab", ";": "semicolon"}
 
 
 def split_csv_line(line: str, sep: str = ",") -> list[str]:
@@ -153,6 +219,21 @@ def find_header(lines: Sequence[str], test: Callable[[str], bool], file: Path, w
 
 
 # ---- body parse -------------------------------------------------------------------------------------------
+# ``mktdash ingest --explain``: the bodies a reader parsed, with which column gave which canonical one
+_TRACE: contextvars.ContextVar[list[Body] | None] = contextvars.ContextVar("mktdash_csv_trace", default=None)
+
+
+@contextlib.contextmanager
+def trace() -> Any:
+    """Collect the :class:`Body` objects readers parse inside the block (their ``mapping``, ``original``)."""
+    bodies: list[Body] = []
+    token = _TRACE.set(bodies)
+    try:
+        yield bodies
+    finally:
+        _TRACE.reset(token)
+
+
 class Body:
     """The data rows of an export as a pyarrow table of strings plus the file line of each row."""
 
@@ -160,6 +241,27 @@ class Body:
         self.table = table
         self.file = file
         self.lines = np.arange(first_line, first_line + table.num_rows, dtype="int64")
+        self.header_line = first_line - 1
+        self.decimal_comma = False  # numbers written 1.234,56 (set by the reader from the file's locale)
+        self.sep = ","
+        self.file_columns = list(table.column_names)  # as in the file, repeats included (totals rows' cells)
+        self.original: dict[str, str] = {}  # translated header -> as written in the file
+        self.mapping: dict[str, str] = {}  # canonical column -> file column (when traced)
+        self._made: dict[int, tuple[Any, str]] | None = None
+        traced = _TRACE.get()
+        if traced is not None:
+            self._made = {}
+            traced.append(self)
+
+    def _from(self, arr: Any, col: str | None) -> Any:
+        """Remember that ``arr`` was made from column ``col`` (only when traced)."""
+        if self._made is not None and col is not None:
+            self._made[id(arr)] = (arr, col)
+        return arr
+
+    def source_of(self, value: Any) -> str | None:
+        made = self._made.get(id(value)) if self._made is not None else None
+        return made[1] if made is not None and made[0] is value else None
 
     @property
     def columns(self) -> list[str]:
@@ -175,6 +277,14 @@ class Body:
         self.table = self.table.filter(keep)
         self.lines = self.lines[~mask]
         return removed
+
+    def rename(self, names: Sequence[str]) -> None:
+        """Rename the columns (e.g. translated headers); names that would repeat keep their original name."""
+        out: list[str] = []
+        for old, new in zip(self.table.column_names, names, strict=True):
+            out.append(old if new in out or (new != old and new in self.table.column_names) else new)
+        self.original.update({new: old for old, new in zip(self.table.column_names, out, strict=True)})
+        self.table = self.table.rename_columns(out)
 
     def has(self, col: str | None) -> bool:
         return col is not None and col in self.table.column_names
@@ -209,7 +319,9 @@ class Body:
             return pa.chunked_array([pa.nulls(len(self), pa.string())])
         arr = self.table[col]
         padded = pc.or_(pc.starts_with(arr, " "), pc.ends_with(arr, " "))
-        return pc.utf8_trim_whitespace(arr) if pc.any(padded).as_py() else arr  # trim only when needed
+        return self._from(
+            pc.utf8_trim_whitespace(arr) if pc.any(padded).as_py() else arr, col
+        )  # trim if needed
 
     def _bad(self, col: str, ok: np.ndarray, what: str, hint: str) -> SourceError:
         idx = int(np.flatnonzero(~ok)[0])
@@ -224,21 +336,7 @@ class Body:
         if col is None:
             arr = pa.chunked_array([pa.nulls(n, pa.float64())])
         else:
-            s = self.table[col]
-            try:  # fast path: plain numbers ("199421.15")
-                arr = pc.cast(s, pa.float64())
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                s = pc.utf8_trim_whitespace(s)
-                s = pc.replace_substring_regex(s, r"[,%<>\s]", "")
-                s = pc.if_else(pc.equal(s, "--"), pa.scalar(None, pa.string()), s)
-                try:
-                    arr = pc.cast(s, pa.float64())
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    parsed = pd.to_numeric(pd.Series(s.to_numpy(zero_copy_only=False)), errors="coerce")
-                    ok = parsed.notna().to_numpy() | pd.isna(s.to_numpy(zero_copy_only=False))
-                    raise self._bad(
-                        col, ok, "not a number", "Fix the cell or export the report again"
-                    ) from None
+            arr = self._to_float(col)
             bad = pc.or_(pc.or_(pc.is_nan(arr), pc.is_inf(arr)), pc.greater(pc.abs(arr), MAX_VALUE))
             if pc.any(bad).as_py():
                 ok = ~pc.fill_null(bad, False).to_numpy(zero_copy_only=False)
@@ -254,7 +352,34 @@ class Body:
                 raise self._bad(col, whole, "not a whole number", "Counts must be whole numbers")
         if fill is not None:
             arr = pc.fill_null(arr, fill)
-        return pc.cast(arr, pa.int64()) if integer and fill is not None else arr
+        return self._from(pc.cast(arr, pa.int64()) if integer and fill is not None else arr, col)
+
+    def _to_float(self, col: str) -> pa.ChunkedArray:
+        """A column as float64: plain numbers on the fast path, else thousands separators, `` --``, ``%``,
+        ``< 10%`` and (``decimal_comma``) ``1.234,56`` / ``1 234,56`` cleaned first."""
+        s = self.table[col]
+        if not self.decimal_comma:
+            try:  # fast path: plain numbers ("199421.15")
+                return pc.cast(s, pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
+        group = "." if self.decimal_comma else ","
+        if not self.decimal_comma:
+            try:  # the common case, counts with thousands separators ("25,881"): a plain replace, no regex
+                return pc.cast(pc.replace_substring(s, group, ""), pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
+        s = pc.utf8_trim_whitespace(s)
+        s = pc.replace_substring_regex(s, rf"[{group}%<>\s\x{{a0}}\x{{202f}}€$£]", "")
+        if self.decimal_comma:
+            s = pc.replace_substring(s, ",", ".")
+        s = pc.if_else(pc.equal(s, "--"), pa.scalar(None, pa.string()), s)
+        try:
+            return pc.cast(s, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            parsed = pd.to_numeric(pd.Series(s.to_numpy(zero_copy_only=False)), errors="coerce")
+            ok = parsed.notna().to_numpy() | pd.isna(s.to_numpy(zero_copy_only=False))
+            raise self._bad(col, ok, "not a number", "Fix the cell or export the report again") from None
 
     def date(self, col: str, formats: Sequence[str]) -> pa.ChunkedArray:
         """Parse a date column trying ``formats`` in order (the whole column must fit one format)."""
@@ -266,9 +391,14 @@ class Body:
             raise self._bad(col, ok, "missing date", "Every row needs a date")
         for fmt in formats:
             try:
+                self.mapping.setdefault("date_day", col)
                 return pc.strptime(s, format=fmt, unit="s")
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 continue
+        written = self._written_dates(col)
+        if written is not None:
+            self.mapping.setdefault("date_day", col)
+            return written
         vals = pd.Series(s.to_numpy(zero_copy_only=False))
         best = max(
             (pd.to_datetime(vals, format=f, errors="coerce").notna().to_numpy() for f in formats),
@@ -277,6 +407,21 @@ class Body:
         raise self._bad(
             col, best, f"not a date in the format {formats[0]}", "Export with the tool's default date format"
         )
+
+    def _written_dates(self, col: str, limit: int = 20_000) -> pa.ChunkedArray | None:
+        """Dates written out in a UI language ("1. Dezember 2025", "Dec 1, 2025", "1 déc. 2025"), parsed once
+        per distinct value; None when any value is not such a date."""
+        s = pc.utf8_trim_whitespace(self.table[col])
+        uniques = pc.unique(s)
+        if len(uniques) > limit:
+            return None
+        days = []
+        for text in uniques.to_pylist():
+            found = _locale.find_dates(text or "")
+            if len(found) != 1:
+                return None
+            days.append(dt.datetime.combine(found[0], dt.time()))
+        return pc.take(pa.array(days, pa.timestamp("s")), pc.index_in(s, value_set=uniques))
 
 
 def parse_body(
@@ -292,15 +437,7 @@ def parse_body(
     names = [c.strip() for c in split_csv_line(header_text, sep)]
     if not names or not any(names):
         raise SourceError("the header line is empty", file=file, line=header_line)
-    dup = sorted({c for c in names if names.count(c) > 1})
-    if dup:
-        raise SourceError(
-            f"duplicate column {dup[0]!r} in the header",
-            file=file,
-            line=header_line,
-            column=dup[0],
-            hint="Remove the repeated column and export again",
-        )
+    names, repeats = _unique_names(names)
     if nl < 0 or nl + 1 >= end:
         if expect_rows:
             raise SourceError(
@@ -309,7 +446,11 @@ def parse_body(
                 line=header_line,
                 hint="Check the date range and filters of the report",
             )
-        return Body(pa.table({c: pa.array([], pa.string()) for c in names}), header_line + 1, file)
+        empty = Body(
+            pa.table({c: pa.array([], pa.string()) for c in names if c not in repeats}), header_line + 1, file
+        )
+        empty.sep = sep
+        return empty
     buf = pa.py_buffer(layout.data).slice(nl + 1, end - nl - 1)
     try:
         table = pv.read_csv(
@@ -331,7 +472,39 @@ def parse_body(
             line=header_line + line if line else None,
             hint="Export the report again; do not edit it in a spreadsheet",
         ) from None
-    return Body(table, header_line + 1, file)
+    body = Body(_drop_repeats(table, repeats, file, header_line), header_line + 1, file)
+    body.sep, body.file_columns = sep, names
+    return body
+
+
+def _unique_names(names: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Header names made unique (``Currency code``, ``Currency code (2)``) and {renamed: original}."""
+    seen: dict[str, int] = {}
+    out, repeats = [], {}
+    for c in names:
+        seen[c] = seen.get(c, 0) + 1
+        if seen[c] > 1:
+            new = f"{c} ({seen[c]})"
+            repeats[new] = c
+            c = new
+        out.append(c)
+    return out, repeats
+
+
+def _drop_repeats(table: pa.Table, repeats: dict[str, str], file: Path, header_line: int) -> pa.Table:
+    """A column the export repeats (Google Ads ad group reports repeat ``Currency code``) is dropped when it
+    holds the same values as its first occurrence; different values under one name cannot be read."""
+    for new, c in repeats.items():
+        if not table[new].equals(table[c]):
+            raise SourceError(
+                f"column {c!r} appears twice in the header with different values",
+                file=file,
+                line=header_line,
+                column=c,
+                hint="Remove one of the two columns from the report and export it again",
+            )
+        table = table.drop_columns([new])
+    return table
 
 
 def _locate_bad_row(text: str, ncols: int, sep: str) -> tuple[int | None, str]:
@@ -372,6 +545,9 @@ def ad_frame(body: Body, cols: dict[str, Any], extra: dict[str, Any] | None = No
     arrays: dict[str, Any] = {}
     for name, typ in TABLES["ad_daily"].items():
         v, at = cols.get(name), _ARROW[typ]
+        src = body.source_of(v)
+        if src is not None:
+            body.mapping[name] = src
         if v is None:
             arrays[name] = pa.nulls(n, at)
         elif isinstance(v, pa.ChunkedArray | pa.Array):
@@ -386,6 +562,55 @@ def ad_frame(body: Body, cols: dict[str, Any], extra: dict[str, Any] | None = No
         if str(out[name].dtype) != str(pd.Series(dtype=typ).dtype):
             out[name] = out[name].astype(typ)
     return out
+
+
+def decimal_comma_of(body: Body, cols: Iterable[str | None], language: str, n: int = 500) -> bool:
+    """Whether ``body``'s money columns are written with a decimal comma (see :func:`_locale.decimal_comma`)."""
+    samples: list[str | None] = []
+    for c in cols:
+        if c is not None and body.has(c):
+            samples += body.table[c].slice(0, n).to_pylist()
+    return _locale.decimal_comma(samples, language)
+
+
+def parsed_ad(
+    df: pd.DataFrame,
+    source: str,
+    period: tuple[dt.date, dt.date] | None,
+    grain: str,
+    warnings: list[str],
+    **kw: Any,
+) -> Parsed:
+    """The :class:`Parsed` of an ad report by its grain.
+
+    ``day``: rows into ``ad_daily``. ``week`` (a report without Day segment over one ISO week, or with the
+    Week segment): rows into ``ad_daily`` dated on the week's last day (Sunday), so they count in the weekly
+    KPIs and the MMM, and the data counts as reaching the end of that week. ``period`` (any other range): rows into ``ad_period`` with the exact period, never spread over
+    days. A file with no rows loads nothing for its period (the ledger says so)."""
+    notes = list(warnings)
+    span = f"{period[0]}..{period[1]}" if period else "its period"
+    if df.empty:
+        notes.append(f"the report has no rows for {span}: nothing to load")
+        return Parsed("ad_daily", df, source, period, warnings=notes, empty_ok=True, grain=grain, **kw)
+    if grain == "week":  # on the week's Sunday: the data then reaches the end of that week (latest week)
+        d = pd.to_datetime(df["date_day"])
+        df["date_day"] = (d + pd.to_timedelta(6 - d.dt.weekday, unit="D")).astype("datetime64[s]")
+        notes.append(
+            "no Day segment: loaded at week grain, each ISO week's totals on its Sunday "
+            f"(first {df['date_day'].min().date()})"
+        )
+    if grain == "period" and period is not None:
+        notes.append(
+            f"no Day segment: totals of {span} kept in ad_period (not spread over days, not in weekly KPIs); "
+            "download with Segment > Time > Day for daily rows"
+        )
+        frame = df.drop(columns="date_day")
+        frame.insert(0, "period_end", pd.Timestamp(period[1]))
+        frame.insert(0, "period_start", pd.Timestamp(period[0]))
+        for c in ("period_start", "period_end"):
+            frame[c] = frame[c].astype("datetime64[s]")
+        return Parsed("ad_period", frame, source, period, warnings=notes, grain=grain, **kw)
+    return Parsed("ad_daily", df, source, period or period_of(df), warnings=notes, grain=grain, **kw)
 
 
 def sums(df: pd.DataFrame, metrics: Iterable[str] = AD_METRICS) -> dict[str, float]:

@@ -79,6 +79,10 @@ class Parsed:
         default_factory=dict
     )  # e.g. {"platform": "meta", "account_id": "act_1"}
     warnings: list[str] = field(default_factory=list)
+    # a report with no rows for its period (Meta's "No data available.", an empty Google Ads report) is a
+    # valid empty load (ledger ``loaded``, 0 rows, a note), not an error
+    empty_ok: bool = False
+    grain: str = "day"  # day | week | period: what one row of an ad report covers
 
 
 class FormatModule(Protocol):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from mktdash.sources import _csv
+from mktdash.sources import _csv, _locale
 from mktdash.sources.base import Parsed, ReadContext, SourceError
 from mktdash.sources.google_ads_ui import DAY_FORMATS, PLATFORM, campaign_types, replace_key
 
@@ -26,8 +26,8 @@ _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 def sniff(head: str, file_name: str) -> bool:
     first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
-    cells = [c.strip() for c in first.split("\t")]
-    return len(cells) > 2 and "Campaign" in cells and ("Campaign Type" in cells or "Ad Group" in cells)
+    cells = {c.lower() for c in _locale.translate(first.split("\t"), _locale.GOOGLE_ADS)[0]}
+    return len(cells) > 2 and "campaign" in cells and ("campaign type" in cells or "ad group" in cells)
 
 
 def read(path: Path, ctx: ReadContext) -> Parsed:
@@ -35,6 +35,9 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     layout = _csv.Layout(data, path)
     end, _ = layout.peel_footer(lambda line: False)
     b = _csv.parse_body(layout, 1, end, sep="\t")
+    names, lang = _locale.translate(b.columns, _locale.GOOGLE_ADS)  # Editor in another UI language
+    b.rename(names)
+    b.decimal_comma = _csv.decimal_comma_of(b, [b.pick("Cost")], lang)
     day = b.pick("Day", "Date")
     if day is not None:
         dates: Any = b.date(day, DAY_FORMATS)

@@ -7,6 +7,14 @@ Layout::
     <blank line>
     Start Date (in UTC),Account Name,Account ID,Campaign Group Name,Campaign Group ID,Campaign Name,Campaign ID,...
 
+or, as UTF-16 with tabs, the Ad Performance Report's preamble::
+
+    Ad Performance Report (in UTC)
+    Report Start: August 18, 2019, 12:00 AM
+    Report End: August 20, 2019, 11:59 PM
+    Date Generated: August 21, 2019, 9:14 AM
+    <blank line>
+
 M/D/YYYY dates, a ``Currency`` column, ``Total Spent``, ``Impressions``, ``Clicks``, ``Conversions``,
 ``Total Conversion Value``. No totals rows. LinkedIn's hierarchy maps to the canonical grain as in Fivetran's
 ad_reporting: campaign group -> campaign, campaign -> ad group, creative -> ad.
@@ -14,43 +22,78 @@ ad_reporting: campaign group -> campaign, campaign -> ad group, creative -> ad.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from mktdash.sources import _csv
+from mktdash.sources import _csv, _locale
 from mktdash.sources.base import Parsed, ReadContext
 from mktdash.sources.google_ads_ui import replace_key
 
 NAME = "linkedin"
 TABLE = "ad_daily"
 PLATFORM = "linkedin"
-_START = re.compile(r"Report Start:\s*(\d{1,2}/\d{1,2}/\d{4})")
-_END = re.compile(r"Report End:\s*(\d{1,2}/\d{1,2}/\d{4})")
+_START = re.compile(r"Report Start:\s*([^\t\"]+?)(?:[,\t\"]*\s*Report End:|[\t\"]*$)", re.M)
+_END = re.compile(r"Report End:\s*([^\t\"]+)")
+
+
+def _names(line: str) -> tuple[list[str], str, str]:
+    sep = _csv.sniff_sep(line)
+    names, lang = _locale.translate(_csv.split_csv_line(line, sep), _locale.LINKEDIN)
+    return names, lang, sep
 
 
 def _is_header(line: str) -> bool:
-    return line.startswith(("Start Date", '"Start Date')) and "Campaign" in line
+    names = _names(line)[0]
+    return bool(names) and names[0].startswith("Start Date") and any("Campaign" in n for n in names)
 
 
 def sniff(head: str, file_name: str) -> bool:
-    lines = head.lstrip("\ufeff").splitlines()[:8]
-    return any(_is_header(x) for x in lines) and ("Campaign Group" in head or "Report Start" in head)
+    lines = head.lstrip("\ufeff").splitlines()[:10]
+    return any(_is_header(x) for x in lines) and (
+        "Campaign Group" in head or "Report Start" in head or "Kampagnengruppe" in head
+    )
+
+
+def why(head: str) -> str:
+    """Why :func:`sniff` recognised ``head`` (for ``mktdash ingest --explain``)."""
+    lines = head.lstrip("\ufeff").splitlines()[:10]
+    n = next((i for i, x in enumerate(lines, 1) if _is_header(x)), 0)
+    title = lines[0].strip().strip('"') if n > 1 else ""
+    return f"a LinkedIn header (Start Date (in UTC), ... Campaign ...) on line {n}" + (
+        f" after the preamble {title!r}" if title else ""
+    )
+
+
+def _day(text: str) -> dt.date | None:
+    """ "7/1/2025" or "August 18, 2019, 12:00 AM" (the preamble's two styles)."""
+    found = _locale.find_dates(text)
+    return found[0] if found else _csv.parse_mdy(text)
+
+
+def _period(preamble: str) -> tuple[dt.date, dt.date] | None:
+    s, e = _START.search(preamble), _END.search(preamble)
+    if not (s and e):
+        return None
+    p0, p1 = _day(s.group(1)), _day(e.group(1))
+    return (p0, p1) if p0 and p1 else None
 
 
 def read(path: Path, ctx: ReadContext) -> Parsed:
-    data = _csv.read_bytes(path)
-    layout = _csv.Layout(data, path)
-    lines = layout.head(10)
+    layout = _csv.Layout(_csv.read_bytes(path), path)
+    lines = layout.head(12)
     header = _csv.find_header(lines, _is_header, path, "LinkedIn (Start Date (in UTC), ...)")
-    pre = "\n".join(lines[: header - 1])
-    s, e = _START.search(pre), _END.search(pre)
-    period = (_csv.parse_mdy(s.group(1)), _csv.parse_mdy(e.group(1))) if s and e else None
+    period = _period("\n".join(lines[: header - 1]))
+    _, lang, sep = _names(lines[header - 1])
     end, _ = layout.peel_footer(lambda line: False)
-    b = _csv.parse_body(layout, header, end)
+    b = _csv.parse_body(layout, header, end, sep=sep)
+    b.rename(_locale.translate(b.columns, _locale.LINKEDIN)[0])
     date_col = b.need("Start Date (in UTC)", "Start Date")
+    spend = b.need("Total Spent", "Amount Spent")
+    b.decimal_comma = _csv.decimal_comma_of(b, [spend], lang)
     currency = b.pick("Currency")
     cols = {
         "platform": PLATFORM,
@@ -61,27 +104,22 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         "campaign_name": b.text(b.need("Campaign Group Name")),
         "ad_group_id": b.text(b.pick("Campaign ID")),
         "ad_group_name": b.text(b.pick("Campaign Name")),
-        "ad_id": b.text(b.pick("Creative ID")),
-        "ad_name": b.text(b.pick("Creative Name")),
+        "ad_id": b.text(b.pick("Creative ID", "Ad ID")),
+        "ad_name": b.text(b.pick("Creative Name", "Ad Name")),
         "clicks": b.number(b.pick("Clicks"), integer=True, fill=0),
         "impressions": b.number(b.need("Impressions"), integer=True, fill=0),
-        "spend": b.number(b.need("Total Spent", "Amount Spent"), fill=0.0),
+        "spend": b.number(spend, fill=0.0),
         "conversions": b.number(b.pick("Conversions")),
         "conversions_value": b.number(b.pick("Total Conversion Value", "Conversion Value")),
         "currency": b.text(currency) if currency else ctx.reporting_currency,
     }
     df = _csv.ad_frame(b, cols)
-    df["date_day"] = pd.Series(b.date(date_col, ("%m/%d/%Y", "%Y-%m-%d")).to_numpy(), dtype="datetime64[s]")
-    period = period if period and None not in period else None
-    _csv.check_in_period(df, period, path, "the Report Start/End line")  # type: ignore[arg-type]
-    return Parsed(
-        table=TABLE,
-        frame=df,
-        source=NAME,
-        period=period or _csv.period_of(df),  # type: ignore[arg-type]
-        replace_key=replace_key(df),
-        warnings=[] if currency else [f"no Currency column: assumed {ctx.reporting_currency}"],
+    df["date_day"] = pd.Series(
+        b.date(date_col, ("%m/%d/%Y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y")).to_numpy(), dtype="datetime64[s]"
     )
+    _csv.check_in_period(df, period, path, "the Report Start/End line")
+    warnings = [] if currency else [f"no Currency column: assumed {ctx.reporting_currency}"]
+    return _csv.parsed_ad(df, NAME, period, "day", warnings, replace_key=replace_key(df))
 
 
 def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:

@@ -1,4 +1,4 @@
-"""Meta Ads Manager exports (Export table data > CSV), broken down by day.
+"""Meta Ads Manager exports (Export table data > CSV), by day or without time breakdown.
 
 Layout: header on line 1 (``Reporting starts``, ``Reporting ends``, ``Campaign name``, ``Ad set name``,
 ``Ad name``, ``Amount spent (USD)`` — the currency is inside the column name —, ``Impressions``, ``Reach``,
@@ -6,10 +6,15 @@ Layout: header on line 1 (``Reporting starts``, ``Reporting ends``, ``Campaign n
 ``Purchases conversion value`` and ids). An optional summary row (no campaign/ad set/ad name) spans the whole
 period: it gives :attr:`Parsed.period` and the totals to reconcile. ``clicks`` are ``Link clicks`` (as in
 Fivetran's facebook_ads model), ``conversions`` are ``Results`` when the ``Result indicator`` is a conversion.
+A ``Day`` breakdown column, when present, gives the rows' days. Without a daily breakdown every row spans the
+report's range: one ISO week loads at week grain, any other range into ``ad_period``. An export for a period
+without delivery (the header and one row ``No data available.``) is a valid empty report. Headers in the UI
+languages of :data:`mktdash.sources._locale.META` (``Ausgegebener Betrag (EUR)``, ``Montant dépensé (EUR)``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -19,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mktdash.sources import _csv
+from mktdash.sources import _csv, _locale
 from mktdash.sources.base import Parsed, ReadContext, SourceError
 from mktdash.sources.google_ads_ui import replace_key
 
@@ -29,28 +34,144 @@ PLATFORM = "meta"
 _SPENT = re.compile(r"^Amount spent \(([A-Z]{3})\)$")
 CONVERSION_INDICATOR = r"(?i)purchase|lead|conversion|complete_registration|subscribe"
 DEFAULT_INDICATOR = "actions:offsite_conversion.fb_pixel_purchase"
+DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y")
+LOCAL_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%m/%d/%Y",
+)  # other UI languages: day first
+
+
+def _names(line: str) -> tuple[list[str], str, str]:
+    """A header line's cells in English, the UI language and the delimiter."""
+    sep = _csv.sniff_sep(line)
+    names, lang = _locale.translate(_csv.split_csv_line(line, sep), _locale.META, prefixes=True)
+    return names, lang, sep
 
 
 def sniff(head: str, file_name: str) -> bool:
     first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
-    return "Reporting starts" in first and "Amount spent (" in first
+    names = _names(first)[0]
+    return (
+        ("Reporting starts" in names or "Day" in names)
+        and "Campaign name" in names
+        and any(_SPENT.match(n) for n in names)
+    )
+
+
+def why(head: str) -> str:
+    """Why :func:`sniff` recognised ``head`` (for ``mktdash ingest --explain``)."""
+    names = _names(head.lstrip("\ufeff").splitlines()[0])[0]
+    spent = next((n for n in names if _SPENT.match(n)), "Amount spent")
+    first = "Reporting starts" if "Reporting starts" in names else "Day"
+    return f"a Meta Ads Manager header on line 1 ({first}, Campaign name, {spent})"
+
+
+def _no_data_line(layout: _csv.Layout, end: int) -> bool:
+    """The body is the single line "No data available." (one cell, not padded to the header's width)."""
+    start = layout.offset_of_line(2)
+    if end - start > 4096:  # a real body: not worth decoding
+        return False
+    body = layout.data[start:end].decode("utf-8").strip()
+    return "\n" not in body and body.strip('"').strip().lower() in _locale.NO_DATA
+
+
+def _no_data(b: _csv.Body) -> bool:
+    """Meta's export of a period without delivery: the header and one row "No data available."."""
+    if len(b) != 1:
+        return False
+    cells = [v for v in b.table.slice(0, 1).to_pylist()[0].values() if v not in (None, "")]
+    return len(cells) == 1 and str(cells[0]).strip().lower() in _locale.NO_DATA
 
 
 def read(path: Path, ctx: ReadContext) -> Parsed:
-    data = _csv.read_bytes(path)
-    layout = _csv.Layout(data, path)
+    layout = _csv.Layout(_csv.read_bytes(path), path)
+    names, lang, sep = _names(layout.head(1)[0])
     end, _ = layout.peel_footer(lambda line: False)
-    b = _csv.parse_body(layout, 1, end)
+    if _no_data_line(layout, end):
+        end = layout.offset_of_line(2)
+    b = _csv.parse_body(layout, 1, end, sep=sep, expect_rows=False)
+    b.rename(_locale.translate(b.columns, _locale.META, prefixes=True)[0])
     spent = next((c for c in b.columns if _SPENT.match(c)), None)
     if spent is None:
         b.need("Amount spent (USD)")
     assert spent is not None
     currency = _SPENT.match(spent).group(1)  # type: ignore[union-attr]
-    start_col, end_col = b.need("Reporting starts"), b.need("Reporting ends")
-    names = [b.pick(c) for c in ("Campaign name", "Ad set name", "Ad name")]
+    day = b.pick("Day")  # Breakdown > By time > Day adds a Day column (the Reporting range: the whole period)
+    if day is None:  # else each row's Reporting starts/ends give its day or range
+        b.need("Reporting starts")
+        b.need("Reporting ends")
+    b.mapping.update({"currency (in the header)": spent})
     b.need("Campaign name")
+    if _no_data(b) or len(b) == 0:
+        b.split(np.ones(len(b), dtype=bool))
+        df = _csv.ad_frame(b, {"platform": PLATFORM, "source_relation": NAME, "currency": currency})
+        return _csv.parsed_ad(df, NAME, None, "day", [], replace_key=replace_key(df))
+    summary, summary_mask = _split_summary(b, path)
+    if len(b) == 0:
+        raise SourceError(
+            "the export has only its summary row", file=path, line=1, hint="Check the breakdown of the report"
+        )
+    b.decimal_comma = _csv.decimal_comma_of(b, [spent], lang)
+    metric_cols: dict[str, str | None] = {
+        "clicks": b.pick("Link clicks", "Clicks (all)"),
+        "impressions": b.need("Impressions"),
+        "spend": spent,
+        "conversions": b.pick("Results"),
+        "conversions_value": b.pick(
+            "Purchases conversion value", "Website purchases conversion value", "Conversion value"
+        ),
+    }
+    df = _csv.ad_frame(b, _columns(b, metric_cols, currency))
+    formats = DATE_FORMATS if lang == "en" else LOCAL_DATE_FORMATS
+    dates, grain, period = _dates(b, day, formats, path)
+    df["date_day"] = pd.Series(dates.to_numpy(), dtype="datetime64[s]")
+    totals: dict[str, float] = {}
+    if summary is not None and summary.num_rows == 1:
+        sb = _csv.Body(summary, int(np.flatnonzero(summary_mask)[0]) + 2, path)
+        sb.decimal_comma = b.decimal_comma
+        if sb.has(b.pick("Reporting starts")) and sb.has(b.pick("Reporting ends")):
+            period = (_first_day(sb, "Reporting starts", formats), _first_day(sb, "Reporting ends", formats))
+        totals = {"_line": float(sb.lines[0])}
+        for m, c in metric_cols.items():
+            if c is not None and m != "conversions":
+                v = sb.number(c)[0].as_py()
+                if v is not None:
+                    totals[m] = v
+        _csv.check_in_period(df, period, path, "the summary row")
+    return _csv.parsed_ad(df, NAME, period, grain, [], totals=totals, replace_key=replace_key(df))
+
+
+def _first_day(b: _csv.Body, col: str, formats: tuple[str, ...]) -> dt.date:
+    return b.date(b.need(col), formats)[0].as_py().date()
+
+
+def _dates(
+    b: _csv.Body, day: str | None, formats: tuple[str, ...], path: Path
+) -> tuple[pa.ChunkedArray, str, tuple[dt.date, dt.date] | None]:
+    """(the rows' days, grain, period): from the Day column when there is one, else from the Reporting
+    starts/ends of each row (see :func:`_grain`)."""
+    start_col, end_col = b.pick("Reporting starts"), b.pick("Reporting ends")
+    starts = b.date(start_col, formats) if start_col else None
+    ends = b.date(end_col, formats) if end_col else None
+    if day is not None:
+        dates = b.date(day, formats)
+        b.mapping["date_day"] = day
+        period = None
+        if starts is not None and ends is not None:
+            period = (pc.min(starts).as_py().date(), pc.max(ends).as_py().date())
+        return dates, "day", period
+    assert starts is not None and ends is not None
+    grain, period = _grain(b, starts, ends, path)
+    return starts, grain, period
+
+
+def _split_summary(b: _csv.Body, path: Path) -> tuple[pa.Table | None, np.ndarray]:
+    """Remove the summary row (no campaign, ad set or ad name) from ``b``; return it and its mask."""
     summary_mask = np.ones(len(b), dtype=bool)
-    for c in names:
+    for c in (b.pick(x) for x in ("Campaign name", "Ad set name", "Ad name")):
         if c is not None:
             summary_mask &= np.asarray(pc.is_null(b.table[c]).to_numpy(zero_copy_only=False))
     if summary_mask.sum() > 1:
@@ -62,77 +183,57 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
             column="Campaign name",
             hint="Export the report again without editing it",
         )
-    summary = b.split(summary_mask) if summary_mask.any() else None
-    if len(b) == 0:
-        raise SourceError(
-            "the export has no data rows",
-            file=path,
-            line=1,
-            hint="Check the date range and filters of the report",
-        )
-    starts, ends = b.date(start_col, ("%Y-%m-%d",)), b.date(end_col, ("%Y-%m-%d",))
+    return (b.split(summary_mask) if summary_mask.any() else None), summary_mask
+
+
+def _grain(
+    b: _csv.Body, starts: pa.ChunkedArray, ends: pa.ChunkedArray, path: Path
+) -> tuple[str, tuple[dt.date, dt.date] | None]:
+    """``day`` (Breakdown by day: every row one day), else every row spans the same range: ``week`` when it
+    is one ISO week, ``period`` otherwise (see :func:`mktdash.sources._csv.parsed_ad`)."""
     same = np.asarray(pc.equal(starts, ends).to_numpy(zero_copy_only=False))
-    if not same.all():
+    if same.all():
+        return "day", None
+    s0, e0 = pc.min(starts).as_py().date(), pc.max(ends).as_py().date()
+    one = pc.all(pc.equal(starts, pc.min(starts))).as_py() and pc.all(pc.equal(ends, pc.max(ends))).as_py()
+    if not one:
         i = int(np.flatnonzero(~same)[0])
         raise SourceError(
-            "a row spans more than one day (Reporting starts != Reporting ends)",
+            "rows span different date ranges (Reporting starts/ends)",
             file=path,
             line=int(b.lines[i]),
             column="Reporting ends",
             hint="Export with Breakdown > By time > Day",
         )
-    results = b.number(b.pick("Results"))
+    return ("week" if _locale.is_iso_week((s0, e0)) else "period"), (s0, e0)
+
+
+def _columns(b: _csv.Body, metric_cols: dict[str, str | None], currency: str) -> dict[str, Any]:
+    results = b.number(metric_cols["conversions"])
     indicator = b.pick("Result indicator")
     if indicator is not None:
         is_conv = pc.fill_null(pc.match_substring_regex(b.table[indicator], CONVERSION_INDICATOR), False)
         conversions = pc.if_else(is_conv, pc.fill_null(results, 0.0), pa.scalar(0.0))
     else:
         conversions = results
-    value_col = b.pick("Purchases conversion value", "Website purchases conversion value", "Conversion value")
-    metric_cols: dict[str, str | None] = {
-        "clicks": b.pick("Link clicks", "Clicks (all)"),
-        "impressions": b.need("Impressions"),
-        "spend": spent,
-        "conversions": b.pick("Results"),
-        "conversions_value": value_col,
-    }
-    cols = {
+    return {
         "platform": PLATFORM,
         "source_relation": NAME,
         "account_id": b.text(b.pick("Account ID")),
         "account_name": b.text(b.pick("Account name")),
         "campaign_id": b.text(b.pick("Campaign ID")),
-        "campaign_name": b.text(names[0]),
+        "campaign_name": b.text(b.pick("Campaign name")),
         "ad_group_id": b.text(b.pick("Ad set ID")),
-        "ad_group_name": b.text(names[1]),
+        "ad_group_name": b.text(b.pick("Ad set name")),
         "ad_id": b.text(b.pick("Ad ID")),
-        "ad_name": b.text(names[2]),
+        "ad_name": b.text(b.pick("Ad name")),
         "clicks": b.number(metric_cols["clicks"], integer=True, fill=0),
         "impressions": b.number(metric_cols["impressions"], integer=True, fill=0),
-        "spend": b.number(spent, fill=0.0),
+        "spend": b.number(metric_cols["spend"], fill=0.0),
         "conversions": conversions,
-        "conversions_value": b.number(value_col),
+        "conversions_value": b.number(metric_cols["conversions_value"]),
         "currency": currency,
     }
-    df = _csv.ad_frame(b, cols)
-    df["date_day"] = pd.Series(starts.to_numpy(), dtype="datetime64[s]")
-    period = _csv.period_of(df)
-    totals: dict[str, float] = {}
-    if summary is not None and summary.num_rows == 1:
-        sb = _csv.Body(summary, int(np.flatnonzero(summary_mask)[0]) + 2, path)
-        p0 = sb.date(start_col, ("%Y-%m-%d",))[0].as_py().date()
-        p1 = sb.date(end_col, ("%Y-%m-%d",))[0].as_py().date()
-        period = (p0, p1)
-        totals = {"_line": float(sb.lines[0])}
-        for m, c in metric_cols.items():
-            if c is not None and m != "conversions":
-                v = sb.number(c)[0].as_py()
-                if v is not None:
-                    totals[m] = v
-        _csv.check_in_period(df, period, path, "the summary row")
-    return Parsed(
-        table=TABLE, frame=df, source=NAME, period=period, totals=totals, replace_key=replace_key(df)
-    )
 
 
 def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from mktdash.sources import _csv
+from mktdash.sources import _csv, _locale
 from mktdash.sources.base import Parsed, ReadContext
 from mktdash.sources.google_ads_ui import campaign_types, replace_key
 
@@ -60,11 +60,14 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     header = _csv.find_header(lines, _is_header, path, "Microsoft Advertising report")
     pre = "\n".join(lines[: header - 1])
     m = _TIME.search(pre)
-    period = (_csv.parse_mdy(m.group(1)), _csv.parse_mdy(m.group(2))) if m else None
+    p0, p1 = (_csv.parse_mdy(m.group(1)), _csv.parse_mdy(m.group(2))) if m else (None, None)
+    period = (p0, p1) if p0 is not None and p1 is not None else None
     rows = _ROWS.search(pre)
     end, _ = layout.peel_footer(_is_footer)
-    b = _csv.parse_body(layout, header, end)
-    date_col = b.need("Gregorian date", "TimePeriod", "Date")
+    b = _csv.parse_body(layout, header, end, sep=_csv.sniff_sep(lines[header - 1]))
+    date_col = b.pick("Gregorian date", "TimePeriod", "Date")
+    if date_col is None and period is None:
+        b.need("Gregorian date", "TimePeriod", "Date")
     currency = b.pick("Currency code", "CurrencyCode", "Currency")
     cols = {
         "platform": PLATFORM,
@@ -85,23 +88,24 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         "currency": b.text(currency) if currency else ctx.reporting_currency,
     }
     df = _csv.ad_frame(b, cols, {"_campaign_type": b.text(b.pick("Campaign type", "CampaignType"))})
-    df["date_day"] = pd.Series(b.date(date_col, ("%m/%d/%Y", "%Y-%m-%d")).to_numpy(), dtype="datetime64[s]")
-    period = period if period and None not in period else None
-    _csv.check_in_period(df, period, path, "the Report Time line")  # type: ignore[arg-type]
+    grain = "day"
+    if date_col is not None:
+        df["date_day"] = pd.Series(
+            b.date(date_col, ("%m/%d/%Y", "%Y-%m-%d")).to_numpy(), dtype="datetime64[s]"
+        )
+    else:  # "Report Aggregation: Summary": totals of the Report Time range (see _csv.parsed_ad)
+        assert period is not None
+        df["date_day"] = pd.Timestamp(period[0])
+        df["date_day"] = df["date_day"].astype("datetime64[s]")
+        grain = "day" if period[0] == period[1] else "week" if _locale.is_iso_week(period) else "period"
+    _csv.check_in_period(df, period, path, "the Report Time line")
     totals = (
         {"rows": float(rows.group(1).replace(",", "")), "_line": float(pre.count("\n") + 1)} if rows else {}
     )
     if rows:
         totals["_line"] = float(next(i for i, x in enumerate(lines, 1) if _ROWS.search(x)))
-    return Parsed(
-        table=TABLE,
-        frame=df,
-        source=NAME,
-        period=period or _csv.period_of(df),  # type: ignore[arg-type]
-        totals=totals,
-        replace_key=replace_key(df),
-        warnings=[] if currency else [f"no Currency code column: assumed {ctx.reporting_currency}"],
-    )
+    warnings = [] if currency else [f"no Currency code column: assumed {ctx.reporting_currency}"]
+    return _csv.parsed_ad(df, NAME, period, grain, warnings, totals=totals, replace_key=replace_key(df))
 
 
 def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:

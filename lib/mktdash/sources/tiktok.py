@@ -24,14 +24,14 @@ PLATFORM = "tiktok"
 _TOTAL = re.compile(r"^Total( of \d[\d,]* \w+)?$")
 
 
-def _is_total(line: str) -> bool:
-    cells = _csv.split_csv_line(line)
+def _is_total(line: str, sep: str = ",") -> bool:
+    cells = _csv.split_csv_line(line, sep)
     return bool(cells) and bool(_TOTAL.match(cells[0].strip()))
 
 
 def sniff(head: str, file_name: str) -> bool:
     first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
-    cells = [c.strip() for c in _csv.split_csv_line(first)]
+    cells = [c.strip() for c in _csv.split_csv_line(first, _csv.sniff_sep(first))]
     return (
         "Campaign name" in cells
         and "Cost" in cells
@@ -40,10 +40,10 @@ def sniff(head: str, file_name: str) -> bool:
 
 
 def read(path: Path, ctx: ReadContext) -> Parsed:
-    data = _csv.read_bytes(path)
-    layout = _csv.Layout(data, path)
-    end, footer = layout.peel_footer(_is_total)
-    b = _csv.parse_body(layout, 1, end)
+    layout = _csv.Layout(_csv.read_bytes(path), path)
+    sep = _csv.sniff_sep(layout.head(1)[0])
+    end, footer = layout.peel_footer(lambda line: _is_total(line, sep))
+    b = _csv.parse_body(layout, 1, end, sep=sep)
     if not footer:  # the tool always ends the file with its totals: without them it was cut short
         raise SourceError(
             "no Total of N results row at the end: the file looks truncated",
@@ -60,6 +60,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         "conversions": b.pick("Conversions"),
         "conversions_value": b.pick("Total conversion value", "Conversion value", "Total purchase value"),
     }
+    b.decimal_comma = _csv.decimal_comma_of(b, [metric_cols["spend"]], "en")
     cols = {
         "platform": PLATFORM,
         "source_relation": NAME,
@@ -80,7 +81,9 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     }
     df = _csv.ad_frame(b, cols)
     df["date_day"] = pd.Series(b.date(date_col, ("%Y-%m-%d", "%m/%d/%Y")).to_numpy(), dtype="datetime64[s]")
-    totals = parse_totals([(n, "Total:" + t) for n, t in footer], b.columns, metric_cols)
+    totals = parse_totals(
+        [(n, "Total:" + t) for n, t in footer], b.file_columns, metric_cols, sep, b.decimal_comma
+    )
     return Parsed(
         table=TABLE,
         frame=df,
