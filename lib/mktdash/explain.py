@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from mktdash import ingest, sources
-from mktdash.sources import _csv, _locale
+from mktdash import ingest, ingest_guard, sources
+from mktdash.sources import _csv, _locale, _xlsx
 from mktdash.sources.base import Parsed, ReadContext, SourceError
 
 _MONEY = ("spend", "conversions_value")
@@ -28,16 +28,16 @@ def explain(path: Path, settings: Any, *, source: str | None = None, wh: Any = N
     out = [f"{path}"]
     add = out.append
     try:
-        _, encoding = _csv.decode(path.read_bytes(), path)
+        encoding = _encoding(path)
     except (SourceError, OSError) as e:
-        add(f"  encoding:   unreadable ({e})")
+        add(f"  encoding:   unreadable ({_shown(e, None)})")
         return "\n".join(out), False
     add(f"  encoding:   {encoding}")
     try:
-        mod = sources.get(source) if source else sources.detect(path)
+        mod = sources.get(source) if source else sources.detect(path, getattr(settings, "mappings", None))
     except SourceError as e:
         add("  format:     not recognised")
-        add(f"  refused:    {e}")
+        add(f"  refused:    {_shown(e, None)}")
         return "\n".join(out), False
     add(f"  format:     {mod.NAME} -> table {mod.TABLE}")
     add(f"  because:    {_why(mod, source, path)}")
@@ -49,7 +49,7 @@ def explain(path: Path, settings: Any, *, source: str | None = None, wh: Any = N
             parsed = ingest._read(mod, path, ctx)
         except SourceError as e:
             _describe_bodies(bodies, add)
-            add(f"  refused:    {e}")
+            add(f"  refused:    {_shown(e, mod.TABLE)}")
             return "\n".join(out), False
     _describe_bodies(bodies, add)
     _describe_parsed(parsed, add)
@@ -70,7 +70,21 @@ def _why(mod: ModuleType, source: str | None, path: Path) -> str:
     doc = (mod.__doc__ or "").strip().splitlines()
     what = doc[0].split(" (")[0].rstrip(".") if doc else mod.NAME
     first = head.lstrip("\ufeff").splitlines()[0][:80] if head.strip() else ""
+    if ingest_guard.may_hold_pii(mod.TABLE):
+        first = ingest_guard.redact(first) or ""
     return f"the layout of {what}: first line {first!r}"
+
+
+def _encoding(path: Path) -> str:
+    data = path.read_bytes()
+    if _xlsx.is_xlsx(data, path.name):
+        return "Excel workbook (.xlsx): its table is read as text"
+    return _csv.decode(data, path)[1]
+
+
+def _shown(e: SourceError, table: str | None) -> str:
+    """A refusal as printed: without cell values when the file may hold personal data (as ingest stores it)."""
+    return str(ingest_guard.redact_error(e) if ingest_guard.may_hold_pii(table) else e)
 
 
 def _describe_bodies(bodies: list[_csv.Body], add: Any) -> None:
@@ -144,10 +158,11 @@ def _verdict(parsed: Parsed, path: Path, settings: Any, ctx: ReadContext, wh: An
     except SourceError as e:
         if not e.file:
             e.file = str(path)
-        add(f"  refused:    {e}")
+        add(f"  refused:    {_shown(e, parsed.table)}")
         return False
     except Exception as e:  # noqa: BLE001 - explain never ends in a traceback; ingest would stop on this file
-        add(f"  refused:    {path.name}: the checks failed ({type(e).__name__}: {str(e)[:200]})")
+        why = SourceError(f"the checks failed ({type(e).__name__}: {str(e)[:200]})", file=path.name)
+        add(f"  refused:    {_shown(why, parsed.table)}")
         return False
     sums = {m: float(pd.to_numeric(frame[m]).sum()) for m in ("impressions", "clicks", *_MONEY) if m in frame}
     shown = ", ".join(f"{m} {_fmt(v)}" for m, v in sums.items())

@@ -277,7 +277,7 @@ def test_enough_variants_were_generated() -> None:
 PROBE = """
 import json, sys, datetime as dt
 import psutil
-from mktdash import ingest, params, paths
+from mktdash import ingest, params
 from mktdash.warehouse import Warehouse
 wh, cfg = Warehouse.memory(), params.resolve()
 warm = ingest.ingest_paths(wh, [sys.argv[2]], cfg, progress=False, today=dt.date(2026, 1, 1))
