@@ -194,10 +194,10 @@ def _grain(values: Sequence[object] | pd.Series) -> str:
     return "day"
 
 
-def date_axis(ax: Axes, grain: str, n_periods: int, axis: str = "x") -> None:
+def date_axis(ax: Axes, grain: str, n_periods: int) -> None:
     """Ticks on a real date axis: ISO weeks labelled ``2026-W46`` on their Mondays, months as ``Nov 2026``,
     days concisely; about eight labels whatever the span."""
-    target = ax.xaxis if axis == "x" else ax.yaxis
+    target = ax.xaxis
     step = max(1, -(-n_periods // 8))
     if grain == "week":
         target.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO, interval=step))
@@ -210,7 +210,7 @@ def date_axis(ax: Axes, grain: str, n_periods: int, axis: str = "x") -> None:
         target.set_major_locator(locator)
         target.set_major_formatter(mdates.ConciseDateFormatter(locator))
     if grain != "day":
-        ax.tick_params(axis=axis, rotation=30)
+        ax.tick_params(axis="x", rotation=30)
 
 
 def series(df: pd.DataFrame, *, x: str, hue: str) -> dict[str, pd.DataFrame]:
