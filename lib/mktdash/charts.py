@@ -26,7 +26,7 @@ from cycler import cycler  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from mktdash import weeks  # noqa: E402
+from mktdash import tables, weeks  # noqa: E402
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9e6f", "#b8405e", "#7a5cb8", "#c9a227", "#4a9bc9", "#8c8c8c"]
 CHANNEL_ORDER = ["search", "social", "display", "video", "shopping", "other"]
@@ -81,22 +81,16 @@ def figure_html(fig: Figure) -> str:
     )
 
 
-def _number(x: float) -> str:
-    """Readable table numbers: 82,123 · 3.45 · 0.0123."""
-    a = abs(x)
-    return f"{x:,.0f}" if a >= 1000 else f"{x:,.2f}" if a >= 1 else f"{x:.3g}"
-
-
 def table_html(df: pd.DataFrame) -> str:
-    """A frame as escaped HTML in a horizontally scrolling box, so wide tables never overflow a phone."""
-    body = df.to_html(index=False, escape=True, border=0, na_rep="–", float_format=_number)
-    return f'<div class="mktdash-table-wrap" style="overflow-x:auto;max-width:100%">{body}</div>'
+    """A frame as a table for people (:func:`mktdash.tables.table_html`: the one table format)."""
+    return tables.table_html(df)
 
 
 def load_ipython_extension(ip) -> None:  # noqa: ANN001 - IPython's extension hook
     """A returned Figure displays as :func:`figure_html` (SVG with alt text). Runs on import in a kernel, and
     as ``--ext mktdash.charts`` in a kernel forked with this module already imported (:mod:`mktdash.kernel_server`)."""
     ip.display_formatter.formatters["text/html"].for_type(Figure, figure_html)
+    tables.load_ipython_extension(ip)
 
 
 def _register_ipython_display() -> None:

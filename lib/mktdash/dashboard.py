@@ -41,7 +41,7 @@ import duckdb
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mktdash import archive, charts, paths, weeks
+from mktdash import archive, charts, paths, tables, weeks
 from mktdash import publish as pub
 
 ALL = "all"
@@ -561,21 +561,15 @@ def _tile(key: str, label: str, kind: str, good_up: bool, t: dict[str, float | N
 
 
 def _table(df: pd.DataFrame | None, cols: list[tuple[str, str, str]], cur: str, cls: str = "") -> str:
+    """``cols`` (column, label, kind) of ``df`` through the one table format (:func:`mktdash.tables.table_html`)."""
     if df is None or df.empty:
         return '<p class="mk-na">Not available for this week.</p>'
-    head = "".join(f"<th scope='col'>{_esc(lbl)}</th>" for _, lbl, _ in cols if _)
-    rows = []
-    for _, r in df.iterrows():
-        cells = []
-        for c, _lbl, kind in cols:
-            v = r.get(c)
-            cells.append(
-                f"<td>{_esc(fmt(v, kind, cur) if kind != 'text' else ('' if pd.isna(v) else v))}</td>"
-            )
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (
-        f'<div class="mk-table-wrap"><table class="mk-table {cls}"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    shown = pd.DataFrame({lbl: df[c] if c in df.columns else None for c, lbl, _ in cols}).reset_index(
+        drop=True
+    )
+    kinds = {lbl: {"pct": "percent"}.get(kind, kind) for _, lbl, kind in cols}
+    return tables.table_html(
+        shown, kinds=kinds, currency=cur, table_class=f"mk-table {cls}", wrap_class="mk-table-wrap"
     )
 
 
