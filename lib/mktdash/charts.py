@@ -27,6 +27,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from mktdash import tables, weeks  # noqa: E402
+from mktdash.narrative import compact  # noqa: E402  (12345 -> 12.3k, as sentences write it)
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9e6f", "#b8405e", "#7a5cb8", "#c9a227", "#4a9bc9", "#8c8c8c"]
 CHANNEL_ORDER = ["search", "social", "display", "video", "shopping", "other"]
@@ -119,19 +120,6 @@ def money_axis(ax: Axes, currency: str = "USD", axis: str = "y") -> None:
     """Format an axis as compact money (12k, 1.2M) and put the currency in its label."""
     fmt = mticker.FuncFormatter(lambda v, _: compact(v))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
-
-
-def compact(v: float) -> str:
-    """12345 -> '12.3k'.
-
-    >>> compact(1234567)
-    '1.23M'
-    """
-    a = abs(v)
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= div:
-            return f"{v / div:.3g}{suffix}"
-    return f"{v:.3g}"
 
 
 def new(title: str, *, xlabel: str = "", ylabel: str = "", figsize: tuple[float, float] | None = None):  # noqa: ANN201

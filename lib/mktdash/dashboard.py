@@ -41,7 +41,7 @@ import duckdb
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mktdash import archive, charts, paths, tables, weeks
+from mktdash import archive, charts, narrative, paths, tables, weeks
 from mktdash import publish as pub
 
 ALL = "all"
@@ -106,6 +106,8 @@ CSS = """
 .mk-alerts{list-style:none;padding:0;margin:0}
 .mk-alerts li{border-left:4px solid var(--mk-muted);padding:.35rem .6rem;margin:.35rem 0;background:#fafafa;font-size:.85rem}
 .mk-alerts li.mk-problem{border-color:var(--mk-bad)}.mk-alerts li.mk-opportunity{border-color:var(--mk-good)}
+.mk-alerts .mk-plain{margin:0 0 .15rem;font-weight:600}.mk-alerts details{color:var(--mk-muted);font-size:.8rem}
+.mk-alerts summary{cursor:pointer}
 .mk-badges{display:flex;flex-wrap:wrap;gap:.35rem}
 .mk-badge{font-size:.75rem;border-radius:999px;padding:.15rem .55rem;background:#eef2f7;color:var(--mk-ink)}
 .mk-badge.mk-ok{background:#e6f4ea;color:#1e6b34}.mk-badge.mk-warn{background:#fdecea;color:#9b2c20}
@@ -175,6 +177,8 @@ class View:
     badges: list[tuple[str, str, bool]]  # (label, detail, ok)
     run_dir: Path | None
     figures: dict[str, Chart] = field(default_factory=dict)  # name -> chart (see figures())
+    movers: pd.DataFrame | None = None  # level, entity, revenue, revenue_prev (the narrative's "why")
+    proposals: list[dict[str, Any]] = field(default_factory=list)  # this week's run's budget proposals
 
     @property
     def scope(self) -> str:
@@ -205,6 +209,25 @@ def kpis(df: pd.DataFrame) -> dict[str, float | None]:
         roas=ratio(s["revenue"], s["spend"]),
     )
     return s_out
+
+
+def _movers(scoped: pd.DataFrame, week: str, prev: str) -> pd.DataFrame:
+    """Revenue of each channel and campaign this week and the week before (who moved the total)."""
+    parts = []
+    for level, key in (("channel", "channel"), ("campaign", "campaign_name")):
+        if key not in scoped:
+            continue
+        both = scoped[scoped["week"].isin([week, prev])]
+        g = both.pivot_table(index=key, columns="week", values="revenue", aggfunc="sum", fill_value=0.0)
+        parts.append(
+            pd.DataFrame({
+                "level": level,
+                "entity": g.index.astype(str),
+                "revenue": g[week].to_numpy() if week in g else 0.0,
+                "revenue_prev": g[prev].to_numpy() if prev in g else 0.0,
+            })
+        )  # fmt: skip
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def _table_by(df: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -474,7 +497,15 @@ class DashboardData:
             cross=self.cross(week),
             badges=self.badges(week),
             run_dir=self.runs.get(week),
+            movers=_movers(scoped, week, prev),
+            proposals=self.proposals(week),
         )
+
+    def proposals(self, week: str) -> list[dict[str, Any]]:
+        """The budget proposals the week's run wrote (``proposals.json``); none when it wrote none."""
+        d = self.exports_dir(week)
+        raw = _read_json(d / "proposals.json") if d else None
+        return [p for p in raw if isinstance(p, dict)] if isinstance(raw, list) else []
 
 
 def load(week: str = "latest", run_dir: str | Path = "", settings: Any = None) -> DashboardData:
@@ -585,20 +616,15 @@ PERF_COLS = [
 
 
 def _alerts_html(alerts: list[dict[str, Any]], cur: str, limit: int = 10) -> str:
+    """Ranked alerts, each a plain sentence first with its statistics behind a details toggle."""
+    from mktdash.narrative import item_html
+
     if not alerts:
         return '<p class="mk-na">No alerts for this week and filter.</p>'
-    items = []
-    for a in alerts[:limit]:
-        kind = "mk-opportunity" if str(a.get("kind")) == "opportunity" else "mk-problem"
-        impact = a.get("impact")
-        try:
-            money = fmt(float(impact), "money", cur)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            money = "–"
-        text = str(a.get("text") or f"{a.get('metric', '')} {a.get('direction', '')}")
-        entity = str(a.get("entity", ""))
-        who = "" if entity and entity in text else f"{_esc(a.get('level', ''))} <em>{_esc(entity)}</em>: "
-        items.append(f'<li class="{kind}"><strong>{_esc(money)}</strong> · {who}{_esc(text)}</li>')
+    items = [
+        item_html(a, cur, "mk-opportunity" if str(a.get("kind")) == "opportunity" else "mk-problem")
+        for a in alerts[:limit]
+    ]
     return f'<ol class="mk-alerts">{"".join(items)}</ol>'
 
 
@@ -704,7 +730,17 @@ def render(v: View, *, title: str = "Executive summary") -> str:
         f"<h1>{_esc(title)}: {_esc(v.week)}</h1>"
         f'<div class="mk-sub">{_esc(v.scope)} · {_esc(weeks.monday(v.week).isoformat())} to '
         f"{_esc(weeks.sunday(v.week).isoformat())} · {_esc(run)} · money in {_esc(cur)}</div>"
-        f'<h2>Data freshness and completeness</h2><div class="mk-badges">{badges}</div>'
+        + narrative.summary_html(
+            narrative.week_summary(
+                week=v.week,
+                currency=cur,
+                tiles=v.tiles,
+                movers=v.movers,
+                proposals=v.proposals,
+                alerts=v.alerts,
+            )
+        )
+        + f'<h2>Data freshness and completeness</h2><div class="mk-badges">{badges}</div>'
         f"<h2>KPIs</h2>{tiles}"
         f'<h2>Alerts ranked by money at stake</h2><div class="mk-card">{_alerts_html(v.alerts, cur)}</div>'
         '<div class="mk-grid2">'
