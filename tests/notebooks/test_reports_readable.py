@@ -76,7 +76,9 @@ def over_precise(page: str) -> list[str]:
 
 def leaks(page: str, home: str) -> list[str]:
     """A warning, a Python path or a path on this machine in a report page."""
-    found = re.findall(r'data-mime-type="application/vnd\.jupyter\.stderr"|\b[A-Z]?[a-z]*Warning\b|WARNING', page)
+    found = re.findall(
+        r'data-mime-type="application/vnd\.jupyter\.stderr"|\b[A-Z]?[a-z]*Warning\b|WARNING', page
+    )
     found += re.findall(r"site-packages|dist-packages|/usr/lib/python[\d.]*|\w+\.py:\d+|Traceback", page)
     return found + ([home] if home in page else [])
 
@@ -103,3 +105,84 @@ def test_the_checks_catch_what_they_look_for() -> None:
     assert over_precise("<td>$65,586</td><td>2.24×</td><td>93.5 %</td><td>4.5e-07</td><td>W47</td>") == []
     page = '<div data-mime-type="application/vnd.jupyter.stderr"><pre>FutureWarning: x</pre></div>'
     assert len(leaks(page + "/opt/venv/lib/site-packages/arviz/x.py:12 /home/me", "/home/me")) == 5
+
+
+def _text(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def test_alerts_lead_with_plain_words_on_the_demo_truth(weekly_run: WeeklyRun) -> None:
+    """The planted W45 conversion-rate drop of Search - Generic - Rain Jackets reads as a sentence with its size
+    and money from alerts.json (formatted here by hand), its statistics in a closed details toggle."""
+    import json
+
+    planted = next(
+        a
+        for a in weekly_run.world.truth["anomalies"]
+        if a["metric"] == "cvr" and a["direction"] == "down" and a["level"] == "campaign"
+    )
+    found = json.loads((weekly_run.result.run_dir / "exports" / "alerts.json").read_text())
+    alert = next(
+        a
+        for a in found
+        if (a["entity"], a["metric"], a["week"]) == (planted["entity"], "cvr", planted["week"])
+    )
+    k = alert["impact"] / 1000
+    money = f"${k:.3g}k"
+    want = (
+        f"{planted['entity']} converts {abs(alert['size']) * 100:.0f} % less than usual since "
+        f"{planted['week'][-3:]}: about {money} at stake this week. Check landing page and bids."
+    )
+    page = (weekly_run.result.run_dir / "html" / "10_kpis.html").read_text(encoding="utf-8")
+    items = re.findall(
+        r'<li class="mk-\w+"><p class="mk-plain">(.*?)</p><details class="mk-stats">(.*?)</details>', page
+    )
+    sentences = {_text(p): _text(d) for p, d in items}
+    assert want in sentences, sorted(sentences)[:5]
+    assert "z = " in sentences[want] and "BH q" in sentences[want]  # the statistics, behind the toggle
+    assert len(items) == min(25, len(found))
+
+
+def test_exec_summary_opens_with_the_week_from_the_data(weekly_run: WeeklyRun) -> None:
+    """What changed and why, recomputed with SQL on the warehouse; what to decide from the run's proposals and
+    the top alert of the week, which is one of the demo world's planted changes."""
+    import json
+
+    import duckdb
+
+    from mktdash import paths
+
+    page = (weekly_run.result.run_dir / "html" / "30_exec_summary.html").read_text(encoding="utf-8")
+    block = re.search(r'<div class="mk-card mk-narrative"[^>]*>(.*?)</div>', page, re.S)
+    assert block, "no narrative at the top of the executive summary"
+    changed, why, decide = [_text(p) for p in re.findall(r"<p>(.*?)</p>", block.group(1), re.S)]
+    with duckdb.connect(str(paths.warehouse_path()), read_only=True) as con:
+        rows = con.execute(
+            """
+            SELECT coalesce(channel, 'other'), strftime(date_day, '%G-W%V') AS week, sum(conversions_value_reporting)
+            FROM ad_daily WHERE strftime(date_day, '%G-W%V') IN ('2026-W46', '2026-W47') GROUP BY ALL
+            """
+        ).fetchall()
+    rev = {(c, w): v for c, w, v in rows}
+    channels = {c for c, _ in rev}
+    delta = {c: rev.get((c, "2026-W47"), 0.0) - rev.get((c, "2026-W46"), 0.0) for c in channels}
+    total = sum(delta.values())
+    now = sum(v for (_, w), v in rev.items() if w == "2026-W47")
+    assert changed.startswith(f"Revenue was ${now / 1000:.3g}k in W47, {'up' if total >= 0 else 'down'} ")
+    top = max(channels, key=lambda c: delta[c] if total >= 0 else -delta[c])
+    assert why.startswith(f"Most of the change came from {top} (")
+    proposals = json.loads((weekly_run.result.run_dir / "exports" / "proposals.json").read_text())
+    pending = [p for p in proposals if p["status"].startswith("pending")]
+    assert decide.startswith(f"To decide: {len(pending)} budget move")
+    from mktdash.narrative import PLATFORM_NAMES
+
+    plants = [a for a in weekly_run.world.truth["anomalies"] if a["week"] == "2026-W47"]
+    # a planted campaign change also moves its platform and channel: the alert may name either
+    names = {a["entity"] for a in plants} | {
+        PLATFORM_NAMES[a["platform"]] for a in plants if a.get("platform")
+    }
+    names |= {f"The {a['channel']} channel" for a in plants}
+    top_alert = decide.split("the top alert: ", 1)[1]
+    assert any(top_alert.startswith(n) or top_alert.startswith(f"Each conversion from {n}") for n in names), (
+        top_alert
+    )
