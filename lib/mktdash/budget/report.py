@@ -36,6 +36,11 @@ class Section:
     def _ipython_display_(self) -> None:  # pragma: no cover - exercised in notebooks
         from IPython.display import HTML, display
 
+        from mktdash.budget import finance
+
+        if finance.LIVE:  # the live finance page leads; the analyst sections fold behind "details"
+            display(HTML(finance.section_html(self)))
+            return
         display(HTML(f"<h3>{html.escape(self.title)}</h3>"))
         for w in self.warnings:
             display(HTML(f'<p style="color:#c0392b;font-weight:bold">&#9888; {html.escape(w)}</p>'))
