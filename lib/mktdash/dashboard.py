@@ -108,6 +108,7 @@ CSS = """
 .mk-alerts li.mk-problem{border-color:var(--mk-bad)}.mk-alerts li.mk-opportunity{border-color:var(--mk-good)}
 .mk-alerts .mk-plain{margin:0 0 .15rem;font-weight:600}.mk-alerts details{color:var(--mk-muted);font-size:.8rem}
 .mk-alerts summary{cursor:pointer}
+.mk-trend-text{color:var(--mk-muted);font-size:.72rem;margin-top:.25rem;overflow-wrap:anywhere}
 .mk-badges{display:flex;flex-wrap:wrap;gap:.35rem}
 .mk-badge{font-size:.75rem;border-radius:999px;padding:.15rem .55rem;background:#eef2f7;color:var(--mk-ink)}
 .mk-badge.mk-ok{background:#e6f4ea;color:#1e6b34}.mk-badge.mk-warn{background:#fdecea;color:#9b2c20}
@@ -179,6 +180,7 @@ class View:
     figures: dict[str, Chart] = field(default_factory=dict)  # name -> chart (see figures())
     movers: pd.DataFrame | None = None  # level, entity, revenue, revenue_prev (the narrative's "why")
     proposals: list[dict[str, Any]] = field(default_factory=list)  # this week's run's budget proposals
+    success: str = ""  # the "How we are doing" panel (mktdash.success), the same for every filter
 
     @property
     def scope(self) -> str:
@@ -499,7 +501,23 @@ class DashboardData:
             run_dir=self.runs.get(week),
             movers=_movers(scoped, week, prev),
             proposals=self.proposals(week),
+            success=self.success(),
         )
+
+    def success(self) -> str:
+        """The success metrics over the archived weeks (:mod:`mktdash.success`) as the panel's HTML (made once:
+        the archived runs and the snapshot do not change under a loaded dashboard)."""
+        from mktdash import success
+
+        if (done := getattr(self, "_success_html", None)) is not None:
+            return str(done)
+        approvals = self._query("SELECT proposal_id, approved_at, decision FROM approvals")
+        revenue = self.agg.groupby(["week", "channel"], as_index=False)["revenue"].sum()
+        trend = success.measure(self.runs, approvals, revenue, paths.outputs_dir() / "access.log")
+        last = max(self.runs) if self.runs else None
+        latest = success.freshness({last: self.runs[last]}) if last else None
+        self._success_html = success.panel_html(trend, latest)
+        return self._success_html
 
     def proposals(self, week: str) -> list[dict[str, Any]]:
         """The budget proposals the week's run wrote (``proposals.json``); none when it wrote none."""
@@ -752,6 +770,7 @@ def render(v: View, *, title: str = "Executive summary") -> str:
         f"<h2>{_esc(drill_title)}</h2>{_table(drill, [('campaign_name', 'Campaign', 'text'), *PERF_COLS], cur, 'mk-campaigns')}"
         f"<h2>Budget efficiency</h2>{_table(v.budget, budget_cols, cur, 'mk-budget')}"
         f"<h2>Pipeline, product adoption, customer health</h2>{cross}"
+        f'<h2>How we are doing</h2><div class="mk-card">{v.success}</div>'
         "</div>"
     )
 
