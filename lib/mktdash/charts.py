@@ -183,7 +183,9 @@ def date_axis(ax: Axes, grain: str, n_periods: int) -> None:
     step = max(1, -(-n_periods // 8))
     if grain == "week":
         target.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO, interval=step))
-        target.set_major_formatter(mticker.FuncFormatter(lambda v, _: weeks.of(mdates.num2date(v).date())))
+        target.set_major_formatter(  # a week not over yet says so: "2026-W48 (partial)"
+            mticker.FuncFormatter(lambda v, _: tables.week(weeks.of(mdates.num2date(v).date())))
+        )
     elif grain == "month":
         target.set_major_locator(mdates.MonthLocator(interval=step))
         target.set_major_formatter(mdates.DateFormatter("%b %Y"))
@@ -221,13 +223,18 @@ def weekly_lines(
     fig, ax = new(title, ylabel=ylabel)
     lines = series(df, x=x, hue=hue)
     colors = channel_colors(list(lines))
+    partial = [str(v) for v in df[x].unique() if tables.week(v).endswith("(partial)")]
     for key, g in lines.items():
         ax.plot(g["_t"], g[y], label=key, color=colors[key], lw=1.8, marker="o" if len(g) < 3 else None)
+        part = g[g[x].astype(str).isin(partial)]
+        if len(part):  # a week not over yet: a hollow point, so its low total is not read as a drop
+            ax.plot(part["_t"], part[y], "o", mfc="white", color=colors[key], ms=6)
     date_axis(ax, _grain(df[x].tolist()), df[x].nunique())
     if money:
         money_axis(ax)
     ax.legend(ncols=min(6, max(1, len(lines))), loc="upper left", bbox_to_anchor=(0, -0.22))
-    return finish(fig, f"{title}: {ylabel} by {hue} over {x}")
+    note = f"; hollow points: partial week {', '.join(partial)}" if partial else ""
+    return finish(fig, f"{title}: {ylabel} by {hue} over {x}{note}")
 
 
 def bars(

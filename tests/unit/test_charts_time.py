@@ -106,3 +106,22 @@ def test_forecast_trend_and_compliance_use_dates_in_order() -> None:
     bars = charts.budget_compliance(comp).axes[0].patches
     centres = [mdates.num2date(b.get_x() + b.get_width() / 2).date() for b in bars]
     assert centres == [dt.date(2026, 10, 5), dt.date(2026, 9, 28)]  # each bar on its week's Monday
+
+
+def test_a_partial_week_is_marked_on_the_chart() -> None:
+    import datetime as dt
+
+    from mktdash import tables
+
+    saved = tables.CONTEXT.last_day
+    tables.configure(last_day=dt.date(2026, 11, 25))  # a Wednesday of 2026-W48
+    try:
+        df = pd.DataFrame({"week": ["2026-W47", "2026-W48"], "channel": "search", "spend": [100.0, 40.0]})
+        fig = charts.weekly_lines(df, x="week", y="spend", hue="channel", title="Weekly spend", ylabel="s")
+        hollow = [ln for ln in fig.axes[0].get_lines() if ln.get_markerfacecolor() == "white"]
+        assert len(hollow) == 1 and list(hollow[0].get_ydata()) == [40.0]
+        assert fig.alt_text.endswith("hollow points: partial week 2026-W48")
+        fig.canvas.draw()
+        assert "2026-W48 (partial)" in [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    finally:
+        tables.CONTEXT.last_day = saved
