@@ -44,6 +44,7 @@ _WORDS = {
 _RULES: tuple[tuple[str, str], ...] = (
     (r"(^|_)(p|q)(_value)?$|(^|_)z$|_t$|(^|_)(z|t)_", "stat"),
     (r"(^|_)(wow|yoy|mom)$|(^|_)vs_|_(change|growth|pct|delta_rel)$", "percent"),
+    (r"run_rate|_to_land$|spend_to_date", "money"),
     (r"(^|_)(week|period)$", "week"),
     (r"(^|_)(date|day|at|time|since|until|from|to)$|_(date|day|at)$", "date"),
     (r"(roas|roi|ratio|multiple|hhi)", "ratio"),
@@ -169,10 +170,15 @@ def date(v: object) -> str:
 
 
 def week(v: object) -> str:
-    """An ISO week, with "(partial)" when its Sunday is after the last day with data."""
+    """An ISO week, with "(partial)" when the last day with data falls inside it before its Sunday (a later
+    week is a forecast, not a partial one)."""
     text = str(v)
     last = CONTEXT.last_day
-    if last is not None and re.fullmatch(r"\d{4}-W\d{2}", text) and weeks.sunday(text) > last:
+    if (
+        last is not None
+        and re.fullmatch(r"\d{4}-W\d{2}", text)
+        and weeks.monday(text) <= last < weeks.sunday(text)
+    ):
         return f"{text} (partial)"
     return text
 

@@ -92,3 +92,12 @@ def test_exports_keep_exact_values(tmp_path: Path) -> None:
     path = exports.write_csv(df, "x", tmp_path)
     back = pd.read_csv(path)
     assert back["spend"].iloc[0] == 65586.173606 and back["roas"].iloc[0] == 2.2412345
+
+
+def test_only_the_week_holding_the_last_day_is_partial() -> None:
+    # last day with data: Wednesday 25 Nov 2026, inside 2026-W48 (23-29 Nov)
+    assert tables.week("2026-W47") == "2026-W47"
+    assert tables.week("2026-W48") == "2026-W48 (partial)"
+    assert tables.week("2026-W49") == "2026-W49"  # a forecast week is not a partial one
+    tables.configure(last_day=dt.date(2026, 11, 29))  # the Sunday: W48 is complete
+    assert tables.week("2026-W48") == "2026-W48"
