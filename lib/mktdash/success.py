@@ -229,9 +229,12 @@ def panel_html(trend: pd.DataFrame, latest_freshness: pd.DataFrame | None = None
         )
     fresh = ""
     if latest_freshness is not None and len(latest_freshness):
-        f = latest_freshness[["source", "hours_since"]].sort_values("hours_since", ascending=False)
-        fresh = "<h3>Freshness per source, latest run</h3>" + tables.table_html(
-            f.rename(columns={"hours_since": "Hours since last data"}),
-            kinds={"Hours since last data": "number"},
-        )
+        f = latest_freshness.sort_values("hours_since", ascending=False)
+        limit = f["target_hours"] if "target_hours" in f else TARGETS["freshness_hours"].target
+        shown = pd.DataFrame({
+            "Source": f["source"],
+            "Hours since last data": [f"{h:,.0f} h" for h in f["hours_since"]],
+            "Within target": f["hours_since"] < limit,
+        })  # fmt: skip
+        fresh = "<h3>Freshness per source, latest run</h3>" + tables.table_html(shown)
     return f'<div class="mk-tiles mk-how">{"".join(tiles)}</div>{fresh}'
