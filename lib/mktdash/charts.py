@@ -94,17 +94,8 @@ def load_ipython_extension(ip) -> None:  # noqa: ANN001 - IPython's extension ho
     tables.load_ipython_extension(ip)
 
 
-def _register_ipython_display() -> None:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    if (ip := get_ipython()) is not None:
-        load_ipython_extension(ip)
-
-
 apply_style()
-_register_ipython_display()
+tables.register_in_kernel(load_ipython_extension)
 
 
 def channel_colors(channels: Sequence[str]) -> dict[str, str]:

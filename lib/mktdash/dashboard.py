@@ -688,6 +688,20 @@ def figures(v: View) -> dict[str, Chart]:
     return v.figures
 
 
+def _narrative_html(v: View) -> str:
+    """The week in brief (:func:`mktdash.narrative.week_summary`)."""
+    return narrative.summary_html(
+        narrative.week_summary(
+            week=v.week,
+            currency=v.currency,
+            tiles=v.tiles,
+            movers=v.movers,
+            proposals=v.proposals,
+            alerts=v.alerts,
+        )
+    )
+
+
 def render(v: View, *, title: str = "Executive summary") -> str:
     """The whole dashboard body as HTML (escaped), used live, in the static export and for the PDF."""
     cur, figs = v.currency, figures(v)
@@ -748,16 +762,7 @@ def render(v: View, *, title: str = "Executive summary") -> str:
         f"<h1>{_esc(title)}: {_esc(v.week)}</h1>"
         f'<div class="mk-sub">{_esc(v.scope)} · {_esc(weeks.monday(v.week).isoformat())} to '
         f"{_esc(weeks.sunday(v.week).isoformat())} · {_esc(run)} · money in {_esc(cur)}</div>"
-        + narrative.summary_html(
-            narrative.week_summary(
-                week=v.week,
-                currency=cur,
-                tiles=v.tiles,
-                movers=v.movers,
-                proposals=v.proposals,
-                alerts=v.alerts,
-            )
-        )
+        + _narrative_html(v)
         + f'<h2>Data freshness and completeness</h2><div class="mk-badges">{badges}</div>'
         f"<h2>KPIs</h2>{tiles}"
         f'<h2>Alerts ranked by money at stake</h2><div class="mk-card">{_alerts_html(v.alerts, cur)}</div>'

@@ -16,9 +16,10 @@ import datetime as dt
 import html
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import Any
 
 import pandas as pd
 
@@ -327,13 +328,14 @@ def load_ipython_extension(ip) -> None:  # noqa: ANN001 - IPython's extension ho
     )
 
 
-def _register_ipython_display() -> None:
+def register_in_kernel(hook: Callable[[Any], None]) -> None:
+    """Run a module's IPython extension hook now when imported inside a kernel (else nothing)."""
     try:
         from IPython import get_ipython
     except ImportError:
         return
     if (ip := get_ipython()) is not None:
-        load_ipython_extension(ip)
+        hook(ip)
 
 
-_register_ipython_display()
+register_in_kernel(load_ipython_extension)
