@@ -109,7 +109,7 @@ def item_html(a: Mapping[str, Any], currency: str = "USD", cls: str = "") -> str
     extra = ", ".join(
         f"{k} = {a[k]:.2g}" for k in ("z", "p_value", "q_value") if isinstance(a.get(k), int | float)
     )
-    detail = html.escape(stats + (f" ({extra})" if extra and extra not in stats else ""))
+    detail = html.escape(stats + (f" ({extra})" if extra and "z = " not in stats else ""))
     return (
         f'<li class="{html.escape(cls)}"><p class="mk-plain">{html.escape(plain(a, currency))}</p>'
         f'<details class="mk-stats"><summary>Statistics</summary><p>{detail}</p></details></li>'

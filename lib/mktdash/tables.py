@@ -309,9 +309,10 @@ def table_html(
 
 STYLE = """<style>
 .mktdash-table{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums}
-.mktdash-table th{text-align:left;border-bottom:2px solid #d0d5dd;padding:4px 10px;white-space:nowrap}
+.mktdash-table th{border-bottom:2px solid #d0d5dd;padding:4px 10px;white-space:nowrap}
 .mktdash-table td{border-bottom:1px solid #eaecf0;padding:3px 10px}
-.mktdash-table .num{text-align:right;white-space:nowrap}
+.mktdash-table td,.mktdash-table th{text-align:left}
+.mktdash-table td.num,.mktdash-table th.num{text-align:right;white-space:nowrap}
 .mktdash-table caption{text-align:left;font-weight:600;padding:4px 0}
 </style>"""
 

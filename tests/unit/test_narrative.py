@@ -55,15 +55,20 @@ def test_each_alert_leads_with_a_sentence_a_director_can_act_on(alert: dict, wan
 def test_the_statistics_sit_behind_a_closed_details_toggle_and_text_is_escaped() -> None:
     a = {"level": "campaign", "entity": "<b>x</b>", "metric": "cvr", "kind": "problem", "size": -0.5,
          "week": "2026-W45", "impact": 100.0, "z": -6.58, "p_value": 4.7e-11, "q_value": 9.1e-09,
-         "text": "two-proportion z-test, z = -6.6"}  # fmt: skip
+         "text": "CVR down 50% (two-proportion z-test)"}  # fmt: skip
     out = narrative.item_html(a, "EUR", "mk-problem")
     plain = re.search(r'<p class="mk-plain">(.*?)</p>', out).group(1)
     assert plain.startswith(
         "&lt;b&gt;x&lt;/b&gt; converts 50 % less than usual since W45: about €100 at stake"
     )
     stats = re.search(r"<details class=\"mk-stats\"><summary>Statistics</summary><p>(.*?)</p></details>", out)
-    assert stats and "z = -6.6" in stats.group(1) and "p_value = 4.7e-11" in stats.group(1)
+    assert (
+        stats.group(1)
+        == "CVR down 50% (two-proportion z-test) (z = -6.6, p_value = 4.7e-11, q_value = 9.1e-09)"
+    )
     assert "<details open" not in out and "<b>" not in out
+    ours = narrative.item_html({**a, "text": "CVR down 50% (z = -6.6, p = 4.7e-11)"}, "EUR")
+    assert "p_value" not in ours  # the statistics the text already gives are not repeated
 
 
 def test_the_week_in_three_sentences() -> None:
