@@ -83,8 +83,8 @@ def figure_html(fig: Figure) -> str:
 
 
 def table_html(df: pd.DataFrame) -> str:
-    """A frame as a table for people (:func:`mktdash.tables.table_html`: the one table format)."""
-    return tables.table_html(df)
+    """A frame as a table for people (:func:`mktdash.tables.table_html`: the one table format), styled."""
+    return tables.STYLE + tables.table_html(df)
 
 
 def load_ipython_extension(ip) -> None:  # noqa: ANN001 - IPython's extension hook

@@ -45,9 +45,9 @@ _WORDS = {
 _RULES: tuple[tuple[str, str], ...] = (
     (r"(^|_)(p|q)(_value)?$|(^|_)z$|_t$|(^|_)(z|t)_", "stat"),
     (r"(^|_)(wow|yoy|mom)$|(^|_)vs_|_(change|growth|pct|delta_rel)$", "percent"),
-    (r"run_rate|_to_land$|spend_to_date", "money"),
+    (r"run_rate|_to_land$|spend_to_date|variance", "money"),
     (r"(^|_)(week|period)$", "week"),
-    (r"(^|_)(date|day|at|time|since|until|from|to)$|_(date|day|at)$", "date"),
+    (r"(^|_)(date|day|at|time|since|until|from|to)$|_(date|day|at|start|end)$", "date"),
     (r"(roas|roi|ratio|multiple|hhi)", "ratio"),
     (r"(pct|percent|share|ctr|cvr|rate|compliance|utili[sz]ation|_cv$|^cv$|prob|margin|change|growth|progress|"
      r"mape|r2|uplift_rel|_vs_)", "percent"),
@@ -283,11 +283,14 @@ def table_html(
 
     Numbers are right-aligned; more than ``max_rows`` rows show the first ones and say how many there are."""
     shown = formatted(df.head(max_rows), kinds=kinds, currency=currency)
-    num = _numeric(_frame(df.head(1)))
+    first = _frame(df.head(1))
+    num = _numeric(first)
+    kind_of = _kinds(first, kinds)
+    keep = {i for i, c in enumerate(first.columns) if kind_of[str(c)][:1] in (["date"], ["week"])}
 
-    def td(tag: str, i: int, text: str) -> str:
-        scope = " scope=col" if tag == "th" else ""
-        return f"<{tag}{scope}{' class=num' if i in num else ''}>{html.escape(text)}</{tag}>"
+    def td(tag: str, i: int, text: str) -> str:  # numbers right-aligned, dates and weeks kept on one line
+        cls = " class=num" if i in num else " class=nw" if i in keep else ""
+        return f"<{tag}{' scope=col' if tag == 'th' else ''}{cls}>{html.escape(text)}</{tag}>"
 
     head = "".join(td("th", i, str(c)) for i, c in enumerate(shown.columns))
     rows = "".join(
@@ -313,6 +316,7 @@ STYLE = """<style>
 .mktdash-table td{border-bottom:1px solid #eaecf0;padding:3px 10px}
 .mktdash-table td,.mktdash-table th{text-align:left}
 .mktdash-table td.num,.mktdash-table th.num{text-align:right;white-space:nowrap}
+.mktdash-table td.nw{white-space:nowrap}
 .mktdash-table caption{text-align:left;font-weight:600;padding:4px 0}
 </style>"""
 

@@ -101,3 +101,13 @@ def test_only_the_week_holding_the_last_day_is_partial() -> None:
     assert tables.week("2026-W49") == "2026-W49"  # a forecast week is not a partial one
     tables.configure(last_day=dt.date(2026, 11, 29))  # the Sunday: W48 is complete
     assert tables.week("2026-W48") == "2026-W48"
+
+
+def test_dates_stay_on_one_line_and_numbers_align_right() -> None:
+    df = pd.DataFrame({"period_start": [dt.date(2026, 11, 1)], "channel": ["search"], "variance": [-668.91]})
+    out = tables.table_html(df)
+    assert re.findall(r"<td( class=\w+)?>([^<]*)</td>", out) == [
+        (" class=nw", "2026-11-01"),
+        ("", "search"),
+        (" class=num", "-$669"),
+    ]
