@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mktdash import kpis, missing, weeks
+from mktdash import kpis, missing, narrative, weeks
 from mktdash.significance import CHI2_1_MEDIAN, bh_adjust, norm_sf, t_sf
 
 RATE_TESTS = {"ctr": ("clicks", "impressions"), "cvr": ("conversions", "clicks")}
@@ -554,3 +554,39 @@ def write(alerts: pd.DataFrame | list[dict[str, Any]], run_dir: str | Path) -> t
     jp.write_text(json.dumps(records(df), indent=1, default=str), encoding="utf-8")
     df.to_csv(cp, index=False)
     return jp, cp
+
+
+# ---- plain words (mktdash.narrative writes the sentences; the statistics stay behind a details toggle) -------
+class AlertList:
+    """The alerts of a run as people read them (notebook 10): ranked, plain sentence first, statistics in
+    a details toggle; ``frame`` keeps the analyst's table (exported as is)."""
+
+    def __init__(self, frame: pd.DataFrame, currency: str = "USD", limit: int = 25) -> None:
+        self.frame, self.currency, self.limit = frame, currency, limit
+
+    def _repr_html_(self) -> str:
+        if self.frame.empty:
+            return "<p>No alerts: nothing changed materially and significantly.</p>"
+        items = "".join(
+            narrative.item_html(a, self.currency, f"mk-{a.get('kind', 'problem')}")
+            for a in records(self.frame.head(self.limit))
+        )
+        more = (
+            f"<p>{len(self.frame) - self.limit} more in exports/alerts.csv.</p>"
+            if len(self.frame) > self.limit
+            else ""
+        )
+        return f'{_LIST_CSS}<ol class="mk-alerts">{items}</ol>{more}'
+
+
+_LIST_CSS = (
+    "<style>.mk-alerts li{margin:.4rem 0;padding:.3rem .6rem;border-left:4px solid #6b7280}"
+    ".mk-alerts li.mk-problem{border-color:#c0392b}.mk-alerts li.mk-opportunity{border-color:#2e8540}"
+    ".mk-alerts .mk-plain{margin:0 0 .2rem;font-weight:600}.mk-alerts details{font-size:.85em;color:#4b5563}"
+    "</style>"
+)
+
+
+def view(alerts: pd.DataFrame, currency: str = "USD") -> AlertList:
+    """What notebook 10 shows of its alerts (:class:`AlertList`)."""
+    return AlertList(alerts, currency)

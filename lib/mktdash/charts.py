@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Sequence
 
 import matplotlib
@@ -18,11 +19,15 @@ import matplotlib
 matplotlib.use(
     "Agg"
 )  # headless everywhere (an analyst's pyplot too); figures display through the formatter below
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.ticker as mticker  # noqa: E402
 import pandas as pd  # noqa: E402
 from cycler import cycler  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from mktdash import tables, weeks  # noqa: E402
+from mktdash.narrative import compact  # noqa: E402  (12345 -> 12.3k, as sentences write it)
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9e6f", "#b8405e", "#7a5cb8", "#c9a227", "#4a9bc9", "#8c8c8c"]
 CHANNEL_ORDER = ["search", "social", "display", "video", "shopping", "other"]
@@ -77,35 +82,20 @@ def figure_html(fig: Figure) -> str:
     )
 
 
-def _number(x: float) -> str:
-    """Readable table numbers: 82,123 · 3.45 · 0.0123."""
-    a = abs(x)
-    return f"{x:,.0f}" if a >= 1000 else f"{x:,.2f}" if a >= 1 else f"{x:.3g}"
-
-
 def table_html(df: pd.DataFrame) -> str:
-    """A frame as escaped HTML in a horizontally scrolling box, so wide tables never overflow a phone."""
-    body = df.to_html(index=False, escape=True, border=0, na_rep="–", float_format=_number)
-    return f'<div class="mktdash-table-wrap" style="overflow-x:auto;max-width:100%">{body}</div>'
+    """A frame as a table for people (:func:`mktdash.tables.table_html`: the one table format), styled."""
+    return tables.STYLE + tables.table_html(df)
 
 
 def load_ipython_extension(ip) -> None:  # noqa: ANN001 - IPython's extension hook
     """A returned Figure displays as :func:`figure_html` (SVG with alt text). Runs on import in a kernel, and
     as ``--ext mktdash.charts`` in a kernel forked with this module already imported (:mod:`mktdash.kernel_server`)."""
     ip.display_formatter.formatters["text/html"].for_type(Figure, figure_html)
-
-
-def _register_ipython_display() -> None:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    if (ip := get_ipython()) is not None:
-        load_ipython_extension(ip)
+    tables.load_ipython_extension(ip)
 
 
 apply_style()
-_register_ipython_display()
+tables.register_in_kernel(load_ipython_extension)
 
 
 def channel_colors(channels: Sequence[str]) -> dict[str, str]:
@@ -121,19 +111,6 @@ def money_axis(ax: Axes, currency: str = "USD", axis: str = "y") -> None:
     """Format an axis as compact money (12k, 1.2M) and put the currency in its label."""
     fmt = mticker.FuncFormatter(lambda v, _: compact(v))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
-
-
-def compact(v: float) -> str:
-    """12345 -> '12.3k'.
-
-    >>> compact(1234567)
-    '1.23M'
-    """
-    a = abs(v)
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= div:
-            return f"{v / div:.3g}{suffix}"
-    return f"{v:.3g}"
 
 
 def new(title: str, *, xlabel: str = "", ylabel: str = "", figsize: tuple[float, float] | None = None):  # noqa: ANN201
@@ -154,22 +131,101 @@ def finish(fig: Figure, alt: str) -> Figure:
     return fig
 
 
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+def period_dates(values: Sequence[object] | pd.Series) -> pd.DatetimeIndex:
+    """Period labels as real dates, so time sits on a date axis: an ISO week (``2026-W46``) is its Monday, a
+    month (``2026-11``) its first day; dates and timestamps stay as they are.
+
+    >>> list(period_dates(["2026-W46", "2026-11", "2026-11-18"]).strftime("%Y-%m-%d"))
+    ['2026-11-09', '2026-11-01', '2026-11-18']
+    """
+    out = []
+    for v in values:
+        if isinstance(v, str) and "-W" in v:
+            out.append(pd.Timestamp(weeks.monday(v)))
+        elif isinstance(v, str) and _MONTH.match(v):
+            out.append(pd.Timestamp(f"{v}-01"))
+        else:
+            try:
+                out.append(pd.Timestamp(v))  # type: ignore[arg-type]
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"{v!r} is not a period a time axis can place: give an ISO week (2026-W46), a month "
+                    "(2026-11) or a date"
+                ) from exc
+    return pd.DatetimeIndex(out)
+
+
+def _grain(values: Sequence[object] | pd.Series) -> str:
+    first = next(iter(values), None)
+    if isinstance(first, str) and "-W" in first:
+        return "week"
+    if isinstance(first, str) and _MONTH.match(first):
+        return "month"
+    return "day"
+
+
+def date_axis(ax: Axes, grain: str, n_periods: int) -> None:
+    """Ticks on a real date axis: ISO weeks labelled ``2026-W46`` on their Mondays, months as ``Nov 2026``,
+    days concisely; about eight labels whatever the span."""
+    target = ax.xaxis
+    step = max(1, -(-n_periods // 8))
+    if grain == "week":
+        target.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO, interval=step))
+        target.set_major_formatter(  # a week not over yet says so: "2026-W48 (partial)"
+            mticker.FuncFormatter(lambda v, _: tables.week(weeks.of(mdates.num2date(v).date())))
+        )
+    elif grain == "month":
+        target.set_major_locator(mdates.MonthLocator(interval=step))
+        target.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    else:
+        locator = mdates.AutoDateLocator(maxticks=9)
+        target.set_major_locator(locator)
+        target.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    if grain != "day":
+        ax.tick_params(axis="x", rotation=30)
+
+
+def series(df: pd.DataFrame, *, x: str, hue: str) -> dict[str, pd.DataFrame]:
+    """One frame per ``hue`` value, in time order with a ``_t`` date column: the points of one line each.
+
+    Raises ValueError naming the series and period when a series has two rows for one period (a line
+    must have one point per period: aggregate first)."""
+    d = df.assign(_t=period_dates(df[x].tolist()))
+    dup = d[d.duplicated([hue, "_t"], keep=False)]
+    if len(dup):
+        first = dup.iloc[0]
+        raise ValueError(
+            f"{hue} {first[hue]!s} has {int((dup[hue] == first[hue]).sum())} rows for {x} {first[x]!s}: "
+            f"a line takes one row per {x}; aggregate the table by {hue} and {x} first"
+        )
+    return {str(k): g for k, g in d.sort_values("_t", kind="stable").groupby(hue, sort=True)}
+
+
 def weekly_lines(
     df: pd.DataFrame, *, x: str, y: str, hue: str, title: str, ylabel: str, money: bool = False
 ) -> Figure:
-    """One line per ``hue`` value over ``x`` (e.g. weekly ROAS by channel)."""
+    """One line per ``hue`` value over ``x`` (e.g. weekly ROAS by channel), time on a real date axis.
+
+    ``x`` holds ISO weeks, months (``2026-11``) or dates; every series is drawn in time order with one
+    point per period, so a series with weeks the others lack still runs left to right."""
     fig, ax = new(title, ylabel=ylabel)
-    colors = channel_colors(sorted(df[hue].unique()))
-    for key, g in df.sort_values(x).groupby(hue, sort=True):
-        ax.plot(g[x].astype(str), g[y], label=str(key), color=colors[str(key)], lw=1.8)
-    ticks = sorted(df[x].astype(str).unique())
-    step = max(1, len(ticks) // 10)
-    ax.set_xticks(ticks[::step])
-    ax.tick_params(axis="x", rotation=45)
+    lines = series(df, x=x, hue=hue)
+    colors = channel_colors(list(lines))
+    partial = [str(v) for v in df[x].unique() if tables.week(v).endswith("(partial)")]
+    for key, g in lines.items():
+        ax.plot(g["_t"], g[y], label=key, color=colors[key], lw=1.8, marker="o" if len(g) < 3 else None)
+        part = g[g[x].astype(str).isin(partial)]
+        if len(part):  # a week not over yet: a hollow point, so its low total is not read as a drop
+            ax.plot(part["_t"], part[y], "o", mfc="white", color=colors[key], ms=6)
+    date_axis(ax, _grain(df[x].tolist()), df[x].nunique())
     if money:
         money_axis(ax)
-    ax.legend(ncols=min(6, df[hue].nunique()), loc="upper left", bbox_to_anchor=(0, -0.22))
-    return finish(fig, f"{title}: {ylabel} by {hue} over {x}")
+    ax.legend(ncols=min(6, max(1, len(lines))), loc="upper left", bbox_to_anchor=(0, -0.22))
+    note = f"; hollow points: partial week {', '.join(partial)}" if partial else ""
+    return finish(fig, f"{title}: {ylabel} by {hue} over {x}{note}")
 
 
 def bars(
@@ -195,13 +251,12 @@ def bars(
 def exec_trend(df: pd.DataFrame, *, title: str, currency: str = "USD") -> Figure:
     """Weekly spend and attributed revenue (columns ``week``, ``spend``, ``revenue``), money on the y axis."""
     fig, ax = new(title, ylabel=f"{currency} per week", figsize=(9, 3.6))
-    d = df.sort_values("week")
-    x = d["week"].astype(str)
-    ax.plot(x, d["revenue"], label="Revenue (platform-attributed)", color=PALETTE[2], lw=2, marker="o", ms=3)
-    ax.plot(x, d["spend"], label="Spend", color=PALETTE[0], lw=2, marker="o", ms=3)
-    step = max(1, len(x) // 6)
-    ax.set_xticks(list(x)[::step])
-    ax.tick_params(axis="x", rotation=30)
+    d = df.assign(_t=period_dates(df["week"].astype(str).tolist())).sort_values("_t")
+    ax.plot(
+        d["_t"], d["revenue"], label="Revenue (platform-attributed)", color=PALETTE[2], lw=2, marker="o", ms=3
+    )
+    ax.plot(d["_t"], d["spend"], label="Spend", color=PALETTE[0], lw=2, marker="o", ms=3)
+    date_axis(ax, "week", len(d))
     money_axis(ax, currency)
     ax.legend(loc="upper left", ncols=2, fontsize=9)
     last = d.iloc[-1] if len(d) else None
@@ -361,12 +416,12 @@ def budget_compliance(c: pd.DataFrame) -> Figure:
     """Weekly compliance (share of spend within approved limits) against its goal."""
     fig, ax = new("Weekly spend compliance", ylabel="Share of spend within approved limits")
     colors = [GOOD if ok else BAD for ok in c["meets_goal"]]
-    ax.bar(c["week"].astype(str), c["compliance"], color=colors)
+    ax.bar(period_dates(c["week"].astype(str).tolist()), c["compliance"], width=5, color=colors)
+    date_axis(ax, "week", len(c))
     if len(c):
         ax.axhline(float(c["goal"].iloc[0]), color=NEUTRAL, ls="--", lw=1, label="goal")
     ax.set_ylim(max(0.0, float(c["compliance"].min()) - 0.05) if len(c) else 0, 1.01)
     ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
-    ax.tick_params(axis="x", rotation=45)
     ax.legend(loc="lower left")
     return finish(fig, "Weekly compliance: share of spend within approved limits, goal as dashed line")
 
@@ -374,6 +429,7 @@ def budget_compliance(c: pd.DataFrame) -> Figure:
 def budget_mmm_fit(f: pd.DataFrame, *, currency: str = "USD") -> Figure:
     """Actual weekly revenue vs the model's posterior predictive (mean and 90% band)."""
     fig, ax = new("Model fit: weekly revenue, actual vs predicted", ylabel=f"Revenue ({currency})")
+    f = f.sort_values("date")
     ax.fill_between(
         f["date"], f["lower_90"], f["upper_90"], color=PALETTE[0], alpha=0.2, label="90% interval"
     )
@@ -482,13 +538,11 @@ def budget_scenarios(s: pd.DataFrame, *, currency: str = "USD") -> Figure:
 def budget_forecast(fc: pd.DataFrame, *, currency: str = "USD") -> Figure:
     """Weekly revenue forecast per scenario with 90% intervals."""
     fig, ax = new("Revenue forecast: plan vs recommendation", ylabel=f"Weekly revenue ({currency})")
-    for i, (name, d) in enumerate(fc.groupby("scenario", sort=True)):
+    for i, (name, d) in enumerate(series(fc, x="week", hue="scenario").items()):
         color = PALETTE[i % len(PALETTE)]
-        ax.fill_between(
-            d["week"].astype(str), d["revenue_lower_90"], d["revenue_upper_90"], color=color, alpha=0.15
-        )
-        ax.plot(d["week"].astype(str), d["revenue_mean"], marker="o", ms=3, color=color, label=str(name))
-    ax.tick_params(axis="x", rotation=45)
+        ax.fill_between(d["_t"], d["revenue_lower_90"], d["revenue_upper_90"], color=color, alpha=0.15)
+        ax.plot(d["_t"], d["revenue_mean"], marker="o", ms=3, color=color, label=name)
+    date_axis(ax, "week", fc["week"].nunique())
     money_axis(ax)
     ax.legend(loc="upper left", bbox_to_anchor=(0, -0.22), ncols=3)
     return finish(fig, "Weekly revenue forecast under the plan and the recommendation with 90% intervals")

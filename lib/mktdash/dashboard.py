@@ -41,7 +41,7 @@ import duckdb
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mktdash import archive, charts, missing, paths, weeks
+from mktdash import archive, charts, missing, narrative, paths, tables, weeks
 from mktdash import publish as pub
 
 ALL = "all"
@@ -106,6 +106,9 @@ CSS = """
 .mk-alerts{list-style:none;padding:0;margin:0}
 .mk-alerts li{border-left:4px solid var(--mk-muted);padding:.35rem .6rem;margin:.35rem 0;background:#fafafa;font-size:.85rem}
 .mk-alerts li.mk-problem{border-color:var(--mk-bad)}.mk-alerts li.mk-opportunity{border-color:var(--mk-good)}
+.mk-alerts .mk-plain{margin:0 0 .15rem;font-weight:600}.mk-alerts details{color:var(--mk-muted);font-size:.8rem}
+.mk-alerts summary{cursor:pointer}
+.mk-trend-text{color:var(--mk-muted);font-size:.72rem;margin-top:.25rem;overflow-wrap:anywhere}
 .mk-badges{display:flex;flex-wrap:wrap;gap:.35rem}
 .mk-badge{font-size:.75rem;border-radius:999px;padding:.15rem .55rem;background:#eef2f7;color:var(--mk-ink)}
 .mk-badge.mk-ok{background:#e6f4ea;color:#1e6b34}.mk-badge.mk-warn{background:#fdecea;color:#9b2c20}
@@ -176,6 +179,9 @@ class View:
     run_dir: Path | None
     figures: dict[str, Chart] = field(default_factory=dict)  # name -> chart (see figures())
     missing: dict[str, str] = field(default_factory=dict)  # section -> which export would fill it
+    movers: pd.DataFrame | None = None  # level, entity, revenue, revenue_prev (the narrative's "why")
+    proposals: list[dict[str, Any]] = field(default_factory=list)  # this week's run's budget proposals
+    success: str = ""  # the "How we are doing" panel (mktdash.success), the same for every filter
 
     @property
     def scope(self) -> str:
@@ -206,6 +212,25 @@ def kpis(df: pd.DataFrame) -> dict[str, float | None]:
         roas=ratio(s["revenue"], s["spend"]),
     )
     return s_out
+
+
+def _movers(scoped: pd.DataFrame, week: str, prev: str) -> pd.DataFrame:
+    """Revenue of each channel and campaign this week and the week before (who moved the total)."""
+    parts = []
+    for level, key in (("channel", "channel"), ("campaign", "campaign_name")):
+        if key not in scoped:
+            continue
+        both = scoped[scoped["week"].isin([week, prev])]
+        g = both.pivot_table(index=key, columns="week", values="revenue", aggfunc="sum", fill_value=0.0)
+        parts.append(
+            pd.DataFrame({
+                "level": level,
+                "entity": g.index.astype(str),
+                "revenue": g[week].to_numpy() if week in g else 0.0,
+                "revenue_prev": g[prev].to_numpy() if prev in g else 0.0,
+            })
+        )  # fmt: skip
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def _table_by(df: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -481,7 +506,31 @@ class DashboardData:
             badges=self.badges(week),
             run_dir=self.runs.get(week),
             missing=self.missing,
+            movers=_movers(scoped, week, prev),
+            proposals=self.proposals(week),
+            success=self.success(),
         )
+
+    def success(self) -> str:
+        """The success metrics over the archived weeks (:mod:`mktdash.success`) as the panel's HTML (made once:
+        the archived runs and the snapshot do not change under a loaded dashboard)."""
+        from mktdash import success
+
+        if (done := getattr(self, "_success_html", None)) is not None:
+            return str(done)
+        approvals = self._query("SELECT proposal_id, approved_at, decision FROM approvals")
+        revenue = self.agg.groupby(["week", "channel"], as_index=False)["revenue"].sum()
+        trend = success.measure(self.runs, approvals, revenue, paths.outputs_dir() / "access.log")
+        last = max(self.runs) if self.runs else None
+        latest = success.freshness({last: self.runs[last]}) if last else None
+        self._success_html = success.panel_html(trend, latest)
+        return self._success_html
+
+    def proposals(self, week: str) -> list[dict[str, Any]]:
+        """The budget proposals the week's run wrote (``proposals.json``); none when it wrote none."""
+        d = self.exports_dir(week)
+        raw = _read_json(d / "proposals.json") if d else None
+        return [p for p in raw if isinstance(p, dict)] if isinstance(raw, list) else []
 
 
 def load(week: str = "latest", run_dir: str | Path = "", settings: Any = None) -> DashboardData:
@@ -577,21 +626,16 @@ def _missing_html(v: View, *keys: str) -> str:
 def _table(
     df: pd.DataFrame | None, cols: list[tuple[str, str, str]], cur: str, cls: str = "", na: str = ""
 ) -> str:
+    """``cols`` (column, label, kind) of ``df`` through the one table format (:func:`mktdash.tables.table_html`);
+    ``na`` replaces the table when there are no rows (default: not available for this week)."""
     if df is None or df.empty:
         return na or '<p class="mk-na">Not available for this week.</p>'
-    head = "".join(f"<th scope='col'>{_esc(lbl)}</th>" for _, lbl, _ in cols if _)
-    rows = []
-    for _, r in df.iterrows():
-        cells = []
-        for c, _lbl, kind in cols:
-            v = r.get(c)
-            cells.append(
-                f"<td>{_esc(fmt(v, kind, cur) if kind != 'text' else ('' if pd.isna(v) else v))}</td>"
-            )
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (
-        f'<div class="mk-table-wrap"><table class="mk-table {cls}"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    shown = pd.DataFrame({lbl: df[c] if c in df.columns else None for c, lbl, _ in cols}).reset_index(
+        drop=True
+    )
+    kinds = {lbl: {"pct": "percent"}.get(kind, kind) for _, lbl, kind in cols}
+    return tables.table_html(
+        shown, kinds=kinds, currency=cur, table_class=f"mk-table {cls}", wrap_class="mk-table-wrap"
     )
 
 
@@ -607,20 +651,15 @@ PERF_COLS = [
 
 
 def _alerts_html(alerts: list[dict[str, Any]], cur: str, limit: int = 10) -> str:
+    """Ranked alerts, each a plain sentence first with its statistics behind a details toggle."""
+    from mktdash.narrative import item_html
+
     if not alerts:
         return '<p class="mk-na">No alerts for this week and filter.</p>'
-    items = []
-    for a in alerts[:limit]:
-        kind = "mk-opportunity" if str(a.get("kind")) == "opportunity" else "mk-problem"
-        impact = a.get("impact")
-        try:
-            money = fmt(float(impact), "money", cur)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            money = "–"
-        text = str(a.get("text") or f"{a.get('metric', '')} {a.get('direction', '')}")
-        entity = str(a.get("entity", ""))
-        who = "" if entity and entity in text else f"{_esc(a.get('level', ''))} <em>{_esc(entity)}</em>: "
-        items.append(f'<li class="{kind}"><strong>{_esc(money)}</strong> · {who}{_esc(text)}</li>')
+    items = [
+        item_html(a, cur, "mk-opportunity" if str(a.get("kind")) == "opportunity" else "mk-problem")
+        for a in alerts[:limit]
+    ]
     return f'<ol class="mk-alerts">{"".join(items)}</ol>'
 
 
@@ -664,6 +703,20 @@ def figures(v: View) -> dict[str, Chart]:
                 rkey, lambda: charts.exec_roi(v.roi, title="Marketing ROI by channel (MMM)")
             )
     return v.figures
+
+
+def _narrative_html(v: View) -> str:
+    """The week in brief (:func:`mktdash.narrative.week_summary`)."""
+    return narrative.summary_html(
+        narrative.week_summary(
+            week=v.week,
+            currency=v.currency,
+            tiles=v.tiles,
+            movers=v.movers,
+            proposals=v.proposals,
+            alerts=v.alerts,
+        )
+    )
 
 
 def render(v: View, *, title: str = "Executive summary") -> str:
@@ -726,7 +779,8 @@ def render(v: View, *, title: str = "Executive summary") -> str:
         f"<h1>{_esc(title)}: {_esc(v.week)}</h1>"
         f'<div class="mk-sub">{_esc(v.scope)} · {_esc(weeks.monday(v.week).isoformat())} to '
         f"{_esc(weeks.sunday(v.week).isoformat())} · {_esc(run)} · money in {_esc(cur)}</div>"
-        f'<h2>Data freshness and completeness</h2><div class="mk-badges">{badges}</div>'
+        + _narrative_html(v)
+        + f'<h2>Data freshness and completeness</h2><div class="mk-badges">{badges}</div>'
         f"<h2>KPIs</h2>{_missing_html(v, 'performance')}{tiles}"
         f'<h2>Alerts ranked by money at stake</h2><div class="mk-card">{_alerts_html(v.alerts, cur)}</div>'
         '<div class="mk-grid2">'
@@ -738,6 +792,7 @@ def render(v: View, *, title: str = "Executive summary") -> str:
         f"<h2>{_esc(drill_title)}</h2>{_table(drill, [('campaign_name', 'Campaign', 'text'), *PERF_COLS], cur, 'mk-campaigns')}"
         f"<h2>Budget efficiency</h2>{_table(v.budget, budget_cols, cur, 'mk-budget', _missing_html(v, 'budget'))}"
         f"<h2>Pipeline, product adoption, customer health</h2>{_missing_html(v, 'pipeline', 'product', 'health')}{cross}"
+        f'<h2>How we are doing</h2><div class="mk-card">{v.success}</div>'
         "</div>"
     )
 

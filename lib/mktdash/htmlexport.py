@@ -9,7 +9,9 @@ nbconvert's own sanitizer is not relied on.
 
 from __future__ import annotations
 
+import ast
 import functools
+import pprint
 import re
 import threading
 import warnings
@@ -19,6 +21,8 @@ from typing import Any
 import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters.strings import clean_html
+
+from mktdash import paths
 
 _EXTERNAL_SCRIPT = re.compile(
     r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>\s*</script>", re.IGNORECASE | re.DOTALL
@@ -119,9 +123,41 @@ def warm_up() -> None:
             _exporter(hide_code).from_notebook_node(nb, resources={"metadata": {"name": "warm-up"}})
 
 
+def readable_parameters(source: str, width: int = 100, home: Path | None = None) -> str:
+    """papermill's injected parameters cell laid out for reading: each ``name = <literal>`` line longer than
+    ``width`` pretty-printed over several lines (the resolved params dict is one long line otherwise), paths
+    under ``home`` shown relative to it.
+
+    >>> print(readable_parameters("week = 'W'\\nparams = {'a': 1, 'b': {'c': 2}}", width=12))
+    week = 'W'
+    params = {'a': 1,
+              'b': {'c': 2}}
+    """
+    if home is not None:
+        source = source.replace(f'"{home}/', '"').replace(f"'{home}/", "'")
+    out = []
+    for line in source.splitlines():
+        name, sep, value = line.partition(" = ")
+        if sep and len(line) > width and name.isidentifier():
+            try:
+                literal = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                out.append(line)
+                continue
+            body = pprint.pformat(literal, width=width - len(name) - 3, sort_dicts=False)
+            out.append(f"{name} = " + body.replace("\n", "\n" + " " * (len(name) + 3)))
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def export(notebook: Path, dest: Path, *, hide_code: bool = False, title: str | None = None) -> Path:
-    """Write ``notebook`` as offline HTML to ``dest``; code hidden when ``hide_code``."""
+    """Write ``notebook`` as offline HTML to ``dest``; code hidden when ``hide_code``; the injected parameters
+    laid out over lines (:func:`readable_parameters`)."""
     nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = readable_parameters(cell.source, home=paths.home())
     resources = {"metadata": {"name": title or notebook.stem}}
     with _lock, warnings.catch_warnings():  # scrapbook's glue outputs have no HTML form; that is expected
         warnings.filterwarnings(

@@ -53,7 +53,9 @@ class RunContext:
         scratch = not run_dir
         folder = Path(run_dir) if run_dir else paths.scratch_dir()
         (folder / "exports").mkdir(parents=True, exist_ok=True)
-        return cls(settings, week, folder, detect_mode(mode), scratch)
+        ctx = cls(settings, week, folder, detect_mode(mode), scratch)
+        _for_readers(ctx)
+        return ctx
 
     @property
     def exports_dir(self) -> Path:
@@ -88,6 +90,20 @@ class RunContext:
         for k, v in clean.items():
             glue(k, v)
         return clean
+
+
+def _for_readers(ctx: RunContext) -> None:
+    """Tables shown in the reporting currency with partial weeks marked; a weekly run's warnings to its log."""
+    from mktdash import runlog, tables
+    from mktdash.pipeline import data_last_day
+
+    try:
+        last = data_last_day()
+    except Exception:  # noqa: BLE001 - the warehouse busy or not there yet: no week is marked partial
+        last = None
+    tables.configure(currency=ctx.settings.reporting_currency, last_day=last, home=paths.home())
+    if not ctx.scratch and not ctx.live:
+        runlog.to_run_log(ctx.run_dir)
 
 
 def glue(name: str, value: Any) -> None:

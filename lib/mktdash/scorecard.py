@@ -106,10 +106,12 @@ class Scorecard:
 
         return charts.quality_completeness(self.days, title="Data completeness by source and day")
 
-    def _repr_html_(self) -> str:  # pandas escapes cell text
-        parts = [f"<h4>Summary</h4>{self.summary_frame().to_html(index=False)}"]
+    def _repr_html_(self) -> str:  # the one table format (mktdash.tables) escapes cell text
+        from mktdash.tables import STYLE, table_html
+
+        parts = [f"{STYLE}<h4>Summary</h4>{table_html(self.summary_frame())}"]
         for title, f in self.sections().items():
-            parts.append(f"<h4>{title}</h4>{f.head(50).to_html(index=False)}")
+            parts.append(f"<h4>{title}</h4>{table_html(f, max_rows=50)}")
         return "\n".join(parts)
 
 

@@ -347,3 +347,61 @@ def test_execute_request_refused(dash_server):
         ok = ex.submit(lambda: asyncio.run(attack())).result(timeout=120)
     assert ok, "no kernel_info_reply: the channel did not work at all"
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("size", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
+def test_plain_words_first_statistics_behind_a_toggle(dash_server, browser, size):
+    """The summary opens with the week in sentences (revenue as SQL says); each alert leads with a plain sentence
+    and shows its statistics only once its details toggle is opened."""
+    w_last = dash_server["world"]["weeks"][-1]
+    ctx, page, dialogs = open_exec(browser, dash_server, *size)
+    try:
+        sentences = page.locator(".mk-narrative p").all_inner_texts()
+        rev = sql(
+            dash_server["world"]["snapshot"],
+            "SELECT sum(conversions_value_reporting) FROM ad_daily WHERE strftime(date_day, '%G-W%V') = ?",
+            [w_last],
+        )
+        assert sentences[0].startswith(f"Revenue was ${rev / 1000:.3g}k in {w_last[-3:]}, ")
+        assert sentences[-1].startswith("To decide: ")
+        first = page.locator(".mk-alerts li").first
+        plain = first.locator(".mk-plain")
+        assert plain.is_visible() and "at stake" in plain.inner_text() and "z =" not in plain.inner_text()
+        stats = first.locator("details.mk-stats p")
+        assert not stats.is_visible()
+        first.locator("details.mk-stats summary").click()
+        assert stats.is_visible() and "z = " in stats.inner_text()
+        assert dialogs == []
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("size", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
+def test_how_we_are_doing_panel(dash_server, browser, size):
+    """The success panel's latest freshness and compliance and its compliance trend, read here from the run
+    folders' own files (quality_freshness.csv, manifest scraps)."""
+    import pandas as pd
+
+    run_dirs = dash_server["world"]["run_dirs"]
+    fresh = float(pd.read_csv(run_dirs[-1] / "exports" / "quality_freshness.csv")["hours_since"].max())
+    comp = [
+        json.loads((r / "manifest.json").read_text())["scraps"]["20_budget"]["compliance"] for r in run_dirs
+    ]
+    ctx, page, dialogs = open_exec(browser, dash_server, *size)
+    try:
+        panel = page.locator(".mk-how")
+        panel.scroll_into_view_if_needed()
+        f = panel.locator(".mk-tile[data-metric='freshness_hours']")
+        assert float(f.get_attribute("data-value")) == pytest.approx(fresh)
+        assert f.locator(".mk-value").inner_text() == f"{fresh:,.0f} h"
+        c = panel.locator(".mk-tile[data-metric='compliance']")
+        assert float(c.get_attribute("data-value")) == pytest.approx(comp[-1])
+        trend = c.locator(".mk-trend-text").inner_text()
+        weeks = dash_server["world"]["weeks"]
+        assert trend == " · ".join(f"{w[-3:]} {100 * v:.0f} %" for w, v in zip(weeks, comp, strict=True))
+        assert panel.locator(".mk-tile").count() == 5
+        lay = page.evaluate(OVERFLOW_JS)
+        assert lay["out"] == [] and lay["scrollW"] <= lay["W"] + 1, lay
+        assert dialogs == []
+    finally:
+        ctx.close()

@@ -287,8 +287,22 @@ def write_run(
         }
     )
     roi.to_csv(rd / "exports" / "mmm_channel_roi.csv", index=False)
+    i = int(run_id[-1]) if run_id[-1].isdigit() else 0  # what the success panel reads, known per run
+    fresh = {"source": ["google_ads/1", "meta/2", "ga4/3"], "hours_since": [6.0 + i, 30.0 - 5 * i, 12.0]}
+    pd.DataFrame({**fresh, "target_hours": 24.0}).to_csv(
+        rd / "exports" / "quality_freshness.csv", index=False
+    )
+    scraps = {"20_budget": {"compliance": 0.9 + 0.02 * i}}
     (rd / "manifest.json").write_text(
-        json.dumps({"run_id": run_id, "week": week, "status": "ok", "finished_at": f"{week}T{run_id}"}),
+        json.dumps(
+            {
+                "run_id": run_id,
+                "week": week,
+                "status": "ok",
+                "finished_at": f"{week}T{run_id}",
+                "scraps": scraps,
+            }
+        ),
         encoding="utf-8",
     )
     del camp

@@ -37,6 +37,11 @@ class Section:
     def _ipython_display_(self) -> None:  # pragma: no cover - exercised in notebooks
         from IPython.display import HTML, display
 
+        from mktdash.budget import finance
+
+        if finance.LIVE:  # the live finance page leads; the analyst sections fold behind "details"
+            display(HTML(finance.section_html(self)))
+            return
         display(HTML(f"<h3>{html.escape(self.title)}</h3>"))
         if self.missing:
             display(HTML(f'<p class="mktdash-missing"><b>{html.escape(self.missing)}</b></p>'))

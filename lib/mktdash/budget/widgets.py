@@ -166,9 +166,14 @@ class BudgetDashboard:
         return res
 
     def _ipython_display_(self) -> None:  # pragma: no cover - needs a front end
-        from IPython.display import display
+        from IPython.display import HTML, display
 
-        display(self.app)
+        from mktdash.budget import finance
+
+        if finance.LIVE:  # the finance page at the top shows the sliders (one place to move them)
+            display(HTML("<p>The what-if sliders are at the top of the page, under the recommendation.</p>"))
+        else:
+            display(self.app)
 
 
 def dashboard(model: Any, settings: Any, mode: str) -> Any:
