@@ -623,8 +623,10 @@ def test_utf16_without_bom_and_binary_are_refused_clearly(tmp_path: Path) -> Non
         assert data.decode("utf-8") == text and enc == f"{codec.upper()} (no BOM)"
     p = tmp_path / "binary.csv"
     p.write_bytes(b"PK\x03\x04\x00\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xa3\xb1\x93\x1d\x9f")
-    with pytest.raises(SourceError, match="a binary file, not CSV text \\(an Excel workbook\\?\\)"):
-        _csv.read_bytes(p)
+    with pytest.raises(SourceError, match="not a readable Excel workbook \\(BadZipFile\\)"):
+        _csv.read_bytes(
+            p
+        )  # a zip file is taken for a workbook (downloads get renamed), and this one is broken
 
 
 def test_a_repeated_column_with_different_values_is_refused(tmp_path: Path, ctx: ReadContext) -> None:
@@ -679,7 +681,11 @@ def test_explain_an_unknown_file(tmp_path: Path) -> None:
     p.write_text("foo;bar\n1;2\n", encoding="utf-8")
     out = _cli(tmp_path, "ingest", "--explain", str(p))
     assert out.returncode == 1 and "format:     not recognised" in out.stdout
-    assert "refused:    mystery.csv, line 1: not a known export: first line was 'foo;bar'" in out.stdout
+    # an unknown file may hold personal data: its cells are shown by their shape, as ingest stores them
+    assert (
+        "refused:    mystery.csv, line 1: not a known export: first line was '<3 chars>;<3 chars>'"
+        in out.stdout
+    )
 
 
 def test_period_totals_reconcile_with_the_daily_rows_of_their_days(

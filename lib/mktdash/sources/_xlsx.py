@@ -73,10 +73,11 @@ def _sheet(wb: Any, path: Path, sheet: str | None) -> Any:
 
 def _open(path: Path) -> Any:
     import openpyxl  # imported here: only workbooks need it
+    from openpyxl.utils.exceptions import InvalidFileException
 
-    try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
+    try:  # a file object: openpyxl judges a path by its suffix, and downloads get renamed (.csv)
+        return openpyxl.load_workbook(io.BytesIO(Path(path).read_bytes()), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, OSError, KeyError, ValueError) as e:
         raise SourceError(
             f"not a readable Excel workbook ({type(e).__name__})",
             file=path,
