@@ -80,7 +80,7 @@ def plan_vs_actual(wh: Any, week: str, months: int = 6) -> pd.DataFrame:
 def dow_profile(daily: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Mean spend by weekday relative to the mean day, per key (columns 0..6 = Monday..Sunday)."""
     d = daily.copy()
-    d["dow"] = d["date_day"].dt.weekday
+    d["dow"] = d["date_day"].dt.day_of_week
     by = d.groupby([*keys, "dow"])["spend"].mean().unstack("dow").reindex(columns=range(7)).fillna(0.0)
     mean = by.mean(axis=1).replace(0.0, np.nan)
     return by.div(mean, axis=0).fillna(1.0)
