@@ -148,16 +148,12 @@ class DashboardParams(Section):
         default_factory=lambda: ["30_exec_summary", "20_budget"]
     )  # dashboards served
     max_kernels_per_login: int = Field(3, ge=1)  # one login's live pages; below max_kernels (503 beyond it)
-    disconnect_grace_seconds: float = Field(
-        10.0, ge=0
-    )  # a page's kernel ends this long after its socket closes
+    disconnect_grace_seconds: float = Field(10.0, ge=0)  # a page's kernel ends this long after it goes
     connect_timeout_seconds: float = Field(30.0, ge=1)  # a kernel no page connected to ends after this idle
     login_max_failures: int = Field(5, ge=1)  # failed logins per client in the window before a lockout
     login_window_seconds: int = Field(900, ge=1)  # window in which failures are counted
     login_lockout_seconds: int = Field(900, ge=1)  # how long a locked-out client is refused
-    login_delay_seconds: float = Field(
-        0.5, ge=0
-    )  # a failure's answer waits this, doubling per failure (max 8 s)
+    login_delay_seconds: float = Field(0.5, ge=0)  # answer a failure after this, doubling (max 8 s)
     behind_tls: bool = False  # served through an HTTPS proxy: cookies are marked Secure
 
 
