@@ -1,6 +1,6 @@
 """``mktdash serve``: the executive and budget dashboards in Voilà, behind a login, on 127.0.0.1.
 
-Voilà's own application is used (not re-implemented); this module only configures it and adds three routes:
+Voilà's own application is used (not re-implemented); this module configures it and adds these routes:
 
 * ``/`` — a landing page linking both dashboards and the run archive (replaces Voilà's file tree);
 * ``/archive/…`` — ``outputs/index.html`` and ``outputs/runs/**`` (login required, nothing else of outputs/);
@@ -9,15 +9,21 @@ Voilà's own application is used (not re-implemented); this module only configur
 Only ``30_exec_summary`` and ``20_budget`` are served: they are copied into a private directory that is Voilà's
 root, so no other notebook (e.g. 00_ingest, which writes the warehouse) can be rendered from the browser.
 
-Security and resources:
+Security and resources (details in docs/dashboards.md):
 
-* Login: ``MKTDASH_TOKEN`` (token), else a hashed password in ``.secrets/dashboard_password`` (made by
-  ``jupyter_server.auth.passwd()``, argon2 or sha1), else a random token printed with the login URL.
+* Login (:mod:`mktdash.serve_auth`): the shared token (``MKTDASH_TOKEN``, else ``.secrets/dashboard_password``,
+  else a generated token written to ``.secrets/dashboard_token``) and named users from ``mktdash users add``;
+  failed logins are slowed down and locked out per client; ``/logout``; no token or query string in the log;
+  kernels start without secrets in their environment; cookies ``SameSite=Lax`` (``Secure`` behind TLS).
 * Code is stripped from the page and Voilà refuses ``execute_request`` from the browser (its defaults; the
   template/theme cannot be overridden from the URL here).
-* Idle kernels are culled after ``dashboard.cull_idle_seconds`` (also when a tab is still open); at most
-  ``dashboard.max_kernels`` kernels run at once (a :class:`BoundedKernelManager` answers 503 beyond that).
+* Kernels (:class:`BoundedKernelManager`, handlers in :mod:`mktdash.serve_handlers`): a page's kernel ends on
+  reload or close (the shutdown beacon works: the page gets its ``_xsrf`` cookie), shortly after its socket
+  closes, or when no page connected to it; at most ``dashboard.max_kernels`` overall and
+  ``max_kernels_per_login`` per login, else HTTP 503 with ``Retry-After``; idle kernels are culled after
+  ``dashboard.cull_idle_seconds``.
 * ``dashboard.preheat_kernels`` keeps pre-rendered kernels per dashboard so the first paint is fast.
+* Saved views (:mod:`mktdash.views`): ``/mktdash/api/views`` and ``/views/<slug>``, per login.
 """
 
 from __future__ import annotations

@@ -160,7 +160,7 @@ class LoginHandler(PlainErrors, LoginFormHandler):  # type: ignore[misc]
 
     @allow_unauthenticated
     async def post(self) -> None:
-        idp: MktdashIdentityProvider = self.identity_provider
+        idp: MktdashIdentityProvider = self.identity_provider  # type: ignore[assignment]
         name = self.get_argument("username", "").strip()
         key = client_key(self, name)
         left = idp.limiter.locked_for(key)
