@@ -6,6 +6,7 @@ Tests skip with a clear reason when /usr/bin/chromium or Playwright is missing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -15,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,38 @@ def stop_serve(server: dict) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
     server["_log"].close()
+
+
+def user_password(name: str) -> str:
+    return f"{name}-test-password"
+
+
+@contextlib.contextmanager
+def users_server(world: dict, names: Sequence[str], params: str, name: str) -> Iterator[dict]:
+    """A server of its own over the test world, with named users (password :func:`user_password`)."""
+    from mktdash import users
+
+    for n in names:
+        users.add_user(n, user_password(n), world["home"] / ".secrets" / "dashboard_users")
+    server = start_serve(world["home"], params, name=name)
+    try:
+        yield {**server, "world": world}
+    finally:
+        stop_serve(server)
+
+
+def kernel_processes(server: dict) -> list:
+    """The server's kernels, counted as its ``ipykernel`` child processes (psutil)."""
+    import psutil
+
+    out = []
+    for c in psutil.Process(server["proc"].pid).children(recursive=True):
+        try:
+            if "ipykernel" in " ".join(c.cmdline()):
+                out.append(c)
+        except psutil.NoSuchProcess:
+            continue
+    return out
 
 
 @pytest.fixture(scope="session")

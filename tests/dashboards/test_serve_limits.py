@@ -14,9 +14,10 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from email.message import Message
 
-import psutil
 import pytest
-from conftest import start_serve, stop_serve
+from conftest import kernel_processes as kernels
+from conftest import user_password as password
+from conftest import users_server
 
 from mktdash import users
 
@@ -43,30 +44,10 @@ LIMITS = f"""dashboard:
 """
 
 
-def password(name: str) -> str:
-    return f"pw-{name}-correct-horse"
-
-
 @pytest.fixture(scope="module")
 def server(dash_world: dict) -> Iterator[dict]:
-    home = dash_world["home"]
-    path = home / ".secrets" / "dashboard_users"
-    for n in NAMES:
-        users.add_user(n, password(n), path)
-    s = start_serve(home, LIMITS, name="serve_limits")
-    yield {**s, "world": dash_world}
-    stop_serve(s)
-
-
-def kernels(server: dict) -> list[psutil.Process]:
-    out = []
-    for c in psutil.Process(server["proc"].pid).children(recursive=True):
-        try:
-            if "ipykernel" in " ".join(c.cmdline()):
-                out.append(c)
-        except psutil.NoSuchProcess:
-            continue
-    return out
+    with users_server(dash_world, NAMES, LIMITS, "serve_limits") as s:
+        yield s
 
 
 def wait_until(pred: Callable[[], bool], timeout: float, what: str) -> None:

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
-from conftest import CHROMIUM, start_serve, stop_serve
-
-from mktdash import users
+from conftest import CHROMIUM, users_server
+from conftest import kernel_processes as kernel_procs
+from conftest import user_password as password
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,29 +33,10 @@ PARAMS = f"""dashboard:
 """
 
 
-def password(name: str) -> str:
-    return f"{name}-soak-password"
-
-
 @pytest.fixture(scope="module")
 def server(dash_world: dict) -> Iterator[dict]:
-    home = dash_world["home"]
-    for n in VIEWERS:
-        users.add_user(n, password(n), home / ".secrets" / "dashboard_users")
-    s = start_serve(home, PARAMS, name="serve_soak")
-    yield s
-    stop_serve(s)
-
-
-def kernel_procs(server: dict) -> list[psutil.Process]:
-    out = []
-    for c in psutil.Process(server["proc"].pid).children(recursive=True):
-        try:
-            if "ipykernel" in " ".join(c.cmdline()):
-                out.append(c)
-        except psutil.NoSuchProcess:
-            continue
-    return out
+    with users_server(dash_world, VIEWERS, PARAMS, "serve_soak") as s:
+        yield s
 
 
 def kernel_rss(server: dict) -> int:
@@ -68,12 +49,20 @@ def kernel_rss(server: dict) -> int:
     return total
 
 
-def settle(server: dict, n: int, timeout: float) -> None:
+def settled_rss(server: dict, n: int, timeout: float) -> int:
+    """The kernels' RSS once there are ``n`` (the pool) and their memory holds still (a pre-rendered pool)."""
     deadline = time.monotonic() + timeout
-    while len(kernel_procs(server)) != n:
+    last = -1
+    while True:
+        count, rss = len(kernel_procs(server)), kernel_rss(server)
+        if count == n and rss > 50e6 * n and abs(rss - last) <= 0.02 * rss:
+            return rss
         if time.monotonic() > deadline:
-            pytest.fail(f"{len(kernel_procs(server))} kernels after {timeout:.0f} s, expected the pool's {n}")
-        time.sleep(1)  # polling process counts
+            pytest.fail(
+                f"{count} kernels ({rss / 1e6:.0f} MB) after {timeout:.0f} s, expected the pool's {n}"
+            )
+        last = rss
+        time.sleep(3)  # polling process counts and memory
 
 
 async def one_round(browser, url: str, name: str, channel: str, errors: list[str]) -> None:
@@ -123,14 +112,12 @@ async def soak(url: str, deadline: float) -> tuple[int, list[str]]:
 
 
 def test_soak_twenty_viewers(server):
-    settle(server, POOL, 240)  # the preheated pool is up
-    before = kernel_rss(server)
+    before = settled_rss(server, POOL, 240)  # the preheated pool is up
     rounds, errors = asyncio.run(soak(server["url"], time.monotonic() + SECONDS))
     assert not errors, errors[:10]
     assert rounds >= len(VIEWERS)
-    settle(server, POOL, 90)
-    after = kernel_rss(server)
+    after = settled_rss(server, POOL, 120)
     print(
         f"soak: {rounds} rounds in >= {SECONDS:.0f} s; pool kernel RSS {before / 1e6:.0f} MB -> {after / 1e6:.0f} MB"
     )
-    assert after <= before * 1.5  # the pool's own kernel(s), not leftovers of the viewers
+    assert after <= before * 1.25  # the pool's own kernel(s), not leftovers of the viewers
