@@ -127,6 +127,17 @@ def users_server(world: dict, names: Sequence[str], params: str, name: str) -> I
         stop_serve(server)
 
 
+def server_fixture(names: Sequence[str], params: str, name: str):
+    """A module-scoped ``server`` fixture: :func:`users_server` with these users and params."""
+
+    @pytest.fixture(scope="module")
+    def server(dash_world: dict) -> Iterator[dict]:
+        with users_server(dash_world, names, params, name) as s:
+            yield s
+
+    return server
+
+
 def kernel_processes(server: dict) -> list:
     """The server's kernels, counted as its ``ipykernel`` child processes (psutil)."""
     import psutil

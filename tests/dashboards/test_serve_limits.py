@@ -11,13 +11,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.message import Message
 
 import pytest
 from conftest import kernel_processes as kernels
+from conftest import server_fixture
 from conftest import user_password as password
-from conftest import users_server
 
 from mktdash import users
 
@@ -44,10 +44,7 @@ LIMITS = f"""dashboard:
 """
 
 
-@pytest.fixture(scope="module")
-def server(dash_world: dict) -> Iterator[dict]:
-    with users_server(dash_world, NAMES, LIMITS, "serve_limits") as s:
-        yield s
+server = server_fixture(NAMES, LIMITS, "serve_limits")
 
 
 def wait_until(pred: Callable[[], bool], timeout: float, what: str) -> None:

@@ -8,11 +8,10 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterator
 
 import psutil
 import pytest
-from conftest import CHROMIUM, users_server
+from conftest import CHROMIUM, server_fixture
 from conftest import kernel_processes as kernel_procs
 from conftest import user_password as password
 
@@ -33,10 +32,7 @@ PARAMS = f"""dashboard:
 """
 
 
-@pytest.fixture(scope="module")
-def server(dash_world: dict) -> Iterator[dict]:
-    with users_server(dash_world, VIEWERS, PARAMS, "serve_soak") as s:
-        yield s
+server = server_fixture(VIEWERS, PARAMS, "serve_soak")
 
 
 def kernel_rss(server: dict) -> int:
