@@ -61,9 +61,11 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
         return int(max(5, min([cull, *waits])))
 
     async def sweep(self) -> None:
-        """End kernels whose page never connected (a plain GET, a reload before the page was up)."""
+        """End kernels whose page never connected (a plain GET, a reload before the page was up) once they
+        are idle (not while a cell runs: a long first render, or a preheated kernel still rendering)."""
         for k in self._never_connected():
-            if self._idle(k) > self.connect_timeout:
+            busy = getattr(self._kernels.get(k), "execution_state", "") in ("busy", "starting")
+            if not busy and self._idle(k) > self.connect_timeout:
                 self.log.info("mktdash: ending kernel %s, no page connected to it", k)
                 await self.shutdown_kernel(k)
 

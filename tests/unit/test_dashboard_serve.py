@@ -305,3 +305,33 @@ def test_per_login_limit_counts_pages_still_opening():
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, go()).result()
+
+
+def test_sweep_ends_idle_unconnected_kernels_only():
+    """A kernel no page connected to ends once idle past connect_timeout; not while a cell runs or it starts,
+    not when a page holds it."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    km = _km(connect_timeout=30)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=60)
+    km._kernels.update(
+        {
+            "idle": SimpleNamespace(last_activity=old, execution_state="idle"),
+            "busy": SimpleNamespace(last_activity=old, execution_state="busy"),
+            "starting": SimpleNamespace(last_activity=old, execution_state="starting"),
+            "fresh": SimpleNamespace(last_activity=dt.datetime.now(dt.UTC), execution_state="idle"),
+            "connected": SimpleNamespace(last_activity=old, execution_state="idle"),
+        }
+    )
+    km.sockets["connected"] = 1
+    ended: list[str] = []
+
+    async def fake_shutdown(kernel_id, *a, **k):
+        ended.append(kernel_id)
+
+    km.shutdown_kernel = fake_shutdown
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, km.sweep()).result()
+    assert ended == ["idle"]
+    assert 5 <= km.retry_after() <= 600
