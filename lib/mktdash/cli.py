@@ -22,6 +22,7 @@ EPILOG = """examples:
   mktdash ingest --explain report.csv  # what would be loaded from a file, or why it would be refused
   mktdash runs                         # list the archive
   mktdash serve                        # dashboards on http://127.0.0.1:8866 (login required)
+  mktdash users add alice              # a named dashboard login (prompts for the password)
 """
 
 
@@ -90,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     from mktdash import serve
 
     serve.add_arguments(p)
+
+    p = sub.add_parser("users", help="named dashboard logins (add, remove, list)",
+                       description="Manage .secrets/dashboard_users: name and password hash per dashboard user.")  # fmt: skip
+    from mktdash import users
+
+    users.add_arguments(p)
     return parser
 
 
@@ -203,9 +210,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )  # fmt: skip
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    from mktdash import users
+
+    return users.main(args)
+
+
 COMMANDS = {
     "run": cmd_run, "demo": cmd_demo, "ingest": cmd_ingest, "formats": cmd_formats, "runs": cmd_runs,
-    "serve": cmd_serve,
+    "serve": cmd_serve, "users": cmd_users,
 }  # fmt: skip
 
 

@@ -1054,3 +1054,50 @@ def headline(shown: View | App) -> dict[str, Any]:
         "roas": float(t["roas"]["value"] or 0.0),
         "alerts": len(v.alerts),
     }
+
+
+# ---- saved views (mktdash.views; the page's "Saved views" panel is in the Voilà template) ------------------
+def apply_view(shown: View | App, query: str | None = None) -> dict[str, str]:
+    """Live only: apply ``week``/``channel``/``platform``/``campaign`` from the page's query string (a saved
+    view's link) and keep the current selection in a hidden ``.mk-view-state`` element for the "Save view"
+    form. Values not offered by the dropdowns are ignored. Returns the selection applied."""
+    from urllib.parse import parse_qs
+
+    import ipywidgets as w
+
+    if not isinstance(shown, App):
+        return {}
+    if query is None:
+        from voila.utils import get_query_string  # waits for the request when the kernel was preheated
+
+        query = get_query_string() or ""
+    asked = {k: v[-1] for k, v in parse_qs(query).items()}
+    app, applied = shown, {}
+    app._busy = True
+    try:
+        for name in ("week", "channel", "platform", "campaign"):
+            dd = getattr(app, name)
+            values = [o[1] if isinstance(o, tuple) else o for o in dd.options]
+            if name in asked and asked[name] in values:
+                dd.value = applied[name] = asked[name]
+            if name == "channel":
+                app._refresh_platforms()
+            if name in ("channel", "platform"):
+                app._refresh_campaigns()
+    finally:
+        app._busy = False
+    if applied:
+        app.update()
+    state = w.HTML(layout=w.Layout(display="none"))
+
+    def publish(_: Any = None) -> None:
+        attrs = " ".join(
+            f'data-{n}="{_esc(getattr(app, n).value)}"' for n in ("week", "channel", "platform", "campaign")
+        )
+        state.value = f'<div class="mk-view-state" hidden {attrs}></div>'
+
+    publish()
+    for name in ("week", "channel", "platform", "campaign"):
+        getattr(app, name).observe(publish, names="value")
+    app.widget.children = (*app.widget.children, state)
+    return applied

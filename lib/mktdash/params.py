@@ -158,6 +158,19 @@ class DashboardParams(Section):
     notebooks: list[str] = Field(
         default_factory=lambda: ["30_exec_summary", "20_budget"]
     )  # dashboards served
+    # pages one login may have open at once (kept below max_kernels; more get HTTP 503)
+    max_kernels_per_login: int = Field(default=3, ge=1)
+    # a page's kernel ends this long after its connection closed (reload, closed tab)
+    disconnect_grace_seconds: float = Field(default=10.0, ge=0)
+    # a kernel no page ever connected to (plain GET, quick reload) ends after this long idle
+    connect_timeout_seconds: float = Field(default=30.0, ge=1)
+    # failed logins per client (address + name) in login_window_seconds before a lockout
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)  # a locked-out client is refused this long
+    # each failed login is answered after this, doubled per failure (at most 8 s)
+    login_delay_seconds: float = Field(default=0.5, ge=0)
+    behind_tls: bool = False  # served through an HTTPS proxy: cookies are marked Secure
 
 
 class RunParams(Section):

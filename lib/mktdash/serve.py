@@ -1,6 +1,6 @@
 """``mktdash serve``: the executive and budget dashboards in Voilà, behind a login, on 127.0.0.1.
 
-Voilà's own application is used (not re-implemented); this module only configures it and adds three routes:
+Voilà's own application is used (not re-implemented); this module configures it and adds these routes:
 
 * ``/`` — a landing page linking both dashboards and the run archive (replaces Voilà's file tree);
 * ``/archive/…`` — ``outputs/index.html`` and ``outputs/runs/**`` (login required, nothing else of outputs/);
@@ -9,23 +9,31 @@ Voilà's own application is used (not re-implemented); this module only configur
 Only ``30_exec_summary`` and ``20_budget`` are served: they are copied into a private directory that is Voilà's
 root, so no other notebook (e.g. 00_ingest, which writes the warehouse) can be rendered from the browser.
 
-Security and resources:
+Security and resources (details in docs/dashboards.md):
 
-* Login: ``MKTDASH_TOKEN`` (token), else a hashed password in ``.secrets/dashboard_password`` (made by
-  ``jupyter_server.auth.passwd()``, argon2 or sha1), else a random token printed with the login URL.
+* Login (:mod:`mktdash.serve_auth`): the shared token (``MKTDASH_TOKEN``, else ``.secrets/dashboard_password``,
+  else a generated token written to ``.secrets/dashboard_token``) and named users from ``mktdash users add``;
+  failed logins are slowed down and locked out per client; ``/logout``; no token or query string in the log;
+  kernels start without secrets in their environment; cookies ``SameSite=Lax`` (``Secure`` behind TLS).
 * Code is stripped from the page and Voilà refuses ``execute_request`` from the browser (its defaults; the
   template/theme cannot be overridden from the URL here).
-* Idle kernels are culled after ``dashboard.cull_idle_seconds`` (also when a tab is still open); at most
-  ``dashboard.max_kernels`` kernels run at once (a :class:`BoundedKernelManager` answers 503 beyond that).
+* Kernels (:class:`BoundedKernelManager`, handlers in :mod:`mktdash.serve_handlers`): a page's kernel ends on
+  reload or close (the shutdown beacon works: the page gets its ``_xsrf`` cookie), shortly after its socket
+  closes, or when no page connected to it; at most ``dashboard.max_kernels`` overall and
+  ``max_kernels_per_login`` per login, else HTTP 503 with ``Retry-After``; idle kernels are culled after
+  ``dashboard.cull_idle_seconds``.
 * ``dashboard.preheat_kernels`` keeps pre-rendered kernels per dashboard so the first paint is fast.
+* Saved views (:mod:`mktdash.views`): ``/mktdash/api/views`` and ``/views/<slug>``, per login.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextvars
 import html
 import ipaddress
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -84,101 +92,66 @@ def auth_config() -> tuple[dict[str, Any], str, str | None]:
 
 
 # ---- the Voilà application -------------------------------------------------------------------------------------
+class Admission:
+    """One page request let in for ``login``; ``pending`` until its kernel exists (counts toward the limits)."""
+
+    def __init__(self, login: str) -> None:
+        self.login, self.pending = login, True
+
+
+CURRENT: contextvars.ContextVar[Admission | None] = contextvars.ContextVar("mktdash_admission", default=None)
+
+
+class Unavailable(Exception):
+    """No kernel for a new page right now (HTTP 503 with ``Retry-After``)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def busy_page(message: str, retry_after: int, base_url: str = "/") -> str:
+    """The 503 page: what happened and when to retry (reloads itself then)."""
+    b = html.escape(base_url.rstrip("/"))
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta http-equiv="refresh" content="{retry_after}">
+<title>Dashboards busy</title><style>body{{font-family:"DejaVu Sans",system-ui,sans-serif;padding:1.2rem;color:#1f2937}}
+main{{max-width:560px;margin:2rem auto}}h1{{color:#1f4e79;font-size:1.3rem}}</style></head><body><main>
+<h1>The dashboards are busy</h1><p class="mk-busy">{html.escape(message)}</p>
+<p>Try again in <strong id="retry-after">{retry_after}</strong> seconds; this page reloads itself then.</p>
+<p><a href="{b}/">Back to the dashboards</a> · <a href="{b}/logout">Sign out</a></p></main></body></html>"""
+
+
+def _kernel_manager_class() -> type:
+    from mktdash.serve_kernels import BoundedKernelManager
+
+    return BoundedKernelManager
+
+
 def _make_app_class() -> tuple[type, type]:
-    from jupyter_server.base.handlers import AuthenticatedFileHandler, JupyterHandler
-    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
-    from tornado import web
-    from traitlets import Integer
     from voila.app import Voila
 
-    class BoundedKernelManager(AsyncMappingKernelManager):
-        """A kernel manager that refuses to start more than ``max_kernels`` kernels (HTTP 503)."""
+    from mktdash import serve_handlers
 
-        max_kernels = Integer(8, config=True, help="Most kernels running at once (viewers + preheated).")
-
-        async def start_kernel(self, *args: Any, **kwargs: Any) -> str:  # type: ignore[override]
-            if len(self.list_kernel_ids()) >= self.max_kernels:
-                self.log.warning("mktdash: kernel limit %s reached, refusing a new viewer", self.max_kernels)
-                raise web.HTTPError(503, "Too many dashboard viewers right now; try again in a few minutes.")
-            return await super().start_kernel(*args, **kwargs)
-
-        def _pooled(self) -> set[str]:
-            """Kernels waiting pre-rendered in Voilà's preheat pool (no viewer yet)."""
-            out: set[str] = set()
-            for pool in getattr(self, "_pools", {}).values():
-                for task in pool:
-                    if task.done() and not task.cancelled() and task.exception() is None:
-                        out.add(task.result().get("kernel_id"))
-            return out
-
-        async def cull_kernel_if_idle(self, kernel_id: str) -> None:
-            if kernel_id in self._pooled():  # culling a pooled kernel would leave the pool empty
-                return
-            await super().cull_kernel_if_idle(kernel_id)
-
-    class LandingHandler(JupyterHandler):
-        @web.authenticated
-        def get(self) -> None:
-            self.set_header("Content-Type", "text/html; charset=utf-8")
-            self.write(landing_html(self.base_url))
-
-    class ArchiveHandler(AuthenticatedFileHandler):
-        """``outputs/index.html`` and ``outputs/runs/**`` only (never the snapshots or data).
-
-        Archived HTML is served in a CSP sandbox (no scripts, opaque origin), so a report can never act
-        with the dashboard's login; that is why the files API's XSRF referer check is not needed on GET.
-        """
-
-        def check_xsrf_cookie(self) -> None:
-            return None
-
-        def set_extra_headers(self, path: str) -> None:
-            super().set_extra_headers(path)
-            self.set_header(
-                "Content-Security-Policy",
-                "sandbox allow-downloads allow-popups; default-src 'self' data:; "
-                "style-src 'self' 'unsafe-inline' data:; script-src 'none'",
-            )
-
-        def validate_absolute_path(self, root: str, absolute_path: str) -> str:
-            rel = os.path.relpath(absolute_path, root)
-            if rel != "index.html" and not rel.startswith("runs" + os.sep):
-                raise web.HTTPError(404)
-            return str(super().validate_absolute_path(root, absolute_path))
-
-    class ShortLink(JupyterHandler):
-        def initialize(self, target: str) -> None:
-            self.target = target
-
-        @web.authenticated
-        def get(self) -> None:
-            self.redirect(self.base_url.rstrip("/") + self.target)
-
-    class NotServed(JupyterHandler):
-        @web.authenticated
-        def get(self, *_: Any) -> None:
-            raise web.HTTPError(404)
-
-    class MktdashVoila(Voila):
+    class MktdashVoila(Voila):  # type: ignore[misc]
         name = "mktdash-voila"
 
         def init_handlers(self) -> list:
             base = self.server_url.rstrip("/")
-            ours: list[tuple] = [
-                (base + r"/?", LandingHandler),
-                (
-                    base + r"/archive/(.*)",
-                    ArchiveHandler,
-                    {"path": str(paths.outputs_dir()), "default_filename": "index.html"},
-                ),
-                (base + r"/voila/tree(.*)", NotServed),
-                (base + r"/voila/api/contents(.*)", NotServed),
+            ours = serve_handlers.routes(base, self.server_url)
+            replaced = serve_handlers.REPLACEMENTS
+            theirs = [
+                (h[0], replaced.get(h[1], h[1]), *h[2:])
+                for h in super().init_handlers()
+                if h[0] not in (self.server_url, base + "/")
             ]
-            for key, nb in DASHBOARDS.items():
-                ours.append((base + f"/{key}/?", ShortLink, {"target": f"/voila/render/{nb}"}))
-            return ours + [h for h in super().init_handlers() if h[0] not in (self.server_url, base + "/")]
+            return ours + theirs
 
-    return MktdashVoila, BoundedKernelManager
+        def listen(self) -> None:  # the kernel manager exists from here (Voilà makes it in start())
+            self.kernel_manager.start_sweeping()
+            super().listen()
+
+    return MktdashVoila, _kernel_manager_class()
 
 
 def landing_html(base_url: str = "/") -> str:
@@ -233,7 +206,12 @@ def build_config(settings: Any, *, port: int, host: str, open_browser: bool, roo
             "open_browser": open_browser,
             "port_retries": 0,
             "root_dir": str(root),
-            "tornado_settings": {"headers": {"X-Frame-Options": "DENY"}},
+            "identity_provider_class": "mktdash.serve_auth.MktdashIdentityProvider",
+            "tornado_settings": {
+                "headers": {"X-Frame-Options": "DENY"},
+                "log_function": _log_request,
+                "xsrf_cookie_kwargs": {"samesite": "Lax", "secure": bool(d.behind_tls)},
+            },
         },
         "VoilaConfiguration": {
             "strip_sources": True,
@@ -246,7 +224,16 @@ def build_config(settings: Any, *, port: int, host: str, open_browser: bool, roo
             "default_pool_size": max(d.preheat_kernels, 0),
             "file_allowlist": [r".*\.(png|jpg|svg)"],
         },
-        "BoundedKernelManager": {"max_kernels": d.max_kernels},
+        "BoundedKernelManager": {
+            "max_kernels": d.max_kernels,
+            "max_kernels_per_login": max(1, min(d.max_kernels_per_login, d.max_kernels - 1)),
+            "disconnect_grace": d.disconnect_grace_seconds,
+            "connect_timeout": d.connect_timeout_seconds,
+        },
+        "MktdashIdentityProvider": {
+            "cookie_options": {"samesite": "Lax"},
+            "secure_cookie": True if d.behind_tls else None,  # None: Secure when the request is HTTPS
+        },
         "MappingKernelManager": {
             "cull_idle_timeout": d.cull_idle_seconds,
             "cull_connected": True,
@@ -258,6 +245,50 @@ def build_config(settings: Any, *, port: int, host: str, open_browser: bool, roo
     return cfg
 
 
+def _log_request(handler: Any) -> None:
+    from mktdash.serve_auth import log_request
+
+    log_request(handler)
+
+
+SECRET_ENV = re.compile(r"TOKEN|SECRET|PASSW|SALT|API_?KEY|PRIVATE|CREDENTIAL", re.IGNORECASE)
+
+
+def scrub_kernel_env(environ: Any = os.environ) -> list[str]:
+    """Remove secrets (``MKTDASH_TOKEN``, ``*_SECRET``, ``*PASSWORD*``, ``MKTDASH_PII_SALT``…) from the
+    server's environment, which every dashboard kernel inherits; return the names removed (never values)."""
+    gone = sorted(k for k in environ if SECRET_ENV.search(k))
+    for k in gone:
+        del environ[k]
+    return gone
+
+
+def limiter_from(settings: Any) -> Any:
+    from mktdash.users import LoginLimiter
+
+    d = settings.dashboard
+    return LoginLimiter(
+        max_failures=d.login_max_failures,
+        window=d.login_window_seconds,
+        lockout=d.login_lockout_seconds,
+        delay=d.login_delay_seconds,
+    )
+
+
+def token_file() -> Path:
+    return paths.secrets_dir() / "dashboard_token"
+
+
+def _write_token(token: str) -> Path:
+    """A generated token goes to ``.secrets/dashboard_token`` (mode 0600), never to the console or a log."""
+    f = token_file()
+    f.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(token + "\n")
+    return f
+
+
 def kernel_params_env(params_files: list[str] | tuple[str, ...] = ()) -> str:
     """``$MKTDASH_PARAMS`` for the dashboard kernels: the server's params files, then the published
     ``dashboard.yaml`` (``warehouse.path`` = latest snapshot), so every notebook reads published data."""
@@ -267,6 +298,25 @@ def kernel_params_env(params_files: list[str] | tuple[str, ...] = ()) -> str:
         write_dashboard_params(snap.snapshot if snap else None)
     old = [p for p in os.environ.get("MKTDASH_PARAMS", "").split(os.pathsep) if p.strip() and p != str(pfile)]
     return os.pathsep.join([*old, *(str(Path(p).resolve()) for p in params_files), str(pfile)])
+
+
+def _configured_app(settings: Any, auth: dict[str, Any], **kw: Any) -> Any:
+    """The initialized Voilà application (identity provider with the users file and the login limiter)."""
+    from traitlets.config import Config
+
+    from mktdash import users
+    from mktdash.serve_auth import MktdashIdentityProvider
+
+    MktdashIdentityProvider.limiter = limiter_from(settings)
+    MktdashIdentityProvider.users_path = users.users_file()
+    cfg = build_config(settings, **kw)
+    for k, v in auth.items():
+        cfg.setdefault(k, {}).update(v)
+    app_cls, km_cls = _make_app_class()
+    cfg["VoilaConfiguration"]["multi_kernel_manager_class"] = km_cls
+    app = app_cls(config=Config(cfg))
+    app.initialize([])
+    return app
 
 
 def serve(
@@ -281,8 +331,6 @@ def serve(
 
     ``params_files``: the ``--params`` files the settings came from (passed on to the dashboard kernels).
     """
-    from traitlets.config import Config
-
     host = host or settings.dashboard.host
     port = int(port or settings.dashboard.port)
     try:
@@ -304,21 +352,31 @@ def serve(
         os.environ["JUPYTER_PATH"] = os.pathsep.join(
             p for p in (str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH", "")) if p
         )
+        from mktdash import users
+
+        try:
+            users.load_users()
+        except users.UsersError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         auth, how, token = auth_config()
-        cfg = build_config(settings, port=port, host=host, open_browser=open_browser, root=root)
-        for k, v in auth.items():
-            cfg.setdefault(k, {}).update(v)
-        app_cls, km_cls = _make_app_class()
-        cfg["VoilaConfiguration"]["multi_kernel_manager_class"] = km_cls
-        app = app_cls(config=Config(cfg))
-        app.initialize([])
+        secret = auth.get("Voila", {}).get("token", "")
+        scrub_kernel_env()  # after auth_config read MKTDASH_TOKEN: kernels never see it
+        app = _configured_app(settings, auth, port=port, host=host, open_browser=open_browser, root=root)
+        from mktdash.serve_auth import install_log_scrubbing
+
+        install_log_scrubbing([secret], [app.log])
         url = f"http://{host}:{port}/"
         if latest() is None:
             print(
                 "note: nothing published yet (outputs/published/latest.json); run `make run` first",
                 file=sys.stderr,
             )
-        print(f"mktdash dashboards ({how}): {url}" + (f"?token={token}" if token else ""), flush=True)
+        print(f"mktdash dashboards ({how}): {url}", flush=True)
+        if token:
+            print(
+                f"  the login token is in {_write_token(token)} (set MKTDASH_TOKEN to choose one)", flush=True
+            )
         for nb in found:
             print(f"  {url}voila/render/{nb}", flush=True)
         app.start()
@@ -344,5 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     return serve(settings, port=ns.port, host=ns.host, open_browser=ns.open_browser, params_files=ns.params)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # run the imported module, so its classes are the ones the handlers see
+    from mktdash import serve as _serve
+
+    sys.exit(_serve.main())

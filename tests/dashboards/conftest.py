@@ -6,6 +6,7 @@ Tests skip with a clear reason when /usr/bin/chromium or Playwright is missing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -15,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -53,15 +54,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def dash_server(dash_world: dict) -> Iterator[dict]:
-    """`python -m mktdash.serve` on a free port with a known token; yields url, token, home."""
+def start_serve(home: Path, extra_params: str, name: str = "serve", env: dict | None = None) -> dict:
+    """`python -m mktdash.serve` on a free port over ``home`` with a known token and ``extra_params`` (YAML).
+
+    Returns url, token, home, proc and log (the server's output file); :func:`stop_serve` ends it.
+    """
     need_browser()
     port, token = _free_port(), secrets.token_urlsafe(16)
-    env = {**os.environ, "MKTDASH_HOME": str(dash_world["home"]), "MKTDASH_TOKEN": token}
-    log = open(dash_world["home"] / "serve.log", "w")  # noqa: SIM115
-    extra = dash_world["home"] / "serve.yaml"  # the tests open ~10 pages: room for them plus the preheat pool
-    extra.write_text("dashboard:\n  max_kernels: 16\n  cull_idle_seconds: 300\n", encoding="utf-8")
+    env = {**os.environ, "MKTDASH_HOME": str(home), "MKTDASH_TOKEN": token, **(env or {})}
+    log_path = home / f"{name}.log"
+    log = open(log_path, "w")  # noqa: SIM115
+    extra = home / f"{name}.yaml"
+    extra.write_text(extra_params, encoding="utf-8")
     smoke = ROOT / "params" / "test" / "smoke.yaml"  # tiny MMM fit for the budget dashboard's kernels
     proc = subprocess.Popen(
         [
@@ -90,15 +94,75 @@ def dash_server(dash_world: dict) -> Iterator[dict]:
         except (urllib.error.URLError, ConnectionError, OSError):
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.close()
-                pytest.fail("mktdash serve did not start:\n" + (dash_world["home"] / "serve.log").read_text())
+                pytest.fail("mktdash serve did not start:\n" + log_path.read_text())
             time.sleep(0.2)  # polling a port (not waiting on the page): allowed
-    yield {"url": url, "token": token, "home": dash_world["home"], "proc": proc, "world": dash_world}
+    return {"url": url, "token": token, "home": home, "proc": proc, "log": log_path, "_log": log}
+
+
+def stop_serve(server: dict) -> None:
+    proc = server["proc"]
     os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+    server["_log"].close()
+
+
+def user_password(name: str) -> str:
+    return f"{name}-test-password"
+
+
+@contextlib.contextmanager
+def users_server(world: dict, names: Sequence[str], params: str, name: str) -> Iterator[dict]:
+    """A server of its own over the test world, with named users (password :func:`user_password`)."""
+    from mktdash import users
+
+    for n in names:
+        users.add_user(n, user_password(n), world["home"] / ".secrets" / "dashboard_users")
+    server = start_serve(world["home"], params, name=name)
+    try:
+        yield {**server, "world": world}
+    finally:
+        stop_serve(server)
+
+
+def server_fixture(names: Sequence[str], params: str, name: str):
+    """A module-scoped ``server`` fixture: :func:`users_server` with these users and params."""
+
+    @pytest.fixture(scope="module")
+    def server(dash_world: dict) -> Iterator[dict]:
+        with users_server(dash_world, names, params, name) as s:
+            yield s
+
+    return server
+
+
+def kernel_processes(server: dict) -> list:
+    """The server's kernels, counted as its ``ipykernel`` child processes (psutil)."""
+    import psutil
+
+    out = []
+    for c in psutil.Process(server["proc"].pid).children(recursive=True):
+        try:
+            if "ipykernel" in " ".join(c.cmdline()):
+                out.append(c)
+        except psutil.NoSuchProcess:
+            continue
+    return out
+
+
+@pytest.fixture(scope="session")
+def dash_server(dash_world: dict) -> Iterator[dict]:
+    """The shared server of the dashboard tests; yields url, token, home, proc, world."""
+    # the tests open ~10 pages with the shared token (one login) and try wrong tokens: room for both
+    server = start_serve(
+        dash_world["home"],
+        "dashboard:\n  max_kernels: 16\n  max_kernels_per_login: 12\n  cull_idle_seconds: 300\n"
+        "  login_max_failures: 1000\n  login_delay_seconds: 0\n",
+    )
+    yield {**server, "world": dash_world}
+    stop_serve(server)
 
 
 @pytest.fixture(scope="session")

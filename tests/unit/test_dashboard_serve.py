@@ -97,3 +97,241 @@ def test_first_paint_template_is_found_by_voila(monkeypatch):
     assert Path(found[0]) == serve.JUPYTER_DATA / "voila" / "templates" / serve.TEMPLATE
     assert any(p.endswith("voila/templates/lab") for p in found)  # the base it extends
     assert "mk-first-paint" in (Path(found[0]) / "index.html.j2").read_text()
+
+
+# ---- login, users, views, kernel limits (issue 21 / 24) ------------------------------------------------------
+def test_users_file_hashes_and_authenticates(home):
+    from mktdash import users
+
+    assert users.add_user("alice", "correct horse") is True
+    assert users.add_user("alice", "battery staple") is False  # password changed
+    text = users.users_file().read_text()
+    assert "battery" not in text and "horse" not in text and text.count("alice\t$argon2id$") == 1
+    assert users.users_file().stat().st_mode & 0o077 == 0  # owner only
+    u = users.load_users()
+    assert users.authenticate("alice", "battery staple", u)
+    assert not users.authenticate("alice", "correct horse", u) and not users.authenticate("bob", "x" * 9, u)
+    assert users.remove_user("alice") and users.load_users() == {}
+
+
+def test_scrypt_fallback_round_trip(monkeypatch):
+    import builtins
+
+    from mktdash import users
+
+    real_import = builtins.__import__
+
+    def no_argon2(name, *a, **k):
+        if name.startswith("argon2"):
+            raise ImportError(name)
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_argon2)
+    h = users.hash_password("s3cret-pass")
+    assert h.startswith("scrypt$16384$8$1$")
+    assert users.verify_password(h, "s3cret-pass") and not users.verify_password(h, "s3cret-pasS")
+    assert not users.verify_password("scrypt$1$2$x", "s3cret-pass")  # malformed: refused, no exception
+
+
+@pytest.mark.parametrize(
+    ("name", "pw", "msg"),
+    [
+        ("token", "long-enough", "not allowed"),
+        ("a b", "long-enough", "not allowed"),
+        ("carol", "short", "too short"),
+    ],
+)
+def test_users_add_refuses_bad_input(home, name, pw, msg):
+    from mktdash import users
+
+    with pytest.raises(users.UsersError, match=msg):
+        users.add_user(name, pw)
+
+
+def test_users_file_error_names_line(home):
+    from mktdash import users
+
+    f = users.users_file()
+    f.parent.mkdir(parents=True)
+    f.write_text("# c\nalice\t$argon2id$x\nbroken line\n")
+    with pytest.raises(users.UsersError, match=r"dashboard_users, line 3: expected NAME<TAB>HASH"):
+        users.load_users()
+
+
+def test_cli_users_add_from_stdin(home, monkeypatch, capsys):
+    import io
+
+    from mktdash import cli, users
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("from-stdin-pw\n"))
+    assert cli.main(["users", "add", "dora"]) == 0
+    assert "from-stdin-pw" not in capsys.readouterr().out
+    assert users.authenticate("dora", "from-stdin-pw", users.load_users())
+    assert cli.main(["users", "remove", "nobody"]) == 1
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert cli.main(["users", "add", "dora"]) == 2
+
+
+def test_login_limiter_delays_then_locks_out():
+    from mktdash.users import LoginLimiter
+
+    now = [0.0]
+    lim = LoginLimiter(max_failures=3, window=60, lockout=100, delay=0.5, clock=lambda: now[0])
+    assert [lim.failure("ip|a"), lim.failure("ip|a")] == [0.5, 1.0]
+    assert lim.locked_for("ip|a") == 0 and lim.locked_for("ip|b") == 0
+    lim.failure("ip|a")
+    assert lim.locked_for("ip|a") == 100
+    now[0] = 60
+    assert lim.locked_for("ip|a") == 40
+    now[0] = 101
+    assert lim.locked_for("ip|a") == 0
+    lim.failure("ip|a")
+    now[0] = 200  # older failures leave the window
+    lim.failure("ip|a")
+    assert lim.locked_for("ip|a") == 0
+    lim.success("ip|a")
+    assert lim.failure("ip|a") == 0.5
+
+
+def test_access_log_rows(home):
+    from mktdash import users
+
+    users.record_access("alice", "view", "/voila/render/30_exec_summary.ipynb")
+    users.record_access("alice", "logout")
+    rows = users.read_access()
+    assert [(r["login"], r["event"]) for r in rows] == [("alice", "view"), ("alice", "logout")]
+    assert rows[0]["page"].endswith("30_exec_summary.ipynb") and "page" not in rows[1]
+
+
+def test_views_store_per_login_and_survives_reopen(home):
+    from mktdash import views
+
+    v = views.parse(
+        {
+            "name": "Search W47",
+            "selection": {"week": "2026-W47", "channel": "search"},
+            "hidden_tiles": ["roas"],
+        }
+    )
+    views.ViewStore().save("alice", v)
+    again = views.ViewStore()  # a new store on the same file: as after a restart
+    got = again.get("alice", "search-w47")
+    assert got is not None and got.selection == {"week": "2026-W47", "channel": "search"}
+    assert got.hidden_tiles == ["roas"] and again.get("bob", "search-w47") is None and again.list("bob") == []
+    assert views.query(got) == "week=2026-W47&channel=search&hide=roas"
+    assert again.delete("alice", "search-w47") and not again.delete("alice", "search-w47")
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"selection": {}}, "name"),
+        ({"name": "x", "selection": {"week": 3}}, "selection.week"),
+        ({"name": "x", "selection": {"color": "red"}}, "selection"),
+        ({"name": "x", "hidden_tiles": ["<script>"]}, "hidden_tiles"),
+        ({"name": "x", "dashboard": "budget"}, "dashboard"),
+        ([], "JSON object"),
+    ],
+)
+def test_views_parse_refuses_bad_payloads(payload, field):
+    from mktdash import views
+
+    with pytest.raises(views.ViewError, match=field):
+        views.parse(payload)
+
+
+def test_scrub_kernel_env_removes_secrets_only():
+    env = {
+        "MKTDASH_TOKEN": "t",
+        "MKTDASH_PII_SALT": "s",
+        "AWS_SECRET_ACCESS_KEY": "k",
+        "HOME": "/root",
+        "PATH": "/bin",
+    }
+    assert serve.scrub_kernel_env(env) == ["AWS_SECRET_ACCESS_KEY", "MKTDASH_PII_SALT", "MKTDASH_TOKEN"]
+    assert env == {"HOME": "/root", "PATH": "/bin"}
+
+
+def test_log_filter_blanks_tokens_and_passwords():
+    import logging
+
+    from mktdash.serve_auth import ScrubSecrets
+
+    rec = logging.LogRecord(
+        "t", logging.WARNING, "", 0, "403 GET %s referer=%s", ("/x?token=abc123&a=1", "tok-literal-9"), None
+    )
+    ScrubSecrets(["tok-literal-9"]).filter(rec)
+    assert rec.getMessage() == "403 GET /x?token=[secret]&a=1 referer=[secret]"
+
+
+def test_config_limits_and_cookies(home, tmp_path):
+    s = params.resolve(
+        overrides={"dashboard": {"max_kernels": 4, "max_kernels_per_login": 9, "behind_tls": True}}
+    )
+    cfg = serve.build_config(s, port=9999, host="127.0.0.1", open_browser=False, root=tmp_path)
+    km = cfg["BoundedKernelManager"]
+    assert km["max_kernels"] == 4 and km["max_kernels_per_login"] == 3  # kept below max_kernels
+    assert cfg["MktdashIdentityProvider"] == {"cookie_options": {"samesite": "Lax"}, "secure_cookie": True}
+    ts = cfg["Voila"]["tornado_settings"]
+    assert ts["xsrf_cookie_kwargs"] == {"samesite": "Lax", "secure": True}
+    assert cfg["Voila"]["identity_provider_class"].endswith("MktdashIdentityProvider")
+
+
+def test_busy_page_escapes_and_says_when():
+    page = serve.busy_page("<b>full</b>", 42, "/")
+    assert '<meta http-equiv="refresh" content="42">' in page and "&lt;b&gt;full&lt;/b&gt;" in page
+    assert '<strong id="retry-after">42</strong>' in page
+
+
+def _km(**kw):
+    km_cls = serve._kernel_manager_class()
+    return km_cls(**kw)
+
+
+def test_per_login_limit_counts_pages_still_opening():
+    km = _km(max_kernels=3, max_kernels_per_login=2, connect_timeout=10)
+
+    async def go():
+        a1 = await km.admit("alice")
+        await km.admit("alice")
+        with pytest.raises(serve.Unavailable) as e:
+            await km.admit("alice")
+        assert "2 dashboard pages" in str(e.value) and e.value.retry_after == 15  # connect_timeout + 5
+        await km.admit("bob")  # another login still gets in
+        with pytest.raises(serve.Unavailable, match="other viewers"):
+            await km.admit("carol")  # 3 held overall
+        km.done(a1)
+        await km.admit("carol")
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, go()).result()
+
+
+def test_sweep_ends_idle_unconnected_kernels_only():
+    """A kernel no page connected to ends once idle past connect_timeout; not while a cell runs or it starts,
+    not when a page holds it."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    km = _km(connect_timeout=30)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=60)
+    km._kernels.update(
+        {
+            "idle": SimpleNamespace(last_activity=old, execution_state="idle"),
+            "busy": SimpleNamespace(last_activity=old, execution_state="busy"),
+            "starting": SimpleNamespace(last_activity=old, execution_state="starting"),
+            "fresh": SimpleNamespace(last_activity=dt.datetime.now(dt.UTC), execution_state="idle"),
+            "connected": SimpleNamespace(last_activity=old, execution_state="idle"),
+        }
+    )
+    km.sockets["connected"] = 1
+    ended: list[str] = []
+
+    async def fake_shutdown(kernel_id, *a, **k):
+        ended.append(kernel_id)
+
+    km.shutdown_kernel = fake_shutdown
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, km.sweep()).result()
+    assert ended == ["idle"]
+    assert 5 <= km.retry_after() <= 600
