@@ -41,7 +41,7 @@ import duckdb
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mktdash import archive, charts, missing, narrative, paths, tables, weeks
+from mktdash import archive, charts, missing, narrative, paths, tables, users, weeks
 from mktdash import publish as pub
 
 ALL = "all"
@@ -520,7 +520,7 @@ class DashboardData:
             return str(done)
         approvals = self._query("SELECT proposal_id, approved_at, decision FROM approvals")
         revenue = self.agg.groupby(["week", "channel"], as_index=False)["revenue"].sum()
-        trend = success.measure(self.runs, approvals, revenue, paths.outputs_dir() / "access.log")
+        trend = success.measure(self.runs, approvals, revenue, users.access_log_file())
         last = max(self.runs) if self.runs else None
         latest = success.freshness({last: self.runs[last]}) if last else None
         self._success_html = success.panel_html(trend, latest)

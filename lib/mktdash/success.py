@@ -5,8 +5,9 @@
 * **Data freshness per source**: hours since each source's last data, as the run's data-quality export
   ``quality_freshness.csv`` recorded it; target under 24 h.
 * **Weekly active users**: distinct logins that opened a dashboard in the week, over the logins seen in the
-  access log in the last 8 weeks; target 70 %. Read from ``outputs/access.log`` when the server writes one:
-  JSON lines with ``time`` (ISO 8601) and ``user``; absent, the metric says so.
+  access log in the last 8 weeks; target 70 %. Read from the dashboard server's access log
+  (:func:`mktdash.users.read_access`: JSON lines with ``at`` and ``login``; failed logins are not users);
+  absent, the metric says so.
 * **Budget-control compliance**: the share of spend within approved limits in the run's week (20_budget's
   headline ``compliance``); target 85 % (MVP), 95 % in the end.
 * **Realized vs predicted uplift** of approved proposals: the channel's platform-attributed weekly revenue over
@@ -122,8 +123,9 @@ def weekly_active(log: Path | None, wks: list[str], window: int = 8) -> pd.DataF
     for line in log.read_text(encoding="utf-8").splitlines():
         try:
             e = json.loads(line)
-            seen.append((weeks.of(dt.datetime.fromisoformat(str(e["time"])).date()), str(e["user"])))
-        except (ValueError, KeyError, TypeError):
+            if e.get("login", "unknown") != "unknown" and not str(e.get("event", "")).startswith("login_"):
+                seen.append((weeks.of(dt.datetime.fromisoformat(str(e["at"])).date()), str(e["login"])))
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue  # a line of another format: not counted
     df = pd.DataFrame(seen, columns=["week", "user"])
     rows = []

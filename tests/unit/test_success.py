@@ -59,7 +59,9 @@ def world(tmp_path: Path) -> dict:
     log = tmp_path / "access.log"
     lines = [("2026-10-27T09:00:00", "alice"), ("2026-10-28T09:00:00", "bob"), ("2026-11-03T09:00:00", "alice"),
              ("2026-11-10T09:00:00", "alice"), ("2026-11-11T09:00:00", "bob"), ("2026-11-12T09:00:00", "carol")]  # fmt: skip
-    log.write_text("\n".join([json.dumps({"time": t, "user": u}) for t, u in lines] + ["not json"]) + "\n")
+    rows = [json.dumps({"at": t, "login": u, "event": "page"}) for t, u in lines]
+    failed = json.dumps({"at": "2026-11-12T10:00:00", "login": "unknown", "event": "login_failed"})
+    log.write_text("\n".join([*rows, failed, "not json"]) + "\n")  # as mktdash.users.record_access writes
     return {"runs": runs, "approvals": approvals, "revenue": revenue, "log": log}
 
 
