@@ -114,6 +114,13 @@ class BudgetParams(Section):
     )  # total budget changes
     forecast_weeks: int = 13  # forecast horizon (4..13 weeks)
     approval_valid_weeks: int = 13  # an approved proposal covers limit breaches this long after approval
+    min_confidence: float = (
+        0.9  # "hold" (keep the current allocation) below this P(uplift > 0); docs/budget.md
+    )
+    horizon_weeks: int | None = None  # objective: None = steady state; N = next N weeks with carry-over
+    relax_order: list[str] = Field(
+        default_factory=lambda: ["max_share", "max_change", "caps", "floors", "spend_limits"]
+    )  # limits given up first to last when they cannot all hold
 
 
 class MmmParams(Section):

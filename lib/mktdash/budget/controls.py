@@ -98,6 +98,21 @@ def excess_daily(wh: Any, start: dt.date, end: dt.date, valid_weeks: int = 13) -
     return out[(out["date_day"] >= pd.Timestamp(start)) & (out["date_day"] <= pd.Timestamp(end))]
 
 
+def weekly_channel_limits(wh: Any) -> dict[str, float]:
+    """The channel-level limits of ``spend_limits`` as weekly amounts for the optimizer (the tightest per
+    channel; a monthly limit counts ``limit x 12 / 52.1775`` per week; campaign-level limits are not channel
+    limits and are left to the controls)."""
+    from mktdash.budget.feasibility import WEEKS_PER_MONTH
+
+    lim = wh.df(wh.table("spend_limits"))
+    lim = lim[lim["campaign_name"].isna() & lim["limit_amount"].notna()]
+    out: dict[str, float] = {}
+    for r in lim.itertuples():
+        weekly = float(r.limit_amount) / (WEEKS_PER_MONTH if r.period == "month" else 1.0)
+        out[str(r.channel)] = min(out.get(str(r.channel), weekly), weekly)
+    return out
+
+
 def violations(
     wh: Any, week: str, n_weeks: int = 13, valid_weeks: int = 13, *, excess: pd.DataFrame | None = None
 ) -> pd.DataFrame:

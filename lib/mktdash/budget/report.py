@@ -185,9 +185,23 @@ def controls_section(
 
 
 # ---- optimizer, scenarios, forecast, risk ------------------------------------------------------------------------
-def recommend(model: BudgetModel, settings: Any, **overrides: Any) -> optimizer.Recommendation:
-    """The optimizer with the budget settings (overrides: total, caps, max_share, risk, ...)."""
-    kw = {"total": settings.budget.total_budget, **_constraints(settings), **overrides}
+def recommend(
+    model: BudgetModel, settings: Any, wh: Any = None, **overrides: Any
+) -> optimizer.Recommendation:
+    """The optimizer with the budget settings (overrides: total, caps, max_share, risk, ...) and the channel
+    limits of ``spend_limits`` (with ``wh``). Limits that cannot all hold are relaxed in ``budget.relax_order``
+    (listed on the result), and the move is held when the model does not back it (``budget.min_confidence``):
+    the weekly run always gets a recommendation."""
+    b = settings.budget
+    kw = {
+        "total": b.total_budget,
+        **_constraints(settings),
+        "spend_limits": controls.weekly_channel_limits(wh) if wh is not None else None,
+        "min_confidence": b.min_confidence,
+        "horizon_weeks": b.horizon_weeks,
+        "relax_order": tuple(b.relax_order),
+        **overrides,
+    }
     return optimizer.recommend(model.curves, model.current, **kw)
 
 
@@ -205,16 +219,39 @@ def _constraints(settings: Any) -> dict[str, Any]:
     }
 
 
+def objective_note(rec: optimizer.Recommendation) -> str:
+    """What the optimizer maximised, in words."""
+    h = rec.settings.get("horizon_weeks")
+    what = (
+        f"revenue of the next {h} weeks (carry-over from the current allocation in, and after the horizon, included)"
+        if h
+        else "steady-state weekly media revenue (each week's spend credited with its full carry-over)"
+    )
+    return f"Objective: {what}; utility {rec.risk}."
+
+
 def recommendation_section(model: BudgetModel, rec: optimizer.Recommendation, wh: Any = None) -> Section:
     t = rec.table()
     u = rec.uplift()
+    p = rec.proposal
     s = Section("Recommended allocation")
+    if rec.hold:
+        s.warnings.append(f"Hold: {rec.hold_reason}.")
+    for r in rec.relaxations:
+        s.warnings.append(f"Limit relaxed to make the budget feasible: {r.detail}.")
+    s.notes.append(objective_note(rec))
+    s.notes.append(
+        f"The optimizer's move: uplift {p['uplift_mean']:+,.0f} per week, 90% interval "
+        f"[{p['uplift_lower_90']:+,.0f}, {p['uplift_upper_90']:+,.0f}], P(uplift > 0) = {p['prob_positive']:.0%} "
+        f"(moves are made at P >= {rec.settings.get('min_confidence') or 0:.0%} and uplift above its sd)."
+    )
     s.notes.append(
         f"Expected weekly media revenue {u['revenue_current']:,.0f} -> {u['revenue_recommended']:,.0f} "
         f"({u['uplift_pct']:+.1%}); uplift {u['uplift_mean']:+,.0f} per week, 90% interval "
-        f"[{u['uplift_lower_90']:+,.0f}, {u['uplift_upper_90']:+,.0f}], P(uplift > 0) = {u['prob_positive']:.0%}. "
-        f"Utility: {rec.risk}."
+        f"[{u['uplift_lower_90']:+,.0f}, {u['uplift_upper_90']:+,.0f}], P(uplift > 0) = {u['prob_positive']:.0%}."
     )
+    if rec.relaxations:
+        s.tables["Limits relaxed"] = pd.DataFrame([r.as_dict() for r in rec.relaxations])
     s.tables["Current vs recommended (weekly)"] = t
     if wh is not None:
         camp = spend.campaign_efficiency(wh, model.week)
@@ -239,6 +276,9 @@ def recommendation_section(model: BudgetModel, rec: optimizer.Recommendation, wh
         "expected_uplift_lower_90": u["uplift_lower_90"],
         "expected_uplift_upper_90": u["uplift_upper_90"],
         "recommended_total_weekly": rec.total,
+        "budget_hold": rec.hold,
+        "proposal_prob_uplift_positive": p["prob_positive"],
+        "limits_relaxed": ", ".join(r.constraint for r in rec.relaxations),
     }
     return s
 
