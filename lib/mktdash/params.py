@@ -125,9 +125,13 @@ class BudgetParams(Section):
 
 class MmmParams(Section):
     refit: Literal["auto", "always", "never"] = (
-        "auto"  # auto: refit when data changed and cache is older than max_age_days
+        "auto"  # auto: refit when the data changed beyond the tolerance or the cache is older than max_age_days
     )
     max_age_days: int = 28
+    refit_tolerance: float = (
+        0.01  # auto: reuse when target and spend of common weeks are revised by at most this
+    )
+    max_new_weeks: int = 4  # auto: ... and at most this many weeks were added since the fit
     chains: int = 2
     draws: int = 300
     tune: int = 300

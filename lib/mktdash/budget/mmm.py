@@ -217,6 +217,7 @@ class FittedMmm:
     meta: dict[str, Any]
     path: Path | None = None
     status: str = "fitted"  # fitted | cached | refitted
+    freshness: dict[str, Any] = field(default_factory=lambda: {"current": True, "banner": ""})
     _curves: ResponseCurves | None = field(default=None, repr=False)
 
     @property
@@ -360,6 +361,7 @@ def fit(data: MmmData, mm: Any) -> FittedMmm:
         "fitted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "fit_seconds": round(seconds, 2),
         "settings": _model_settings(mm),
+        "spec": model_spec(data, mm),
         "channels": list(data.channels),
         "controls": list(data.controls),
         "target": data.target,
@@ -372,18 +374,85 @@ def fit(data: MmmData, mm: Any) -> FittedMmm:
     return out
 
 
-def model_key(data: MmmData, mm: Any) -> str:
-    """Cache key: what the model structure depends on (not the data values, not the sampler length)."""
-    spec = {
+def model_spec(data: MmmData, mm: Any) -> dict[str, Any]:
+    """Everything the posterior depends on besides the data's values: structure, priors, calibration, sampler."""
+    return {
         "channels": data.channels,
         "controls": data.controls,
         "target": data.target,
         "source": data.source,
-        "saturation": mm.saturation,
-        "l_max": mm.l_max,
-        "yearly_seasonality": mm.yearly_seasonality,
+        **_model_settings(mm),
+        **{k: v for k, v in model_inputs(mm).items() if v},
     }
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def model_inputs(mm: Any) -> dict[str, Any]:
+    """The calibration inputs of the spec (empty when none): ROAS priors and lift tests."""
+    return {
+        "roas_priors": {k: dict(v) for k, v in sorted(dict(getattr(mm, "roas_priors", {}) or {}).items())},
+        "lift_tests": getattr(mm, "_lift_tests_hash", None),
+    }
+
+
+def model_key(data: MmmData, mm: Any) -> str:
+    """Cache folder key: the model spec (:func:`model_spec`). The data's content is the other half of the cache
+    key: ``meta.json`` records the hash of the weekly frame the model was fitted on, and a cache is current only
+    for that hash (:func:`refit_decision`)."""
+    return hashlib.sha256(json.dumps(model_spec(data, mm), sort_keys=True, default=str).encode()).hexdigest()[
+        :16
+    ]
+
+
+@dataclass
+class DataChange:
+    """How this week's modelling frame differs from the one a cached model was fitted on."""
+
+    weeks_added: int
+    weeks_dropped: int
+    weeks_revised: int
+    target_revision: float  # sum |new - old| of the target over the common weeks / sum |old|
+    spend_revision: float  # the same over all channel spend
+    columns_changed: bool = False  # channels or controls differ
+
+    def within(self, mm: Any) -> bool:
+        """Small enough to reuse the model (``mm.refit_tolerance``, ``mm.max_new_weeks``; docs/budget.md)."""
+        tol = float(getattr(mm, "refit_tolerance", 0.01))
+        return (
+            not self.columns_changed
+            and self.weeks_dropped == 0
+            and self.weeks_added <= int(getattr(mm, "max_new_weeks", 4))
+            and self.target_revision <= tol
+            and self.spend_revision <= tol
+        )
+
+    def describe(self) -> str:
+        if self.columns_changed:
+            return "the channels or controls changed"
+        return (
+            f"{self.weeks_added} week(s) added, {self.weeks_dropped} dropped, {self.weeks_revised} revised "
+            f"(target revised by {self.target_revision:.2%}, spend by {self.spend_revision:.2%} of the old totals)"
+        )
+
+
+def data_change(old: pd.DataFrame, data: MmmData) -> DataChange:
+    """Compare the cached frame ``old`` with ``data`` week by week (cents)."""
+    new = data.frame
+    cols = [*data.channels, data.target]
+    if any(c not in old.columns for c in cols) or len(old.columns) != len(new.columns):
+        return DataChange(0, 0, 0, float("inf"), float("inf"), True)
+    a = old.assign(date=pd.to_datetime(old["date"])).set_index("date")
+    b = new.assign(date=pd.to_datetime(new["date"])).set_index("date")
+    common = a.index.intersection(b.index)
+    da = (b.loc[common, cols].astype(float) - a.loc[common, cols].astype(float)).abs().round(2)
+    t_old = float(a.loc[common, data.target].abs().sum())
+    s_old = float(a.loc[common, data.channels].abs().to_numpy().sum())
+    return DataChange(
+        weeks_added=int(len(b.index.difference(a.index))),
+        weeks_dropped=int(len(a.index.difference(b.index))),
+        weeks_revised=int((da.sum(axis=1) > 0).sum()),
+        target_revision=float(da[data.target].sum()) / t_old if t_old > 0 else 0.0,
+        spend_revision=float(da[data.channels].to_numpy().sum()) / s_old if s_old > 0 else 0.0,
+    )
 
 
 def save(fitted: FittedMmm, folder: Path) -> Path:
@@ -488,16 +557,27 @@ def cache_folder(data: MmmData, mm: Any, cache_dir: Path | None = None) -> Path:
 
 
 def refit_decision(
-    meta: dict[str, Any] | None, data_hash: str, mm: Any, now: dt.datetime | None = None
+    meta: dict[str, Any] | None,
+    data_hash: str,
+    mm: Any,
+    now: dt.datetime | None = None,
+    change: DataChange | None = None,
 ) -> str:
-    """``fit`` (no cache), ``refit`` or ``reuse`` per ``mm.refit`` (auto: data changed and cache too old).
+    """``fit`` (no cache), ``refit`` or ``reuse`` per ``mm.refit``.
+
+    ``auto`` reuses the cache for the same data (same hash), or for a change within the tolerance
+    (:meth:`DataChange.within`) while the cache is at most ``mm.max_age_days`` old; anything else refits
+    (an unknown change too). ``never`` always reuses (a banner says when the data differ).
 
     >>> from types import SimpleNamespace as NS
-    >>> mm = NS(refit="auto", max_age_days=28)
+    >>> mm = NS(refit="auto", max_age_days=28, refit_tolerance=0.01, max_new_weeks=4)
     >>> old = {"data_hash": "a", "fitted_at": "2025-01-01T00:00:00+00:00"}
     >>> now = dt.datetime(2025, 1, 10, tzinfo=dt.UTC)
-    >>> refit_decision(old, "b", mm, now), refit_decision(old, "b", mm, now + dt.timedelta(days=30))
+    >>> small, big = DataChange(1, 0, 0, 0.0, 0.0), DataChange(0, 0, 60, 0.4, 0.0)
+    >>> refit_decision(old, "b", mm, now, small), refit_decision(old, "b", mm, now, big)
     ('reuse', 'refit')
+    >>> refit_decision(old, "b", mm, now + dt.timedelta(days=30), small), refit_decision(old, "a", mm, now)
+    ('refit', 'reuse')
     """
     if meta is None:
         if mm.refit == "never":
@@ -507,30 +587,61 @@ def refit_decision(
         return "fit"
     if mm.refit == "always":
         return "refit"
-    if mm.refit == "never":
+    if mm.refit == "never" or meta.get("data_hash") == data_hash:
         return "reuse"
     now = now or dt.datetime.now(dt.UTC)
     age = now - dt.datetime.fromisoformat(meta["fitted_at"])
-    changed = meta.get("data_hash") != data_hash
-    return "refit" if changed and age > dt.timedelta(days=mm.max_age_days) else "reuse"
+    small = change is not None and change.within(mm)
+    return "reuse" if small and age <= dt.timedelta(days=mm.max_age_days) else "refit"
+
+
+def freshness(fm: FittedMmm, data: MmmData, change: DataChange | None) -> dict[str, Any]:
+    """Is the model on record the model of this week's data? ``current`` (bool) and a banner when not."""
+    current = fm.meta.get("data_hash") == data.hash()
+    out: dict[str, Any] = {
+        "current": current,
+        "fitted_at": fm.meta.get("fitted_at"),
+        "fitted_period": list(fm.data.period),
+        "data_period": list(data.period),
+        "data_hash": data.hash(),
+        "fitted_data_hash": fm.meta.get("data_hash"),
+        "change": "" if current else (change.describe() if change else "unknown"),
+        "banner": "",
+    }
+    if not current:
+        out["banner"] = (
+            f"Stale model: fitted {out['fitted_at']} on data {fm.data.period[0]} .. {fm.data.period[1]}; this "
+            f"week's data ({data.period[0]} .. {data.period[1]}) differ: {out['change']}. Reused per mmm.refit "
+            f"= {fm.meta.get('refit_policy', 'auto')} (ROI, curves and the recommendation are that model's)."
+        )
+    return out
 
 
 def load_or_fit(
     data: MmmData, mm: Any, cache_dir: Path | None = None, now: dt.datetime | None = None
 ) -> FittedMmm:
-    """The model for ``data``: the cache when the refit policy allows, else a new fit (then cached)."""
+    """The model for ``data``: the cache when the refit policy allows, else a new fit (then cached).
+
+    The result's ``freshness`` says whether it was fitted on exactly this data, and what changed when not.
+    """
     folder = cache_folder(data, mm, cache_dir)
     meta = None
     if (folder / "meta.json").exists() and (folder / "idata.nc").exists():
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    decision = refit_decision(meta, data.hash(), mm, now)
+    change = None
+    if meta is not None and meta.get("data_hash") != data.hash() and (folder / "data.csv").exists():
+        change = data_change(pd.read_csv(folder / "data.csv", parse_dates=["date"]), data)
+    decision = refit_decision(meta, data.hash(), mm, now, change)
     if decision == "reuse":
         out = load(folder)
         out.status = "cached"
+        out.meta["refit_policy"] = mm.refit
+        out.freshness = freshness(out, data, change)
         return out
     fitted = fit(data, mm)
     save(fitted, folder)
     fitted.status = "refitted" if decision == "refit" else "fitted"
+    fitted.freshness = freshness(fitted, data, None)
     return fitted
 
 

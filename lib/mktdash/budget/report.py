@@ -8,6 +8,7 @@ this module only wires them to settings, the warehouse and the run folder.
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,9 @@ def mmm_section(model: BudgetModel) -> Section:
         f"channels, {len(model.fm.data.frame)} weeks {model.fm.data.period[0]} .. {model.fm.data.period[1]}."
     )
     s.warnings = list(d["warnings"]) if not d["ok"] or d["warnings"] else []
+    fresh = model.fm.freshness
+    if not fresh["current"]:
+        s.warnings.insert(0, fresh["banner"])
     s.tables["Diagnostics"] = mmm.diagnostics_table(d)
     s.figures.append(charts.budget_mmm_fit(mmm.fit_table(model.fm), currency=model.currency))
     s.values = {
@@ -91,6 +95,9 @@ def mmm_section(model: BudgetModel) -> Section:
         "mmm_divergences": d["divergences"],
         "mmm_status": d["status"],
         "mmm_ok": d["ok"],
+        "mmm_current": bool(fresh["current"]),
+        "mmm_stale_banner": fresh["banner"],
+        "mmm_fitted_at": d["fitted_at"],
     }
     return s
 
@@ -235,6 +242,8 @@ def recommendation_section(model: BudgetModel, rec: optimizer.Recommendation, wh
     u = rec.uplift()
     p = rec.proposal
     s = Section("Recommended allocation")
+    if not model.fm.freshness["current"]:
+        s.warnings.append(model.fm.freshness["banner"])
     if rec.hold:
         s.warnings.append(f"Hold: {rec.hold_reason}.")
     for r in rec.relaxations:
@@ -359,7 +368,26 @@ def export(exports: Path, model: BudgetModel, rec: optimizer.Recommendation) -> 
     mmm.channel_roi(model.fm)[
         ["channel", "roi_mean", "roi_lower_90", "roi_upper_90", "period_start", "period_end"]
     ].to_csv(b, index=False)
-    return [a, b]
+    c = exports / "mmm_model_status.json"
+    c.write_text(json.dumps(model_status(model), indent=2), encoding="utf-8")
+    return [a, b, c]
+
+
+def model_status(model: BudgetModel) -> dict[str, Any]:
+    """The flag the dashboards and the manifest read: is the model on record fitted on this week's data?"""
+    f = model.fm.freshness
+    return {
+        "week": model.week,
+        "current": bool(f["current"]),
+        "banner": f["banner"],
+        "status": model.fm.status,
+        "fitted_at": model.fm.meta.get("fitted_at"),
+        "fitted_period": list(model.fm.data.period),
+        "data_period": f.get("data_period"),
+        "change": f.get("change", ""),
+        "data_hash": f.get("data_hash"),
+        "fitted_data_hash": model.fm.meta.get("data_hash"),
+    }
 
 
 def headline(*sections: Section) -> dict[str, Any]:
