@@ -186,8 +186,11 @@ def weekly_compliance(
 def proposals(rec: pd.DataFrame, week: str, run_id: str, threshold: float) -> pd.DataFrame:
     """Proposals for recommended weekly changes of at least ``threshold`` (absolute, reporting currency).
 
-    ``rec`` is :meth:`Recommendation.table`. Ids are ``P-<week>-<channel>-<run id>``.
+    ``rec`` is :meth:`Recommendation.table`. Ids are ``P-<week>-<channel>-<run id>``. The evidence columns of
+    the table (the whole move's P(uplift > 0) and 90% interval, the channel's own revenue change interval) are
+    carried onto every proposal when present.
     """
+    evidence = [c for c in EVIDENCE_COLUMNS if c in rec.columns]
     rows = []
     for r in rec.itertuples():
         amount = float(r.recommended_weekly_spend - r.current_weekly_spend)
@@ -217,6 +220,7 @@ def proposals(rec: pd.DataFrame, week: str, run_id: str, threshold: float) -> pd
                 "expected_revenue_change": gain,
                 "reason": reason,
                 "status": "pending approval",
+                **{c: float(getattr(r, c)) for c in evidence},
             }
         )
     cols = [
@@ -230,8 +234,18 @@ def proposals(rec: pd.DataFrame, week: str, run_id: str, threshold: float) -> pd
         "expected_revenue_change",
         "reason",
         "status",
+        *evidence,
     ]
     return pd.DataFrame(rows, columns=cols)
+
+
+EVIDENCE_COLUMNS = (
+    "plan_prob_uplift_positive",
+    "plan_uplift_lower_90",
+    "plan_uplift_upper_90",
+    "revenue_change_lower_90",
+    "revenue_change_upper_90",
+)
 
 
 def write_proposals(props: pd.DataFrame, exports: Path) -> list[Path]:

@@ -47,6 +47,18 @@ R2_MIN = 0.5
 MAPE_MAX = 0.15
 
 
+LIFT_COLUMNS = (
+    "channel",
+    "start_date",
+    "end_date",
+    "spend_change",
+    "incremental",
+    "incremental_se",
+    "metric",
+    "source",
+)
+
+
 class MmmError(RuntimeError):
     """No usable model (no data, or no cache with refit: never)."""
 
@@ -61,14 +73,24 @@ class MmmData:
     controls: list[str]
     target: str = "revenue"
     source: str = "warehouse"
+    lift_tests: pd.DataFrame | None = None  # rows of the ``lift_tests`` table (calibration), or None
 
     def hash(self) -> str:
-        """sha256 of the frame's content (rounded to cents): identifies the data a model was fitted on."""
+        """sha256 of the frame's content (rounded to cents) and of its lift tests: identifies the data a model
+        was fitted on."""
         cols = ["date", *self.channels, *self.controls, self.target]
         frame = self.frame[cols].copy()
         num = [c for c in cols if c != "date"]
         frame[num] = frame[num].astype(float).round(2)
-        text = frame.to_csv(index=False, date_format="%Y-%m-%d")
+        text = frame.to_csv(index=False, date_format="%Y-%m-%d") + self.lift_hash()
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def lift_hash(self) -> str:
+        """sha256 of the lift tests ('' without any)."""
+        if self.lift_tests is None or self.lift_tests.empty:
+            return ""
+        lt = self.lift_tests[[c for c in LIFT_COLUMNS if c in self.lift_tests.columns]]
+        text = lt.to_csv(index=False, date_format="%Y-%m-%d", float_format="%.6g")
         return hashlib.sha256(text.encode()).hexdigest()
 
     @property
@@ -150,7 +172,22 @@ def weekly_from_warehouse(wh: Any, settings: Any, through_week: str | None = Non
         out[c] = ev[c]
         controls.append(c)
     out[metric if metric == "revenue" else "conversions"] = frame["target"].astype(float)
-    return MmmData(out, channels, controls, "revenue" if metric == "revenue" else "conversions", "warehouse")
+    target = "revenue" if metric == "revenue" else "conversions"
+    return MmmData(out, channels, controls, target, "warehouse", _lift_tests(wh, out["date"].max()))
+
+
+def _lift_tests(wh: Any, last_monday: pd.Timestamp) -> pd.DataFrame | None:
+    """The warehouse's lift tests that ended by the last modelled week (None when there are none)."""
+    lt = wh.df(wh.table("lift_tests"))  # an empty canonical table when none were loaded
+    if lt.empty:
+        return None
+    lt = lt[pd.to_datetime(lt["end_date"]) <= last_monday + pd.Timedelta(days=6)]
+    cols = [c for c in LIFT_COLUMNS if c in lt.columns]
+    return (
+        lt[cols].sort_values(["channel", "start_date", "end_date"]).reset_index(drop=True)
+        if len(lt)
+        else None
+    )
 
 
 def _standardize(s: pd.Series) -> pd.Series:
@@ -332,15 +369,76 @@ def build(data: MmmData, mm: Any) -> Any:
         )
 
 
+# ---- calibration -------------------------------------------------------------------------------------------------
+def lift_measurements(data: MmmData, roas_priors: dict[str, Any] | None = None) -> pd.DataFrame:
+    """PyMC-Marketing's lift-test frame (``channel, x, delta_x, delta_y, sigma``: weekly spend and target) from
+    the data's lift tests and the ROAS priors, with a ``label`` per row.
+
+    A test of ``spend_change`` and ``incremental`` (± ``incremental_se``) over ``d`` days is ``7/d`` of them per
+    week; ``x`` is the channel's weekly spend without the test: its mean weekly spend over the test's weeks in
+    the data minus ``delta_x`` (the mean over all weeks when the test is outside the data). A ROAS prior
+    ``{roas: r, sd: s}`` is the pseudo-measurement "the channel's steady-state contribution at its mean weekly
+    spend m is r x m ± s x m" (``x = 0, delta_x = m``). Tests on channels the model does not have, or of another
+    metric than the model's target, are left out.
+    """
+    rows: list[dict[str, Any]] = []
+    spend = data.frame.set_index(pd.to_datetime(data.frame["date"]))[data.channels]
+    metric = "revenue" if data.target == "revenue" else "conversions"
+    tests = data.lift_tests if data.lift_tests is not None else pd.DataFrame(columns=list(LIFT_COLUMNS))
+    for t in tests.itertuples():
+        if t.channel not in data.channels or (str(t.metric or "revenue")) != metric:
+            continue
+        start, end = pd.Timestamp(t.start_date), pd.Timestamp(t.end_date)
+        per_week = 7.0 / ((end - start).days + 1)
+        dx = float(t.spend_change) * per_week
+        inside = spend[(spend.index >= start - pd.Timedelta(days=6)) & (spend.index <= end)][t.channel]
+        seen = float(inside.mean()) if len(inside) else float(spend[t.channel].mean())
+        x = max(seen - dx, 0.0) if len(inside) else seen
+        dx = max(dx, -x)
+        rows.append(
+            {
+                "channel": t.channel,
+                "x": x,
+                "delta_x": dx,
+                "delta_y": float(t.incremental) * per_week,
+                "sigma": float(t.incremental_se) * per_week,
+                "label": f"lift test {start.date()}..{end.date()} ({t.source or 'no source'})",
+            }
+        )
+    for ch, p in sorted((roas_priors or {}).items()):
+        if ch not in data.channels:
+            raise MmmError(
+                f"mmm.roas_priors names {ch!r}, not a channel of the model ({', '.join(data.channels)})"
+            )
+        if float(p["sd"]) <= 0 or float(p["roas"]) <= 0:
+            raise MmmError(
+                f"mmm.roas_priors.{ch}: roas and sd must be > 0 (revenue per unit of spend), got {p}"
+            )
+        m = float(spend[ch].mean())
+        rows.append({"channel": ch, "x": 0.0, "delta_x": m, "delta_y": float(p["roas"]) * m,
+                     "sigma": float(p["sd"]) * m, "label": f"ROAS prior {p['roas']} ± {p['sd']}"})  # fmt: skip
+    return pd.DataFrame(rows, columns=["channel", "x", "delta_x", "delta_y", "sigma", "label"])
+
+
+def uncalibrated(data: MmmData, mm: Any) -> tuple[MmmData, Any]:
+    """The same data and settings without lift tests and ROAS priors (the "before calibration" model)."""
+    plain = MmmData(data.frame, data.channels, data.controls, data.target, data.source, None)
+    return plain, mm.model_copy(update={"roas_priors": {}}) if hasattr(mm, "model_copy") else mm
+
+
 def fit(data: MmmData, mm: Any) -> FittedMmm:
     """Fit the MMM by NUTS (``mm.chains`` x ``mm.draws`` after ``mm.tune``); returns the posterior."""
     model = build(data, mm)
     X = data.frame[["date", *data.channels, *data.controls]]
     y = data.frame[data.target].rename(data.target)
+    lift = lift_measurements(data, getattr(mm, "roas_priors", None))
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         logging.getLogger("pymc").setLevel(logging.ERROR)
+        if not lift.empty:
+            model.build_model(X, y)
+            model.add_lift_test_measurements(lift.drop(columns="label"))
         model.fit(
             X,
             y,
@@ -367,6 +465,8 @@ def fit(data: MmmData, mm: Any) -> FittedMmm:
         "target": data.target,
         "weeks": len(data.frame),
         "period": list(data.period),
+        "calibration": lift.to_dict(orient="records"),
+        "lift_hash": data.lift_hash(),
     }
     out = FittedMmm(model.idata, data, meta, None, "fitted")
     out.meta["sampling"] = sampling_diagnostics(out.idata)
@@ -387,10 +487,10 @@ def model_spec(data: MmmData, mm: Any) -> dict[str, Any]:
 
 
 def model_inputs(mm: Any) -> dict[str, Any]:
-    """The calibration inputs of the spec (empty when none): ROAS priors and lift tests."""
+    """The calibration settings of the spec (empty when none): ROAS priors per channel. (Lift tests are data:
+    they are in :meth:`MmmData.hash`.)"""
     return {
-        "roas_priors": {k: dict(v) for k, v in sorted(dict(getattr(mm, "roas_priors", {}) or {}).items())},
-        "lift_tests": getattr(mm, "_lift_tests_hash", None),
+        "roas_priors": {k: dict(v) for k, v in sorted(dict(getattr(mm, "roas_priors", {}) or {}).items())}
     }
 
 
@@ -413,12 +513,14 @@ class DataChange:
     target_revision: float  # sum |new - old| of the target over the common weeks / sum |old|
     spend_revision: float  # the same over all channel spend
     columns_changed: bool = False  # channels or controls differ
+    calibration_changed: bool = False  # lift tests added, removed or revised
 
     def within(self, mm: Any) -> bool:
         """Small enough to reuse the model (``mm.refit_tolerance``, ``mm.max_new_weeks``; docs/budget.md)."""
         tol = float(getattr(mm, "refit_tolerance", 0.01))
         return (
             not self.columns_changed
+            and not self.calibration_changed
             and self.weeks_dropped == 0
             and self.weeks_added <= int(getattr(mm, "max_new_weeks", 4))
             and self.target_revision <= tol
@@ -428,6 +530,8 @@ class DataChange:
     def describe(self) -> str:
         if self.columns_changed:
             return "the channels or controls changed"
+        if self.calibration_changed:
+            return "the lift tests changed"
         return (
             f"{self.weeks_added} week(s) added, {self.weeks_dropped} dropped, {self.weeks_revised} revised "
             f"(target revised by {self.target_revision:.2%}, spend by {self.spend_revision:.2%} of the old totals)"
@@ -631,6 +735,7 @@ def load_or_fit(
     change = None
     if meta is not None and meta.get("data_hash") != data.hash() and (folder / "data.csv").exists():
         change = data_change(pd.read_csv(folder / "data.csv", parse_dates=["date"]), data)
+        change.calibration_changed = meta.get("lift_hash", "") != data.lift_hash()
     decision = refit_decision(meta, data.hash(), mm, now, change)
     if decision == "reuse":
         out = load(folder)

@@ -361,6 +361,10 @@ class Recommendation:
         df["revenue_change_lower_90"] = np.quantile(d, 0.05, axis=0)
         df["revenue_change_upper_90"] = np.quantile(d, 0.95, axis=0)
         df["prob_revenue_change_positive"] = (d > 0).mean(axis=0)
+        ev = evidence(self.revenue_recommended.sum(axis=1) - self.revenue_current.sum(axis=1))
+        df["plan_prob_uplift_positive"] = ev["prob_positive"]
+        df["plan_uplift_lower_90"] = ev["uplift_lower_90"]
+        df["plan_uplift_upper_90"] = ev["uplift_upper_90"]
         return df
 
 
