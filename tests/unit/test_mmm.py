@@ -224,3 +224,37 @@ def test_cached_posterior_reads_its_netcdf3_copies_and_an_old_cache_gets_them(tm
     for group in mmm.PosteriorFile.GROUPS:
         xr.testing.assert_identical(getattr(new, group), getattr(old, group))
     assert new.sample_stats["diverging"].dtype == bool and new.posterior["saturation_beta"].shape == (1, 4, 2)
+
+
+@pytest.mark.slow
+def test_one_lift_test_pulls_the_confounded_channel_towards_the_truth(tmp_path: Path) -> None:
+    """A confounded world (demand moves search spend and revenue): the plain fit credits search with the
+    demand's revenue; one planted holdout on search pulls its ROI towards the truth (1 chain x 150 draws)."""
+    from mktdash.budget import report, synthetic
+
+    mm = bw.tiny_settings().mmm.model_copy(update={"tune": 150, "draws": 150, "max_treedepth": 6})
+    data, truth = synthetic.confounded(weeks=104, seed=3)
+    tested, truth = synthetic.plant_lift_test(data, truth, "search", start_week=-16, n_weeks=6)
+    true_roi = synthetic.true_roi(truth, tested)["search"]
+    after = mmm.load_or_fit(tested, mm, tmp_path)
+    before = mmm.load_or_fit(*mmm.uncalibrated(tested, mm), tmp_path)
+    assert mmm.model_key(tested, mm) == mmm.model_key(mmm.uncalibrated(tested, mm)[0], mm)  # same spec,
+    assert after.meta["data_hash"] != before.meta["data_hash"]  # other data (the lift test)
+    roi_b = mmm.channel_roi(before).set_index("channel").loc["search", "roi_mean"]
+    roi_a = mmm.channel_roi(after).set_index("channel").loc["search", "roi_mean"]
+    assert roi_b > 1.5 * true_roi  # fooled by the confounder
+    assert abs(roi_a - true_roi) < 0.6 * abs(roi_b - true_roi)  # the experiment corrects most of it
+    model = report.BudgetModel(after, after.curves(50), {}, "2026-W01", before=before)
+    sec = report.calibration_section(model)
+    t = sec.tables["ROI before and after calibration (90% intervals)"].set_index("channel")
+    assert t.loc["search", "roi_mean_after"] == pytest.approx(roi_a)
+    assert t.loc["search", "moved_by"].startswith("lift test 2025-") and t.loc["social", "moved_by"] == ""
+    exp = next(v for k, v in sec.tables.items() if k.startswith("Experiments"))
+    measured = exp["delta_y"].iloc[0]
+    assert abs(exp["model_lift_after"].iloc[0] - measured) < abs(exp["model_lift_before"].iloc[0] - measured)
+    pp = mmm.prior_vs_posterior(after)
+    assert set(pp["parameter"]) == {"saturation_lam", "saturation_beta", "adstock_alpha"}
+    assert pp["prior_sd"].iloc[0] > 0 and (pp["contraction"] <= 1.0).all()
+    flags = mmm.channel_flags(after).set_index("channel")
+    width = (flags["roi_upper_90"] - flags["roi_lower_90"]) / flags["roi_mean"]
+    assert (flags["flags"].str.contains("interval wider than ROI") == (width > 1.0)).all()

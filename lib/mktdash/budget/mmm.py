@@ -869,6 +869,65 @@ def channel_roi(fm: FittedMmm, start: str | None = None, end: str | None = None)
     )
 
 
+def _prior_sd(dist: str, params: dict[str, float]) -> float:
+    """Standard deviation of the default priors pymc-marketing gives saturation/adstock parameters."""
+    if dist == "HalfNormal":
+        return float(params["sigma"]) * float(np.sqrt(1.0 - 2.0 / np.pi))
+    if dist == "Gamma":
+        return float(np.sqrt(params["alpha"]) / params["beta"])
+    if dist == "Beta":
+        a, b = float(params["alpha"]), float(params["beta"])
+        return float(np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1))))
+    return float("nan")
+
+
+PRIOR_DOMINATED = 0.5  # posterior contraction below this: the data moved the parameter less than half-way
+
+
+def prior_vs_posterior(fm: FittedMmm) -> pd.DataFrame:
+    """Per channel and curve parameter: prior sd, posterior sd and the contraction ``1 - var_post / var_prior``
+    (1 = the data decided, 0 = the prior did); pymc-marketing's default priors (model units)."""
+    from pymc_marketing.mmm import GeometricAdstock, HillSaturation, LogisticSaturation
+
+    sat = HillSaturation() if fm.meta["settings"]["saturation"] == "hill" else LogisticSaturation()
+    priors = {
+        **{f"saturation_{k}": v for k, v in sat.function_priors.items()},
+        **{f"adstock_{k}": v for k, v in GeometricAdstock(l_max=1).function_priors.items()},
+    }
+    rows = []
+    for name, prior in priors.items():
+        if name not in fm.idata.posterior:
+            continue
+        post_sd = fm._stack(name).std(axis=0)
+        psd = _prior_sd(prior.distribution, dict(prior.parameters))
+        for c, sd in zip(fm.channels, post_sd, strict=True):
+            rows.append({"channel": c, "parameter": name, "prior_sd": psd, "posterior_sd": float(sd),
+                         "contraction": 1.0 - float(sd) ** 2 / psd**2 if psd > 0 else np.nan})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def channel_flags(fm: FittedMmm) -> pd.DataFrame:
+    """Per channel: ROI, its 90% interval width relative to the ROI, the least posterior contraction of its
+    curve parameters, and flags: ``mostly prior`` (contraction < ``PRIOR_DOMINATED``) and ``interval wider than
+    ROI`` (do not act on this channel's ROI alone)."""
+    roi = channel_roi(fm)
+    pp = prior_vs_posterior(fm)
+    least = pp.groupby("channel")["contraction"].min() if not pp.empty else pd.Series(dtype=float)
+    out = roi[["channel", "roi_mean", "roi_lower_90", "roi_upper_90"]].copy()
+    out["interval_to_roi"] = (out["roi_upper_90"] - out["roi_lower_90"]) / out["roi_mean"].abs()
+    out["least_contraction"] = out["channel"].map(least)
+    flags = []
+    for r in out.itertuples():
+        f = []
+        if r.least_contraction < PRIOR_DOMINATED:
+            f.append(f"mostly prior (contraction {r.least_contraction:.2f} < {PRIOR_DOMINATED})")
+        if r.interval_to_roi > 1.0:
+            f.append(f"interval wider than ROI ({r.interval_to_roi:.1f}x)")
+        flags.append("; ".join(f))
+    out["flags"] = flags
+    return out
+
+
 def fit_table(fm: FittedMmm) -> pd.DataFrame:
     """Actual vs posterior-predictive weekly target with a 90% band (noise included)."""
     mu = fm.fitted()

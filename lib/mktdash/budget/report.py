@@ -58,6 +58,9 @@ class BudgetModel:
     current: dict[str, float]
     week: str
     currency: str = "USD"
+    before: mmm.FittedMmm | None = (
+        None  # the same model without lift tests / ROAS priors (when there are any)
+    )
 
     @property
     def current_array(self) -> np.ndarray:
@@ -68,10 +71,13 @@ def load_model(wh: Any, settings: Any, week: str, cache_dir: Path | None = None)
     """Weekly data through ``week`` -> cached or fitted MMM (per ``settings.mmm.refit``) -> curves."""
     data = mmm.weekly_from_warehouse(wh, settings, through_week=week)
     fm = mmm.load_or_fit(data, settings.mmm, cache_dir)
+    before = None
+    if not mmm.lift_measurements(data, settings.mmm.roas_priors).empty:  # calibrated: fit "before" too
+        before = mmm.load_or_fit(*mmm.uncalibrated(data, settings.mmm), cache_dir)
     curves = fm.curves(settings.mmm.curve_samples, seed=settings.mmm.random_seed)
     cur = spend.current_allocation(wh, week, settings.budget.current_weeks)
     current = {c: float(cur.get(c, 0.0)) for c in curves.channels}
-    return BudgetModel(fm, curves, current, week, settings.reporting_currency)
+    return BudgetModel(fm, curves, current, week, settings.reporting_currency, before)
 
 
 def mmm_section(model: BudgetModel) -> Section:
@@ -105,8 +111,56 @@ def mmm_section(model: BudgetModel) -> Section:
 def roi_section(model: BudgetModel) -> Section:
     roi = mmm.channel_roi(model.fm)
     s = Section("Channel ROI from the model", tables={"ROI (90% credible interval)": roi})
+    flags = mmm.channel_flags(model.fm)
+    s.tables["Channels to read with care (prior vs posterior, interval width)"] = flags
+    s.tables["Prior vs posterior (curve parameters, model units)"] = mmm.prior_vs_posterior(model.fm)
+    s.warnings = [f"{r.channel}: {r.flags}" for r in flags.itertuples() if r.flags]
     s.figures.append(charts.budget_roi(roi))
     return s
+
+
+def calibration_section(model: BudgetModel) -> Section:
+    """Each channel's ROI before and after calibration, and the experiments / priors that moved it."""
+    s = Section("Calibration by experiments")
+    if model.before is None:
+        s.notes.append(
+            "No lift tests or ROAS priors: the model is not calibrated. An MMM credits a channel with demand "
+            "that also moves its spend; a lift test on that channel corrects it (docs/budget.md)."
+        )
+        return s
+    a, b = mmm.channel_roi(model.before), mmm.channel_roi(model.fm)
+    cal = pd.DataFrame(model.fm.meta.get("calibration", []))
+    t = a[["channel", "roi_mean", "roi_lower_90", "roi_upper_90"]].merge(
+        b[["channel", "roi_mean", "roi_lower_90", "roi_upper_90"]],
+        on="channel",
+        suffixes=("_before", "_after"),
+    )
+    t["change"] = t["roi_mean_after"] / t["roi_mean_before"] - 1.0
+    by = cal.groupby("channel")["label"].agg("; ".join) if not cal.empty else pd.Series(dtype=str)
+    t["moved_by"] = t["channel"].map(by).fillna("")
+    s.tables["ROI before and after calibration (90% intervals)"] = t
+    if not cal.empty:
+        s.tables[
+            "Experiments and priors (weekly: spend change, measured lift ± se, model before / after)"
+        ] = _experiments(model, cal)
+    s.values = {"calibrated_channels": ", ".join(sorted(by.index))}
+    return s
+
+
+def _experiments(model: BudgetModel, cal: pd.DataFrame) -> pd.DataFrame:
+    """Each calibration row with the lift the model predicts for it, before and after calibration."""
+    assert model.before is not None
+    out = cal.copy()
+    for name, fm in (("before", model.before), ("after", model.fm)):
+        c = fm.curves(300)
+        lifts = []
+        for r in cal.itertuples():
+            j = c.channels.index(r.channel)
+            x0, x1 = np.zeros(len(c.channels)), np.zeros(len(c.channels))
+            x0[j], x1[j] = r.x, r.x + r.delta_x
+            lifts.append(float((c.response(x1)[:, j] - c.response(x0)[:, j]).mean()))
+        out[f"model_lift_{name}"] = lifts
+    return out
 
 
 # ---- pacing, spend, controls -----------------------------------------------------------------------------------
