@@ -123,9 +123,10 @@ def _world_stats(
     cov = [roi.loc[c, "roi_lower_90"] <= true_roi[c] <= roi.loc[c, "roi_upper_90"] for c in data.channels]
     cur = data.frame[data.channels].iloc[-8:].mean().to_dict()
     true_curves: ResponseCurves = ResponseCurves.hill_truth(truth["channels"], l_max=200)
-    kw = {"max_change": 0.3, "max_share": 0.6}
-    rec = optimizer.recommend(fm.curves(300), cur, min_confidence=min_confidence, **kw)
-    oracle = optimizer.recommend(true_curves, cur, **kw)
+    rec = optimizer.recommend(
+        fm.curves(300), cur, max_change=0.3, max_share=0.6, min_confidence=min_confidence
+    )
+    oracle = optimizer.recommend(true_curves, cur, max_change=0.3, max_share=0.6)
     x0 = np.array([cur[c] for c in data.channels])
     r0 = true_curves.response(x0).sum()
     gain, best = (
