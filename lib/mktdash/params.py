@@ -132,6 +132,9 @@ class MmmParams(Section):
         0.01  # auto: reuse when target and spend of common weeks are revised by at most this
     )
     max_new_weeks: int = 4  # auto: ... and at most this many weeks were added since the fit
+    backtest_weeks: int = (
+        26  # forecast backtest: a model fitted without the last N weeks (0 = off); docs/budget.md
+    )
     roas_priors: dict[str, dict[str, float]] = Field(
         default_factory=dict
     )  # channel -> {roas, sd}: revenue per unit of spend at the mean weekly spend (docs/budget.md)

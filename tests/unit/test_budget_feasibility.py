@@ -134,3 +134,33 @@ def test_horizon_recommendation_is_feasible_and_reported() -> None:
     assert rec.settings["horizon_weeks"] == 8
     assert rec.recommended.sum() == pytest.approx(sum(cur.values()))
     assert feasibility.num(rec.recommended.sum()) == feasibility.num(sum(cur.values()))
+
+
+def test_weekly_run_on_an_80_percent_world_recommends_and_says_what_it_relaxed() -> None:
+    """report.recommend with the default params (max share 60%, ±30%) on a world where search holds 80%."""
+    import budget_world as bw
+    import pandas as pd
+
+    from mktdash.budget import mmm, report
+
+    names = list(world.TRUE_CURVES)
+    current = {c: 2_500.0 for c in names}
+    current["search"] = 40_000.0  # 40,000 of 50,000: 80%
+    frame = pd.DataFrame({"date": pd.date_range("2026-01-05", periods=3, freq="7D"), **{c: [v] * 3 for c, v in
+                          current.items()}, "revenue": [1.0] * 3})  # fmt: skip
+    fm = mmm.FittedMmm(None, mmm.MmmData(frame, names, []), {})
+    model = report.BudgetModel(fm, _truth(names), current, "2026-W03")
+    settings = bw.tiny_settings()
+    assert settings.budget.max_share == 0.6 and settings.budget.max_change == 0.3
+    rec = report.recommend(model, settings)
+    # the others reach at most 1.3 x 10,000 = 13,000, so search needs 37,000 of 50,000 = 0.74
+    assert [r.constraint for r in rec.relaxations] == ["max_share"] and rec.settings["max_share"] == 0.74
+    assert rec.recommended.sum() == pytest.approx(50_000.0)
+    sec = report.recommendation_section(model, rec)
+    assert any("max_share relaxed from 0.6 to 0.74" in w for w in sec.warnings)
+    assert (
+        sec.tables["Limits relaxed"]["after"]
+        .iloc[0]
+        .startswith("0.74 (largest channel up to 37,000 of 50,000")
+    )
+    assert sec.values["limits_relaxed"] == "max_share"

@@ -422,8 +422,21 @@ def lift_measurements(data: MmmData, roas_priors: dict[str, Any] | None = None) 
 
 def uncalibrated(data: MmmData, mm: Any) -> tuple[MmmData, Any]:
     """The same data and settings without lift tests and ROAS priors (the "before calibration" model)."""
-    plain = MmmData(data.frame, data.channels, data.controls, data.target, data.source, None)
+    # a source of its own: its cache folder is not the calibrated model's (each would evict the other)
+    plain = MmmData(
+        data.frame, data.channels, data.controls, data.target, f"{data.source}:uncalibrated", None
+    )
     return plain, mm.model_copy(update={"roas_priors": {}}) if hasattr(mm, "model_copy") else mm
+
+
+def truncated(data: MmmData, weeks: int) -> MmmData:
+    """``data`` without its last ``weeks`` weeks (and lift tests ending in them): the backtest's model."""
+    keep = data.frame.iloc[: len(data.frame) - weeks].reset_index(drop=True)
+    lt = data.lift_tests
+    if lt is not None:
+        lt = lt[pd.to_datetime(lt["end_date"]) <= pd.to_datetime(keep["date"]).max() + pd.Timedelta(days=6)]
+        lt = lt.reset_index(drop=True) if len(lt) else None
+    return MmmData(keep, data.channels, data.controls, data.target, f"{data.source}:backtest-{weeks}", lt)
 
 
 def fit(data: MmmData, mm: Any) -> FittedMmm:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mktdash import charts, weeks
-from mktdash.budget import controls, forecast, mmm, optimizer, pacing, risk, scenarios, spend
+from mktdash.budget import backtest, controls, forecast, mmm, optimizer, pacing, risk, scenarios, spend
 from mktdash.budget.curves import ResponseCurves
 
 
@@ -58,9 +58,8 @@ class BudgetModel:
     current: dict[str, float]
     week: str
     currency: str = "USD"
-    before: mmm.FittedMmm | None = (
-        None  # the same model without lift tests / ROAS priors (when there are any)
-    )
+    before: mmm.FittedMmm | None = None  # the model without lift tests / ROAS priors (when there are any)
+    forecast_backtest: pd.DataFrame | None = None  # MASE per method and horizon (mmm.backtest_weeks)
 
     @property
     def current_array(self) -> np.ndarray:
@@ -77,7 +76,12 @@ def load_model(wh: Any, settings: Any, week: str, cache_dir: Path | None = None)
     curves = fm.curves(settings.mmm.curve_samples, seed=settings.mmm.random_seed)
     cur = spend.current_allocation(wh, week, settings.budget.current_weeks)
     current = {c: float(cur.get(c, 0.0)) for c in curves.channels}
-    return BudgetModel(fm, curves, current, week, settings.reporting_currency, before)
+    bt = None
+    k = int(settings.mmm.backtest_weeks)
+    if k >= max(backtest.HORIZONS) + 1 and len(data.frame) - k >= 20:  # the model needs 20 weeks
+        fm_bt = mmm.load_or_fit(mmm.truncated(data, k), settings.mmm, cache_dir)
+        bt = backtest.backtest(fm_bt, data)
+    return BudgetModel(fm, curves, current, week, settings.reporting_currency, before, bt)
 
 
 def mmm_section(model: BudgetModel) -> Section:
@@ -390,10 +394,29 @@ def forecast_section(wh: Any, model: BudgetModel, rec: optimizer.Recommendation,
         recp[c] = v
     fc = forecast.forecast(model.fm, model.curves, {"plan": plan, "recommended": recp})
     s = Section(f"Forecast: next {h} weeks")
+    s.notes.append(backtest_note(model.forecast_backtest))
+    if model.forecast_backtest is not None:
+        ours = model.forecast_backtest[model.forecast_backtest["method"] == "ours (MMM)"]
+        s.values = {f"forecast_mase_{int(r.horizon)}w": float(r.mase) for r in ours.itertuples()}
+        s.tables["Backtest: MASE per horizon (rolling origin; below 1 beats 'next week = this week')"] = (
+            model.forecast_backtest
+        )
     s.tables["Summary"] = forecast.summary(fc)
     s.tables["Weekly forecast"] = fc
     s.figures.append(charts.budget_forecast(fc, currency=model.currency))
     return s
+
+
+def backtest_note(bt: pd.DataFrame | None) -> str:
+    """How the forecast did in backtests, in one sentence."""
+    if bt is None or bt.empty:
+        return "Not backtested (mmm.backtest_weeks is 0, or too few weeks)."
+    parts = []
+    for h, g in bt.groupby("horizon"):
+        m = dict(zip(g["method"], g["mase"], strict=True))
+        others = ", ".join(f"{k} {v:.2f}" for k, v in m.items() if not k.startswith("ours"))
+        parts.append(f"{h} weeks ahead MASE {m.get('ours (MMM)', float('nan')):.2f} (vs {others})")
+    return f"In backtests over the last weeks (model fitted without them): {'; '.join(parts)}."
 
 
 def risk_section(wh: Any, model: BudgetModel, rec: optimizer.Recommendation) -> Section:
