@@ -11,7 +11,9 @@ Prints
 * with ``--calibration N``: N synthetic worlds (even seeds confounded: a demand driver moves search spend and
   revenue; each with one planted holdout on search), fitted plain and with the lift test: share of the oracle's
   uplift on the true curves (a hold counts as 0), ROI error and coverage, the confounded channel's ROI error,
-  whether the recommendation loses true revenue.
+  whether the recommendation loses true revenue;
+* with ``--forecast N``: the rolling-origin forecast backtest (4 and 13 weeks) on N synthetic worlds, median
+  MASE of ours, seasonal naive and statsforecast's AutoETS.
 
 Usage: ``.venv/bin/python bench/bench_budget.py [--quick] [--calibration 10]`` (quick: 1 chain x 150 draws,
 60 weeks).
@@ -27,9 +29,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from mktdash import schema
-from mktdash.budget import mmm, optimizer, synthetic
+from mktdash.budget import backtest, mmm, optimizer, synthetic
 from mktdash.budget.curves import ResponseCurves
 from mktdash.demo import world as demo_world
 from mktdash.params import resolve
@@ -144,11 +147,26 @@ def _world_stats(
     }
 
 
-def calibration_bench(n_worlds: int, draws: int) -> None:
+def forecast_bench(n_worlds: int, draws: int, first_seed: int = 0) -> None:
+    """Rolling-origin forecast backtest on synthetic worlds: MASE at 4 and 13 weeks per method."""
+    m = resolve(overrides={"mmm": {"chains": 1, "draws": draws, "tune": draws, "max_treedepth": 6}}).mmm
+    tables = []
+    for seed in range(first_seed, first_seed + n_worlds):
+        data, _ = (
+            synthetic.confounded(weeks=130, seed=seed) if seed % 2 == 0 else synthetic.simulate(130, seed)
+        )
+        tables.append(backtest.backtest(mmm.fit(mmm.truncated(data, 40), m), data))
+    t = pd.concat(tables).groupby(["horizon", "method"], sort=False)["mase"].median().reset_index()
+    print(f"forecast backtest ({n_worlds} worlds, 130 weeks, model fitted without the last 40): median MASE")
+    for r in t.itertuples():
+        print(f"  {r.horizon:2d} weeks  {r.method:24s} {r.mase:.3f}")
+
+
+def calibration_bench(n_worlds: int, draws: int, first_seed: int = 0) -> None:
     """Synthetic worlds (half confounded, each with one planted holdout on search): plain vs calibrated fits."""
     m = resolve(overrides={"mmm": {"chains": 1, "draws": draws, "tune": draws, "max_treedepth": 6}}).mmm
     rows = []
-    for seed in range(n_worlds):
+    for seed in range(first_seed, first_seed + n_worlds):
         conf = seed % 2 == 0
         data, truth = synthetic.confounded(weeks=104, seed=seed) if conf else synthetic.simulate(104, seed)
         data, truth = synthetic.plant_lift_test(data, truth, "search", start_week=-16, n_weeks=6, seed=seed)
@@ -162,8 +180,6 @@ def calibration_bench(n_worlds: int, draws: int) -> None:
                 f"{' (hold)' if st['hold'] else ''}, search ROI error {st['confounded_err']:.1%} "
                 f"({time.perf_counter() - t0:.0f} s)"
             )
-    import pandas as pd
-
     df = pd.DataFrame(rows)
     for label, g in df.groupby("fit", sort=False):
         cg = g[g["confounded"]]
@@ -182,13 +198,17 @@ def main() -> None:
     ap.add_argument("--saturation", default=None, help="logistic | hill (default: params)")
     ap.add_argument("--calibration", type=int, default=0, metavar="N", help="also N synthetic worlds (>= 10)")
     ap.add_argument("--calibration-draws", type=int, default=150, help="1 chain x this many draws per fit")
+    ap.add_argument("--first-seed", type=int, default=0, help="first synthetic world (split long runs)")
+    ap.add_argument("--forecast", type=int, default=0, metavar="N", help="forecast backtest on N worlds")
     ap.add_argument("--no-demo", action="store_true", help="skip the demo-world fit")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     optimizer_speed()
     if args.calibration:
         print(f"calibration: {args.calibration} synthetic worlds, plain vs one lift test on search:")
-        calibration_bench(args.calibration, args.calibration_draws)
+        calibration_bench(args.calibration, args.calibration_draws, args.first_seed)
+    if args.forecast:
+        forecast_bench(args.forecast, args.calibration_draws, args.first_seed)
     if args.no_demo:
         return
 
