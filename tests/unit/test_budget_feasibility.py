@@ -107,6 +107,14 @@ def test_hold_when_the_move_is_not_backed() -> None:
     assert unsure.proposal["prob_positive"] < 0.9 and unsure.proposal["allocation"]["b"] > 100.0
 
 
+def test_hold_and_horizon_params_are_checked() -> None:
+    c = _uncertain_curves(0.1)
+    with pytest.raises(ValueError, match="budget.min_confidence is 1.5: set a probability between 0 and 1"):
+        recommend(c, {"a": 1.0, "b": 1.0}, min_confidence=1.5)
+    with pytest.raises(ValueError, match="budget.horizon_weeks is 0"):
+        recommend(c, {"a": 1.0, "b": 1.0}, horizon_weeks=0)
+
+
 def test_hold_when_uplift_is_smaller_than_its_sd() -> None:
     ev = evidence(np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, -6.0]))  # P = 0.9, mean 0.3, sd 2.1
     from mktdash.budget.optimizer import hold_reason
