@@ -89,3 +89,33 @@ def test_planted_holdout_reports_the_true_lift() -> None:
     assert np.allclose(tested.frame["revenue"] - data.frame["revenue"], after - before)
     roi = synthetic.true_roi(t2, tested)
     assert roi["search"] == pytest.approx(t2["contribution"]["search"].sum() / tested.frame["search"].sum())
+
+
+def test_demo_world_plants_confounding_and_a_holdout_with_its_true_lift(tmp_path: Path) -> None:
+    import budget_world as bw
+
+    from mktdash.demo import world as demo
+    from mktdash.warehouse import Warehouse
+
+    plain = bw.demo_world(60)
+    w = demo.simulate(seed=7, scale=1.0, end=bw.END, weeks=60, confound=0.5, lift_test=True)
+    assert "lift_tests" not in plain.tables and "confounding" not in plain.truth  # additive: off by default
+    z = np.array(w.truth["confounding"]["demand"])
+    spend = w.weekly["spend_search"].to_numpy()
+    assert np.corrcoef(z, np.log(spend))[0, 1] > 0.3  # search's budget follows demand
+    lt = w.truth["lift_tests"][0]
+    row = w.tables["lift_tests"].iloc[0]
+    assert abs(row["incremental"] - lt["true_incremental"]) < 4 * row["incremental_se"]
+    held = w.weekly.set_index("monday").loc[pd.Timestamp(lt["start_date"]).date() :].iloc[:4]
+    # halved for 4 weeks: without the test search would have spent twice as much
+    assert row["spend_change"] == pytest.approx(-held["spend_search"].sum(), rel=1e-9)
+    path = bw.load_world(tmp_path / "wh.duckdb", w)
+    from mktdash import schema
+
+    with Warehouse.open(path) as wh:
+        wh.replace_table("lift_tests", schema.conform(w.tables["lift_tests"], "lift_tests"))
+    with Warehouse.open(path, read_only=True) as wh:
+        data = mmm.weekly_from_warehouse(wh, bw.tiny_settings(), through_week=bw.WEEK)
+    assert data.lift_tests is not None and data.lift_tests["channel"].tolist() == ["search"]
+    m = mmm.lift_measurements(data)
+    assert m["delta_x"].iloc[0] == pytest.approx(row["spend_change"] / 4, rel=1e-6)
