@@ -101,12 +101,14 @@ def plant_lift_test(
     cut: float = 0.5,
     se_share: float = 0.1,
     seed: int = 0,
+    cooldown: int = 8,
 ) -> tuple[MmmData, dict[str, Any]]:
     """Run a holdout on ``channel``: spend cut by ``cut`` for ``n_weeks`` from week ``start_week``.
 
     The data's spend and revenue are changed by the true effect of the cut (curves with carry-over); the
-    experiment reports the true incremental revenue over the test weeks plus noise of sd ``se_share`` x |lift|
-    (its standard error), as a ``lift_tests`` row. ``truth["lift_tests"]`` keeps the true lift.
+    experiment reports the true incremental revenue over the test weeks and the ``cooldown`` weeks after them
+    (the carry-over a well-designed test measures) plus noise of sd ``se_share`` x |lift| (its standard
+    error), as a ``lift_tests`` row. ``truth["lift_tests"]`` keeps the true lift.
     """
     frame = data.frame.copy()
     i0 = start_week % len(frame)
@@ -119,7 +121,7 @@ def plant_lift_test(
     after = curves.series(frame[data.channels].to_numpy())[0]
     effect = after.sum(axis=1) - before.sum(axis=1)  # carry-over after the test included
     frame["revenue"] = frame["revenue"] + effect
-    lift = float(effect[i0 : i0 + n_weeks].sum())  # measured over the test weeks
+    lift = float(effect[i0 : i0 + n_weeks + cooldown].sum())  # the test weeks and the cool-down after them
     se = se_share * abs(lift)
     rng = np.random.default_rng(seed)
     start = pd.Timestamp(frame["date"].iloc[i0])

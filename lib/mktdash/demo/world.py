@@ -386,6 +386,7 @@ HOLDOUT_WEEKS = 4  # the planted holdout on search (lift_test=True) ...
 HOLDOUT_START = 20  # ... starts this many complete weeks before the latest one
 HOLDOUT_CUT = 0.5  # ... and halves search's spend
 HOLDOUT_SE_SHARE = 0.1  # its measured lift has a standard error of 10% of the true lift
+HOLDOUT_COOLDOWN = 8  # the lift is measured over the test weeks and this many weeks after (carry-over)
 
 
 def demand(seed: int, n_weeks: int) -> np.ndarray:
@@ -408,13 +409,14 @@ def _plant_holdout(
     """The holdout's ``lift_tests`` row (measured = true + noise) and its truth (true lift over the test weeks).
 
     Without the test, search would have spent ``spend / (1 - HOLDOUT_CUT)`` in the test weeks; the true lift is
-    the true curves' revenue with the actual spend minus with that spend, over the test weeks."""
+    the true curves' revenue with the actual spend minus with that spend, over the test weeks and the
+    ``HOLDOUT_COOLDOWN`` weeks after them (the carry-over)."""
     j = CHANNELS.index("search")
     cf = spend_w.copy()
     cf[held, j] = spend_w[held, j] / (1.0 - HOLDOUT_CUT)
     actual = true_contributions(pd.DataFrame(spend_w, columns=list(CHANNELS)), truth).to_numpy()
     counter = true_contributions(pd.DataFrame(cf, columns=list(CHANNELS)), truth).to_numpy()
-    lift = float((actual - counter)[held].sum())
+    lift = float((actual - counter)[held[0] : held[-1] + 1 + HOLDOUT_COOLDOWN].sum())
     se = HOLDOUT_SE_SHARE * abs(lift)
     start = axis.mondays[held[0]].date()
     row = {

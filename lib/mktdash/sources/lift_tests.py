@@ -12,8 +12,9 @@ YAML (e.g. ``params/lift_tests.yaml``)::
          incremental: -61000, incremental_se: 9000, metric: revenue, source: geo holdout Q3}
 
 Units: ``spend_change`` is the change in the channel's spend **over the whole test** (reporting currency,
-negative for a holdout or a cut); ``incremental`` the measured change of the target over the test (revenue in
-the reporting currency, or conversions) and ``incremental_se`` its standard error (same unit, > 0);
+negative for a holdout or a cut); ``incremental`` the measured change of the target caused by the test
+(revenue in the reporting currency, or conversions), including the carry-over after it when the design has a
+cool-down window (the model compares it with a sustained change: leaving the carry-over out understates it) and ``incremental_se`` its standard error (same unit, > 0);
 ``start_date`` / ``end_date`` the first and last day of the test. ``metric`` is ``revenue`` (default) or
 ``conversions``. The MMM uses the tests as PyMC-Marketing's lift-test likelihood (docs/budget.md). The file is
 a snapshot per channel: loading it replaces every earlier test of the channels it lists.
