@@ -447,23 +447,13 @@ def recommend(
     >>> rec.recommended.round(2).tolist()  # a is 3x better: moves the full 30% towards a
     [13.0, 7.0]
     """
-    if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
-        raise ValueError(f"budget.min_confidence is {min_confidence}: set a probability between 0 and 1")
-    if horizon_weeks is not None and horizon_weeks < 1:
-        raise ValueError(
-            f"budget.horizon_weeks is {horizon_weeks}: set a number of weeks >= 1 (null: steady state)"
-        )
+    _check_choices(min_confidence, horizon_weeks)
     names = curves.channels
     cur = np.array([float(current.get(c, 0.0)) for c in names])
     tot = float(cur.sum()) if total is None else float(total)
     base = cur * (tot / cur.sum()) if cur.sum() > 0 else np.full(len(names), tot / max(len(names), 1))
     lim = Limits(max_change, max_share, dict(floors or {}), dict(caps or {}), dict(spend_limits or {}))
-    if relax_order is None:
-        lo, hi = allocation_bounds(names, cur, tot, **dataclasses.asdict(lim))
-        notes: list[Relaxation] = []
-    else:
-        lim, notes = feasibility.relax(names, cur, tot, lim, tuple(relax_order))
-        lo, hi, _ = feasibility.bounds(names, cur, tot, lim)
+    lim, notes, lo, hi = _feasible(names, cur, tot, lim, relax_order)
     res = optimize(
         curves,
         tot,
@@ -507,6 +497,27 @@ def recommend(
         hold_reason=why,
         proposal={"allocation": dict(zip(names, res.x.tolist(), strict=True)), **ev},
     )
+
+
+def _check_choices(min_confidence: float | None, horizon_weeks: int | None) -> None:
+    if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
+        raise ValueError(f"budget.min_confidence is {min_confidence}: set a probability between 0 and 1")
+    if horizon_weeks is not None and horizon_weeks < 1:
+        raise ValueError(
+            f"budget.horizon_weeks is {horizon_weeks}: set a number of weeks >= 1 (null: steady state)"
+        )
+
+
+def _feasible(
+    names: list[str], cur: np.ndarray, tot: float, lim: Limits, relax_order: Any
+) -> tuple[Limits, list[Relaxation], np.ndarray, np.ndarray]:
+    """The limits to optimise under (relaxed in ``relax_order``; ``None``: strict), the relaxations, bounds."""
+    if relax_order is None:
+        lo, hi = allocation_bounds(names, cur, tot, **dataclasses.asdict(lim))
+        return lim, [], lo, hi
+    lim, notes = feasibility.relax(names, cur, tot, lim, tuple(relax_order))
+    lo, hi, _ = feasibility.bounds(names, cur, tot, lim)
+    return lim, notes, lo, hi
 
 
 def split_campaigns(channel_amounts: Mapping[str, float], campaigns: pd.DataFrame) -> pd.DataFrame:
