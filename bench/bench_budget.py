@@ -8,7 +8,15 @@ Prints
   >= 10% uplift) and vs the oracle optimum on the true curves with the same constraints (goal >= 95%);
 * optimizer time for 5, 20 and 100 channels, against scipy SLSQP measured in the same run (the baseline).
 
-Usage: ``.venv/bin/python bench/bench_budget.py [--quick]`` (quick: 1 chain x 150 draws, 60 weeks).
+* with ``--calibration N``: N synthetic worlds (even seeds confounded: a demand driver moves search spend and
+  revenue; each with one planted holdout on search), fitted plain and with the lift test: share of the oracle's
+  uplift on the true curves (a hold counts as 0), ROI error and coverage, the confounded channel's ROI error,
+  whether the recommendation loses true revenue;
+* with ``--forecast N``: the rolling-origin forecast backtest (4 and 13 weeks) on N synthetic worlds, median
+  MASE of ours, seasonal naive and statsforecast's AutoETS.
+
+Usage: ``.venv/bin/python bench/bench_budget.py [--quick] [--calibration 10]`` (quick: 1 chain x 150 draws,
+60 weeks).
 """
 
 from __future__ import annotations
@@ -21,9 +29,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from mktdash import schema
-from mktdash.budget import mmm, optimizer
+from mktdash.budget import backtest, mmm, optimizer, synthetic
 from mktdash.budget.curves import ResponseCurves
 from mktdash.demo import world as demo_world
 from mktdash.params import resolve
@@ -106,13 +115,102 @@ def optimizer_speed() -> None:
         )
 
 
+def _world_stats(
+    fm: mmm.FittedMmm, truth: dict, data: mmm.MmmData, min_confidence: float
+) -> dict[str, float]:
+    """ROI errors and coverage vs the truth, and the recommendation's uplift on the true curves as a share of
+    the oracle's within the same limits (a hold counts as 0)."""
+    true_roi = synthetic.true_roi(truth, data)
+    roi = mmm.channel_roi(fm).set_index("channel")
+    err = [abs(roi.loc[c, "roi_mean"] / true_roi[c] - 1) for c in data.channels]
+    cov = [roi.loc[c, "roi_lower_90"] <= true_roi[c] <= roi.loc[c, "roi_upper_90"] for c in data.channels]
+    cur = data.frame[data.channels].iloc[-8:].mean().to_dict()
+    true_curves: ResponseCurves = ResponseCurves.hill_truth(truth["channels"], l_max=200)
+    rec = optimizer.recommend(
+        fm.curves(300), cur, max_change=0.3, max_share=0.6, min_confidence=min_confidence
+    )
+    oracle = optimizer.recommend(true_curves, cur, max_change=0.3, max_share=0.6)
+    x0 = np.array([cur[c] for c in data.channels])
+    r0 = true_curves.response(x0).sum()
+    gain, best = (
+        true_curves.response(rec.recommended).sum() - r0,
+        true_curves.response(oracle.recommended).sum() - r0,
+    )
+    c = truth.get("confounded")
+    return {
+        "roi_err": float(np.median(err)),
+        "coverage": float(np.mean(cov)),
+        "share": float(gain / best) if best > 0 else float("nan"),
+        "true_gain": float(gain),
+        "hold": float(rec.hold),
+        "confounded_err": float(abs(roi.loc[c, "roi_mean"] / true_roi[c] - 1)) if c else float("nan"),
+    }
+
+
+def forecast_bench(n_worlds: int, draws: int, first_seed: int = 0) -> None:
+    """Rolling-origin forecast backtest on synthetic worlds: MASE at 4 and 13 weeks per method."""
+    m = resolve(overrides={"mmm": {"chains": 1, "draws": draws, "tune": draws, "max_treedepth": 6}}).mmm
+    tables = []
+    for seed in range(first_seed, first_seed + n_worlds):
+        data, _ = (
+            synthetic.confounded(weeks=130, seed=seed) if seed % 2 == 0 else synthetic.simulate(130, seed)
+        )
+        tables.append(backtest.backtest(mmm.fit(mmm.truncated(data, 40), m), data))
+    t = pd.concat(tables).groupby(["horizon", "method"], sort=False)["mase"].median().reset_index()
+    print(f"forecast backtest ({n_worlds} worlds, 130 weeks, model fitted without the last 40): median MASE")
+    for r in t.itertuples():
+        print(f"  {r.horizon:2d} weeks  {r.method:24s} {r.mase:.3f}")
+
+
+def calibration_bench(n_worlds: int, draws: int, first_seed: int = 0) -> None:
+    """Synthetic worlds (half confounded, each with one planted holdout on search): plain vs calibrated fits."""
+    m = resolve(overrides={"mmm": {"chains": 1, "draws": draws, "tune": draws, "max_treedepth": 6}}).mmm
+    rows = []
+    for seed in range(first_seed, first_seed + n_worlds):
+        conf = seed % 2 == 0
+        data, truth = synthetic.confounded(weeks=104, seed=seed) if conf else synthetic.simulate(104, seed)
+        data, truth = synthetic.plant_lift_test(data, truth, "search", start_week=-16, n_weeks=6, seed=seed)
+        for label, d in (("plain", mmm.uncalibrated(data, m)[0]), ("calibrated", data)):
+            t0 = time.perf_counter()
+            st = _world_stats(mmm.fit(d, m), truth, data, 0.9)
+            rows.append({"seed": seed, "confounded": conf, "fit": label, **st})
+            print(
+                f"  world {seed} ({'confounded' if conf else 'plain'}) {label:10s}: median |ROI error| "
+                f"{st['roi_err']:.1%}, 90% coverage {st['coverage']:.0%}, share of oracle uplift {st['share']:.1%}"
+                f"{' (hold)' if st['hold'] else ''}, search ROI error {st['confounded_err']:.1%} "
+                f"({time.perf_counter() - t0:.0f} s)"
+            )
+    df = pd.DataFrame(rows)
+    for label, g in df.groupby("fit", sort=False):
+        cg = g[g["confounded"]]
+        print(
+            f"{label}: median share of oracle uplift {g['share'].median():.1%} (goal >= 95%), min "
+            f"{g['share'].min():.1%} (goal >= 0); median |ROI error| {g['roi_err'].median():.1%} (goal <= 20%); "
+            f"90% coverage {g['coverage'].mean():.0%} (goal >= 80%); confounded worlds: search ROI error "
+            f"{cg['confounded_err'].median():.1%} (goal <= 25% calibrated), true revenue lost in "
+            f"{int((cg['true_gain'] < 0).sum())} of {len(cg)}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 chain x 150 draws on 60 weeks")
     ap.add_argument("--saturation", default=None, help="logistic | hill (default: params)")
+    ap.add_argument("--calibration", type=int, default=0, metavar="N", help="also N synthetic worlds (>= 10)")
+    ap.add_argument("--calibration-draws", type=int, default=150, help="1 chain x this many draws per fit")
+    ap.add_argument("--first-seed", type=int, default=0, help="first synthetic world (split long runs)")
+    ap.add_argument("--forecast", type=int, default=0, metavar="N", help="forecast backtest on N worlds")
+    ap.add_argument("--no-demo", action="store_true", help="skip the demo-world fit")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     optimizer_speed()
+    if args.calibration:
+        print(f"calibration: {args.calibration} synthetic worlds, plain vs one lift test on search:")
+        calibration_bench(args.calibration, args.calibration_draws, args.first_seed)
+    if args.forecast:
+        forecast_bench(args.forecast, args.calibration_draws, args.first_seed)
+    if args.no_demo:
+        return
 
     weeks = 60 if args.quick else 106
     over: dict = {"mmm": {"chains": 1, "draws": 150, "tune": 150}} if args.quick else {}

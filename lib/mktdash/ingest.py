@@ -50,6 +50,7 @@ TABLE_ORDER: dict[str, int] = {
     "kpi_targets": 1,
     "budget_plan": 1,
     "spend_limits": 1,
+    "lift_tests": 1,
     "approvals": 1,
 }
 # the date column a Parsed.period refers to, per table (tables absent here replace by key only: snapshots)

@@ -125,13 +125,30 @@ class BudgetParams(Section):
     )  # total budget changes
     forecast_weeks: int = 13  # forecast horizon (4..13 weeks)
     approval_valid_weeks: int = 13  # an approved proposal covers limit breaches this long after approval
+    min_confidence: float = (
+        0.9  # "hold" (keep the current allocation) below this P(uplift > 0); docs/budget.md
+    )
+    horizon_weeks: int | None = None  # objective: None = steady state; N = next N weeks with carry-over
+    relax_order: list[str] = Field(
+        default_factory=lambda: ["max_share", "max_change", "caps", "floors", "spend_limits"]
+    )  # limits given up first to last when they cannot all hold
 
 
 class MmmParams(Section):
     refit: Literal["auto", "always", "never"] = (
-        "auto"  # auto: refit when data changed and cache is older than max_age_days
+        "auto"  # auto: refit when the data changed beyond the tolerance or the cache is older than max_age_days
     )
     max_age_days: int = 28
+    refit_tolerance: float = (
+        0.01  # auto: reuse when target and spend of common weeks are revised by at most this
+    )
+    max_new_weeks: int = 4  # auto: ... and at most this many weeks were added since the fit
+    backtest_weeks: int = (
+        26  # forecast backtest: a model fitted without the last N weeks (0 = off); docs/budget.md
+    )
+    roas_priors: dict[str, dict[str, float]] = Field(
+        default_factory=dict
+    )  # channel -> {roas, sd}: revenue per unit of spend at the mean weekly spend (docs/budget.md)
     chains: int = 2
     draws: int = 300
     tune: int = 300

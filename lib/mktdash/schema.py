@@ -134,6 +134,17 @@ TABLES: dict[str, dict[str, str]] = {
         "limit_amount": FLOAT,  # reporting currency
         "ingest_id": STR,
     },
+    "lift_tests": {
+        "channel": STR,
+        "start_date": DATE,  # first day of the test
+        "end_date": DATE,  # last day of the test
+        "spend_change": FLOAT,  # change of the channel's spend over the whole test, reporting currency
+        "incremental": FLOAT,  # measured change of the target over the test (revenue or conversions)
+        "incremental_se": FLOAT,  # its standard error, same unit
+        "metric": STR,  # revenue | conversions
+        "source": STR,  # who ran it / how (free text)
+        "ingest_id": STR,
+    },
     "approvals": {
         "proposal_id": STR,
         "approved_by": STR,
@@ -254,6 +265,7 @@ KEYS: dict[str, list[str]] = {
     "customer_health": ["snapshot_date", "customer_id"],
     "budget_plan": ["month", "channel", "campaign_name"],
     "spend_limits": ["channel", "campaign_name", "period"],
+    "lift_tests": ["channel", "start_date", "end_date", "source"],
     "approvals": ["proposal_id", "approved_at"],
     "kpi_targets": ["metric", "level", "entity", "period"],
     "fx_rates": ["date_day", "currency"],

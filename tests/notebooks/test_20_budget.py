@@ -87,10 +87,17 @@ def test_20_budget_runs_exports_and_reuses_cache(tmp_path: Path, monkeypatch: py
 
     scraps = sb.read_notebook(str(nb1)).scraps
     assert scraps["mmm_status"].data == "fitted"
+    # the model on record is this data's; the move's evidence and the forecast's backtest are recorded
+    assert scraps["mmm_current"].data is True and scraps["mmm_stale_banner"].data == ""
+    status = json.loads((run1 / "exports" / "mmm_model_status.json").read_text())
+    assert status["current"] is True and status["data_hash"] == status["fitted_data_hash"]
+    assert 0.0 <= scraps["proposal_prob_uplift_positive"].data <= 1.0
+    assert isinstance(scraps["budget_hold"].data, bool)
+    assert scraps["forecast_mase_4w"].data > 0 and scraps["forecast_mase_13w"].data > 0
     assert 0.0 <= scraps["compliance"].data <= 1.0
     assert scraps["planned_spend_mtd"].data > 0
     cache = list((tmp_path / "data" / "cache" / "mmm").glob("*/meta.json"))
-    assert len(cache) == 1
+    assert len(cache) == 2  # the model, and the backtest's model fitted without the last 26 weeks
 
     # the next weekly run reuses the cached model (no refit) and gives the same recommendation
     run2 = tmp_path / "outputs" / "runs" / bw.WEEK / "run-b"

@@ -122,6 +122,47 @@ def test_proposals_threshold_ids_and_files(tmp_path: Path) -> None:
     assert controls.proposal_channel(props["proposal_id"].iloc[0], ["a", "b"]) == "b"
 
 
+def test_proposals_carry_the_moves_evidence() -> None:
+    rec = pd.DataFrame(
+        {
+            "channel": ["a"],
+            "current_weekly_spend": [5000.0],
+            "recommended_weekly_spend": [6500.0],
+            "expected_revenue_current": [10.0],
+            "expected_revenue_recommended": [12.0],
+            "marginal_roas_current": [2.0],
+            "marginal_roas_recommended": [1.5],
+            "plan_prob_uplift_positive": [0.97],
+            "plan_uplift_lower_90": [1.5],
+            "plan_uplift_upper_90": [9.0],
+        }
+    )
+    props = controls.proposals(rec, "2026-W47", "r1", threshold=1000.0)
+    assert props[["plan_prob_uplift_positive", "plan_uplift_lower_90", "plan_uplift_upper_90"]].iloc[
+        0
+    ].tolist() == [
+        0.97,
+        1.5,
+        9.0,
+    ]
+
+
+def test_weekly_channel_limits_for_the_optimizer() -> None:
+    limits = [
+        {"channel": "a", "period": "week", "limit_amount": 600.0},
+        {"channel": "a", "period": "month", "limit_amount": 2000.0},  # 2000 x 12 / 52.1775 = 459.96 per week
+        {
+            "channel": "b",
+            "period": "week",
+            "limit_amount": 900.0,
+            "campaign_name": "c1",
+        },  # a campaign's limit
+    ]
+    wh = _wh(_days(dt.date(2026, 1, 1), 3, "a", 10.0), limits, [])
+    got = controls.weekly_channel_limits(wh)
+    assert list(got) == ["a"] and got["a"] == pytest.approx(2000.0 * 12 / 52.1775, rel=1e-12)
+
+
 def test_pacing_projection_hand_math() -> None:
     # flat 100/day in January 2026 up to Jan 20; plan 4000 for the month; run rate 100/day, 11 days left
     rows = _days(dt.date(2025, 12, 1), 51, "a", 100.0)

@@ -103,7 +103,7 @@ def test_allocation_bounds_known_values_and_infeasible() -> None:
     # pro rata base at a total of 200: 100, 60, 40; the floor of c lifts both of its bounds to 60
     assert lo.tolist() == pytest.approx([70.0, 42.0, 60.0])
     assert hi.tolist() == pytest.approx([100.0, 70.0, 60.0])
-    with pytest.raises(InfeasibleBudget, match="floor above cap"):
+    with pytest.raises(InfeasibleBudget, match=r"the floor of a \(90\) is above its cap \(80\)"):
         allocation_bounds(names, cur, 100.0, floors={"a": 90.0}, caps={"a": 80.0})
     c = ResponseCurves.hill_truth({n: world.TRUE_CURVES["search"] for n in names})
     with pytest.raises(InfeasibleBudget, match="cannot add up"):

@@ -408,7 +408,9 @@ def test_business_tables_differ_by_channel(w: world.World) -> None:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[world.World, dict, object]:
     root = tmp_path_factory.mktemp("demo")
-    wd = generate(root / "inbox", root / "demo" / "truth.json", seed=5, scale=0.4, end=END, weeks=40)
+    wd = generate(
+        root / "inbox", root / "demo" / "truth.json", seed=5, scale=0.4, end=END, weeks=40, lift_test=True
+    )
     truth = json.loads((root / "demo" / "truth.json").read_text())
     return wd, truth, root / "inbox"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import budget_world as bw
 import numpy as np
@@ -43,15 +44,79 @@ def test_weekly_frame_matches_the_demo_truth(tmp_path: Path) -> None:
 def test_refit_policy() -> None:
     now = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
     meta = {"data_hash": "x", "fitted_at": "2026-11-01T00:00:00+00:00"}
-    pol = lambda refit: SimpleNamespace(refit=refit, max_age_days=28)  # noqa: E731
+    pol = lambda refit: SimpleNamespace(refit=refit, max_age_days=28, refit_tolerance=0.01, max_new_weeks=4)  # noqa: E731
+    small = mmm.DataChange(
+        weeks_added=1, weeks_dropped=0, weeks_revised=0, target_revision=0.0, spend_revision=0.0
+    )
+    revised = mmm.DataChange(0, 0, 30, target_revision=0.3, spend_revision=0.0)
     assert mmm.refit_decision(None, "x", pol("auto"), now) == "fit"
-    assert mmm.refit_decision(meta, "y", pol("auto"), now) == "reuse"  # changed but only 22 days old
+    assert mmm.refit_decision(meta, "y", pol("auto"), now, small) == "reuse"  # one new week, 22 days old
+    assert mmm.refit_decision(meta, "y", pol("auto"), now, revised) == "refit"  # another revenue series
+    assert mmm.refit_decision(meta, "y", pol("auto"), now) == "refit"  # a change nobody measured
     assert mmm.refit_decision(meta, "x", pol("auto"), now + dt.timedelta(days=60)) == "reuse"  # same data
-    assert mmm.refit_decision(meta, "y", pol("auto"), now + dt.timedelta(days=7)) == "refit"
+    assert mmm.refit_decision(meta, "y", pol("auto"), now + dt.timedelta(days=7), small) == "refit"  # too old
     assert mmm.refit_decision(meta, "x", pol("always"), now) == "refit"
-    assert mmm.refit_decision(meta, "y", pol("never"), now) == "reuse"
+    assert mmm.refit_decision(meta, "y", pol("never"), now, revised) == "reuse"
     with pytest.raises(mmm.MmmError, match="never"):
         mmm.refit_decision(None, "x", pol("never"), now)
+
+
+def _frame(revenue: list[float], start: str = "2025-01-06") -> pd.DataFrame:
+    n = len(revenue)
+    return pd.DataFrame({"date": pd.date_range(start, periods=n, freq="7D"), "search": [100.0] * n,
+                         "revenue": revenue})  # fmt: skip
+
+
+def test_data_change_measures_added_weeks_and_revisions() -> None:
+    old = _frame([1000.0, 1000.0, 1000.0, 1000.0])
+    new = mmm.MmmData(_frame([1000.0, 1010.0, 1000.0, 970.0, 800.0]), ["search"], [])
+    ch = mmm.data_change(old, new)
+    assert (ch.weeks_added, ch.weeks_dropped, ch.weeks_revised) == (1, 0, 2)
+    assert ch.target_revision == pytest.approx(40.0 / 4000.0) and ch.spend_revision == 0.0
+    assert ch.within(SimpleNamespace(refit_tolerance=0.01, max_new_weeks=4))
+    assert not ch.within(SimpleNamespace(refit_tolerance=0.005, max_new_weeks=4))
+    assert "1 week(s) added, 0 dropped, 2 revised (target revised by 1.00%" in ch.describe()
+    assert mmm.data_change(old.drop(columns="search"), new).columns_changed
+
+
+def _cache(tmp_path: Path, frame: pd.DataFrame, mm: Any) -> mmm.MmmData:
+    """A cache entry of a (fake) posterior fitted on ``frame`` now, where load_or_fit looks for it."""
+    import arviz as az
+
+    data = mmm.MmmData(frame, ["search"], [])
+    meta = {"data_hash": data.hash(), "fitted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    idata = az.from_dict(posterior={"adstock_alpha": np.full((1, 5, 1), 0.3)})
+    mmm.save(mmm.FittedMmm(idata, data, meta), mmm.cache_folder(data, mm, tmp_path))
+    return data
+
+
+def test_a_model_of_other_data_is_never_shown_as_current(tmp_path: Path) -> None:
+    mm = bw.tiny_settings().mmm
+    data = _cache(tmp_path, _frame([1000.0] * 30), mm)
+    same = mmm.load_or_fit(data, mm, tmp_path)
+    assert same.status == "cached" and same.freshness["current"] and same.freshness["banner"] == ""
+    # one more week: within the tolerance, reused, with a banner saying what changed and the fit's window
+    plus = mmm.MmmData(_frame([1000.0] * 31), ["search"], [])
+    reused = mmm.load_or_fit(plus, mm, tmp_path)
+    assert reused.status == "cached" and not reused.freshness["current"]
+    banner = reused.freshness["banner"]
+    assert banner.startswith("Stale model: fitted ") and "1 week(s) added" in banner
+    assert "on data 2025-01-06 .. 2025-08-03" in banner and "(2025-01-06 .. 2025-08-10)" in banner
+    # another revenue series (+0, 50, 100, 150, 200 in turn: 10% of the old total): with refit never the cache
+    # is reused, never without the banner
+    other = mmm.MmmData(_frame([1000.0 + 50 * (i % 5) for i in range(30)]), ["search"], [])
+    kept = mmm.load_or_fit(other, mm.model_copy(update={"refit": "never"}), tmp_path)
+    assert not kept.freshness["current"] and "target revised by 10.00%" in kept.freshness["banner"]
+
+
+def test_cache_key_covers_the_model_spec() -> None:
+    mm = bw.tiny_settings().mmm
+    data = mmm.MmmData(_frame([1000.0] * 30), ["search"], [])
+    keys = {
+        mmm.model_key(data, m)
+        for m in (mm, mm.model_copy(update={"draws": 26}), mm.model_copy(update={"l_max": 4}))
+    }
+    assert len(keys) == 3
 
 
 def test_adapters_read_the_external_files() -> None:
@@ -159,3 +224,39 @@ def test_cached_posterior_reads_its_netcdf3_copies_and_an_old_cache_gets_them(tm
     for group in mmm.PosteriorFile.GROUPS:
         xr.testing.assert_identical(getattr(new, group), getattr(old, group))
     assert new.sample_stats["diverging"].dtype == bool and new.posterior["saturation_beta"].shape == (1, 4, 2)
+
+
+@pytest.mark.slow
+def test_one_lift_test_pulls_the_confounded_channel_towards_the_truth(tmp_path: Path) -> None:
+    """A confounded world (demand moves search spend and revenue): the plain fit credits search with the
+    demand's revenue; one planted holdout on search pulls its ROI towards the truth (1 chain x 150 draws)."""
+    from mktdash.budget import report, synthetic
+
+    mm = bw.tiny_settings().mmm.model_copy(update={"tune": 150, "draws": 150, "max_treedepth": 6})
+    data, truth = synthetic.confounded(weeks=104, seed=3)
+    tested, truth = synthetic.plant_lift_test(data, truth, "search", start_week=-16, n_weeks=6)
+    true_roi = synthetic.true_roi(truth, tested)["search"]
+    after = mmm.load_or_fit(tested, mm, tmp_path)
+    before = mmm.load_or_fit(*mmm.uncalibrated(tested, mm), tmp_path)
+    # each has a cache folder of its own (the weekly run keeps both), and other data (the lift test)
+    assert mmm.model_key(tested, mm) != mmm.model_key(mmm.uncalibrated(tested, mm)[0], mm)
+    assert after.meta["data_hash"] != before.meta["data_hash"]
+    assert mmm.load_or_fit(tested, mm, tmp_path).status == "cached"
+    roi_b = mmm.channel_roi(before).set_index("channel").loc["search", "roi_mean"]
+    roi_a = mmm.channel_roi(after).set_index("channel").loc["search", "roi_mean"]
+    assert roi_b > 1.5 * true_roi  # fooled by the confounder
+    assert abs(roi_a - true_roi) < 0.6 * abs(roi_b - true_roi)  # the experiment corrects most of it
+    model = report.BudgetModel(after, after.curves(50), {}, "2026-W01", before=before)
+    sec = report.calibration_section(model)
+    t = sec.tables["ROI before and after calibration (90% intervals)"].set_index("channel")
+    assert t.loc["search", "roi_mean_after"] == pytest.approx(roi_a)
+    assert t.loc["search", "moved_by"].startswith("lift test 2025-") and t.loc["social", "moved_by"] == ""
+    exp = next(v for k, v in sec.tables.items() if k.startswith("Experiments"))
+    measured = exp["delta_y"].iloc[0]
+    assert abs(exp["model_lift_after"].iloc[0] - measured) < abs(exp["model_lift_before"].iloc[0] - measured)
+    pp = mmm.prior_vs_posterior(after)
+    assert set(pp["parameter"]) == {"saturation_lam", "saturation_beta", "adstock_alpha"}
+    assert pp["prior_sd"].iloc[0] > 0 and (pp["contraction"] <= 1.0).all()
+    flags = mmm.channel_flags(after).set_index("channel")
+    width = (flags["roi_upper_90"] - flags["roi_lower_90"]) / flags["roi_mean"]
+    assert (flags["flags"].str.contains("interval wider than ROI") == (width > 1.0)).all()

@@ -98,6 +98,21 @@ def excess_daily(wh: Any, start: dt.date, end: dt.date, valid_weeks: int = 13) -
     return out[(out["date_day"] >= pd.Timestamp(start)) & (out["date_day"] <= pd.Timestamp(end))]
 
 
+def weekly_channel_limits(wh: Any) -> dict[str, float]:
+    """The channel-level limits of ``spend_limits`` as weekly amounts for the optimizer (the tightest per
+    channel; a monthly limit counts ``limit x 12 / 52.1775`` per week; campaign-level limits are not channel
+    limits and are left to the controls)."""
+    from mktdash.budget.feasibility import WEEKS_PER_MONTH
+
+    lim = wh.df(wh.table("spend_limits"))
+    lim = lim[lim["campaign_name"].isna() & lim["limit_amount"].notna()]
+    out: dict[str, float] = {}
+    for r in lim.itertuples():
+        weekly = float(r.limit_amount) / (WEEKS_PER_MONTH if r.period == "month" else 1.0)
+        out[str(r.channel)] = min(out.get(str(r.channel), weekly), weekly)
+    return out
+
+
 def violations(
     wh: Any, week: str, n_weeks: int = 13, valid_weeks: int = 13, *, excess: pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -171,8 +186,11 @@ def weekly_compliance(
 def proposals(rec: pd.DataFrame, week: str, run_id: str, threshold: float) -> pd.DataFrame:
     """Proposals for recommended weekly changes of at least ``threshold`` (absolute, reporting currency).
 
-    ``rec`` is :meth:`Recommendation.table`. Ids are ``P-<week>-<channel>-<run id>``.
+    ``rec`` is :meth:`Recommendation.table`. Ids are ``P-<week>-<channel>-<run id>``. The evidence columns of
+    the table (the whole move's P(uplift > 0) and 90% interval, the channel's own revenue change interval) are
+    carried onto every proposal when present.
     """
+    evidence = [c for c in EVIDENCE_COLUMNS if c in rec.columns]
     rows = []
     for r in rec.itertuples():
         amount = float(r.recommended_weekly_spend - r.current_weekly_spend)
@@ -202,6 +220,7 @@ def proposals(rec: pd.DataFrame, week: str, run_id: str, threshold: float) -> pd
                 "expected_revenue_change": gain,
                 "reason": reason,
                 "status": "pending approval",
+                **{c: float(getattr(r, c)) for c in evidence},
             }
         )
     cols = [
@@ -215,8 +234,18 @@ def proposals(rec: pd.DataFrame, week: str, run_id: str, threshold: float) -> pd
         "expected_revenue_change",
         "reason",
         "status",
+        *evidence,
     ]
     return pd.DataFrame(rows, columns=cols)
+
+
+EVIDENCE_COLUMNS = (
+    "plan_prob_uplift_positive",
+    "plan_uplift_lower_90",
+    "plan_uplift_upper_90",
+    "revenue_change_lower_90",
+    "revenue_change_upper_90",
+)
 
 
 def write_proposals(props: pd.DataFrame, exports: Path) -> list[Path]:

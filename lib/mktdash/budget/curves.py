@@ -191,3 +191,18 @@ class ResponseCurves:
         weekly = np.asarray(weekly, dtype=float)
         path = np.vstack([np.tile(weekly, (periods, 1)), np.zeros((self.l_max if tail else 0, len(weekly)))])
         return self.series(path).sum(axis=(1, 2))
+
+    def horizon_response(
+        self, weekly: np.ndarray, periods: int, current: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Average weekly contribution (S, C) of ``weekly`` spend held for ``periods`` weeks, carry-over included.
+
+        The weeks before are the steady state of ``current`` (``l_max`` weeks of it; zero adstock without it);
+        the ``l_max`` weeks after the horizon (no spend) are counted too, so spend late in the horizon is
+        credited with its carry-over. Divided by ``periods``: comparable with :meth:`response` (which is this
+        in the limit of a long horizon).
+        """
+        weekly = np.asarray(weekly, dtype=float)
+        path = np.vstack([np.tile(weekly, (periods, 1)), np.zeros((self.l_max, len(weekly)))])
+        hist = None if current is None else np.tile(np.asarray(current, dtype=float), (self.l_max, 1))
+        return self.series(path, hist).sum(axis=1) / periods

@@ -85,7 +85,7 @@ def moves(
     rec_table: pd.DataFrame, threshold: float, proposals: pd.DataFrame | None = None
 ) -> list[dict[str, Any]]:
     """The recommendation as moves, largest first: channels whose weekly spend changes by at least 1 % (or
-    the approval threshold), with expected gain, the optimizer's ``prob_uplift`` when it gives one, and
+    the approval threshold), with expected gain, the optimizer's P(uplift > 0) of the whole move, and
     whether the move needs approval (the proposals of the run, else ``|change| >= threshold``)."""
     status = {}
     if proposals is not None and not proposals.empty:
@@ -97,7 +97,7 @@ def moves(
         if abs(change) < min(threshold, 0.01 * max(cur, 1.0)):
             continue
         approval = str(r["channel"]) in status if status else abs(change) >= threshold
-        prob = r.get("prob_uplift")
+        prob = r.get("plan_prob_uplift_positive")  # the whole reallocation's chance of a gain
         out.append({
             "channel": str(r["channel"]), "verb": "Raise" if change > 0 else "Cut", "current": cur,
             "recommended": new, "change": change,

@@ -47,6 +47,18 @@ R2_MIN = 0.5
 MAPE_MAX = 0.15
 
 
+LIFT_COLUMNS = (
+    "channel",
+    "start_date",
+    "end_date",
+    "spend_change",
+    "incremental",
+    "incremental_se",
+    "metric",
+    "source",
+)
+
+
 class MmmError(RuntimeError):
     """No usable model (no data, or no cache with refit: never)."""
 
@@ -61,14 +73,24 @@ class MmmData:
     controls: list[str]
     target: str = "revenue"
     source: str = "warehouse"
+    lift_tests: pd.DataFrame | None = None  # rows of the ``lift_tests`` table (calibration), or None
 
     def hash(self) -> str:
-        """sha256 of the frame's content (rounded to cents): identifies the data a model was fitted on."""
+        """sha256 of the frame's content (rounded to cents) and of its lift tests: identifies the data a model
+        was fitted on."""
         cols = ["date", *self.channels, *self.controls, self.target]
         frame = self.frame[cols].copy()
         num = [c for c in cols if c != "date"]
         frame[num] = frame[num].astype(float).round(2)
-        text = frame.to_csv(index=False, date_format="%Y-%m-%d")
+        text = frame.to_csv(index=False, date_format="%Y-%m-%d") + self.lift_hash()
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def lift_hash(self) -> str:
+        """sha256 of the lift tests ('' without any)."""
+        if self.lift_tests is None or self.lift_tests.empty:
+            return ""
+        lt = self.lift_tests[[c for c in LIFT_COLUMNS if c in self.lift_tests.columns]]
+        text = lt.to_csv(index=False, date_format="%Y-%m-%d", float_format="%.6g")
         return hashlib.sha256(text.encode()).hexdigest()
 
     @property
@@ -152,7 +174,22 @@ def weekly_from_warehouse(wh: Any, settings: Any, through_week: str | None = Non
         out[c] = ev[c]
         controls.append(c)
     out[metric if metric == "revenue" else "conversions"] = frame["target"].astype(float)
-    return MmmData(out, channels, controls, "revenue" if metric == "revenue" else "conversions", "warehouse")
+    target = "revenue" if metric == "revenue" else "conversions"
+    return MmmData(out, channels, controls, target, "warehouse", _lift_tests(wh, out["date"].max()))
+
+
+def _lift_tests(wh: Any, last_monday: pd.Timestamp) -> pd.DataFrame | None:
+    """The warehouse's lift tests that ended by the last modelled week (None when there are none)."""
+    lt = wh.df(wh.table("lift_tests"))  # an empty canonical table when none were loaded
+    if lt.empty:
+        return None
+    lt = lt[pd.to_datetime(lt["end_date"]) <= last_monday + pd.Timedelta(days=6)]
+    cols = [c for c in LIFT_COLUMNS if c in lt.columns]
+    return (
+        lt[cols].sort_values(["channel", "start_date", "end_date"]).reset_index(drop=True)
+        if len(lt)
+        else None
+    )
 
 
 def _standardize(s: pd.Series) -> pd.Series:
@@ -219,6 +256,7 @@ class FittedMmm:
     meta: dict[str, Any]
     path: Path | None = None
     status: str = "fitted"  # fitted | cached | refitted
+    freshness: dict[str, Any] = field(default_factory=lambda: {"current": True, "banner": ""})
     _curves: ResponseCurves | None = field(default=None, repr=False)
 
     @property
@@ -333,15 +371,89 @@ def build(data: MmmData, mm: Any) -> Any:
         )
 
 
+# ---- calibration -------------------------------------------------------------------------------------------------
+def lift_measurements(data: MmmData, roas_priors: dict[str, Any] | None = None) -> pd.DataFrame:
+    """PyMC-Marketing's lift-test frame (``channel, x, delta_x, delta_y, sigma``: weekly spend and target) from
+    the data's lift tests and the ROAS priors, with a ``label`` per row.
+
+    A test of ``spend_change`` and ``incremental`` (± ``incremental_se``) over ``d`` days is ``7/d`` of them per
+    week; ``x`` is the channel's weekly spend without the test: its mean weekly spend over the test's weeks in
+    the data minus ``delta_x`` (the mean over all weeks when the test is outside the data). A ROAS prior
+    ``{roas: r, sd: s}`` is the pseudo-measurement "the channel's steady-state contribution at its mean weekly
+    spend m is r x m ± s x m" (``x = 0, delta_x = m``). Tests on channels the model does not have, or of another
+    metric than the model's target, are left out.
+    """
+    rows: list[dict[str, Any]] = []
+    spend = data.frame.set_index(pd.to_datetime(data.frame["date"]))[data.channels]
+    metric = "revenue" if data.target == "revenue" else "conversions"
+    tests = data.lift_tests if data.lift_tests is not None else pd.DataFrame(columns=list(LIFT_COLUMNS))
+    for t in tests.itertuples():
+        if t.channel not in data.channels or (str(t.metric or "revenue")) != metric:
+            continue
+        start, end = pd.Timestamp(t.start_date), pd.Timestamp(t.end_date)
+        per_week = 7.0 / ((end - start).days + 1)
+        dx = float(t.spend_change) * per_week
+        inside = spend[(spend.index >= start - pd.Timedelta(days=6)) & (spend.index <= end)][t.channel]
+        seen = float(inside.mean()) if len(inside) else float(spend[t.channel].mean())
+        x = max(seen - dx, 0.0) if len(inside) else seen
+        dx = max(dx, -x)
+        rows.append(
+            {
+                "channel": t.channel,
+                "x": x,
+                "delta_x": dx,
+                "delta_y": float(t.incremental) * per_week,
+                "sigma": float(t.incremental_se) * per_week,
+                "label": f"lift test {start.date()}..{end.date()} ({t.source or 'no source'})",
+            }
+        )
+    for ch, p in sorted((roas_priors or {}).items()):
+        if ch not in data.channels:
+            raise MmmError(
+                f"mmm.roas_priors names {ch!r}, not a channel of the model ({', '.join(data.channels)})"
+            )
+        if float(p["sd"]) <= 0 or float(p["roas"]) <= 0:
+            raise MmmError(
+                f"mmm.roas_priors.{ch}: roas and sd must be > 0 (revenue per unit of spend), got {p}"
+            )
+        m = float(spend[ch].mean())
+        rows.append({"channel": ch, "x": 0.0, "delta_x": m, "delta_y": float(p["roas"]) * m,
+                     "sigma": float(p["sd"]) * m, "label": f"ROAS prior {p['roas']} ± {p['sd']}"})  # fmt: skip
+    return pd.DataFrame(rows, columns=["channel", "x", "delta_x", "delta_y", "sigma", "label"])
+
+
+def uncalibrated(data: MmmData, mm: Any) -> tuple[MmmData, Any]:
+    """The same data and settings without lift tests and ROAS priors (the "before calibration" model)."""
+    # a source of its own: its cache folder is not the calibrated model's (each would evict the other)
+    plain = MmmData(
+        data.frame, data.channels, data.controls, data.target, f"{data.source}:uncalibrated", None
+    )
+    return plain, mm.model_copy(update={"roas_priors": {}}) if hasattr(mm, "model_copy") else mm
+
+
+def truncated(data: MmmData, weeks: int) -> MmmData:
+    """``data`` without its last ``weeks`` weeks (and lift tests ending in them): the backtest's model."""
+    keep = data.frame.iloc[: len(data.frame) - weeks].reset_index(drop=True)
+    lt = data.lift_tests
+    if lt is not None:
+        lt = lt[pd.to_datetime(lt["end_date"]) <= pd.to_datetime(keep["date"]).max() + pd.Timedelta(days=6)]
+        lt = lt.reset_index(drop=True) if len(lt) else None
+    return MmmData(keep, data.channels, data.controls, data.target, f"{data.source}:backtest-{weeks}", lt)
+
+
 def fit(data: MmmData, mm: Any) -> FittedMmm:
     """Fit the MMM by NUTS (``mm.chains`` x ``mm.draws`` after ``mm.tune``); returns the posterior."""
     model = build(data, mm)
     X = data.frame[["date", *data.channels, *data.controls]]
     y = data.frame[data.target].rename(data.target)
+    lift = lift_measurements(data, getattr(mm, "roas_priors", None))
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         logging.getLogger("pymc").setLevel(logging.ERROR)
+        if not lift.empty:
+            model.build_model(X, y)
+            model.add_lift_test_measurements(lift.drop(columns="label"))
         model.fit(
             X,
             y,
@@ -362,11 +474,14 @@ def fit(data: MmmData, mm: Any) -> FittedMmm:
         "fitted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "fit_seconds": round(seconds, 2),
         "settings": _model_settings(mm),
+        "spec": model_spec(data, mm),
         "channels": list(data.channels),
         "controls": list(data.controls),
         "target": data.target,
         "weeks": len(data.frame),
         "period": list(data.period),
+        "calibration": lift.to_dict(orient="records"),
+        "lift_hash": data.lift_hash(),
     }
     out = FittedMmm(model.idata, data, meta, None, "fitted")
     out.meta["sampling"] = sampling_diagnostics(out.idata)
@@ -374,18 +489,89 @@ def fit(data: MmmData, mm: Any) -> FittedMmm:
     return out
 
 
-def model_key(data: MmmData, mm: Any) -> str:
-    """Cache key: what the model structure depends on (not the data values, not the sampler length)."""
-    spec = {
+def model_spec(data: MmmData, mm: Any) -> dict[str, Any]:
+    """Everything the posterior depends on besides the data's values: structure, priors, calibration, sampler."""
+    return {
         "channels": data.channels,
         "controls": data.controls,
         "target": data.target,
         "source": data.source,
-        "saturation": mm.saturation,
-        "l_max": mm.l_max,
-        "yearly_seasonality": mm.yearly_seasonality,
+        **_model_settings(mm),
+        **{k: v for k, v in model_inputs(mm).items() if v},
     }
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def model_inputs(mm: Any) -> dict[str, Any]:
+    """The calibration settings of the spec (empty when none): ROAS priors per channel. (Lift tests are data:
+    they are in :meth:`MmmData.hash`.)"""
+    return {
+        "roas_priors": {k: dict(v) for k, v in sorted(dict(getattr(mm, "roas_priors", {}) or {}).items())}
+    }
+
+
+def model_key(data: MmmData, mm: Any) -> str:
+    """Cache folder key: the model spec (:func:`model_spec`). The data's content is the other half of the cache
+    key: ``meta.json`` records the hash of the weekly frame the model was fitted on, and a cache is current only
+    for that hash (:func:`refit_decision`)."""
+    return hashlib.sha256(json.dumps(model_spec(data, mm), sort_keys=True, default=str).encode()).hexdigest()[
+        :16
+    ]
+
+
+@dataclass
+class DataChange:
+    """How this week's modelling frame differs from the one a cached model was fitted on."""
+
+    weeks_added: int
+    weeks_dropped: int
+    weeks_revised: int
+    target_revision: float  # sum |new - old| of the target over the common weeks / sum |old|
+    spend_revision: float  # the same over all channel spend
+    columns_changed: bool = False  # channels or controls differ
+    calibration_changed: bool = False  # lift tests added, removed or revised
+
+    def within(self, mm: Any) -> bool:
+        """Small enough to reuse the model (``mm.refit_tolerance``, ``mm.max_new_weeks``; docs/budget.md)."""
+        tol = float(getattr(mm, "refit_tolerance", 0.01))
+        return (
+            not self.columns_changed
+            and not self.calibration_changed
+            and self.weeks_dropped == 0
+            and self.weeks_added <= int(getattr(mm, "max_new_weeks", 4))
+            and self.target_revision <= tol
+            and self.spend_revision <= tol
+        )
+
+    def describe(self) -> str:
+        if self.columns_changed:
+            return "the channels or controls changed"
+        if self.calibration_changed:
+            return "the lift tests changed"
+        return (
+            f"{self.weeks_added} week(s) added, {self.weeks_dropped} dropped, {self.weeks_revised} revised "
+            f"(target revised by {self.target_revision:.2%}, spend by {self.spend_revision:.2%} of the old totals)"
+        )
+
+
+def data_change(old: pd.DataFrame, data: MmmData) -> DataChange:
+    """Compare the cached frame ``old`` with ``data`` week by week (cents)."""
+    new = data.frame
+    cols = [*data.channels, data.target]
+    if any(c not in old.columns for c in cols) or len(old.columns) != len(new.columns):
+        return DataChange(0, 0, 0, float("inf"), float("inf"), True)
+    a = old.assign(date=pd.to_datetime(old["date"])).set_index("date")
+    b = new.assign(date=pd.to_datetime(new["date"])).set_index("date")
+    common = a.index.intersection(b.index)
+    da = (b.loc[common, cols].astype(float) - a.loc[common, cols].astype(float)).abs().round(2)
+    t_old = float(a.loc[common, data.target].abs().sum())
+    s_old = float(a.loc[common, data.channels].abs().to_numpy().sum())
+    return DataChange(
+        weeks_added=int(len(b.index.difference(a.index))),
+        weeks_dropped=int(len(a.index.difference(b.index))),
+        weeks_revised=int((da.sum(axis=1) > 0).sum()),
+        target_revision=float(da[data.target].sum()) / t_old if t_old > 0 else 0.0,
+        spend_revision=float(da[data.channels].to_numpy().sum()) / s_old if s_old > 0 else 0.0,
+    )
 
 
 def save(fitted: FittedMmm, folder: Path) -> Path:
@@ -490,16 +676,27 @@ def cache_folder(data: MmmData, mm: Any, cache_dir: Path | None = None) -> Path:
 
 
 def refit_decision(
-    meta: dict[str, Any] | None, data_hash: str, mm: Any, now: dt.datetime | None = None
+    meta: dict[str, Any] | None,
+    data_hash: str,
+    mm: Any,
+    now: dt.datetime | None = None,
+    change: DataChange | None = None,
 ) -> str:
-    """``fit`` (no cache), ``refit`` or ``reuse`` per ``mm.refit`` (auto: data changed and cache too old).
+    """``fit`` (no cache), ``refit`` or ``reuse`` per ``mm.refit``.
+
+    ``auto`` reuses the cache for the same data (same hash), or for a change within the tolerance
+    (:meth:`DataChange.within`) while the cache is at most ``mm.max_age_days`` old; anything else refits
+    (an unknown change too). ``never`` always reuses (a banner says when the data differ).
 
     >>> from types import SimpleNamespace as NS
-    >>> mm = NS(refit="auto", max_age_days=28)
+    >>> mm = NS(refit="auto", max_age_days=28, refit_tolerance=0.01, max_new_weeks=4)
     >>> old = {"data_hash": "a", "fitted_at": "2025-01-01T00:00:00+00:00"}
     >>> now = dt.datetime(2025, 1, 10, tzinfo=dt.UTC)
-    >>> refit_decision(old, "b", mm, now), refit_decision(old, "b", mm, now + dt.timedelta(days=30))
+    >>> small, big = DataChange(1, 0, 0, 0.0, 0.0), DataChange(0, 0, 60, 0.4, 0.0)
+    >>> refit_decision(old, "b", mm, now, small), refit_decision(old, "b", mm, now, big)
     ('reuse', 'refit')
+    >>> refit_decision(old, "b", mm, now + dt.timedelta(days=30), small), refit_decision(old, "a", mm, now)
+    ('refit', 'reuse')
     """
     if meta is None:
         if mm.refit == "never":
@@ -509,30 +706,62 @@ def refit_decision(
         return "fit"
     if mm.refit == "always":
         return "refit"
-    if mm.refit == "never":
+    if mm.refit == "never" or meta.get("data_hash") == data_hash:
         return "reuse"
     now = now or dt.datetime.now(dt.UTC)
     age = now - dt.datetime.fromisoformat(meta["fitted_at"])
-    changed = meta.get("data_hash") != data_hash
-    return "refit" if changed and age > dt.timedelta(days=mm.max_age_days) else "reuse"
+    small = change is not None and change.within(mm)
+    return "reuse" if small and age <= dt.timedelta(days=mm.max_age_days) else "refit"
+
+
+def freshness(fm: FittedMmm, data: MmmData, change: DataChange | None) -> dict[str, Any]:
+    """Is the model on record the model of this week's data? ``current`` (bool) and a banner when not."""
+    current = fm.meta.get("data_hash") == data.hash()
+    out: dict[str, Any] = {
+        "current": current,
+        "fitted_at": fm.meta.get("fitted_at"),
+        "fitted_period": list(fm.data.period),
+        "data_period": list(data.period),
+        "data_hash": data.hash(),
+        "fitted_data_hash": fm.meta.get("data_hash"),
+        "change": "" if current else (change.describe() if change else "unknown"),
+        "banner": "",
+    }
+    if not current:
+        out["banner"] = (
+            f"Stale model: fitted {out['fitted_at']} on data {fm.data.period[0]} .. {fm.data.period[1]}; this "
+            f"week's data ({data.period[0]} .. {data.period[1]}) differ: {out['change']}. Reused per mmm.refit "
+            f"= {fm.meta.get('refit_policy', 'auto')} (ROI, curves and the recommendation are that model's)."
+        )
+    return out
 
 
 def load_or_fit(
     data: MmmData, mm: Any, cache_dir: Path | None = None, now: dt.datetime | None = None
 ) -> FittedMmm:
-    """The model for ``data``: the cache when the refit policy allows, else a new fit (then cached)."""
+    """The model for ``data``: the cache when the refit policy allows, else a new fit (then cached).
+
+    The result's ``freshness`` says whether it was fitted on exactly this data, and what changed when not.
+    """
     folder = cache_folder(data, mm, cache_dir)
     meta = None
     if (folder / "meta.json").exists() and (folder / "idata.nc").exists():
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    decision = refit_decision(meta, data.hash(), mm, now)
+    change = None
+    if meta is not None and meta.get("data_hash") != data.hash() and (folder / "data.csv").exists():
+        change = data_change(pd.read_csv(folder / "data.csv", parse_dates=["date"]), data)
+        change.calibration_changed = meta.get("lift_hash", "") != data.lift_hash()
+    decision = refit_decision(meta, data.hash(), mm, now, change)
     if decision == "reuse":
         out = load(folder)
         out.status = "cached"
+        out.meta["refit_policy"] = mm.refit
+        out.freshness = freshness(out, data, change)
         return out
     fitted = fit(data, mm)
     save(fitted, folder)
     fitted.status = "refitted" if decision == "refit" else "fitted"
+    fitted.freshness = freshness(fitted, data, None)
     return fitted
 
 
@@ -653,6 +882,65 @@ def channel_roi(fm: FittedMmm, start: str | None = None, end: str | None = None)
             "attributed_revenue": contrib.mean(axis=0),
         }
     )
+
+
+def _prior_sd(dist: str, params: dict[str, float]) -> float:
+    """Standard deviation of the default priors pymc-marketing gives saturation/adstock parameters."""
+    if dist == "HalfNormal":
+        return float(params["sigma"]) * float(np.sqrt(1.0 - 2.0 / np.pi))
+    if dist == "Gamma":
+        return float(np.sqrt(params["alpha"]) / params["beta"])
+    if dist == "Beta":
+        a, b = float(params["alpha"]), float(params["beta"])
+        return float(np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1))))
+    return float("nan")
+
+
+PRIOR_DOMINATED = 0.5  # posterior contraction below this: the data moved the parameter less than half-way
+
+
+def prior_vs_posterior(fm: FittedMmm) -> pd.DataFrame:
+    """Per channel and curve parameter: prior sd, posterior sd and the contraction ``1 - var_post / var_prior``
+    (1 = the data decided, 0 = the prior did); pymc-marketing's default priors (model units)."""
+    from pymc_marketing.mmm import GeometricAdstock, HillSaturation, LogisticSaturation
+
+    sat = HillSaturation() if fm.meta["settings"]["saturation"] == "hill" else LogisticSaturation()
+    priors = {
+        **{f"saturation_{k}": v for k, v in sat.function_priors.items()},
+        **{f"adstock_{k}": v for k, v in GeometricAdstock(l_max=1).function_priors.items()},
+    }
+    rows = []
+    for name, prior in priors.items():
+        if name not in fm.idata.posterior:
+            continue
+        post_sd = fm._stack(name).std(axis=0)
+        psd = _prior_sd(prior.distribution, dict(prior.parameters))
+        for c, sd in zip(fm.channels, post_sd, strict=True):
+            rows.append({"channel": c, "parameter": name, "prior_sd": psd, "posterior_sd": float(sd),
+                         "contraction": 1.0 - float(sd) ** 2 / psd**2 if psd > 0 else np.nan})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def channel_flags(fm: FittedMmm) -> pd.DataFrame:
+    """Per channel: ROI, its 90% interval width relative to the ROI, the least posterior contraction of its
+    curve parameters, and flags: ``mostly prior`` (contraction < ``PRIOR_DOMINATED``) and ``interval wider than
+    ROI`` (do not act on this channel's ROI alone)."""
+    roi = channel_roi(fm)
+    pp = prior_vs_posterior(fm)
+    least = pp.groupby("channel")["contraction"].min() if not pp.empty else pd.Series(dtype=float)
+    out = roi[["channel", "roi_mean", "roi_lower_90", "roi_upper_90"]].copy()
+    out["interval_to_roi"] = (out["roi_upper_90"] - out["roi_lower_90"]) / out["roi_mean"].abs()
+    out["least_contraction"] = out["channel"].map(least)
+    flags = []
+    for r in out.itertuples():
+        f = []
+        if r.least_contraction < PRIOR_DOMINATED:
+            f.append(f"mostly prior (contraction {r.least_contraction:.2f} < {PRIOR_DOMINATED})")
+        if r.interval_to_roi > 1.0:
+            f.append(f"interval wider than ROI ({r.interval_to_roi:.1f}x)")
+        flags.append("; ".join(f))
+    out["flags"] = flags
+    return out
 
 
 def fit_table(fm: FittedMmm) -> pd.DataFrame:

@@ -15,6 +15,7 @@ Risk options (utility over the posterior samples ``R_s`` of total weekly media r
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,14 +25,21 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from mktdash.budget import feasibility
 from mktdash.budget.curves import ResponseCurves
+from mktdash.budget.feasibility import RELAX_ORDER, InfeasibleBudget, Limits, Relaxation
+
+__all__ = [
+    "InfeasibleBudget",
+    "Recommendation",
+    "allocation_bounds",
+    "optimize",
+    "recommend",
+    "split_campaigns",
+]
 
 RISKS = ("mean", "quantile", "mean_minus_risk")
 SLSQP_MAX_CHANNELS = 12
-
-
-class InfeasibleBudget(ValueError):
-    """The bounds cannot add up to the total budget."""
 
 
 # ---- bounds ----------------------------------------------------------------------------------------------------
@@ -44,40 +52,24 @@ def allocation_bounds(
     max_share: float | None = None,
     floors: Mapping[str, float] | None = None,
     caps: Mapping[str, float] | None = None,
+    spend_limits: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel (lower, upper) weekly spend for a total budget.
+    """Per-channel (lower, upper) weekly spend for a total budget; :class:`InfeasibleBudget` naming every limit
+    that cannot hold (use :func:`recommend`, which relaxes them, for the weekly run).
 
     ``max_change`` is relative to the current allocation scaled pro rata to ``total`` (at the current total it
     is plain ±30% vs current; for a -30% scenario every channel may move ±30% around its pro-rata share).
-    ``floors``/``caps`` are absolute weekly amounts; ``max_share`` caps any channel at that share of the total.
+    ``floors``/``caps``/``spend_limits`` are absolute weekly amounts; ``max_share`` caps any channel at that
+    share of the total.
 
     >>> lo, hi = allocation_bounds(["a", "b"], np.array([60.0, 40.0]), 100.0, max_change=0.3, max_share=0.6)
     >>> lo.round(1).tolist(), hi.round(1).tolist()
     ([42.0, 28.0], [60.0, 52.0])
     """
-    current = np.asarray(current, dtype=float)
-    cur_total = float(current.sum())
-    base = current * (total / cur_total) if cur_total > 0 else np.full(len(channels), total / len(channels))
-    if max_change is None:
-        lower, upper = np.zeros(len(channels)), np.full(len(channels), float(total))
-    else:
-        lower, upper = base * (1.0 - max_change), base * (1.0 + max_change)
-    lower = np.maximum(lower, 0.0)
-    # explicit floors/caps win over the relative max_change; an explicit floor above a cap is an error
-    for i, c in enumerate(channels):
-        fl = float(floors[c]) if floors and c in floors else None
-        cp = float(caps[c]) if caps and c in caps else None
-        if fl is not None and cp is not None and fl > cp:
-            raise InfeasibleBudget(f"floor above cap for {c}: check budget.floors / budget.caps")
-        if fl is not None:
-            lower[i], upper[i] = max(lower[i], fl), max(upper[i], fl)
-        if cp is not None:
-            lower[i], upper[i] = min(lower[i], cp), min(upper[i], cp)
-    if max_share is not None:
-        upper = np.minimum(upper, max_share * total)
-    bad = [c for c, lo, hi in zip(channels, lower, upper, strict=True) if lo > hi + 1e-9]
-    if bad:
-        raise InfeasibleBudget(f"floor above the max_share cap for {', '.join(bad)}: check budget.floors")
+    lim = Limits(max_change, max_share, dict(floors or {}), dict(caps or {}), dict(spend_limits or {}))
+    lower, upper, problems = feasibility.bounds(channels, current, total, lim)
+    if problems:
+        raise InfeasibleBudget("; ".join(problems) + ": check budget.floors, budget.caps, spend_limits")
     return lower, upper
 
 
@@ -137,6 +129,7 @@ def optimize(
     risk_quantile: float = 0.1,
     x0: np.ndarray | None = None,
     horizon: int | None = None,
+    history: np.ndarray | None = None,
     ftol: float = 1e-10,
     maxiter: int = 500,
     method: str = "auto",
@@ -157,6 +150,9 @@ def optimize(
     horizon : int, optional
         Optimise pymc-marketing's flight objective over ``horizon`` weeks (+ carry-over) instead of the
         steady state (numerical gradient; for the known-answer test and short flights).
+    history : ndarray (C,), optional
+        With ``horizon``: the flight starts from the steady state of this weekly allocation (the current one)
+        instead of zero adstock (:meth:`ResponseCurves.horizon_response`).
     method : {"auto", "slsqp", "projected_gradient"}
         ``auto``: SLSQP up to ``SLSQP_MAX_CHANNELS`` channels (and for ``horizon``), else projected gradient
         ascent (Barzilai-Borwein steps, exact projection on the bounded simplex): scipy's SLSQP costs
@@ -178,10 +174,9 @@ def optimize(
     n = len(curves.channels)
     lo = np.zeros(n) if lower is None else np.asarray(lower, dtype=float)
     hi = np.full(n, float(total)) if upper is None else np.asarray(upper, dtype=float)
-    if lo.sum() > total * (1 + 1e-9) + 1e-9 or hi.sum() < total * (1 - 1e-9) - 1e-9:
-        raise InfeasibleBudget(
-            f"bounds cannot add up to the total {total:,.0f}: floors sum to {lo.sum():,.0f}, caps to {hi.sum():,.0f}"
-        )
+    problems = feasibility.sum_problems(lo, hi, total)
+    if problems:
+        raise InfeasibleBudget(f"bounds cannot add up to the total: {'; '.join(problems)}")
     if total <= 0:
         return OptResult(np.zeros(n), 0.0, True, "zero budget", time.perf_counter() - t0)
     scale = total / n  # optimise in units of the average channel budget: well conditioned for SLSQP
@@ -201,7 +196,12 @@ def optimize(
     else:
 
         def fun(u: np.ndarray) -> float:  # type: ignore[misc]
-            r = curves.flight_response(u * scale, horizon)
+            x = u * scale
+            r = (
+                curves.flight_response(x, horizon)
+                if history is None
+                else curves.horizon_response(x, horizon, history).sum(axis=1)
+            )
             return -_utility(r, np.zeros((len(r), n)), risk, risk_lambda, risk_quantile)[0] / rscale
 
         jac = None
@@ -314,6 +314,10 @@ class Recommendation:
     risk: str = "mean"
     result: OptResult | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    relaxations: list[Relaxation] = field(default_factory=list)  # limits given up to make the budget feasible
+    hold: bool = False  # the optimizer's move is not backed by the model: keep the current allocation
+    hold_reason: str = ""
+    proposal: dict[str, Any] = field(default_factory=dict)  # the optimizer's move and its evidence (always)
 
     @property
     def total(self) -> float:
@@ -334,7 +338,8 @@ class Recommendation:
         }
 
     def table(self) -> pd.DataFrame:
-        """One row per channel: the columns of ``budget_recommendation.csv`` plus change and marginal ROAS."""
+        """One row per channel: the columns of ``budget_recommendation.csv`` plus change, marginal ROAS and the
+        channel's own revenue change with its 90% interval and P(> 0)."""
         df = pd.DataFrame(
             {
                 "channel": self.channels,
@@ -352,7 +357,50 @@ class Recommendation:
         )
         df["marginal_roas_current"] = self.marginal_current.mean(axis=0)
         df["marginal_roas_recommended"] = self.marginal_recommended.mean(axis=0)
+        d = self.revenue_recommended - self.revenue_current
+        df["revenue_change_lower_90"] = np.quantile(d, 0.05, axis=0)
+        df["revenue_change_upper_90"] = np.quantile(d, 0.95, axis=0)
+        df["prob_revenue_change_positive"] = (d > 0).mean(axis=0)
+        ev = evidence(self.revenue_recommended.sum(axis=1) - self.revenue_current.sum(axis=1))
+        df["plan_prob_uplift_positive"] = ev["prob_positive"]
+        df["plan_uplift_lower_90"] = ev["uplift_lower_90"]
+        df["plan_uplift_upper_90"] = ev["uplift_upper_90"]
         return df
+
+
+def evidence(gain: np.ndarray) -> dict[str, float]:
+    """Posterior summary of a move's gain samples (S,): mean, sd, 90% interval, P(gain > 0).
+
+    >>> evidence(np.array([1.0, 2.0, 3.0, -1.0]))["prob_positive"]
+    0.75
+    """
+    return {
+        "uplift_mean": float(gain.mean()),
+        "uplift_sd": float(gain.std()),
+        "uplift_lower_90": float(np.quantile(gain, 0.05)),
+        "uplift_upper_90": float(np.quantile(gain, 0.95)),
+        "prob_positive": float((gain > 0).mean()),
+    }
+
+
+def hold_reason(ev: Mapping[str, float], min_confidence: float) -> str:
+    """Why a move is not backed by the model ('' when it is): P(uplift > 0) below ``min_confidence``, or the
+    expected uplift not larger than its posterior sd.
+
+    >>> hold_reason({"prob_positive": 0.57, "uplift_mean": 3.0, "uplift_sd": 20.0}, 0.9)[:25]
+    'P(uplift > 0) = 0.57 is b'
+    """
+    if ev["prob_positive"] < min_confidence:
+        return (
+            f"P(uplift > 0) = {ev['prob_positive']:.2f} is below budget.min_confidence = {min_confidence:.2f}: "
+            "the model does not back a move, keep the current allocation"
+        )
+    if ev["uplift_mean"] <= ev["uplift_sd"]:
+        return (
+            f"expected uplift {feasibility.num(ev['uplift_mean'])} per week is not larger than its uncertainty "
+            f"(posterior sd {feasibility.num(ev['uplift_sd'])}): keep the current allocation"
+        )
+    return ""
 
 
 EXPORT_COLUMNS = [
@@ -375,11 +423,21 @@ def recommend(
     max_share: float | None = None,
     floors: Mapping[str, float] | None = None,
     caps: Mapping[str, float] | None = None,
+    spend_limits: Mapping[str, float] | None = None,
     risk: str = "mean",
     risk_lambda: float = 1.0,
     risk_quantile: float = 0.1,
+    min_confidence: float | None = None,
+    horizon_weeks: int | None = None,
+    relax_order: tuple[str, ...] | list[str] | None = RELAX_ORDER,
 ) -> Recommendation:
     """Recommend a weekly allocation of ``total`` (default: the current total) across ``curves.channels``.
+
+    Limits that cannot hold together are relaxed in ``relax_order`` (:mod:`mktdash.budget.feasibility`; the
+    relaxations are listed on the result); ``relax_order=None`` raises :class:`InfeasibleBudget` instead.
+    ``horizon_weeks``: optimise the revenue of the next N weeks with carry-over from the current allocation
+    (None: the steady state). ``min_confidence``: "hold" (keep the current allocation, pro rata to ``total``)
+    when P(uplift > 0) is below it or the expected uplift is not larger than its posterior sd.
 
     Examples
     --------
@@ -389,12 +447,13 @@ def recommend(
     >>> rec.recommended.round(2).tolist()  # a is 3x better: moves the full 30% towards a
     [13.0, 7.0]
     """
+    _check_choices(min_confidence, horizon_weeks)
     names = curves.channels
     cur = np.array([float(current.get(c, 0.0)) for c in names])
     tot = float(cur.sum()) if total is None else float(total)
-    lo, hi = allocation_bounds(
-        names, cur, tot, max_change=max_change, max_share=max_share, floors=floors, caps=caps
-    )
+    base = cur * (tot / cur.sum()) if cur.sum() > 0 else np.full(len(names), tot / max(len(names), 1))
+    lim = Limits(max_change, max_share, dict(floors or {}), dict(caps or {}), dict(spend_limits or {}))
+    lim, notes, lo, hi = _feasible(names, cur, tot, lim, relax_order)
     res = optimize(
         curves,
         tot,
@@ -403,22 +462,62 @@ def recommend(
         risk=risk,
         risk_lambda=risk_lambda,
         risk_quantile=risk_quantile,
-        x0=cur * (tot / cur.sum()) if cur.sum() > 0 else None,
+        x0=base,
+        horizon=horizon_weeks,
+        history=cur if horizon_weeks else None,
     )
+
+    def objective(x: np.ndarray) -> np.ndarray:
+        return curves.response(x) if not horizon_weeks else curves.horizon_response(x, horizon_weeks, cur)
+
+    ev = evidence(objective(res.x).sum(axis=1) - objective(base).sum(axis=1))
+    why = hold_reason(ev, min_confidence) if min_confidence is not None else ""
+    x = base if why else res.x
     return Recommendation(
         channels=list(names),
         current=cur,
-        recommended=res.x,
+        recommended=x,
         lower=lo,
         upper=hi,
         revenue_current=curves.response(cur),
-        revenue_recommended=curves.response(res.x),
+        revenue_recommended=curves.response(x),
         marginal_current=curves.marginal(cur),
-        marginal_recommended=curves.marginal(res.x),
+        marginal_recommended=curves.marginal(x),
         risk=risk,
         result=res,
-        settings={"total": tot, "max_change": max_change, "max_share": max_share, "risk": risk},
+        settings={
+            "total": tot,
+            "risk": risk,
+            "min_confidence": min_confidence,
+            "horizon_weeks": horizon_weeks,
+            **{k: v for k, v in dataclasses.asdict(lim).items()},
+        },
+        relaxations=notes,
+        hold=bool(why),
+        hold_reason=why,
+        proposal={"allocation": dict(zip(names, res.x.tolist(), strict=True)), **ev},
     )
+
+
+def _check_choices(min_confidence: float | None, horizon_weeks: int | None) -> None:
+    if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
+        raise ValueError(f"budget.min_confidence is {min_confidence}: set a probability between 0 and 1")
+    if horizon_weeks is not None and horizon_weeks < 1:
+        raise ValueError(
+            f"budget.horizon_weeks is {horizon_weeks}: set a number of weeks >= 1 (null: steady state)"
+        )
+
+
+def _feasible(
+    names: list[str], cur: np.ndarray, tot: float, lim: Limits, relax_order: Any
+) -> tuple[Limits, list[Relaxation], np.ndarray, np.ndarray]:
+    """The limits to optimise under (relaxed in ``relax_order``; ``None``: strict), the relaxations, bounds."""
+    if relax_order is None:
+        lo, hi = allocation_bounds(names, cur, tot, **dataclasses.asdict(lim))
+        return lim, [], lo, hi
+    lim, notes = feasibility.relax(names, cur, tot, lim, tuple(relax_order))
+    lo, hi, _ = feasibility.bounds(names, cur, tot, lim)
+    return lim, notes, lo, hi
 
 
 def split_campaigns(channel_amounts: Mapping[str, float], campaigns: pd.DataFrame) -> pd.DataFrame:

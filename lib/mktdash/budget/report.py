@@ -8,6 +8,7 @@ this module only wires them to settings, the warehouse and the run folder.
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mktdash import charts, missing, weeks
-from mktdash.budget import controls, forecast, mmm, optimizer, pacing, risk, scenarios, spend
+from mktdash.budget import backtest, controls, forecast, mmm, optimizer, pacing, risk, scenarios, spend
 from mktdash.budget.curves import ResponseCurves
 
 
@@ -65,6 +66,8 @@ class BudgetModel:
     current: dict[str, float]
     week: str
     currency: str = "USD"
+    before: mmm.FittedMmm | None = None  # the model without lift tests / ROAS priors (when there are any)
+    forecast_backtest: pd.DataFrame | None = None  # MASE per method and horizon (mmm.backtest_weeks)
 
     @property
     def current_array(self) -> np.ndarray:
@@ -99,10 +102,18 @@ def load_model(wh: Any, settings: Any, week: str, cache_dir: Path | None = None)
         )
         return NoModel(week, reason, settings.reporting_currency)
     fm = mmm.load_or_fit(data, settings.mmm, cache_dir)
+    before = None
+    if not mmm.lift_measurements(data, settings.mmm.roas_priors).empty:  # calibrated: fit "before" too
+        before = mmm.load_or_fit(*mmm.uncalibrated(data, settings.mmm), cache_dir)
     curves = fm.curves(settings.mmm.curve_samples, seed=settings.mmm.random_seed)
     cur = spend.current_allocation(wh, week, settings.budget.current_weeks)
     current = {c: float(cur.get(c, 0.0)) for c in curves.channels}
-    return BudgetModel(fm, curves, current, week, settings.reporting_currency)
+    bt = None
+    k = int(settings.mmm.backtest_weeks)
+    if k >= max(backtest.HORIZONS) + 1 and len(data.frame) - k >= 20:  # the model needs 20 weeks
+        fm_bt = mmm.load_or_fit(mmm.truncated(data, k), settings.mmm, cache_dir)
+        bt = backtest.backtest(fm_bt, data)
+    return BudgetModel(fm, curves, current, week, settings.reporting_currency, before, bt)
 
 
 def skipped(title: str, model: NoModel) -> Section:
@@ -121,6 +132,9 @@ def mmm_section(model: BudgetModel | NoModel) -> Section:
         f"channels, {len(model.fm.data.frame)} weeks {model.fm.data.period[0]} .. {model.fm.data.period[1]}."
     )
     s.warnings = list(d["warnings"]) if not d["ok"] or d["warnings"] else []
+    fresh = model.fm.freshness
+    if not fresh["current"]:
+        s.warnings.insert(0, fresh["banner"])
     s.tables["Diagnostics"] = mmm.diagnostics_table(d)
     s.figures.append(charts.budget_mmm_fit(mmm.fit_table(model.fm), currency=model.currency))
     s.values = {
@@ -130,6 +144,9 @@ def mmm_section(model: BudgetModel | NoModel) -> Section:
         "mmm_divergences": d["divergences"],
         "mmm_status": d["status"],
         "mmm_ok": d["ok"],
+        "mmm_current": bool(fresh["current"]),
+        "mmm_stale_banner": fresh["banner"],
+        "mmm_fitted_at": d["fitted_at"],
     }
     return s
 
@@ -139,8 +156,58 @@ def roi_section(model: BudgetModel | NoModel) -> Section:
         return skipped("Channel ROI from the model", model)
     roi = mmm.channel_roi(model.fm)
     s = Section("Channel ROI from the model", tables={"ROI (90% credible interval)": roi})
+    flags = mmm.channel_flags(model.fm)
+    s.tables["Channels to read with care (prior vs posterior, interval width)"] = flags
+    s.tables["Prior vs posterior (curve parameters, model units)"] = mmm.prior_vs_posterior(model.fm)
+    s.warnings = [f"{r.channel}: {r.flags}" for r in flags.itertuples() if r.flags]
     s.figures.append(charts.budget_roi(roi))
     return s
+
+
+def calibration_section(model: BudgetModel | NoModel) -> Section:
+    """Each channel's ROI before and after calibration, and the experiments / priors that moved it."""
+    if isinstance(model, NoModel):
+        return skipped("Calibration by experiments", model)
+    s = Section("Calibration by experiments")
+    if model.before is None:
+        s.notes.append(
+            "No lift tests or ROAS priors: the model is not calibrated. An MMM credits a channel with demand "
+            "that also moves its spend; a lift test on that channel corrects it (docs/budget.md)."
+        )
+        return s
+    a, b = mmm.channel_roi(model.before), mmm.channel_roi(model.fm)
+    cal = pd.DataFrame(model.fm.meta.get("calibration", []))
+    t = a[["channel", "roi_mean", "roi_lower_90", "roi_upper_90"]].merge(
+        b[["channel", "roi_mean", "roi_lower_90", "roi_upper_90"]],
+        on="channel",
+        suffixes=("_before", "_after"),
+    )
+    t["change"] = t["roi_mean_after"] / t["roi_mean_before"] - 1.0
+    by = cal.groupby("channel")["label"].agg("; ".join) if not cal.empty else pd.Series(dtype=str)
+    t["moved_by"] = t["channel"].map(by).fillna("")
+    s.tables["ROI before and after calibration (90% intervals)"] = t
+    if not cal.empty:
+        s.tables[
+            "Experiments and priors (weekly: spend change, measured lift ± se, model before / after)"
+        ] = _experiments(model, cal)
+    s.values = {"calibrated_channels": ", ".join(sorted(by.index))}
+    return s
+
+
+def _experiments(model: BudgetModel, cal: pd.DataFrame) -> pd.DataFrame:
+    """Each calibration row with the lift the model predicts for it, before and after calibration."""
+    assert model.before is not None
+    out = cal.copy()
+    for name, fm in (("before", model.before), ("after", model.fm)):
+        c = fm.curves(300)
+        lifts = []
+        for r in cal.itertuples():
+            j = c.channels.index(r.channel)
+            x0, x1 = np.zeros(len(c.channels)), np.zeros(len(c.channels))
+            x0[j], x1[j] = r.x, r.x + r.delta_x
+            lifts.append(float((c.response(x1)[:, j] - c.response(x0)[:, j]).mean()))
+        out[f"model_lift_{name}"] = lifts
+    return out
 
 
 # ---- pacing, spend, controls -----------------------------------------------------------------------------------
@@ -232,13 +299,27 @@ def controls_section(
 
 
 # ---- optimizer, scenarios, forecast, risk ------------------------------------------------------------------------
-def recommend(model: BudgetModel | NoModel, settings: Any, **overrides: Any) -> optimizer.Recommendation:
-    """The optimizer with the budget settings (overrides: total, caps, max_share, risk, ...); without a
-    model, a recommendation of no channels (its table has the usual columns and no rows)."""
+def recommend(
+    model: BudgetModel | NoModel, settings: Any, wh: Any = None, **overrides: Any
+) -> optimizer.Recommendation:
+    """The optimizer with the budget settings (overrides: total, caps, max_share, risk, ...) and the channel
+    limits of ``spend_limits`` (with ``wh``). Limits that cannot all hold are relaxed in ``budget.relax_order``
+    (listed on the result), and the move is held when the model does not back it (``budget.min_confidence``):
+    the weekly run always gets a recommendation. Without a model, a recommendation of no channels (its table
+    has the usual columns and no rows)."""
     if isinstance(model, NoModel):
         none, samples = np.zeros(0), np.zeros((1, 0))
         return optimizer.Recommendation([], none, none, none, none, samples, samples, samples, samples)
-    kw = {"total": settings.budget.total_budget, **_constraints(settings), **overrides}
+    b = settings.budget
+    kw = {
+        "total": b.total_budget,
+        **_constraints(settings),
+        "spend_limits": controls.weekly_channel_limits(wh) if wh is not None else None,
+        "min_confidence": b.min_confidence,
+        "horizon_weeks": b.horizon_weeks,
+        "relax_order": tuple(b.relax_order),
+        **overrides,
+    }
     return optimizer.recommend(model.curves, model.current, **kw)
 
 
@@ -256,6 +337,17 @@ def _constraints(settings: Any) -> dict[str, Any]:
     }
 
 
+def objective_note(rec: optimizer.Recommendation) -> str:
+    """What the optimizer maximised, in words."""
+    h = rec.settings.get("horizon_weeks")
+    what = (
+        f"revenue of the next {h} weeks (carry-over from the current allocation in, and after the horizon, included)"
+        if h
+        else "steady-state weekly media revenue (each week's spend credited with its full carry-over)"
+    )
+    return f"Objective: {what}; utility {rec.risk}."
+
+
 def recommendation_section(
     model: BudgetModel | NoModel, rec: optimizer.Recommendation, wh: Any = None
 ) -> Section:
@@ -263,13 +355,27 @@ def recommendation_section(
         return skipped("Recommended allocation", model)
     t = rec.table()
     u = rec.uplift()
+    p = rec.proposal
     s = Section("Recommended allocation")
+    if not model.fm.freshness["current"]:
+        s.warnings.append(model.fm.freshness["banner"])
+    if rec.hold:
+        s.warnings.append(f"Hold: {rec.hold_reason}.")
+    for r in rec.relaxations:
+        s.warnings.append(f"Limit relaxed to make the budget feasible: {r.detail}.")
+    s.notes.append(objective_note(rec))
+    s.notes.append(
+        f"The optimizer's move: uplift {p['uplift_mean']:+,.0f} per week, 90% interval "
+        f"[{p['uplift_lower_90']:+,.0f}, {p['uplift_upper_90']:+,.0f}], P(uplift > 0) = {p['prob_positive']:.0%} "
+        f"(moves are made at P >= {rec.settings.get('min_confidence') or 0:.0%} and uplift above its sd)."
+    )
     s.notes.append(
         f"Expected weekly media revenue {u['revenue_current']:,.0f} -> {u['revenue_recommended']:,.0f} "
         f"({u['uplift_pct']:+.1%}); uplift {u['uplift_mean']:+,.0f} per week, 90% interval "
-        f"[{u['uplift_lower_90']:+,.0f}, {u['uplift_upper_90']:+,.0f}], P(uplift > 0) = {u['prob_positive']:.0%}. "
-        f"Utility: {rec.risk}."
+        f"[{u['uplift_lower_90']:+,.0f}, {u['uplift_upper_90']:+,.0f}], P(uplift > 0) = {u['prob_positive']:.0%}."
     )
+    if rec.relaxations:
+        s.tables["Limits relaxed"] = pd.DataFrame([r.as_dict() for r in rec.relaxations])
     s.tables["Current vs recommended (weekly)"] = t
     if wh is not None:
         camp = spend.campaign_efficiency(wh, model.week)
@@ -294,6 +400,9 @@ def recommendation_section(
         "expected_uplift_lower_90": u["uplift_lower_90"],
         "expected_uplift_upper_90": u["uplift_upper_90"],
         "recommended_total_weekly": rec.total,
+        "budget_hold": rec.hold,
+        "proposal_prob_uplift_positive": p["prob_positive"],
+        "limits_relaxed": ", ".join(r.constraint for r in rec.relaxations),
     }
     return s
 
@@ -348,10 +457,29 @@ def forecast_section(
         recp[c] = v
     fc = forecast.forecast(model.fm, model.curves, {"plan": plan, "recommended": recp})
     s = Section(f"Forecast: next {h} weeks")
+    s.notes.append(backtest_note(model.forecast_backtest))
+    if model.forecast_backtest is not None:
+        ours = model.forecast_backtest[model.forecast_backtest["method"] == "ours (MMM)"]
+        s.values = {f"forecast_mase_{int(r.horizon)}w": float(r.mase) for r in ours.itertuples()}
+        s.tables["Backtest: MASE per horizon (rolling origin; below 1 beats 'next week = this week')"] = (
+            model.forecast_backtest
+        )
     s.tables["Summary"] = forecast.summary(fc)
     s.tables["Weekly forecast"] = fc
     s.figures.append(charts.budget_forecast(fc, currency=model.currency))
     return s
+
+
+def backtest_note(bt: pd.DataFrame | None) -> str:
+    """How the forecast did in backtests, in one sentence."""
+    if bt is None or bt.empty:
+        return "Not backtested (mmm.backtest_weeks is 0, or too few weeks)."
+    parts = []
+    for h, g in bt.groupby("horizon"):
+        m = dict(zip(g["method"], g["mase"], strict=True))
+        others = ", ".join(f"{k} {v:.2f}" for k, v in m.items() if not k.startswith("ours"))
+        parts.append(f"{h} weeks ahead MASE {m.get('ours (MMM)', float('nan')):.2f} (vs {others})")
+    return f"In backtests over the last weeks (model fitted without them): {'; '.join(parts)}."
 
 
 def risk_section(wh: Any, model: BudgetModel | NoModel, rec: optimizer.Recommendation) -> Section:
@@ -382,7 +510,34 @@ def export(exports: Path, model: BudgetModel | NoModel, rec: optimizer.Recommend
     b = exports / "mmm_channel_roi.csv"
     roi = mmm.channel_roi(model.fm) if isinstance(model, BudgetModel) else pd.DataFrame(columns=ROI_COLUMNS)
     roi[ROI_COLUMNS].to_csv(b, index=False)
-    return [a, b]
+    c = exports / "mmm_model_status.json"
+    c.write_text(json.dumps(model_status(model), indent=2), encoding="utf-8")
+    return [a, b, c]
+
+
+def model_status(model: BudgetModel | NoModel) -> dict[str, Any]:
+    """The flag the dashboards and the manifest read: is the model on record fitted on this week's data?"""
+    if isinstance(model, NoModel):
+        return {
+            "week": model.week,
+            "current": False,
+            "banner": "",
+            "status": "no model",
+            "reason": model.reason,
+        }
+    f = model.fm.freshness
+    return {
+        "week": model.week,
+        "current": bool(f["current"]),
+        "banner": f["banner"],
+        "status": model.fm.status,
+        "fitted_at": model.fm.meta.get("fitted_at"),
+        "fitted_period": list(model.fm.data.period),
+        "data_period": f.get("data_period"),
+        "change": f.get("change", ""),
+        "data_hash": f.get("data_hash"),
+        "fitted_data_hash": model.fm.meta.get("data_hash"),
+    }
 
 
 def headline(*sections: Section) -> dict[str, Any]:

@@ -13,7 +13,19 @@ import numpy as np
 import pandas as pd
 
 from mktdash.budget.curves import ResponseCurves
-from mktdash.budget.optimizer import InfeasibleBudget, recommend
+from mktdash.budget.optimizer import InfeasibleBudget, Recommendation, recommend
+
+
+def _optimised(name: str, curves: ResponseCurves, rec: Recommendation) -> dict[str, Any]:
+    """A scenario row of a recommendation: the move's P(uplift > 0) and interval, and any limit relaxed."""
+    p = rec.proposal
+    return {
+        **_row(name, curves, rec.recommended, "optimised"),
+        "prob_uplift_positive": p["prob_positive"],
+        "uplift_lower_90": p["uplift_lower_90"],
+        "uplift_upper_90": p["uplift_upper_90"],
+        "note": "; ".join(r.detail for r in rec.relaxations),
+    }
 
 
 def _row(name: str, curves: ResponseCurves, alloc: np.ndarray, kind: str) -> dict[str, Any]:
@@ -53,7 +65,7 @@ def budget_scenarios(
         rows.append(_row(f"pro rata {ch:+.0%}", curves, cur * (1.0 + ch), "pro rata"))
         try:
             rec = recommend(curves, current, total=total, **constraints)
-            rows.append(_row(f"optimised {ch:+.0%}", curves, rec.recommended, "optimised"))
+            rows.append(_optimised(f"optimised {ch:+.0%}", curves, rec))
         except InfeasibleBudget as e:
             rows.append(
                 {
@@ -83,7 +95,7 @@ def floors_caps_scenarios(
     for name, extra in variants.items():
         try:
             rec = recommend(curves, current, **{**constraints, **extra})
-            rows.append(_row(name, curves, rec.recommended, "optimised"))
+            rows.append(_optimised(name, curves, rec))
         except InfeasibleBudget as e:
             rows.append({"scenario": name, "kind": "infeasible", "note": str(e)})
     return pd.DataFrame(rows)

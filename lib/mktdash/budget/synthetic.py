@@ -50,3 +50,93 @@ def simulate(
     frame["revenue"] = base + contrib.sum(axis=1).to_numpy() + rng.normal(0, noise_sd, weeks)
     data = MmmData(frame, list(curves), ["trend"], "revenue", "synthetic")
     return data, {"channels": curves, "contribution": contrib, "curves": truth}
+
+
+def confounded(
+    weeks: int = 104,
+    seed: int = 1,
+    channel: str = "search",
+    strength: float = 0.5,
+    demand_revenue: float = 60_000.0,
+    noise_sd: float = 8_000.0,
+) -> tuple[MmmData, dict[str, Any]]:
+    """A world where an unobserved demand driver moves both ``channel``'s spend and revenue.
+
+    The driver ``z`` is a standardized AR(1) series (0.85 week to week). Spend of ``channel`` is multiplied by
+    ``exp(strength x z)`` (budgets follow demand, as search does) and revenue gets ``demand_revenue x z``; the
+    model sees neither ``z`` nor its effect, so a plain MMM credits the channel with the demand's revenue.
+    Truth as :func:`simulate`, plus ``truth["demand"]`` (the driver) and ``truth["confounded"]``.
+    """
+    data, truth = simulate(weeks, seed, noise_sd=noise_sd)
+    rng = np.random.default_rng(seed + 10_000)
+    z = np.zeros(weeks)
+    for t in range(1, weeks):
+        z[t] = 0.85 * z[t - 1] + rng.normal(0.0, 1.0)
+    z = (z - z.mean()) / z.std()
+    frame = data.frame.copy()
+    frame[channel] = frame[channel] * np.exp(strength * z)
+    curves: ResponseCurves = truth["curves"]
+    contrib = curves.series(frame[data.channels].to_numpy())[0]
+    old = truth["contribution"].to_numpy()
+    frame["revenue"] = frame["revenue"] - old.sum(axis=1) + contrib.sum(axis=1) + demand_revenue * z
+    truth["contribution"] = pd.DataFrame(contrib, columns=data.channels)
+    truth["demand"] = z
+    truth["confounded"] = channel
+    return MmmData(frame, data.channels, data.controls, "revenue", "synthetic_confounded"), truth
+
+
+def true_roi(truth: dict[str, Any], data: MmmData) -> dict[str, float]:
+    """Each channel's true ROI over the data: true contribution / spend."""
+    c = truth["contribution"]
+    return {ch: float(c[ch].sum() / data.frame[ch].sum()) for ch in data.channels}
+
+
+def plant_lift_test(
+    data: MmmData,
+    truth: dict[str, Any],
+    channel: str,
+    *,
+    start_week: int = -12,
+    n_weeks: int = 4,
+    cut: float = 0.5,
+    se_share: float = 0.1,
+    seed: int = 0,
+    cooldown: int = 8,
+) -> tuple[MmmData, dict[str, Any]]:
+    """Run a holdout on ``channel``: spend cut by ``cut`` for ``n_weeks`` from week ``start_week``.
+
+    The data's spend and revenue are changed by the true effect of the cut (curves with carry-over); the
+    experiment reports the true incremental revenue over the test weeks and the ``cooldown`` weeks after them
+    (the carry-over a well-designed test measures) plus noise of sd ``se_share`` x |lift| (its standard
+    error), as a ``lift_tests`` row. ``truth["lift_tests"]`` keeps the true lift.
+    """
+    frame = data.frame.copy()
+    i0 = start_week % len(frame)
+    weeks_idx = np.arange(i0, i0 + n_weeks)
+    curves: ResponseCurves = truth["curves"]
+    before = curves.series(frame[data.channels].to_numpy())[0]
+    j = data.channels.index(channel)
+    removed = frame.loc[weeks_idx, channel].to_numpy() * cut
+    frame.loc[weeks_idx, channel] -= removed
+    after = curves.series(frame[data.channels].to_numpy())[0]
+    effect = after.sum(axis=1) - before.sum(axis=1)  # carry-over after the test included
+    frame["revenue"] = frame["revenue"] + effect
+    lift = float(effect[i0 : i0 + n_weeks + cooldown].sum())  # the test weeks and the cool-down after them
+    se = se_share * abs(lift)
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp(frame["date"].iloc[i0])
+    row = {
+        "channel": channel,
+        "start_date": start,
+        "end_date": start + pd.Timedelta(days=7 * n_weeks - 1),
+        "spend_change": -float(removed.sum()),
+        "incremental": lift + float(rng.normal(0.0, se)),
+        "incremental_se": se,
+        "metric": "revenue",
+        "source": "planted holdout",
+    }
+    tests = pd.DataFrame([row])
+    new_truth = {**truth, "contribution": pd.DataFrame(after, columns=data.channels)}
+    new_truth["lift_tests"] = [{**row, "true_incremental": lift, "channel_index": j}]
+    out = MmmData(frame, data.channels, data.controls, data.target, data.source, tests)
+    return out, new_truth

@@ -66,6 +66,7 @@ def compute(
         "uplift_upper_90": u["uplift_upper_90"],
         "hhi": float(d["hhi"].iloc[1]),
         "revenue_p5": float(d["revenue_p5"].iloc[1]),
+        "limits_relaxed": "; ".join(r.detail for r in rec.relaxations),
     }
     seconds = time.perf_counter() - t0
     return {"table": table, "headline": head, "recommendation": rec, "seconds": seconds}

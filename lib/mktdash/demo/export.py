@@ -63,6 +63,8 @@ def generate(
     plant: bool = True,
     hostile_names: bool = False,
     weeks: int = 106,
+    confound: float = 0.0,
+    lift_test: bool = False,
 ) -> World:
     """Simulate a world and write it as export files into ``inbox``, its truth to ``truth_path``.
 
@@ -73,15 +75,24 @@ def generate(
     truth_path : path
         Where ``truth.json`` goes (docs/contracts.md layout plus ``files``, ``gaps``, ``bad_rows``, ``reexports``,
         ``duplicates``).
-    seed, scale, end, plant, hostile_names, weeks
-        As :func:`mktdash.demo.world.simulate`.
+    seed, scale, end, plant, hostile_names, weeks, confound, lift_test
+        As :func:`mktdash.demo.world.simulate` (``lift_test``: also ``plans/lift_tests.csv``).
 
     Returns
     -------
     World
         The simulated world, ``truth`` completed with what was written.
     """
-    world = simulate(seed=seed, scale=scale, end=end, weeks=weeks, plant=plant, hostile_names=hostile_names)
+    world = simulate(
+        seed=seed,
+        scale=scale,
+        end=end,
+        weeks=weeks,
+        plant=plant,
+        hostile_names=hostile_names,
+        confound=confound,
+        lift_test=lift_test,
+    )
     writer = _Writer(Path(inbox), world)
     gaps = _gap_ranges(world) if plant else []
     writer.ad_files(gaps)
@@ -294,6 +305,8 @@ class _Writer:
         self.write("spend_limits", "spend_limits", t["spend_limits"], "plans/spend_limits.yaml")
         self.write("approvals", "approvals", t["approvals"], "plans/approvals.csv")
         self.write("kpi_targets", "kpi_targets", t["kpi_targets"], "plans/kpi_targets.yaml")
+        if "lift_tests" in t:  # a world with a planted holdout (lift_test=True)
+            self.write("lift_tests", "lift_tests", t["lift_tests"], "plans/lift_tests.csv")
 
     # ---- planted file problems -----------------------------------------------------------------------------
     def bad_files(self) -> None:

@@ -381,6 +381,58 @@ def _bursts(rng: np.random.Generator, n: int, channel: str) -> np.ndarray:
     return pattern[:n]
 
 
+DEMAND_REVENUE = 40_000.0  # weekly revenue per sd of the unobserved demand driver (confound > 0)
+HOLDOUT_WEEKS = 4  # the planted holdout on search (lift_test=True) ...
+HOLDOUT_START = 20  # ... starts this many complete weeks before the latest one
+HOLDOUT_CUT = 0.5  # ... and halves search's spend
+HOLDOUT_SE_SHARE = 0.1  # its measured lift has a standard error of 10% of the true lift
+HOLDOUT_COOLDOWN = 8  # the lift is measured over the test weeks and this many weeks after (carry-over)
+
+
+def demand(seed: int, n_weeks: int) -> np.ndarray:
+    """The unobserved demand driver: a standardized AR(1) series (0.85 week to week)."""
+    rng = _rng(seed, 30)
+    z = np.zeros(n_weeks)
+    for t in range(1, n_weeks):
+        z[t] = 0.85 * z[t - 1] + rng.normal(0.0, 1.0)
+    return (z - z.mean()) / z.std()
+
+
+def _holdout_weeks(axis: Axis) -> np.ndarray:
+    start = axis.n_complete - HOLDOUT_START
+    return np.arange(start, start + HOLDOUT_WEEKS)
+
+
+def _plant_holdout(
+    seed: int, axis: Axis, truth: dict[str, Any], spend_w: np.ndarray, held: np.ndarray
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The holdout's ``lift_tests`` row (measured = true + noise) and its truth (true lift over the test weeks).
+
+    Without the test, search would have spent ``spend / (1 - HOLDOUT_CUT)`` in the test weeks; the true lift is
+    the true curves' revenue with the actual spend minus with that spend, over the test weeks and the
+    ``HOLDOUT_COOLDOWN`` weeks after them (the carry-over)."""
+    j = CHANNELS.index("search")
+    cf = spend_w.copy()
+    cf[held, j] = spend_w[held, j] / (1.0 - HOLDOUT_CUT)
+    actual = true_contributions(pd.DataFrame(spend_w, columns=list(CHANNELS)), truth).to_numpy()
+    counter = true_contributions(pd.DataFrame(cf, columns=list(CHANNELS)), truth).to_numpy()
+    lift = float((actual - counter)[held[0] : held[-1] + 1 + HOLDOUT_COOLDOWN].sum())
+    se = HOLDOUT_SE_SHARE * abs(lift)
+    start = axis.mondays[held[0]].date()
+    row = {
+        "channel": "search",
+        "start_date": pd.Timestamp(start),
+        "end_date": pd.Timestamp(start + dt.timedelta(days=7 * HOLDOUT_WEEKS - 1)),
+        "spend_change": float((spend_w - cf)[held, j].sum()),
+        "incremental": lift + float(_rng(seed, 31).normal(0.0, se)),
+        "incremental_se": se,
+        "metric": "revenue",
+        "source": "planted holdout (demo)",
+    }
+    return pd.DataFrame([row]), [{**row, "start_date": start.isoformat(),
+                                  "end_date": row["end_date"].date().isoformat(), "true_incremental": lift}]  # fmt: skip
+
+
 def _daily_channel(seed: int, plan: np.ndarray) -> np.ndarray:
     """Split weekly channel spend into days (days x channels) with a day-of-week profile; weekly sums kept."""
     rng = _rng(seed, 12)
@@ -812,6 +864,8 @@ def simulate(
     weeks: int = 106,
     plant: bool = True,
     hostile_names: bool = False,
+    confound: float = 0.0,
+    lift_test: bool = False,
 ) -> World:
     """Simulate the demo world.
 
@@ -830,6 +884,12 @@ def simulate(
         Plant anomalies (and, in :func:`mktdash.demo.generate`, gaps, bad rows, re-exports, duplicates).
     hostile_names : bool
         Name one campaign ``<script>alert(1)</script>``.
+    confound : float
+        > 0: an unobserved demand driver (:func:`demand`) multiplies search's planned spend by
+        ``exp(confound x z)`` and adds ``DEMAND_REVENUE x z`` to revenue (what fools an MMM); 0 = none.
+    lift_test : bool
+        Plant a holdout on search (:func:`_plant_holdout`): its spend halved for ``HOLDOUT_WEEKS`` weeks, a
+        ``lift_tests`` table with the measured lift, ``truth["lift_tests"]`` with the true one.
 
     Returns
     -------
@@ -848,6 +908,10 @@ def simulate(
     }
     fx = _fx(seed, axis)
     plan = _weekly_plan(seed, axis, money)
+    z = demand(seed, axis.n_weeks) if confound > 0 else np.zeros(axis.n_weeks)
+    plan[:, CHANNELS.index("search")] *= np.exp(confound * z)
+    held = _holdout_weeks(axis) if lift_test else np.array([], dtype=int)
+    plan[held, CHANNELS.index("search")] *= 1.0 - HOLDOUT_CUT
     ad = _ad_days(seed, axis, cat, _daily_channel(seed, plan), fx)
     start_day, _ = _activity(seed, cat, axis)
     base_spend = _weekly_channel_spend(ad, axis.n_weeks)
@@ -859,7 +923,7 @@ def simulate(
     contrib = true_contributions(pd.DataFrame(spend_w, columns=list(CHANNELS)), truth).to_numpy()
     trend, season, t = _baseline(axis, money)
     noise = _rng(seed, 18).normal(0.0, NOISE_SD * money, axis.n_weeks)
-    revenue = np.round(trend + season + contrib.sum(axis=1) + noise, 2)
+    revenue = np.round(trend + season + contrib.sum(axis=1) + noise + DEMAND_REVENUE * money * z, 2)
     clicks_day = np.zeros((axis.n_weeks * 7, len(CHANNELS)))
     np.add.at(clicks_day, (ad.day, ad.channel), ad.clicks)
 
@@ -887,6 +951,11 @@ def simulate(
 
     truth = _truth(seed, scale, axis, truth, weekly, spend_w, contrib, anomalies, money)
     truth.update(plan_truth)
+    if confound > 0:
+        truth["confounding"] = {"channel": "search", "strength": confound, "demand_revenue": DEMAND_REVENUE * money,
+                                "demand": [round(float(v), 6) for v in z]}  # fmt: skip
+    if lift_test:
+        tables["lift_tests"], truth["lift_tests"] = _plant_holdout(seed, axis, truth, spend_w, held)
     truth["pii_probe"] = biz.pii_probe
     truth["hostile_campaign"] = catalog.HOSTILE_NAME if hostile_names else None
     return World(

@@ -46,6 +46,7 @@ MODULE_NAMES: list[str] = [
     "fx_rates",
     "budget_plan",
     "spend_limits",
+    "lift_tests",
     "approvals",
     "kpi_targets",
 ]
