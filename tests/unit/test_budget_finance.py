@@ -74,7 +74,7 @@ def test_moves_are_the_recommendation_largest_first(page) -> None:  # noqa: ANN0
 def test_an_optimizer_probability_per_move_is_shown_when_given() -> None:
     t = pd.DataFrame({"channel": ["search", "social"], "current_weekly_spend": [100.0, 50.0],
                       "recommended_weekly_spend": [80.0, 70.0], "expected_revenue_current": [300.0, 100.0],
-                      "expected_revenue_recommended": [280.0, 150.0], "prob_uplift": [np.nan, 0.93]})  # fmt: skip
+                      "expected_revenue_recommended": [280.0, 150.0], "plan_prob_uplift_positive": [np.nan, 0.93]})  # fmt: skip
     moves = finance.moves(t, threshold=15.0)
     assert [(m["channel"], m["verb"], m["gain"], m["prob"], m["approval"]) for m in moves] == [
         ("search", "Cut", -20.0, None, True),
