@@ -44,7 +44,7 @@ def simulate(
     for j, c in enumerate(curves):
         contrib[c] = contrib_arr[:, j]
     t = np.arange(weeks)
-    doy = (dates.dayofyear.to_numpy() - 1) / 365.25
+    doy = (dates.day_of_year.to_numpy() - 1) / 365.25
     base = 300_000.0 + 300.0 * t + 15_000 * np.sin(2 * np.pi * doy) - 10_000 * np.cos(2 * np.pi * doy)
     frame["trend"] = np.linspace(0.0, 1.0, weeks)
     frame["revenue"] = base + contrib.sum(axis=1).to_numpy() + rng.normal(0, noise_sd, weeks)

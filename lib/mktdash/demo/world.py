@@ -714,7 +714,7 @@ def _baseline(axis: Axis, money: float) -> tuple[np.ndarray, np.ndarray, np.ndar
     """(trend part, seasonality, t) per simulated week; t = fraction of the year at the week's Monday."""
     b = BASELINE
     idx = np.arange(axis.n_weeks)
-    t = np.array([(d.dayofyear - 1) / 365.25 for d in axis.mondays])
+    t = np.array([(d.day_of_year - 1) / 365.25 for d in axis.mondays])
     trend = (b["intercept"] + b["trend_per_week"] * idx) * money
     season = (
         b["sin1"] * np.sin(2 * np.pi * t)
