@@ -25,8 +25,11 @@ import numpy as np
 import pandas as pd
 
 Direction = Literal["higher", "lower", "neutral"]
-# "profit" is not a column: it is revenue - spend, computed by each engine from those two
-DERIVED: dict[str, tuple[str, str]] = {"profit": ("revenue", "spend")}
+# numerators that are not columns: the sum of the first columns minus the last, computed by each engine
+DERIVED: dict[str, tuple[str, ...]] = {
+    "profit": ("revenue", "spend"),  # ROI: platform-claimed revenue - spend
+    "marketing_profit": ("revenue", "won_amount", "spend"),  # marketing ROI: + won CRM amount
+}
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,17 @@ METRICS: dict[str, Metric] = {
             tier="strategic",
             description="(revenue - spend) / spend",
         ),
+        _m(
+            "marketing_roi",
+            "Marketing ROI",
+            "marketing_profit",
+            "spend",
+            unit="ratio",
+            format="{:.1%}",
+            tier="strategic",
+            source="crm_deals",
+            description="(platform revenue + won CRM amount - spend) / spend",
+        ),
         # CRM / finance (measures built by mktdash.crossdomain)
         _m("leads", "Leads", "leads", unit="count", source="crm_contacts"),
         _m(
@@ -244,8 +258,8 @@ def _ratios(
         if not m.is_ratio or m.denominator not in cols:
             continue
         if m.numerator in DERIVED and set(DERIVED[m.numerator]) <= cols:
-            a, b = DERIVED[m.numerator]
-            num = column(a) - column(b)
+            *plus, minus = DERIVED[m.numerator]
+            num = sum((column(c) for c in plus[1:]), column(plus[0])) - column(minus)
         elif m.numerator in cols:
             num = column(m.numerator)
         else:
