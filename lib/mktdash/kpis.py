@@ -215,17 +215,14 @@ def last_day(wh: Any, table: str = "ad_daily") -> dt.date | None:
     return None if pd.isna(v) else pd.Timestamp(v).date()
 
 
-def resolve_week(wh: Any, week: str = "latest") -> str:
+def resolve_week(wh: Any, week: str = "latest", today: dt.date | None = None) -> str:
     """``"latest"`` -> the latest complete ISO week of ``ad_daily`` (without ad data: of the first other
-    dated source with rows, in :data:`mktdash.weeks.REPORT_WEEK_SOURCES` order; with none, the latest
-    complete calendar week, as :func:`mktdash.pipeline.resolve_week`); an ISO week is validated and returned."""
+    dated source with rows, in :data:`mktdash.weeks.REPORT_WEEK_SOURCES` order), never later than the
+    calendar's (:func:`mktdash.weeks.report_week`, the one rule); an ISO week is validated and returned."""
     if week and week != "latest":
-        weeks.parse(week)
-        return week
+        return weeks.report_week(week, None)
     d = next((d for t in weeks.REPORT_WEEK_SOURCES if (d := last_day(wh, t)) is not None), None)
-    if d is None:  # nothing dated loaded (plans only, or nothing at all): the latest complete calendar week
-        d = dt.date.today() - dt.timedelta(days=1)
-    return weeks.latest_complete(d)
+    return weeks.report_week(week, d, today)
 
 
 # ---- comparisons ------------------------------------------------------------------------------------------
