@@ -187,9 +187,14 @@ def _robust_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.Data
 
 
 def _log_z(
-    cur: pd.DataFrame, base: pd.DataFrame, log_parts: Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]]
-) -> tuple[pd.Series, pd.Series]:
-    """z of each entity's log value this week (``cur``) vs the median of its baseline weeks, and its tau^2.
+    cur: pd.DataFrame,
+    base: pd.DataFrame,
+    log_parts: Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]],
+    metric: str,
+    test: str,
+) -> pd.DataFrame:
+    """z and p of each entity's log value this week (``cur``) vs the median of its baseline weeks (columns
+    metric, z, p_value, test; ``test`` names the test, its ``{sd}`` the extra week-to-week sd).
 
     ``log_parts`` gives the log value and its count variance per row. Variance of z: the week's count
     variance + tau^2 + the baseline median's own uncertainty ``(pi/2) (var + tau^2) / k``; tau^2 per entity
@@ -213,7 +218,9 @@ def _log_z(
     c, yc, vc = c[fin], yc[fin], vc[fin]
     t2 = tau2.reindex(c.index)
     se = np.sqrt(vc + t2 + (vb.reindex(c.index) + t2) * math.pi / (2 * kk.reindex(c.index)))
-    return (yc - m.reindex(c.index)) / se, t2
+    z = (yc - m.reindex(c.index)) / se
+    tests = [test.format(sd=f"{np.sqrt(v):.0%}") for v in t2]
+    return pd.DataFrame({"metric": metric, "z": z, "p_value": 2 * norm_sf(np.abs(z)), "test": tests})
 
 
 def _ratio_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -233,19 +240,10 @@ def _ratio_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.DataF
             y = np.log(d[num].astype(float)) - np.log(d[den].astype(float))
         return y, 1 / (d["conversions"].clip(lower=0) + 0.5)
 
-    z, t2 = _log_z(cur, base, log_of)
-    return pd.DataFrame(
-        {
-            "metric": metric,
-            "z": z,
-            "p_value": 2 * norm_sf(np.abs(z)),
-            "test": [
-                f"robust z of log {metric.upper()} (median baseline, conversion-count noise "
-                f"+{np.sqrt(v):.0%} week-to-week sd)"
-                for v in t2
-            ],
-        }
+    test = (
+        f"robust z of log {metric.upper()} (median baseline, conversion-count noise +{{sd}} week-to-week sd)"
     )
+    return _log_z(cur, base, log_of, metric, test)
 
 
 def _with_parent(w: pd.DataFrame, parent: str | None) -> pd.DataFrame:
@@ -275,19 +273,12 @@ def _adjusted_rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: 
         return y, v
 
     c = cur[(cur[n] > 0) & (cur[f"{n}_par"] > 0)]
-    z, t2 = _log_z(c, base[(base[n] > 0) & (base[f"{n}_par"] > 0)], log_parts)
-    return pd.DataFrame(
-        {
-            "metric": metric,
-            "z": z,
-            "p_value": 2 * norm_sf(np.abs(z)),
-            "test": [
-                f"two-proportion z-test relative to the rest of its parent (difference in "
-                f"differences, +{np.sqrt(v):.0%} week-to-week sd)"
-                for v in t2
-            ],
-        }
+    b = base[(base[n] > 0) & (base[f"{n}_par"] > 0)]
+    test = (
+        "two-proportion z-test relative to the rest of its parent "
+        "(difference in differences, +{sd} week-to-week sd)"
     )
+    return _log_z(c, b, log_parts, metric, test)
 
 
 def _adjust(raw: pd.DataFrame, adj: pd.DataFrame) -> pd.DataFrame:
