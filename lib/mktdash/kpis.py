@@ -82,12 +82,10 @@ def add_ratios_frame(df: pd.DataFrame, metrics: Sequence[str] = AD_METRICS) -> p
 
 
 def _measures(t: ibis.Table) -> dict[str, ibis.Value]:
+    """The sums of :data:`mktdash.metrics.MEASURES` (impressions and clicks as integers)."""
     return {
-        "impressions": t.impressions.sum().cast("int64"),
-        "clicks": t.clicks.sum().cast("int64"),
-        "spend": t.spend_reporting.sum().cast("float64"),
-        "conversions": t.conversions.sum().cast("float64"),
-        "revenue": t.conversions_value_reporting.sum().cast("float64"),
+        name: t[col].sum().cast("int64" if name in ("impressions", "clicks") else "float64")
+        for name, (_, col) in MEASURES.items()
     }
 
 
@@ -133,18 +131,11 @@ def weekly(
     return add_ratios(agg, metrics).order_by(keys)
 
 
-def daily(
-    table: Any,
-    by: Sequence[str] = ("channel",),
-    *,
-    first: str | None = None,
-    last: str | None = None,
-    metrics: Sequence[str] = AD_METRICS,
-) -> ibis.Table:
-    """Daily measures and ratios grouped by ``date_day`` + ``by`` (an Ibis expression)."""
-    t = _where_weeks(_table(table), first, last)
+def daily(table: Any, by: Sequence[str] = ("channel",), **period: Any) -> ibis.Table:
+    """Daily measures and ratios grouped by ``date_day`` + ``by`` (an Ibis expression); ``period``: the
+    keywords ``first``, ``last`` and ``metrics`` of :func:`totals`."""
     keys = ["date_day", *by]
-    return add_ratios(t.group_by(keys).aggregate(**_measures(t)), metrics).order_by(keys)
+    return totals(table, keys, **period).order_by(keys)
 
 
 def totals(
