@@ -279,11 +279,13 @@ class DashboardData:
         return sorted(ws, reverse=True)
 
     def default_week(self, week: str = "latest") -> str:
+        """``week`` (validated), else the published week, else the newest week on offer; with nothing on
+        offer, the calendar's latest complete week (:func:`mktdash.weeks.report_week` without data)."""
         if week and week != "latest":
-            return week
+            return weeks.report_week(week, None)
         if self.published and self.published.week in self.weeks():
             return self.published.week
-        return self.weeks()[0] if self.weeks() else weeks.of(pd.Timestamp.today().date())
+        return self.weeks()[0] if self.weeks() else weeks.report_week(None, None)
 
     def channels(self) -> list[str]:
         order = {c: i for i, c in enumerate(charts.CHANNEL_ORDER)}
