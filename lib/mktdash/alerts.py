@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +46,13 @@ import numpy as np
 import pandas as pd
 
 from mktdash import kpis, missing, narrative, weeks
+from mktdash.metrics import METRICS, fmt
 from mktdash.significance import CHI2_1_MEDIAN, bh_adjust, norm_sf, t_sf
 
-RATE_TESTS = {"ctr": ("clicks", "impressions"), "cvr": ("conversions", "clicks")}
+# metric -> (numerator, denominator) of mktdash.metrics: two-proportion rate tests and log-scale ratio tests
+RATE_TESTS = {m: (METRICS[m].numerator, METRICS[m].denominator) for m in ("ctr", "cvr")}
 ROBUST_TESTS = ("spend", "cpa", "roas")
-RATIO_TESTS = {"cpa": ("spend", "conversions"), "roas": ("revenue", "spend")}  # log-scale count-noise tests
+RATIO_TESTS = {m: (METRICS[m].numerator, METRICS[m].denominator) for m in ("cpa", "roas")}
 DEFAULT_LEVELS = ("channel", "platform", "campaign")
 # parent-adjusted (difference-in-differences) tests: level -> parent column (None: all other entities)
 # (rates only: campaign CTR/CVR move with their channel; the CPA/ROAS of channels and campaigns do not share
@@ -87,7 +89,7 @@ CONSEQUENCES = {
 
 
 def _kind(metric: str, direction: str) -> str:
-    d = kpis.METRICS[metric].direction
+    d = METRICS[metric].direction
     if d == "neutral":
         return "problem"  # unexpected spend moves need a look either way (pacing, delivery)
     good = (d == "higher") == (direction == "up")
@@ -157,10 +159,7 @@ def _robust_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.Data
         .dropna(subset=[metric, "median"])
     )
     df = df[df["k"] >= 3]
-    if metric in (
-        "cpa",
-        "roas",
-    ):  # a ratio over few conversions is noisy (~1/sqrt(conversions)) whatever the MAD
+    if metric in RATIO_TESTS:  # a ratio over few conversions is noisy (~1/sqrt(conversions)) whatever the MAD
         count_sd = df["median"].abs() / np.sqrt(df["conversions"].clip(lower=1.0))
         df["floor"] = np.maximum(df["floor"], count_sd)
     scale = np.maximum(df["own"], df["floor"])
@@ -187,6 +186,43 @@ def _robust_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.Data
     )
 
 
+def _log_z(
+    cur: pd.DataFrame,
+    base: pd.DataFrame,
+    log_parts: Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]],
+    metric: str,
+    test: str,
+) -> pd.DataFrame:
+    """z and p of each entity's log value this week (``cur``) vs the median of its baseline weeks (columns
+    metric, z, p_value, test; ``test`` names the test, its ``{sd}`` the extra week-to-week sd).
+
+    ``log_parts`` gives the log value and its count variance per row. Variance of z: the week's count
+    variance + tau^2 + the baseline median's own uncertainty ``(pi/2) (var + tau^2) / k``; tau^2 per entity
+    from the median squared deviation of the baseline weeks minus their median count variance, floored by the
+    level's median tau^2. Entities with fewer than 3 baseline weeks or a non-finite log are left out.
+    """
+    b = base.copy()
+    b["y"], b["v"] = log_parts(b)
+    b = b[np.isfinite(b["y"])]
+    g = b.groupby("entity")
+    m = g["y"].median()
+    dev2 = ((b["y"] - b["entity"].map(m)) ** 2).groupby(b["entity"]).median() / CHI2_1_MEDIAN
+    vb = g["v"].median()
+    kk = g.size()
+    ok = kk[kk >= 3].index
+    tau2_e = (dev2 - vb).clip(lower=0).reindex(ok)
+    tau2 = np.maximum(tau2_e, float(tau2_e.median()) if len(tau2_e) else 0.0)
+    c = cur[cur.index.isin(ok)]
+    yc, vc = log_parts(c)
+    fin = np.isfinite(yc)
+    c, yc, vc = c[fin], yc[fin], vc[fin]
+    t2 = tau2.reindex(c.index)
+    se = np.sqrt(vc + t2 + (vb.reindex(c.index) + t2) * math.pi / (2 * kk.reindex(c.index)))
+    z = (yc - m.reindex(c.index)) / se
+    tests = [test.format(sd=f"{np.sqrt(v):.0%}") for v in t2]
+    return pd.DataFrame({"metric": metric, "z": z, "p_value": 2 * norm_sf(np.abs(z)), "test": tests})
+
+
 def _ratio_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.DataFrame:
     """CPA/ROAS: robust z on the log scale vs the median of the baseline weeks, with a count-noise model.
 
@@ -204,36 +240,10 @@ def _ratio_tests(cur: pd.DataFrame, base: pd.DataFrame, metric: str) -> pd.DataF
             y = np.log(d[num].astype(float)) - np.log(d[den].astype(float))
         return y, 1 / (d["conversions"].clip(lower=0) + 0.5)
 
-    b = base.copy()
-    b["y"], b["v"] = log_of(b)
-    b = b[np.isfinite(b["y"])]
-    g = b.groupby("entity")
-    m = g["y"].median()
-    dev2 = ((b["y"] - b["entity"].map(m)) ** 2).groupby(b["entity"]).median() / CHI2_1_MEDIAN
-    vb = g["v"].median()
-    kk = g.size()
-    ok = kk[kk >= 3].index
-    tau2_e = (dev2 - vb).clip(lower=0).reindex(ok)
-    tau2 = np.maximum(tau2_e, float(tau2_e.median()) if len(tau2_e) else 0.0)
-    c = cur[cur.index.isin(ok)]
-    yc, vc = log_of(c)
-    fin = np.isfinite(yc)
-    c, yc, vc = c[fin], yc[fin], vc[fin]
-    t2 = tau2.reindex(c.index)
-    se = np.sqrt(vc + t2 + (vb.reindex(c.index) + t2) * math.pi / (2 * kk.reindex(c.index)))
-    z = (yc - m.reindex(c.index)) / se
-    return pd.DataFrame(
-        {
-            "metric": metric,
-            "z": z,
-            "p_value": 2 * norm_sf(np.abs(z)),
-            "test": [
-                f"robust z of log {metric.upper()} (median baseline, conversion-count noise "
-                f"+{np.sqrt(v):.0%} week-to-week sd)"
-                for v in t2
-            ],
-        }
+    test = (
+        f"robust z of log {metric.upper()} (median baseline, conversion-count noise +{{sd}} week-to-week sd)"
     )
+    return _log_z(cur, base, log_of, metric, test)
 
 
 def _with_parent(w: pd.DataFrame, parent: str | None) -> pd.DataFrame:
@@ -263,35 +273,12 @@ def _adjusted_rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: 
         return y, v
 
     c = cur[(cur[n] > 0) & (cur[f"{n}_par"] > 0)]
-    b = base[(base[n] > 0) & (base[f"{n}_par"] > 0)].copy()
-    b["y"], b["v"] = log_parts(b)
-    g = b.groupby("entity")
-    m = g["y"].median()
-    dev2 = ((b["y"] - b["entity"].map(m)) ** 2).groupby(b["entity"]).median() / CHI2_1_MEDIAN
-    vb = g["v"].median()
-    tau2_e = (dev2 - vb).clip(lower=0)
-    kk = g.size()
-    ok = kk[kk >= 3].index
-    tau2_e = tau2_e.reindex(ok)
-    tau2 = np.maximum(tau2_e, float(tau2_e.median()) if len(tau2_e) else 0.0)
-    c = c[c.index.isin(ok)]
-    yc, vc = log_parts(c)
-    kc = kk.reindex(c.index)
-    t2 = tau2.reindex(c.index)
-    se = np.sqrt(vc + t2 + (vb.reindex(c.index) + t2) * math.pi / (2 * kc))
-    z = (yc - m.reindex(c.index)) / se
-    return pd.DataFrame(
-        {
-            "metric": metric,
-            "z": z,
-            "p_value": 2 * norm_sf(np.abs(z)),
-            "test": [
-                f"two-proportion z-test relative to the rest of its parent (difference in "
-                f"differences, +{np.sqrt(v):.0%} week-to-week sd)"
-                for v in t2
-            ],
-        }
+    b = base[(base[n] > 0) & (base[f"{n}_par"] > 0)]
+    test = (
+        "two-proportion z-test relative to the rest of its parent "
+        "(difference in differences, +{sd} week-to-week sd)"
     )
+    return _log_z(c, b, log_parts, metric, test)
 
 
 def _adjust(raw: pd.DataFrame, adj: pd.DataFrame) -> pd.DataFrame:
@@ -308,12 +295,12 @@ def _adjust(raw: pd.DataFrame, adj: pd.DataFrame) -> pd.DataFrame:
 
 
 def _text(r: pd.Series, currency: str, baseline_weeks: int) -> str:
-    m = kpis.METRICS[r["metric"]]
+    m = METRICS[r["metric"]]
     what = f"{r['level']} {r['entity']}" if r["level"] != "total" else "total"
     arrow = "up" if r["direction"] == "up" else "down"
     return (
         f"{what}: {m.label} {arrow} {abs(r['size']):.0%} in {r['week']} "
-        f"({kpis.fmt(r['value'], r['metric'])} vs {kpis.fmt(r['baseline'], r['metric'])} over the "
+        f"({fmt(r['value'], r['metric'])} vs {fmt(r['baseline'], r['metric'])} over the "
         f"{baseline_weeks} weeks before; {r['test']}, z = {r['z']:.1f}, p = {r['p_value']:.2g}, "
         f"BH q = {r['q_value']:.2g}); {r['kind']}, about {currency} {r['impact']:,.0f} at stake"
     )

@@ -22,7 +22,6 @@ vectorised pandas/numpy lines with known-answer tests.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import combinations
 from math import factorial
 from typing import Any
 
@@ -222,8 +221,3 @@ def side_by_side(credits: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat([conv, rev], axis=1)[cols].reset_index()
     out.columns.name = None
     return out
-
-
-def all_subsets(items: Sequence[str]) -> list[tuple[str, ...]]:
-    """Every subset of ``items`` (used by tests for brute-force checks)."""
-    return [s for r in range(len(items) + 1) for s in combinations(items, r)]

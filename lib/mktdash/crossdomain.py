@@ -20,10 +20,9 @@ import datetime as dt
 from typing import Any
 
 import ibis
-import numpy as np
 import pandas as pd
 
-from mktdash import kpis, missing
+from mktdash import kpis, metrics, missing
 
 PAID = ("search", "social", "display", "video", "shopping")
 LEAD_COLUMNS = ["channel", "leads", "mean_lead_score", "high_quality", "high_quality_share"]
@@ -48,10 +47,6 @@ def _period(t: ibis.Table, col: str, start: dt.date | None, end: dt.date | None)
     return t
 
 
-def _div(a: pd.Series, b: pd.Series) -> pd.Series:
-    return a.astype(float) / b.astype(float).replace(0, np.nan)
-
-
 def lead_quality(wh: Any, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
     """Leads and lead score by channel (contacts created in the period)."""
     if notice := missing.notice(wh, "leads and lead quality by channel", "crm_contacts"):
@@ -64,7 +59,7 @@ def lead_quality(wh: Any, start: dt.date | None = None, end: dt.date | None = No
         high_quality=(c.lead_score >= 50).cast("int64").sum(),
     )
     df = wh.df(q)
-    df["high_quality_share"] = _div(df["high_quality"], df["leads"])
+    df["high_quality_share"] = metrics.divide(df["high_quality"].astype(float), df["leads"])
     return df.sort_values("leads", ascending=False).reset_index(drop=True)
 
 
@@ -120,8 +115,7 @@ def funnel(wh: Any, start: dt.date | None = None, end: dt.date | None = None) ->
     out["pipeline_influenced"] = infl
     leads = pd.DataFrame(lead_quality(wh, start, end)).set_index("channel")
     out = out.join(leads[["leads", "mean_lead_score"]], how="outer")
-    out["lead_to_opp"] = _div(out["opportunities"], out["leads"])
-    out["opp_to_win"] = _div(out["won_deals"], out["closed_deals"])
+    out = metrics.ratio_frame(out, ["lead_to_opp", "opp_to_win"])
     out = out.fillna(
         {
             "opportunities": 0,
@@ -175,7 +169,7 @@ def customer_health(wh: Any, end: dt.date | None = None) -> pd.DataFrame:
             "mrr": h[~h["churned"]].groupby("acquisition_channel")["mrr"].sum(),
         }
     )
-    out["churn_rate"] = _div(out["churned"], out["customers"])
+    out["churn_rate"] = metrics.divide(out["churned"].astype(float), out["customers"])
     out["retention"] = 1 - out["churn_rate"]
     return out.fillna({"mrr": 0.0}).reset_index().sort_values("customers", ascending=False, ignore_index=True)
 
@@ -228,9 +222,9 @@ def finance(wh: Any, start: dt.date, end: dt.date) -> pd.DataFrame:
     )
     out = ads.join(wg, how="left").fillna(0.0)
     out.loc["total"] = out.sum()
-    out["roi"] = _div(out["revenue"] + out["won_amount"] - out["spend"], out["spend"])
-    out["cac"] = _div(out["spend"], out["new_customers"])
-    out["payback_months"] = _div(out["spend"], out["new_mrr"])
+    out = metrics.ratio_frame(out, ["marketing_roi", "cac", "payback_months"]).rename(
+        columns={"marketing_roi": "roi"}
+    )
     out = out.rename_axis("channel").reset_index()
     return missing.annotate(
         out, missing.notice(wh, "won amount, new customers and CAC by channel", "crm_deals")

@@ -14,9 +14,9 @@ as a "not available" note rather than failing, so a partial run still shows what
 (papermill with ``run_dir``) the run publishes only after its last notebook, so notebook 30 reads the
 warehouse that run just loaded (read-only; the snapshot when it cannot be opened).
 
-The KPI arithmetic here (sums and ratios of the weekly aggregate) is written by hand on purpose: it is a
-handful of ratios over an in-memory frame of a few thousand rows, which keeps a filter change well under the
-1 s target; ``mktdash.kpis`` computes the same definitions on the warehouse for notebook 10.
+The KPI arithmetic here (sums and ratios of the weekly aggregate) runs in pandas over an in-memory frame of a
+few thousand rows, which keeps a filter change well under the 1 s target; the ratios, labels and directions
+are those of :mod:`mktdash.metrics`, which ``mktdash.kpis`` computes on the warehouse for notebook 10.
 
 All text that comes from data (campaign, channel, platform names, alert texts) is escaped with
 :func:`html.escape` before it goes into HTML.
@@ -43,39 +43,19 @@ from matplotlib.figure import Figure
 
 from mktdash import archive, charts, missing, narrative, paths, tables, users, weeks
 from mktdash import publish as pub
+from mktdash.metrics import MEASURES, METRICS, ratio_frame, ratio_values
 
 ALL = "all"
 OK_STATUS = {"ok", "success", "succeeded", "done", "complete", "completed"}
 
-# (key, label, kind, higher_is_better); kind: money, count, ratio (x), pct
-TIERS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
-    (
-        "Strategic",
-        [
-            ("revenue", "Revenue", "money", True),
-            ("spend", "Spend", "money", True),
-            ("roas", "ROAS", "ratio", True),
-        ],
-    ),
-    (
-        "Tactical",
-        [
-            ("conversions", "Conversions", "count", True),
-            ("cpa", "Cost per acquisition", "money", False),
-            ("cvr", "Conversion rate", "pct", True),
-        ],
-    ),
-    (
-        "Operational",
-        [
-            ("impressions", "Impressions", "count", True),
-            ("clicks", "Clicks", "count", True),
-            ("ctr", "Click-through rate", "pct", True),
-            ("cpc", "Cost per click", "money", False),
-        ],
-    ),
+# metric names per tier of tiles; labels, display kind and direction come from mktdash.metrics
+TIERS: list[tuple[str, list[str]]] = [
+    ("Strategic", ["revenue", "spend", "roas"]),
+    ("Tactical", ["conversions", "cpa", "cvr"]),
+    ("Operational", ["impressions", "clicks", "ctr", "cpc"]),
 ]
-SUMS = ["impressions", "clicks", "spend", "conversions", "revenue"]
+SUMS = list(MEASURES)
+RATIOS = ["ctr", "cvr", "cpc", "cpa", "roas"]
 
 CSS = """
 <style>
@@ -198,20 +178,7 @@ def kpis(df: pd.DataFrame) -> dict[str, float | None]:
     ...                    "revenue": [400.0]}))["roas"]
     4.0
     """
-    s = {k: float(df[k].sum()) if k in df else 0.0 for k in SUMS}
-
-    def ratio(a: float, b: float) -> float | None:
-        return a / b if b else None
-
-    s_out: dict[str, float | None] = dict(s)
-    s_out.update(
-        ctr=ratio(s["clicks"], s["impressions"]),
-        cvr=ratio(s["conversions"], s["clicks"]),
-        cpc=ratio(s["spend"], s["clicks"]),
-        cpa=ratio(s["spend"], s["conversions"]),
-        roas=ratio(s["revenue"], s["spend"]),
-    )
-    return s_out
+    return ratio_values({k: float(df[k].sum()) if k in df else 0.0 for k in SUMS}, RATIOS)
 
 
 def _movers(scoped: pd.DataFrame, week: str, prev: str) -> pd.DataFrame:
@@ -235,13 +202,8 @@ def _movers(scoped: pd.DataFrame, week: str, prev: str) -> pd.DataFrame:
 
 def _table_by(df: pd.DataFrame, key: str) -> pd.DataFrame:
     if df.empty:
-        return pd.DataFrame(columns=[key, *SUMS, "ctr", "cvr", "cpc", "cpa", "roas"])
-    g = df.groupby(key, dropna=False)[SUMS].sum().reset_index()
-    g["ctr"] = g["clicks"] / g["impressions"].where(g["impressions"] != 0)
-    g["cvr"] = g["conversions"] / g["clicks"].where(g["clicks"] != 0)
-    g["cpc"] = g["spend"] / g["clicks"].where(g["clicks"] != 0)
-    g["cpa"] = g["spend"] / g["conversions"].where(g["conversions"] != 0)
-    g["roas"] = g["revenue"] / g["spend"].where(g["spend"] != 0)
+        return pd.DataFrame(columns=[key, *SUMS, *RATIOS])
+    g = ratio_frame(df.groupby(key, dropna=False)[SUMS].sum().reset_index(), RATIOS)
     return g.sort_values("spend", ascending=False).reset_index(drop=True)
 
 
@@ -317,11 +279,13 @@ class DashboardData:
         return sorted(ws, reverse=True)
 
     def default_week(self, week: str = "latest") -> str:
+        """``week`` (validated), else the published week, else the newest week on offer; with nothing on
+        offer, the calendar's latest complete week (:func:`mktdash.weeks.report_week` without data)."""
         if week and week != "latest":
-            return week
+            return weeks.report_week(week, None)
         if self.published and self.published.week in self.weeks():
             return self.published.week
-        return self.weeks()[0] if self.weeks() else weeks.of(pd.Timestamp.today().date())
+        return self.weeks()[0] if self.weeks() else weeks.report_week(None, None)
 
     def channels(self) -> list[str]:
         order = {c: i for i, c in enumerate(charts.CHANNEL_ORDER)}
@@ -550,7 +514,7 @@ def fmt(v: float | None, kind: str, currency: str = "USD") -> str:
     if kind == "money":
         sym = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
         return f"{sym}{charts.compact(v)}" if sym else f"{charts.compact(v)} {currency}"
-    if kind == "pct":
+    if kind in ("pct", "percent"):
         return f"{v * 100:.2f}%"
     if kind == "ratio":
         return f"{v:.2f}x"
@@ -591,7 +555,9 @@ def _img(chart: Chart, cls: str) -> str:
     return f'<img class="mk-chart {cls}" src="data:image/svg+xml;base64,{b64}" alt="{alt}" title="{alt}">'
 
 
-def _tile(key: str, label: str, kind: str, good_up: bool, t: dict[str, float | None], cur: str) -> str:
+def _tile(key: str, t: dict[str, float | None], cur: str) -> str:
+    m = METRICS[key]
+    label, kind, good_up = m.long_label, m.kind, m.higher_is_better
     v, p, target = t.get("value"), t.get("prev"), t.get("target")
     if v is not None and p:
         ch = (v - p) / abs(p)
@@ -640,13 +606,8 @@ def _table(
 
 
 PERF_COLS = [
-    ("spend", "Spend", "money"),
-    ("revenue", "Revenue", "money"),
-    ("roas", "ROAS", "ratio"),
-    ("conversions", "Conv.", "count"),
-    ("cpa", "CPA", "money"),
-    ("ctr", "CTR", "pct"),
-    ("cpc", "CPC", "money"),
+    (m, METRICS[m].label, METRICS[m].kind)
+    for m in ("spend", "revenue", "roas", "conversions", "cpa", "ctr", "cpc")
 ]
 
 
@@ -726,7 +687,7 @@ def render(v: View, *, title: str = "Executive summary") -> str:
         '<div class="mk-tiers">'
         + "".join(
             f'<section><h3>{_esc(tier)}</h3><div class="mk-tiles mk-tier-{tier.lower()}">'
-            + "".join(_tile(k, lbl, kind, up, v.tiles[k], cur) for k, lbl, kind, up in items)
+            + "".join(_tile(k, v.tiles[k], cur) for k in items)
             + "</div></section>"
             for tier, items in TIERS
         )

@@ -1,4 +1,4 @@
-"""KPI library: every metric defined once, and weekly/daily aggregation as Ibis expressions.
+"""KPI library: weekly/daily aggregation of the metrics of :mod:`mktdash.metrics` as Ibis expressions.
 
 A metric is either a *measure* (an additive sum of a warehouse column) or a *ratio* of two measures.
 Ratios are always computed from summed numerators and denominators (never averaged across rows or weeks),
@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import ibis
 import ibis.backends.duckdb  # noqa: F401  (with the notebooks' imports, so a preheated kernel has it: ~0.2 s)
@@ -28,187 +27,13 @@ import numpy as np
 import pandas as pd
 
 from mktdash import missing, rollup, weeks
+from mktdash.metrics import MEASURES, METRICS, divide, fmt, ratio_expr, ratio_frame
+from mktdash.metrics import Metric as Metric  # kept for callers of kpis.Metric (defined in mktdash.metrics)
 
-Direction = Literal["higher", "lower", "neutral"]
-
-
-@dataclass(frozen=True)
-class Metric:
-    """One KPI: a measure (``denominator`` empty) or ``scale * numerator / denominator``."""
-
-    name: str
-    label: str
-    numerator: str
-    denominator: str = ""
-    unit: str = ""  # "count", "money", "ratio", "days", "months"
-    direction: Direction = "higher"
-    format: str = "{:,.0f}"
-    scale: float = 1.0
-    tier: Literal["strategic", "tactical", "operational"] = "tactical"
-    source: str = "ad_daily"
-    description: str = ""
-
-    @property
-    def is_ratio(self) -> bool:
-        return bool(self.denominator)
-
-
-def _m(*args: Any, **kw: Any) -> Metric:
-    return Metric(*args, **kw)
-
-
-# measures: name -> (table, column) summed
-MEASURES: dict[str, tuple[str, str]] = {
-    "impressions": ("ad_daily", "impressions"),
-    "clicks": ("ad_daily", "clicks"),
-    "spend": ("ad_daily", "spend_reporting"),
-    "conversions": ("ad_daily", "conversions"),
-    "revenue": ("ad_daily", "conversions_value_reporting"),  # what the ad platforms claim
-}
-
-METRICS: dict[str, Metric] = {
-    m.name: m
-    for m in [
-        _m("impressions", "Impressions", "impressions", unit="count", tier="operational"),
-        _m("clicks", "Clicks", "clicks", unit="count", tier="operational"),
-        _m("spend", "Spend", "spend", unit="money", direction="neutral", format="{:,.0f}", tier="strategic"),
-        _m("conversions", "Conversions", "conversions", unit="count", format="{:,.1f}"),
-        _m(
-            "revenue",
-            "Revenue",
-            "revenue",
-            unit="money",
-            tier="strategic",
-            description="conversion value claimed by the ad platforms, reporting currency",
-        ),
-        _m("ctr", "CTR", "clicks", "impressions", unit="ratio", format="{:.2%}"),
-        _m("cvr", "CVR", "conversions", "clicks", unit="ratio", format="{:.2%}"),
-        _m("cpc", "CPC", "spend", "clicks", unit="money", direction="lower", format="{:,.2f}"),
-        _m(
-            "cpm",
-            "CPM",
-            "spend",
-            "impressions",
-            unit="money",
-            direction="lower",
-            format="{:,.2f}",
-            scale=1000.0,
-        ),
-        _m("cpa", "CPA", "spend", "conversions", unit="money", direction="lower", format="{:,.2f}"),
-        _m("roas", "ROAS", "revenue", "spend", unit="ratio", format="{:,.2f}x", tier="strategic"),
-        _m(
-            "roi",
-            "ROI",
-            "profit",
-            "spend",
-            unit="ratio",
-            format="{:.1%}",
-            tier="strategic",
-            description="(revenue - spend) / spend",
-        ),
-        # CRM / finance (measures built by mktdash.crossdomain)
-        _m("leads", "Leads", "leads", unit="count", source="crm_contacts"),
-        _m(
-            "cost_per_lead",
-            "Cost per lead",
-            "spend",
-            "leads",
-            unit="money",
-            direction="lower",
-            format="{:,.2f}",
-            source="crm_contacts",
-        ),
-        _m(
-            "lead_to_opp",
-            "Lead → opportunity",
-            "opportunities",
-            "leads",
-            unit="ratio",
-            format="{:.1%}",
-            source="crm_deals",
-        ),
-        _m(
-            "opp_to_win",
-            "Opportunity → win",
-            "won_deals",
-            "closed_deals",
-            unit="ratio",
-            format="{:.1%}",
-            source="crm_deals",
-        ),
-        _m(
-            "pipeline_value",
-            "Pipeline value",
-            "pipeline_value",
-            unit="money",
-            tier="strategic",
-            source="crm_deals",
-            description="amount of deals created in the period (open or won)",
-        ),
-        _m(
-            "sales_cycle_days",
-            "Sales-cycle length",
-            "cycle_days",
-            "won_deals",
-            unit="days",
-            direction="lower",
-            format="{:,.1f}",
-            source="crm_deals",
-        ),
-        _m(
-            "cac",
-            "CAC",
-            "spend",
-            "new_customers",
-            unit="money",
-            direction="lower",
-            format="{:,.0f}",
-            tier="strategic",
-            source="crm_deals",
-        ),
-        _m(
-            "payback_months",
-            "CAC payback",
-            "spend",
-            "new_mrr",
-            unit="months",
-            direction="lower",
-            format="{:,.1f}",
-            tier="strategic",
-            source="customer_health",
-            description="marketing spend / monthly recurring revenue it acquired",
-        ),
-    ]
-}
-
-AD_METRICS = [
-    "impressions",
-    "clicks",
-    "spend",
-    "conversions",
-    "revenue",
-    "ctr",
-    "cvr",
-    "cpc",
-    "cpm",
-    "cpa",
-    "roas",
-    "roi",
-]
-CHANNEL_WEEKLY_COLUMNS = [
-    "week",
-    "channel",
-    "impressions",
-    "clicks",
-    "spend",
-    "conversions",
-    "revenue",
-    "ctr",
-    "cvr",
-    "cpc",
-    "cpa",
-    "roas",
-]
+AD_METRICS = ["impressions", "clicks", "spend", "conversions", "revenue"]
+AD_METRICS += ["ctr", "cvr", "cpc", "cpm", "cpa", "roas", "roi"]
+# the docs/contracts.md kpi_channel_weekly.csv columns: the ad metrics but CPM and ROI
+CHANNEL_WEEKLY_COLUMNS = ["week", "channel", *(m for m in AD_METRICS if m not in ("cpm", "roi"))]
 LEVELS = {  # hierarchy: level -> grouping columns of ad_daily
     "total": [],
     "channel": ["channel"],
@@ -227,13 +52,6 @@ ENTITY_COLUMN = {
     "audience": "audience",
     "creative": "creative",
 }
-
-
-def fmt(value: float | None, metric: str) -> str:
-    """Display a value with its metric's format ('' for missing)."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)) or pd.isna(value):
-        return ""
-    return METRICS[metric].format.format(value)
 
 
 # ---- Ibis building blocks ---------------------------------------------------------------------------------
@@ -255,49 +73,19 @@ def _table(wh_or_table: Any, name: str = "ad_daily") -> ibis.Table:
 
 def add_ratios(expr: ibis.Table, metrics: Sequence[str] = AD_METRICS) -> ibis.Table:
     """Add the ratio metrics whose numerator and denominator columns ``expr`` has (null when den = 0)."""
-    cols = set(expr.columns)
-    new = {}
-    for name in metrics:
-        m = METRICS[name]
-        if not m.is_ratio or name in cols:
-            continue
-        if m.numerator == "profit" and {"revenue", "spend"} <= cols:
-            num = expr.revenue.cast("float64") - expr.spend.cast("float64")
-        elif m.numerator in cols:
-            num = expr[m.numerator].cast("float64")
-        else:
-            continue
-        if m.denominator not in cols:
-            continue
-        val = num / expr[m.denominator].cast("float64").nullif(0)
-        new[name] = val * m.scale if m.scale != 1.0 else val
-    return expr.mutate(**new) if new else expr
+    return ratio_expr(expr, metrics)
 
 
 def add_ratios_frame(df: pd.DataFrame, metrics: Sequence[str] = AD_METRICS) -> pd.DataFrame:
     """pandas twin of :func:`add_ratios` for frames that already hold summed measures (copy returned)."""
-    out = df.copy()
-    for name in metrics:
-        m = METRICS[name]
-        if not m.is_ratio or m.denominator not in out:
-            continue
-        if m.numerator == "profit" and {"revenue", "spend"} <= set(out.columns):
-            num = out["revenue"] - out["spend"]
-        elif m.numerator in out:
-            num = out[m.numerator]
-        else:
-            continue
-        out[name] = _ratio(num.astype("float64"), out[m.denominator].astype("float64"), m.scale)
-    return out
+    return ratio_frame(df, metrics)
 
 
 def _measures(t: ibis.Table) -> dict[str, ibis.Value]:
+    """The sums of :data:`mktdash.metrics.MEASURES` (impressions and clicks as integers)."""
     return {
-        "impressions": t.impressions.sum().cast("int64"),
-        "clicks": t.clicks.sum().cast("int64"),
-        "spend": t.spend_reporting.sum().cast("float64"),
-        "conversions": t.conversions.sum().cast("float64"),
-        "revenue": t.conversions_value_reporting.sum().cast("float64"),
+        name: t[col].sum().cast("int64" if name in ("impressions", "clicks") else "float64")
+        for name, (_, col) in MEASURES.items()
     }
 
 
@@ -343,18 +131,11 @@ def weekly(
     return add_ratios(agg, metrics).order_by(keys)
 
 
-def daily(
-    table: Any,
-    by: Sequence[str] = ("channel",),
-    *,
-    first: str | None = None,
-    last: str | None = None,
-    metrics: Sequence[str] = AD_METRICS,
-) -> ibis.Table:
-    """Daily measures and ratios grouped by ``date_day`` + ``by`` (an Ibis expression)."""
-    t = _where_weeks(_table(table), first, last)
+def daily(table: Any, by: Sequence[str] = ("channel",), **period: Any) -> ibis.Table:
+    """Daily measures and ratios grouped by ``date_day`` + ``by`` (an Ibis expression); ``period``: the
+    keywords ``first``, ``last`` and ``metrics`` of :func:`totals`."""
     keys = ["date_day", *by]
-    return add_ratios(t.group_by(keys).aggregate(**_measures(t)), metrics).order_by(keys)
+    return totals(table, keys, **period).order_by(keys)
 
 
 def totals(
@@ -425,17 +206,14 @@ def last_day(wh: Any, table: str = "ad_daily") -> dt.date | None:
     return None if pd.isna(v) else pd.Timestamp(v).date()
 
 
-def resolve_week(wh: Any, week: str = "latest") -> str:
+def resolve_week(wh: Any, week: str = "latest", today: dt.date | None = None) -> str:
     """``"latest"`` -> the latest complete ISO week of ``ad_daily`` (without ad data: of the first other
-    dated source with rows, in :data:`mktdash.weeks.REPORT_WEEK_SOURCES` order; with none, the latest
-    complete calendar week, as :func:`mktdash.pipeline.resolve_week`); an ISO week is validated and returned."""
+    dated source with rows, in :data:`mktdash.weeks.REPORT_WEEK_SOURCES` order), never later than the
+    calendar's (:func:`mktdash.weeks.report_week`, the one rule); an ISO week is validated and returned."""
     if week and week != "latest":
-        weeks.parse(week)
-        return week
+        return weeks.report_week(week, None)
     d = next((d for t in weeks.REPORT_WEEK_SOURCES if (d := last_day(wh, t)) is not None), None)
-    if d is None:  # nothing dated loaded (plans only, or nothing at all): the latest complete calendar week
-        d = dt.date.today() - dt.timedelta(days=1)
-    return weeks.latest_complete(d)
+    return weeks.report_week(week, d, today)
 
 
 # ---- comparisons ------------------------------------------------------------------------------------------
@@ -449,16 +227,6 @@ def same_week_last_year(week: str) -> str | None:
     return f"{y - 1}-W{n:02d}"
 
 
-def _ratio(num: pd.Series | float, den: pd.Series | float, scale: float = 1.0) -> Any:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        den = (
-            pd.Series(den, dtype="float64").replace(0, np.nan)
-            if isinstance(den, pd.Series)
-            else (np.nan if den == 0 else den)
-        )
-        return scale * num / den
-
-
 def _period_values(w: pd.DataFrame, keys: list[str], metrics: Sequence[str]) -> pd.DataFrame:
     base = [c for c in MEASURES if c in w.columns]
     s = w.groupby(keys, dropna=False)[base].sum() if keys else w[base].sum().to_frame().T
@@ -470,7 +238,7 @@ def _period_values(w: pd.DataFrame, keys: list[str], metrics: Sequence[str]) -> 
         if not m.is_ratio:
             out[name] = sums[m.numerator]
         elif m.numerator in sums and m.denominator in sums:
-            out[name] = _ratio(sums[m.numerator], sums[m.denominator], m.scale)
+            out[name] = divide(sums[m.numerator], sums[m.denominator], m.scale)
     return pd.DataFrame(out, index=s.index)
 
 
@@ -520,7 +288,7 @@ def compare(
     for df, col in ((pw, "prev_week"), (tr, "trailing_avg"), (lyv, "last_year")):
         out[col] = column(df)
     for col, rel in (("prev_week", "wow"), ("trailing_avg", "vs_trailing"), ("last_year", "yoy")):
-        out[rel] = _ratio(out["value"], out[col]) - 1.0
+        out[rel] = divide(out["value"], out[col]) - 1.0
     out.insert(0, "week", week)
     out["direction"] = out["metric"].map(lambda m: METRICS[m].direction)
     return missing.annotate(out.reset_index(drop=True), missing.of(weekly_df))
@@ -568,7 +336,7 @@ def strategic(
     tg = tg[tg["entity"].isin(["all", "total"])][["metric", "target"]]
     out = out.merge(tg, on="metric", how="left")
     lower = out["metric"].map(lambda m: METRICS[m].direction == "lower" if m in METRICS else False)
-    prog = np.where(lower, _ratio(out["target"], out["value"]), _ratio(out["value"], out["target"]))
+    prog = np.where(lower, divide(out["target"], out["value"]), divide(out["value"], out["target"]))
     out["progress"] = pd.Series(prog, index=out.index).astype("float64")
     out.insert(1, "label", out["metric"].map(lambda m: METRICS[m].label if m in METRICS else m))
     out["display"] = [

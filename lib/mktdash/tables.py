@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from mktdash import weeks
+from mktdash.metrics import METRICS
 
 KINDS = ("money", "percent", "ratio", "count", "number", "stat", "date", "week", "text")
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
@@ -104,13 +105,16 @@ def header(name: object) -> str:
 
 
 def column_kind(name: object, values: pd.Series) -> str:
-    """The display kind of a column: from its dtype first (text, dates, booleans), then from its name."""
+    """The display kind of a column: from its dtype first (text, dates, booleans), then from its name (a KPI of
+    :mod:`mktdash.metrics` by its definition, others by name fragments)."""
     if pd.api.types.is_bool_dtype(values):
         return "text"
     if pd.api.types.is_datetime64_any_dtype(values):
         return "date"
     low = str(name).lower()
     numeric = pd.api.types.is_numeric_dtype(values)
+    if numeric and low in METRICS and METRICS[low].kind != "count":
+        return METRICS[low].kind  # a KPI shows as mktdash.metrics defines it (ROI as a percent, ROAS as x)
     for pattern, kind in _RULES:
         if re.search(pattern, low) and (kind in ("week", "date")) != numeric:
             return kind  # week and date name text columns; the others numeric ones

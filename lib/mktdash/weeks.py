@@ -78,6 +78,28 @@ def latest_complete(last_day: dt.date) -> str:
     return of(last_day - dt.timedelta(days=(last_day.isoweekday() % 7)))
 
 
+def report_week(week: str | None, last_day: dt.date | None, today: dt.date | None = None) -> str:
+    """The week a report is about: ``week`` as given (validated), else (``None`` or ``"latest"``) the latest
+    complete ISO week of the data (``last_day``: the last day with rows), never later than the calendar's
+    latest complete week (the day before ``today``); without data, the calendar's. The one rule of
+    :func:`mktdash.kpis.resolve_week` (notebooks) and the weekly run.
+
+    >>> report_week("latest", dt.date(2026, 11, 22), today=dt.date(2026, 12, 6))
+    '2026-W47'
+    >>> report_week(None, dt.date(2027, 1, 31), today=dt.date(2026, 11, 22))  # data dated ahead: the calendar
+    '2026-W46'
+    >>> report_week("2025-W02", None)
+    '2025-W02'
+    """
+    if week and week != "latest":
+        parse(week)
+        return week
+    calendar = latest_complete((today or dt.date.today()) - dt.timedelta(days=1))
+    if last_day is None:
+        return calendar
+    return min(latest_complete(last_day), calendar, key=monday)
+
+
 def span(first: str, last: str) -> list[str]:
     """All weeks from ``first`` to ``last`` inclusive."""
     out, w = [], first

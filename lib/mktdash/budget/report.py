@@ -241,29 +241,18 @@ def spend_section(wh: Any, settings: Any, week: str, model: BudgetModel | NoMode
     s.tables["Efficiency"] = spend.efficiency(
         wh, week, model.curves if model else None, model.current if model else None
     )
-    wk = spend.over_time(wh, week, "week", 26)
-    s.figures.append(
-        charts.weekly_lines(
-            wk,
-            x="period",
-            y="spend",
-            hue="channel",
-            title="Weekly spend by channel",
-            ylabel=f"Spend ({settings.reporting_currency})",
-            money=True,
+    for grain, n_weeks, title in (("week", 26, "Weekly"), ("month", 52, "Monthly")):
+        s.figures.append(
+            charts.weekly_lines(
+                spend.over_time(wh, week, grain, n_weeks),
+                x="period",
+                y="spend",
+                hue="channel",
+                title=f"{title} spend by channel",
+                ylabel=f"Spend ({settings.reporting_currency})",
+                money=True,
+            )
         )
-    )
-    s.figures.append(
-        charts.weekly_lines(
-            spend.over_time(wh, week, "month", 52),
-            x="period",
-            y="spend",
-            hue="channel",
-            title="Monthly spend by channel",
-            ylabel=f"Spend ({settings.reporting_currency})",
-            money=True,
-        )
-    )
     return s
 
 

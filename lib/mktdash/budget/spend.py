@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mktdash import weeks
+from mktdash import metrics, weeks
 
 DIMENSIONS = ("channel", "campaign_name", "platform")
 
@@ -23,9 +23,8 @@ def window(week: str, n_weeks: int) -> tuple[dt.date, dt.date]:
 
 
 def _ratios(df: pd.DataFrame) -> pd.DataFrame:
-    df["roas"] = np.where(df["spend"] > 0, df["revenue"] / df["spend"], np.nan)
-    df["cpa"] = np.where(df["conversions"] > 0, df["spend"] / df["conversions"], np.nan)
-    return df
+    """ROAS and CPA of summed spend, conversions and revenue (:mod:`mktdash.metrics`; NaN when den = 0)."""
+    return metrics.ratio_frame(df, ["roas", "cpa"])
 
 
 def by_dimension(wh: Any, week: str, dim: str = "channel", n_weeks: int = 13) -> pd.DataFrame:

@@ -44,18 +44,7 @@ def compute(
         )
     except optimizer.InfeasibleBudget as e:
         return {"error": str(e), "seconds": time.perf_counter() - t0}
-    table = rec.table()[
-        [
-            "channel",
-            "current_weekly_spend",
-            "recommended_weekly_spend",
-            "lower_bound",
-            "upper_bound",
-            "expected_revenue_current",
-            "expected_revenue_recommended",
-            "marginal_roas_recommended",
-        ]
-    ]
+    table = rec.table()[[*optimizer.EXPORT_COLUMNS, "marginal_roas_recommended"]]
     u = rec.uplift()
     d = risk.downside(rec)
     head = {
