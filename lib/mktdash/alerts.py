@@ -101,7 +101,7 @@ def _rate_tests(cur: pd.DataFrame, base: pd.DataFrame, k: int, metric: str) -> p
     x, n = RATE_TESTS[metric]
     cols = list(dict.fromkeys([x, n, "revenue", "conversions", "clicks", "impressions", "spend"]))
     b = base.groupby("entity")[cols].sum()
-    df = cur[cols].join(b, rsuffix="_b", how="inner")
+    df = cur[cols].join(b.add_suffix("_b"), how="inner")  # every column overlaps
     df = df[(df[n] > 0) & (df[f"{n}_b"] > 0)]
     p1 = df[x] / df[n]
     # robust baseline: median of the weekly rates (a past anomaly inside the baseline does not move it much)
