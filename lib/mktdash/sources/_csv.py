@@ -24,7 +24,7 @@ import datetime as dt
 import difflib
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,16 @@ def sniff_sep(line: str) -> str:
 
 
 SEP_NAMES = {",": "comma", "\t": "tab", ";": "semicolon"}
+
+
+def header_names(
+    line: str, dictionary: dict[str, dict[str, str]], *, prefixes: bool = False
+) -> tuple[list[str], str, str]:
+    """A header line's cells in English (by the UI languages' ``dictionary``), the UI language and the
+    delimiter."""
+    sep = sniff_sep(line)
+    names, lang = _locale.translate(split_csv_line(line, sep), dictionary, prefixes=prefixes)
+    return names, lang, sep
 
 
 def split_csv_line(line: str, sep: str = ",") -> list[str]:
@@ -322,6 +332,10 @@ class Body:
         return self._from(
             pc.utf8_trim_whitespace(arr) if pc.any(padded).as_py() else arr, col
         )  # trim if needed
+
+    def row_error(self, i: int, message: str, column: str, hint: str) -> SourceError:
+        """The error naming the ``i``-th data row's line (and ``column``) of the file."""
+        return SourceError(message, file=self.file, line=int(self.lines[i]), column=column, hint=hint)
 
     def _bad(self, col: str, ok: np.ndarray, what: str, hint: str) -> SourceError:
         idx = int(np.flatnonzero(~ok)[0])
@@ -564,6 +578,42 @@ def ad_frame(body: Body, cols: dict[str, Any], extra: dict[str, Any] | None = No
     return out
 
 
+# the id and name of each level of an ad report: account_id, account_name, ..., ad_id, ad_name
+AD_DIMS = tuple(
+    f"{level}_{part}" for level in ("account", "campaign", "ad_group", "ad") for part in ("id", "name")
+)
+
+
+def ad_columns(
+    body: Body,
+    names: tuple[str, str],
+    dims: Mapping[str, Sequence[str]],
+    metrics: Mapping[str, str | None],
+    currency: Any,
+    *,
+    need: Sequence[str] = ("campaign_name",),
+    conversions: Any = None,
+) -> dict[str, Any]:
+    """The canonical columns of an ad report for :func:`ad_frame`.
+
+    ``names``: (platform, source format); ``dims``: canonical id/name column -> the report's header aliases
+    (the first present is read as text; those in ``need`` must be present); ``metrics``: canonical metric ->
+    the report's column (counts whole, missing clicks/impressions/spend are 0); ``conversions``: an already
+    computed conversions column (Meta's result indicator) instead of ``metrics["conversions"]``."""
+    cols: dict[str, Any] = {"platform": names[0], "source_relation": names[1]}
+    for name in AD_DIMS:
+        aliases = dims.get(name, ())
+        col = body.need(*aliases) if name in need else body.pick(*aliases)
+        cols[name] = body.text(col)
+    cols["clicks"] = body.number(metrics.get("clicks"), integer=True, fill=0)
+    cols["impressions"] = body.number(metrics.get("impressions"), integer=True, fill=0)
+    cols["spend"] = body.number(metrics.get("spend"), fill=0.0)
+    cols["conversions"] = body.number(metrics.get("conversions")) if conversions is None else conversions
+    cols["conversions_value"] = body.number(metrics.get("conversions_value"))
+    cols["currency"] = currency
+    return cols
+
+
 def decimal_comma_of(body: Body, cols: Iterable[str | None], language: str, n: int = 500) -> bool:
     """Whether ``body``'s money columns are written with a decimal comma (see :func:`_locale.decimal_comma`)."""
     samples: list[str | None] = []
@@ -686,10 +736,6 @@ def one_value(df: pd.DataFrame, col: str, default: str) -> str:
     if col not in df or df[col].isna().all():
         return default
     return str(df[col].dropna().iloc[0])
-
-
-def day_str(d: pd.Series, fmt: str) -> pd.Series:
-    return pd.to_datetime(d).dt.strftime(fmt)
 
 
 def mdY(d: dt.date) -> str:

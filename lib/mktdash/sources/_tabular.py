@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from mktdash.schema import TABLES, conform
+from mktdash.schema import conform
 from mktdash.sources import _xlsx
 from mktdash.sources.base import SourceError
 
@@ -316,10 +316,6 @@ def fmt_date(s: pd.Series, fmt: str = "%Y-%m-%d") -> pd.Series:
 
 def text_or_empty(s: pd.Series) -> pd.Series:
     return s.astype("string").fillna("").astype(object)
-
-
-def canonical_names(table: str) -> list[str]:
-    return [c for c in TABLES[table] if c != "ingest_id"]
 
 
 # ---- generic CSV / YAML tables (budget plan, limits, approvals, targets, usage, health, touchpoints) ---------

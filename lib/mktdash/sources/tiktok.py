@@ -21,6 +21,17 @@ from mktdash.sources.google_ads_ui import parse_totals, replace_key
 NAME = "tiktok"
 TABLE = "ad_daily"
 PLATFORM = "tiktok"
+# canonical dimension -> TikTok's headers (current, older)
+DIMS = {
+    "account_id": ("Advertiser ID", "Account ID"),
+    "account_name": ("Advertiser name", "Account name"),
+    "campaign_id": ("Campaign ID",),
+    "campaign_name": ("Campaign name",),
+    "ad_group_id": ("Ad group ID",),
+    "ad_group_name": ("Ad group name",),
+    "ad_id": ("Ad ID",),
+    "ad_name": ("Ad name",),
+}
 _TOTAL = re.compile(r"^Total( of \d[\d,]* \w+)?$")
 
 
@@ -61,24 +72,8 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         "conversions_value": b.pick("Total conversion value", "Conversion value", "Total purchase value"),
     }
     b.decimal_comma = _csv.decimal_comma_of(b, [metric_cols["spend"]], "en")
-    cols = {
-        "platform": PLATFORM,
-        "source_relation": NAME,
-        "account_id": b.text(b.pick("Advertiser ID", "Account ID")),
-        "account_name": b.text(b.pick("Advertiser name", "Account name")),
-        "campaign_id": b.text(b.pick("Campaign ID")),
-        "campaign_name": b.text(b.need("Campaign name")),
-        "ad_group_id": b.text(b.pick("Ad group ID")),
-        "ad_group_name": b.text(b.pick("Ad group name")),
-        "ad_id": b.text(b.pick("Ad ID")),
-        "ad_name": b.text(b.pick("Ad name")),
-        "clicks": b.number(metric_cols["clicks"], integer=True, fill=0),
-        "impressions": b.number(metric_cols["impressions"], integer=True, fill=0),
-        "spend": b.number(metric_cols["spend"], fill=0.0),
-        "conversions": b.number(metric_cols["conversions"]),
-        "conversions_value": b.number(metric_cols["conversions_value"]),
-        "currency": b.text(currency) if currency else ctx.reporting_currency,
-    }
+    reporting = b.text(currency) if currency else ctx.reporting_currency
+    cols = _csv.ad_columns(b, (PLATFORM, NAME), DIMS, metric_cols, reporting)
     df = _csv.ad_frame(b, cols)
     df["date_day"] = pd.Series(b.date(date_col, ("%Y-%m-%d", "%m/%d/%Y")).to_numpy(), dtype="datetime64[s]")
     totals = parse_totals(
