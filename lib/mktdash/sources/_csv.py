@@ -667,10 +667,12 @@ def sums(df: pd.DataFrame, metrics: Iterable[str] = AD_METRICS) -> dict[str, flo
     return {m: float(df[m].sum()) for m in metrics if m in df}
 
 
-def period_of(df: pd.DataFrame, col: str = "date_day") -> tuple[dt.date, dt.date] | None:
-    if df.empty:
+def period_of(data: pd.DataFrame | pd.Series, col: str = "date_day") -> tuple[dt.date, dt.date] | None:
+    """First..last date of a date column (``data[col]`` of a frame, or the series itself); None when empty."""
+    d = (data[col] if isinstance(data, pd.DataFrame) else data).dropna()
+    if d.empty:
         return None
-    return (df[col].min().date(), df[col].max().date())
+    return (d.min().date(), d.max().date())
 
 
 def check_in_period(df: pd.DataFrame, period: tuple[dt.date, dt.date] | None, file: Path, where: str) -> None:
@@ -726,6 +728,20 @@ def write_csv(
     text = buf.getvalue()
     raw = codecs.BOM_UTF16_LE + text.encode("utf-16-le") if encoding == "utf-16" else text.encode(encoding)
     Path(path).write_bytes(raw)
+
+
+def metric_cells(df: pd.DataFrame, headers: Sequence[str]) -> dict[str, pd.Series]:
+    """The currency and metric columns of an ad export as written, under ``headers`` for currency, spend,
+    impressions, clicks, conversions and conversion value (in that order)."""
+    currency, spend, impressions, clicks, conversions, value = headers
+    return {
+        currency: fill(df, "currency", "USD"),
+        spend: fmt_money(df["spend"]),
+        impressions: df["impressions"].astype("int64"),
+        clicks: df["clicks"].astype("int64"),
+        conversions: df["conversions"].astype("float64").round(2),
+        value: df["conversions_value"].astype("float64").round(2),
+    }
 
 
 def fill(df: pd.DataFrame, col: str, default: str = "") -> pd.Series:

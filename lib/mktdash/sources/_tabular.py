@@ -7,7 +7,6 @@ Not a format module (no ``NAME``): the registry must skip modules whose name sta
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -22,6 +21,7 @@ import yaml
 
 from mktdash.schema import conform
 from mktdash.sources import _xlsx
+from mktdash.sources._csv import period_of as period_of  # one date-span helper for both stacks
 from mktdash.sources.base import SourceError
 
 # timestamp layouts accepted in generic CSV/YAML files (approvals, touchpoints)
@@ -218,15 +218,8 @@ def to_number(
         num[need] = fixed.to_numpy()
         neg[need] = paren.to_numpy(dtype=bool)
     bad = (num.isna() & ~missing) | (num.abs() > max_abs)
-    _fail(
-        bad,
-        raw,
-        df,
-        column,
-        file,
-        "not a number (or absurdly large)",
-        "Fix or remove the value and export again",
-    )
+    what, hint = "not a number (or absurdly large)", "Fix or remove the value and export again"
+    _fail(bad, raw, df, column, file, what, hint)
     num = num.where(~neg, -num).astype("float64")
     if integer:
         frac = (num % 1).fillna(0) != 0
@@ -255,15 +248,8 @@ def to_date(
             break
         out = out.where(~todo, pd.to_datetime(raw.where(todo), format=fmt, errors="coerce"))
     bad = out.isna() & ~missing
-    _fail(
-        bad,
-        raw,
-        df,
-        column,
-        file,
-        f"not a date (expected {formats[0]})",
-        "Export dates in the tool's default format",
-    )
+    what, hint = f"not a date (expected {formats[0]})", "Export dates in the tool's default format"
+    _fail(bad, raw, df, column, file, what, hint)
     if required:
         _fail(missing, raw, df, column, file, "missing date", "Every row needs this date; export again")
     if day:
@@ -291,13 +277,6 @@ def finish(out: dict[str, Any] | pd.DataFrame, table: str, lines: pd.Series) -> 
     res = conform(frame.reset_index(drop=True), table)
     res["_line"] = lines.to_numpy(dtype="int64")
     return res
-
-
-def period_of(dates: pd.Series) -> tuple[dt.date, dt.date] | None:
-    d = dates.dropna()
-    if d.empty:
-        return None
-    return (d.min().date(), d.max().date())
 
 
 def fmt_num(s: pd.Series, decimals: int | None = None) -> pd.Series:

@@ -141,12 +141,10 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
             "Campaign ID": _csv.fill(df, "ad_group_id"),
             "Creative Name": _csv.fill(df, "ad_name"),
             "Creative ID": _csv.fill(df, "ad_id"),
-            "Currency": _csv.fill(df, "currency", "USD"),
-            "Total Spent": _csv.fmt_money(df["spend"]),
-            "Impressions": df["impressions"].astype("int64"),
-            "Clicks": df["clicks"].astype("int64"),
-            "Conversions": df["conversions"].astype("float64").round(2),
-            "Total Conversion Value": df["conversions_value"].astype("float64").round(2),
+            **_csv.metric_cells(
+                df,
+                ("Currency", "Total Spent", "Impressions", "Clicks", "Conversions", "Total Conversion Value"),
+            ),
         },
         index=df.index,
     )

@@ -103,12 +103,17 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
             "Advertiser ID": _csv.fill(df, "account_id"),
             "Advertiser name": _csv.fill(df, "account_name"),
             "Date": pd.to_datetime(df["date_day"]).dt.strftime("%Y-%m-%d"),
-            "Currency": _csv.fill(df, "currency", "USD"),
-            "Cost": _csv.fmt_money(df["spend"]),
-            "Impressions": df["impressions"].astype("int64"),
-            "Clicks (destination)": df["clicks"].astype("int64"),
-            "Conversions": df["conversions"].astype("float64").round(2),
-            "Total conversion value": df["conversions_value"].astype("float64").round(2),
+            **_csv.metric_cells(
+                df,
+                (
+                    "Currency",
+                    "Cost",
+                    "Impressions",
+                    "Clicks (destination)",
+                    "Conversions",
+                    "Total conversion value",
+                ),
+            ),
         },
         index=df.index,
     )
