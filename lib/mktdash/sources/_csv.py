@@ -157,6 +157,27 @@ def split_csv_line(line: str, sep: str = ",") -> list[str]:
         return []
 
 
+def header_cells(line: str) -> list[str]:
+    """Cells of one comma-separated line (quotes handled), stripped."""
+    return [c.strip() for c in split_csv_line(line)]
+
+
+def head_lines(head: str, n: int = 40) -> list[str]:
+    """The first ``n`` lines of a sniffed head (BOM dropped)."""
+    return head.lstrip("\ufeff").splitlines()[:n]
+
+
+def first_line(head: str) -> str:
+    """The first line of a sniffed head ('' when the head is blank)."""
+    return head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+
+
+def first_cells(head: str, n: int = 3) -> list[str]:
+    """The stripped cells of the first non-blank line among the head's first ``n`` ([] when none)."""
+    lines = [ln for ln in head_lines(head, n) if ln.strip()]
+    return header_cells(lines[0]) if lines else []
+
+
 # ---- layout ------------------------------------------------------------------------------------------------
 class Layout:
     """Where the header, body and footer of an export are, by line (1-based) and byte offset."""

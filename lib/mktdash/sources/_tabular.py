@@ -21,7 +21,12 @@ import yaml
 
 from mktdash.schema import conform
 from mktdash.sources import _xlsx
-from mktdash.sources._csv import period_of as period_of  # one date-span helper for both stacks
+
+# one place for the line, cell and date-span helpers of both reading stacks
+from mktdash.sources._csv import first_cells as first_cells
+from mktdash.sources._csv import head_lines as head_lines
+from mktdash.sources._csv import header_cells as header_cells
+from mktdash.sources._csv import period_of as period_of
 from mktdash.sources.base import SourceError
 
 # timestamp layouts accepted in generic CSV/YAML files (approvals, touchpoints)
@@ -51,18 +56,6 @@ def read_text(path: Path) -> str:
             line=line,
             hint="Export as CSV (UTF-8) from the tool, or re-save the file as UTF-8",
         ) from None
-
-
-def head_lines(head: str, n: int = 40) -> list[str]:
-    return head.lstrip("\ufeff").splitlines()[:n]
-
-
-def header_cells(line: str) -> list[str]:
-    """Cells of one CSV line (quotes handled)."""
-    try:
-        return [c.strip() for c in next(csv.reader([line]))]
-    except (StopIteration, csv.Error):
-        return []
 
 
 def read_block(text: str, *, file: Path, first_line: int = 1, sep: str = ",") -> pd.DataFrame:
@@ -305,11 +298,8 @@ def sniff_generic(
     name = file_name.lower()
     if name.endswith((".yaml", ".yml")):
         return re.search(rf"(?m)^{table}\s*:", head) is not None
-    lines = [ln for ln in head_lines(head, 5) if ln.strip()]
-    if not lines:
-        return False
-    cells = {aliases.get(c.lower(), c.lower()) for c in header_cells(lines[0])}
-    return set(required) <= cells
+    cells = {aliases.get(c.lower(), c.lower()) for c in first_cells(head, 5)}
+    return bool(cells) and set(required) <= cells
 
 
 def read_generic(path: Path, table: str, aliases: dict[str, str]) -> pd.DataFrame:

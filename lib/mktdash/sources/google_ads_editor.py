@@ -36,7 +36,7 @@ _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
 def sniff(head: str, file_name: str) -> bool:
-    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    first = _csv.first_line(head)
     cells = {c.lower() for c in _locale.translate(first.split("\t"), _locale.GOOGLE_ADS)[0]}
     return len(cells) > 2 and "campaign" in cells and ("campaign type" in cells or "ad group" in cells)
 

@@ -84,12 +84,12 @@ def preamble(lines: list[str]) -> tuple[int, tuple[dt.date, dt.date] | None] | N
 
 
 def sniff(head: str, file_name: str) -> bool:
-    return preamble(head.lstrip("\ufeff").splitlines()[:5]) is not None
+    return preamble(_csv.head_lines(head, 5)) is not None
 
 
 def why(head: str) -> str:
     """Why :func:`sniff` recognised ``head`` (for ``mktdash ingest --explain``)."""
-    lines = head.lstrip("\ufeff").splitlines()[:5]
+    lines = _csv.head_lines(head, 5)
     found = preamble(lines)
     if found is None:
         return "forced"

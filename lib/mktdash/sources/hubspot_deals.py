@@ -146,8 +146,7 @@ def drilldowns_for(source: pd.Series, campaign: pd.Series) -> tuple[pd.Series, p
 
 
 def sniff(head: str, file_name: str) -> bool:
-    lines = [ln for ln in T.head_lines(head, 3) if ln.strip()]
-    cells = set(labels(T.header_cells(lines[0]))) if lines else set()
+    cells = set(labels(T.first_cells(head)))
     return {"Record ID", "Deal Stage"} <= cells
 
 

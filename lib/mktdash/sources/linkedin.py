@@ -62,7 +62,7 @@ def _is_header(line: str) -> bool:
 
 
 def sniff(head: str, file_name: str) -> bool:
-    lines = head.lstrip("\ufeff").splitlines()[:10]
+    lines = _csv.head_lines(head, 10)
     return any(_is_header(x) for x in lines) and (
         "Campaign Group" in head or "Report Start" in head or "Kampagnengruppe" in head
     )
@@ -70,7 +70,7 @@ def sniff(head: str, file_name: str) -> bool:
 
 def why(head: str) -> str:
     """Why :func:`sniff` recognised ``head`` (for ``mktdash ingest --explain``)."""
-    lines = head.lstrip("\ufeff").splitlines()[:10]
+    lines = _csv.head_lines(head, 10)
     n = next((i for i, x in enumerate(lines, 1) if _is_header(x)), 0)
     title = lines[0].strip().strip('"') if n > 1 else ""
     return f"a LinkedIn header (Start Date (in UTC), ... Campaign ...) on line {n}" + (

@@ -50,7 +50,7 @@ def _names(line: str) -> tuple[list[str], str, str]:
 
 
 def sniff(head: str, file_name: str) -> bool:
-    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    first = _csv.first_line(head)
     names = _names(first)[0]
     return (
         ("Reporting starts" in names or "Day" in names)

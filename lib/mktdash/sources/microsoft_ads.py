@@ -60,7 +60,7 @@ def _is_footer(line: str) -> bool:
 
 
 def sniff(head: str, file_name: str) -> bool:
-    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    first = _csv.first_line(head)
     return first.strip().strip('"').startswith("Report Name:")
 
 

@@ -41,7 +41,7 @@ def _is_total(line: str, sep: str = ",") -> bool:
 
 
 def sniff(head: str, file_name: str) -> bool:
-    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    first = _csv.first_line(head)
     cells = [c.strip() for c in _csv.split_csv_line(first, _csv.sniff_sep(first))]
     return (
         "Campaign name" in cells
