@@ -603,6 +603,15 @@ def ad_frame(body: Body, cols: dict[str, Any], extra: dict[str, Any] | None = No
 AD_DIMS = tuple(
     f"{level}_{part}" for level in ("account", "campaign", "ad_group", "ad") for part in ("id", "name")
 )
+# the headers most ad exports use for them; a reader's ``dims`` add the rest and override these
+AD_DIM_HEADERS: dict[str, tuple[str, ...]] = {
+    "account_id": ("Account ID",),
+    "account_name": ("Account name",),
+    "campaign_id": ("Campaign ID",),
+    "ad_group_id": ("Ad group ID",),
+    "ad_id": ("Ad ID",),
+    "ad_name": ("Ad name",),
+}
 
 
 def ad_columns(
@@ -618,12 +627,14 @@ def ad_columns(
     """The canonical columns of an ad report for :func:`ad_frame`.
 
     ``names``: (platform, source format); ``dims``: canonical id/name column -> the report's header aliases
-    (the first present is read as text; those in ``need`` must be present); ``metrics``: canonical metric ->
+    where they differ from :data:`AD_DIM_HEADERS` (the first present is read as text; those in ``need``
+    must be present); ``metrics``: canonical metric ->
     the report's column (counts whole, missing clicks/impressions/spend are 0); ``conversions``: an already
     computed conversions column (Meta's result indicator) instead of ``metrics["conversions"]``."""
     cols: dict[str, Any] = {"platform": names[0], "source_relation": names[1]}
+    headers = {**AD_DIM_HEADERS, **dims}
     for name in AD_DIMS:
-        aliases = dims.get(name, ())
+        aliases = headers.get(name, ())
         col = body.need(*aliases) if name in need else body.pick(*aliases)
         cols[name] = body.text(col)
     cols["clicks"] = body.number(metrics.get("clicks"), integer=True, fill=0)

@@ -19,15 +19,13 @@ from mktdash.sources import _csv, _locale
 from mktdash.sources.base import Parsed, ReadContext, SourceError
 from mktdash.sources.google_ads_ui import DAY_FORMATS, PLATFORM, campaign_types, replace_key
 
-# canonical dimension -> Editor's headers (in English)
+# canonical dimension -> Editor's headers (in English) where not the usual ones (_csv.AD_DIM_HEADERS)
 DIMS = {
     "account_id": ("Customer ID", "Account ID"),
     "account_name": ("Account", "Account name"),
-    "campaign_id": ("Campaign ID",),
     "campaign_name": ("Campaign",),
     "ad_group_id": ("Ad Group ID",),
     "ad_group_name": ("Ad Group",),
-    "ad_id": ("Ad ID",),
     "ad_name": ("Ad name", "Ad Name"),
 }
 NAME = "google_ads_editor"

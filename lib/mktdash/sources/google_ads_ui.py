@@ -200,14 +200,11 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
 def _columns(
     b: _csv.Body, metric_cols: dict[str, str | None], currency: str | None, ctx: ReadContext
 ) -> dict[str, Any]:
-    dims = {  # canonical dimension -> the report's headers (in English)
+    dims = {  # canonical dimension -> the report's headers (in English) where not the usual ones
         "account_id": ("Customer ID", "Account ID"),
         "account_name": ("Account", "Account name"),
-        "campaign_id": ("Campaign ID",),
         "campaign_name": ("Campaign",),
-        "ad_group_id": ("Ad group ID",),
         "ad_group_name": ("Ad group",),
-        "ad_id": ("Ad ID",),
         "ad_name": ("Ad name", "Ad"),
     }
     reporting = b.text(currency) if currency else ctx.reporting_currency

@@ -37,9 +37,8 @@ NAME = "linkedin"
 TABLE = "ad_daily"
 PLATFORM = "linkedin"
 # canonical dimension -> Campaign Manager's headers (a LinkedIn campaign group is a campaign, its campaign
-# an ad group, its creative an ad)
+# an ad group, its creative an ad); the account ID has the usual header (_csv.AD_DIM_HEADERS)
 DIMS = {
-    "account_id": ("Account ID",),
     "account_name": ("Account Name",),
     "campaign_id": ("Campaign Group ID",),
     "campaign_name": ("Campaign Group Name",),

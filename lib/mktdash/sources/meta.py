@@ -212,15 +212,10 @@ def _columns(b: _csv.Body, metric_cols: dict[str, str | None], currency: str) ->
         conversions = pc.if_else(is_conv, pc.fill_null(results, 0.0), pa.scalar(0.0))
     else:
         conversions = results
-    dims = {  # canonical dimension -> Ads Manager's header
-        "account_id": ("Account ID",),
-        "account_name": ("Account name",),
-        "campaign_id": ("Campaign ID",),
+    dims = {
         "campaign_name": ("Campaign name",),
         "ad_group_id": ("Ad set ID",),
         "ad_group_name": ("Ad set name",),
-        "ad_id": ("Ad ID",),
-        "ad_name": ("Ad name",),
     }
     return _csv.ad_columns(b, (PLATFORM, NAME), dims, metric_cols, currency, need=(), conversions=conversions)
 

@@ -21,16 +21,12 @@ from mktdash.sources.google_ads_ui import parse_totals, replace_key
 NAME = "tiktok"
 TABLE = "ad_daily"
 PLATFORM = "tiktok"
-# canonical dimension -> TikTok's headers (current, older)
+# canonical dimension -> TikTok's headers (current, older) where not the usual ones (_csv.AD_DIM_HEADERS)
 DIMS = {
     "account_id": ("Advertiser ID", "Account ID"),
     "account_name": ("Advertiser name", "Account name"),
-    "campaign_id": ("Campaign ID",),
     "campaign_name": ("Campaign name",),
-    "ad_group_id": ("Ad group ID",),
     "ad_group_name": ("Ad group name",),
-    "ad_id": ("Ad ID",),
-    "ad_name": ("Ad name",),
 }
 _TOTAL = re.compile(r"^Total( of \d[\d,]* \w+)?$")
 
