@@ -24,7 +24,7 @@ import datetime as dt
 import difflib
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,11 +140,42 @@ def sniff_sep(line: str) -> str:
 SEP_NAMES = {",": "comma", "\t": "tab", ";": "semicolon"}
 
 
+def header_names(
+    line: str, dictionary: dict[str, dict[str, str]], *, prefixes: bool = False
+) -> tuple[list[str], str, str]:
+    """A header line's cells in English (by the UI languages' ``dictionary``), the UI language and the
+    delimiter."""
+    sep = sniff_sep(line)
+    names, lang = _locale.translate(split_csv_line(line, sep), dictionary, prefixes=prefixes)
+    return names, lang, sep
+
+
 def split_csv_line(line: str, sep: str = ",") -> list[str]:
     try:
         return next(csv.reader([line], delimiter=sep))
     except (StopIteration, csv.Error):
         return []
+
+
+def header_cells(line: str) -> list[str]:
+    """Cells of one comma-separated line (quotes handled), stripped."""
+    return [c.strip() for c in split_csv_line(line)]
+
+
+def head_lines(head: str, n: int = 40) -> list[str]:
+    """The first ``n`` lines of a sniffed head (BOM dropped)."""
+    return head.lstrip("\ufeff").splitlines()[:n]
+
+
+def first_line(head: str) -> str:
+    """The first line of a sniffed head ('' when the head is blank)."""
+    return head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+
+
+def first_cells(head: str, n: int = 3) -> list[str]:
+    """The stripped cells of the first non-blank line among the head's first ``n`` ([] when none)."""
+    lines = [ln for ln in head_lines(head, n) if ln.strip()]
+    return header_cells(lines[0]) if lines else []
 
 
 # ---- layout ------------------------------------------------------------------------------------------------
@@ -322,6 +353,10 @@ class Body:
         return self._from(
             pc.utf8_trim_whitespace(arr) if pc.any(padded).as_py() else arr, col
         )  # trim if needed
+
+    def row_error(self, i: int, message: str, column: str, hint: str) -> SourceError:
+        """The error naming the ``i``-th data row's line (and ``column``) of the file."""
+        return SourceError(message, file=self.file, line=int(self.lines[i]), column=column, hint=hint)
 
     def _bad(self, col: str, ok: np.ndarray, what: str, hint: str) -> SourceError:
         idx = int(np.flatnonzero(~ok)[0])
@@ -564,6 +599,53 @@ def ad_frame(body: Body, cols: dict[str, Any], extra: dict[str, Any] | None = No
     return out
 
 
+# the id and name of each level of an ad report: account_id, account_name, ..., ad_id, ad_name
+AD_DIMS = tuple(
+    f"{level}_{part}" for level in ("account", "campaign", "ad_group", "ad") for part in ("id", "name")
+)
+# the headers most ad exports use for them; a reader's ``dims`` add the rest and override these
+AD_DIM_HEADERS: dict[str, tuple[str, ...]] = {
+    "account_id": ("Account ID",),
+    "account_name": ("Account name",),
+    "campaign_id": ("Campaign ID",),
+    "ad_group_id": ("Ad group ID",),
+    "ad_id": ("Ad ID",),
+    "ad_name": ("Ad name",),
+}
+
+
+def ad_columns(
+    body: Body,
+    names: tuple[str, str],
+    dims: Mapping[str, Sequence[str]],
+    metrics: Mapping[str, str | None],
+    currency: Any,
+    *,
+    need: Sequence[str] = ("campaign_name",),
+    conversions: Any = None,
+) -> dict[str, Any]:
+    """The canonical columns of an ad report for :func:`ad_frame`.
+
+    ``names``: (platform, source format); ``dims``: canonical id/name column -> the report's header aliases
+    where they differ from :data:`AD_DIM_HEADERS` (the first present is read as text; those in ``need``
+    must be present); ``metrics``: canonical metric ->
+    the report's column (counts whole, missing clicks/impressions/spend are 0); ``conversions``: an already
+    computed conversions column (Meta's result indicator) instead of ``metrics["conversions"]``."""
+    cols: dict[str, Any] = {"platform": names[0], "source_relation": names[1]}
+    headers = {**AD_DIM_HEADERS, **dims}
+    for name in AD_DIMS:
+        aliases = headers.get(name, ())
+        col = body.need(*aliases) if name in need else body.pick(*aliases)
+        cols[name] = body.text(col)
+    cols["clicks"] = body.number(metrics.get("clicks"), integer=True, fill=0)
+    cols["impressions"] = body.number(metrics.get("impressions"), integer=True, fill=0)
+    cols["spend"] = body.number(metrics.get("spend"), fill=0.0)
+    cols["conversions"] = body.number(metrics.get("conversions")) if conversions is None else conversions
+    cols["conversions_value"] = body.number(metrics.get("conversions_value"))
+    cols["currency"] = currency
+    return cols
+
+
 def decimal_comma_of(body: Body, cols: Iterable[str | None], language: str, n: int = 500) -> bool:
     """Whether ``body``'s money columns are written with a decimal comma (see :func:`_locale.decimal_comma`)."""
     samples: list[str | None] = []
@@ -617,10 +699,12 @@ def sums(df: pd.DataFrame, metrics: Iterable[str] = AD_METRICS) -> dict[str, flo
     return {m: float(df[m].sum()) for m in metrics if m in df}
 
 
-def period_of(df: pd.DataFrame, col: str = "date_day") -> tuple[dt.date, dt.date] | None:
-    if df.empty:
+def period_of(data: pd.DataFrame | pd.Series, col: str = "date_day") -> tuple[dt.date, dt.date] | None:
+    """First..last date of a date column (``data[col]`` of a frame, or the series itself); None when empty."""
+    d = (data[col] if isinstance(data, pd.DataFrame) else data).dropna()
+    if d.empty:
         return None
-    return (df[col].min().date(), df[col].max().date())
+    return (d.min().date(), d.max().date())
 
 
 def check_in_period(df: pd.DataFrame, period: tuple[dt.date, dt.date] | None, file: Path, where: str) -> None:
@@ -678,6 +762,20 @@ def write_csv(
     Path(path).write_bytes(raw)
 
 
+def metric_cells(df: pd.DataFrame, headers: Sequence[str]) -> dict[str, pd.Series]:
+    """The currency and metric columns of an ad export as written, under ``headers`` for currency, spend,
+    impressions, clicks, conversions and conversion value (in that order)."""
+    currency, spend, impressions, clicks, conversions, value = headers
+    return {
+        currency: fill(df, "currency", "USD"),
+        spend: fmt_money(df["spend"]),
+        impressions: df["impressions"].astype("int64"),
+        clicks: df["clicks"].astype("int64"),
+        conversions: df["conversions"].astype("float64").round(2),
+        value: df["conversions_value"].astype("float64").round(2),
+    }
+
+
 def fill(df: pd.DataFrame, col: str, default: str = "") -> pd.Series:
     return df[col].astype("string").fillna(default) if col in df else pd.Series(default, index=df.index)
 
@@ -686,10 +784,6 @@ def one_value(df: pd.DataFrame, col: str, default: str) -> str:
     if col not in df or df[col].isna().all():
         return default
     return str(df[col].dropna().iloc[0])
-
-
-def day_str(d: pd.Series, fmt: str) -> pd.Series:
-    return pd.to_datetime(d).dt.strftime(fmt)
 
 
 def mdY(d: dt.date) -> str:

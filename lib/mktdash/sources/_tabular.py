@@ -7,7 +7,6 @@ Not a format module (no ``NAME``): the registry must skip modules whose name sta
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -20,8 +19,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from mktdash.schema import TABLES, conform
+from mktdash.schema import conform
 from mktdash.sources import _xlsx
+
+# one place for the line, cell and date-span helpers of both reading stacks
+from mktdash.sources._csv import first_cells as first_cells
+from mktdash.sources._csv import head_lines as head_lines
+from mktdash.sources._csv import header_cells as header_cells
+from mktdash.sources._csv import period_of as period_of
 from mktdash.sources.base import SourceError
 
 # timestamp layouts accepted in generic CSV/YAML files (approvals, touchpoints)
@@ -51,18 +56,6 @@ def read_text(path: Path) -> str:
             line=line,
             hint="Export as CSV (UTF-8) from the tool, or re-save the file as UTF-8",
         ) from None
-
-
-def head_lines(head: str, n: int = 40) -> list[str]:
-    return head.lstrip("\ufeff").splitlines()[:n]
-
-
-def header_cells(line: str) -> list[str]:
-    """Cells of one CSV line (quotes handled)."""
-    try:
-        return [c.strip() for c in next(csv.reader([line]))]
-    except (StopIteration, csv.Error):
-        return []
 
 
 def read_block(text: str, *, file: Path, first_line: int = 1, sep: str = ",") -> pd.DataFrame:
@@ -218,15 +211,8 @@ def to_number(
         num[need] = fixed.to_numpy()
         neg[need] = paren.to_numpy(dtype=bool)
     bad = (num.isna() & ~missing) | (num.abs() > max_abs)
-    _fail(
-        bad,
-        raw,
-        df,
-        column,
-        file,
-        "not a number (or absurdly large)",
-        "Fix or remove the value and export again",
-    )
+    what, hint = "not a number (or absurdly large)", "Fix or remove the value and export again"
+    _fail(bad, raw, df, column, file, what, hint)
     num = num.where(~neg, -num).astype("float64")
     if integer:
         frac = (num % 1).fillna(0) != 0
@@ -255,15 +241,8 @@ def to_date(
             break
         out = out.where(~todo, pd.to_datetime(raw.where(todo), format=fmt, errors="coerce"))
     bad = out.isna() & ~missing
-    _fail(
-        bad,
-        raw,
-        df,
-        column,
-        file,
-        f"not a date (expected {formats[0]})",
-        "Export dates in the tool's default format",
-    )
+    what, hint = f"not a date (expected {formats[0]})", "Export dates in the tool's default format"
+    _fail(bad, raw, df, column, file, what, hint)
     if required:
         _fail(missing, raw, df, column, file, "missing date", "Every row needs this date; export again")
     if day:
@@ -293,13 +272,6 @@ def finish(out: dict[str, Any] | pd.DataFrame, table: str, lines: pd.Series) -> 
     return res
 
 
-def period_of(dates: pd.Series) -> tuple[dt.date, dt.date] | None:
-    d = dates.dropna()
-    if d.empty:
-        return None
-    return (d.min().date(), d.max().date())
-
-
 def fmt_num(s: pd.Series, decimals: int | None = None) -> pd.Series:
     """Numbers as plain text (no exponent); NA as empty."""
     if decimals is None:
@@ -318,10 +290,6 @@ def text_or_empty(s: pd.Series) -> pd.Series:
     return s.astype("string").fillna("").astype(object)
 
 
-def canonical_names(table: str) -> list[str]:
-    return [c for c in TABLES[table] if c != "ingest_id"]
-
-
 # ---- generic CSV / YAML tables (budget plan, limits, approvals, targets, usage, health, touchpoints) ---------
 def sniff_generic(
     head: str, file_name: str, table: str, required: Sequence[str], aliases: dict[str, str]
@@ -330,11 +298,8 @@ def sniff_generic(
     name = file_name.lower()
     if name.endswith((".yaml", ".yml")):
         return re.search(rf"(?m)^{table}\s*:", head) is not None
-    lines = [ln for ln in head_lines(head, 5) if ln.strip()]
-    if not lines:
-        return False
-    cells = {aliases.get(c.lower(), c.lower()) for c in header_cells(lines[0])}
-    return set(required) <= cells
+    cells = {aliases.get(c.lower(), c.lower()) for c in first_cells(head, 5)}
+    return bool(cells) and set(required) <= cells
 
 
 def read_generic(path: Path, table: str, aliases: dict[str, str]) -> pd.DataFrame:

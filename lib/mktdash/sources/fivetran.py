@@ -66,7 +66,7 @@ def platform_name(value: str) -> str:
 
 
 def sniff(head: str, file_name: str) -> bool:
-    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    first = _csv.first_line(head)
     cells = {c.strip() for c in re.split(r"[,\t]", first.removeprefix("PAR1:"))}
     return {"source_relation", "date_day", "spend", "campaign_name"} <= cells
 

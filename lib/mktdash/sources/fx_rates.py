@@ -44,10 +44,7 @@ def _is_ecb(cells: list[str]) -> bool:
 
 
 def sniff(head: str, file_name: str) -> bool:
-    lines = [ln for ln in T.head_lines(head, 3) if ln.strip()]
-    if not lines:
-        return False
-    cells = T.header_cells(lines[0])
+    cells = T.first_cells(head)
     low = [c.lower() for c in cells]
     return _is_ecb(cells) or ("currency" in low and any(_RATE.match(c) for c in cells))
 

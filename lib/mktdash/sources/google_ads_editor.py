@@ -19,13 +19,22 @@ from mktdash.sources import _csv, _locale
 from mktdash.sources.base import Parsed, ReadContext, SourceError
 from mktdash.sources.google_ads_ui import DAY_FORMATS, PLATFORM, campaign_types, replace_key
 
+# canonical dimension -> Editor's headers (in English) where not the usual ones (_csv.AD_DIM_HEADERS)
+DIMS = {
+    "account_id": ("Customer ID", "Account ID"),
+    "account_name": ("Account", "Account name"),
+    "campaign_name": ("Campaign",),
+    "ad_group_id": ("Ad Group ID",),
+    "ad_group_name": ("Ad Group",),
+    "ad_name": ("Ad name", "Ad Name"),
+}
 NAME = "google_ads_editor"
 TABLE = "ad_daily"
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
 def sniff(head: str, file_name: str) -> bool:
-    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    first = _csv.first_line(head)
     cells = {c.lower() for c in _locale.translate(first.split("\t"), _locale.GOOGLE_ADS)[0]}
     return len(cells) > 2 and "campaign" in cells and ("campaign type" in cells or "ad group" in cells)
 
@@ -53,24 +62,16 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
             )
         dates = pd.Timestamp(found[0])
     currency = b.pick("Currency code", "Currency")
-    cols = {
-        "platform": PLATFORM,
-        "source_relation": NAME,
-        "account_id": b.text(b.pick("Customer ID", "Account ID")),
-        "account_name": b.text(b.pick("Account", "Account name")),
-        "campaign_id": b.text(b.pick("Campaign ID")),
-        "campaign_name": b.text(b.need("Campaign")),
-        "ad_group_id": b.text(b.pick("Ad Group ID")),
-        "ad_group_name": b.text(b.pick("Ad Group")),
-        "ad_id": b.text(b.pick("Ad ID")),
-        "ad_name": b.text(b.pick("Ad name", "Ad Name")),
-        "clicks": b.number(b.pick("Clicks"), integer=True, fill=0),
-        "impressions": b.number(b.pick("Impr.", "Impressions"), integer=True, fill=0),
-        "spend": b.number(b.need("Cost"), fill=0.0),
-        "conversions": b.number(b.pick("Conversions", "Conv.")),
-        "conversions_value": b.number(b.pick("Conv. value", "Conversion value")),
-        "currency": b.text(currency) if currency else ctx.reporting_currency,
+    b.need("Campaign")
+    metrics = {
+        "clicks": b.pick("Clicks"),
+        "impressions": b.pick("Impr.", "Impressions"),
+        "spend": b.need("Cost"),
+        "conversions": b.pick("Conversions", "Conv."),
+        "conversions_value": b.pick("Conv. value", "Conversion value"),
     }
+    reporting = b.text(currency) if currency else ctx.reporting_currency
+    cols = _csv.ad_columns(b, (PLATFORM, NAME), DIMS, metrics, reporting)
     df = _csv.ad_frame(b, cols, {"_campaign_type": b.text(b.pick("Campaign Type"))})
     df["date_day"] = (
         dates if isinstance(dates, pd.Timestamp) else pd.Series(dates.to_numpy(), dtype="datetime64[s]")

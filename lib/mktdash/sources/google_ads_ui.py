@@ -55,9 +55,7 @@ _TOTAL = re.compile(r"^(Total|Gesamt|Totale|Totaal|Totais)\s*(:|\s-\s)")
 
 def header_names(line: str) -> tuple[list[str], str, str]:
     """A header line's cells in English, the UI language and the delimiter."""
-    sep = _csv.sniff_sep(line)
-    names, lang = _locale.translate(_csv.split_csv_line(line, sep), _locale.GOOGLE_ADS)
-    return names, lang, sep
+    return _csv.header_names(line, _locale.GOOGLE_ADS)
 
 
 def _is_header(line: str) -> bool:
@@ -86,12 +84,12 @@ def preamble(lines: list[str]) -> tuple[int, tuple[dt.date, dt.date] | None] | N
 
 
 def sniff(head: str, file_name: str) -> bool:
-    return preamble(head.lstrip("\ufeff").splitlines()[:5]) is not None
+    return preamble(_csv.head_lines(head, 5)) is not None
 
 
 def why(head: str) -> str:
     """Why :func:`sniff` recognised ``head`` (for ``mktdash ingest --explain``)."""
-    lines = head.lstrip("\ufeff").splitlines()[:5]
+    lines = _csv.head_lines(head, 5)
     found = preamble(lines)
     if found is None:
         return "forced"
@@ -202,24 +200,15 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
 def _columns(
     b: _csv.Body, metric_cols: dict[str, str | None], currency: str | None, ctx: ReadContext
 ) -> dict[str, Any]:
-    return {
-        "platform": PLATFORM,
-        "source_relation": NAME,
-        "account_id": b.text(b.pick("Customer ID", "Account ID")),
-        "account_name": b.text(b.pick("Account", "Account name")),
-        "campaign_id": b.text(b.pick("Campaign ID")),
-        "campaign_name": b.text(b.pick("Campaign")),
-        "ad_group_id": b.text(b.pick("Ad group ID")),
-        "ad_group_name": b.text(b.pick("Ad group")),
-        "ad_id": b.text(b.pick("Ad ID")),
-        "ad_name": b.text(b.pick("Ad name", "Ad")),
-        "clicks": b.number(metric_cols["clicks"], integer=True, fill=0),
-        "impressions": b.number(metric_cols["impressions"], integer=True, fill=0),
-        "spend": b.number(metric_cols["spend"], fill=0.0),
-        "conversions": b.number(metric_cols["conversions"]),
-        "conversions_value": b.number(metric_cols["conversions_value"]),
-        "currency": b.text(currency) if currency else ctx.reporting_currency,
+    dims = {  # canonical dimension -> the report's headers (in English) where not the usual ones
+        "account_id": ("Customer ID", "Account ID"),
+        "account_name": ("Account", "Account name"),
+        "campaign_name": ("Campaign",),
+        "ad_group_name": ("Ad group",),
+        "ad_name": ("Ad name", "Ad"),
     }
+    reporting = b.text(currency) if currency else ctx.reporting_currency
+    return _csv.ad_columns(b, (PLATFORM, NAME), dims, metric_cols, reporting, need=())
 
 
 def _grain(b: _csv.Body, period: tuple[dt.date, dt.date] | None, path: Path, header: int) -> tuple[str, Any]:

@@ -46,8 +46,7 @@ CRM = "hubspot"
 
 
 def sniff(head: str, file_name: str) -> bool:
-    lines = [ln for ln in T.head_lines(head, 3) if ln.strip()]
-    cells = set(labels(T.header_cells(lines[0]))) if lines else set()
+    cells = set(labels(T.first_cells(head)))
     return "Record ID" in cells and bool({"Email", "Lifecycle Stage"} & cells) and "Deal Stage" not in cells
 
 

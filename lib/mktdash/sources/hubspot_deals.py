@@ -45,23 +45,6 @@ DATE_FORMATS = (
     "%m/%d/%Y %H:%M",
     "%m/%d/%Y",
 )
-HEADERS = {
-    "deal_id": "Record ID",
-    "deal_name": "Deal Name",
-    "stage": "Deal Stage",
-    "amount": "Amount",
-    "currency": "Deal Currency Code",
-    "close_date": "Close Date",
-    "created_date": "Create Date",
-    "pipeline": "Pipeline",
-    "lead_source": "Original Source Type",
-    "drill1": "Original Source Drill-Down 1",
-    "campaign_name": "Original Source Drill-Down 2",
-    "contact_id": "Associated Contact IDs",
-    "customer_id": "Associated Company IDs",
-}
-
-
 SOURCE_COLS = ("Original Source Type", "Original Traffic Source", "Original Source")
 DRILL = {  # drill-down n: current name, legacy name, oldest portals' name
     n: (
@@ -163,8 +146,7 @@ def drilldowns_for(source: pd.Series, campaign: pd.Series) -> tuple[pd.Series, p
 
 
 def sniff(head: str, file_name: str) -> bool:
-    lines = [ln for ln in T.head_lines(head, 3) if ln.strip()]
-    cells = set(labels(T.header_cells(lines[0]))) if lines else set()
+    cells = set(labels(T.first_cells(head)))
     return {"Record ID", "Deal Stage"} <= cells
 
 

@@ -36,14 +36,23 @@ from mktdash.sources.google_ads_ui import replace_key
 NAME = "linkedin"
 TABLE = "ad_daily"
 PLATFORM = "linkedin"
+# canonical dimension -> Campaign Manager's headers (a LinkedIn campaign group is a campaign, its campaign
+# an ad group, its creative an ad); the account ID has the usual header (_csv.AD_DIM_HEADERS)
+DIMS = {
+    "account_name": ("Account Name",),
+    "campaign_id": ("Campaign Group ID",),
+    "campaign_name": ("Campaign Group Name",),
+    "ad_group_id": ("Campaign ID",),
+    "ad_group_name": ("Campaign Name",),
+    "ad_id": ("Creative ID", "Ad ID"),
+    "ad_name": ("Creative Name", "Ad Name"),
+}
 _START = re.compile(r"Report Start:\s*([^\t\"]+?)(?:[,\t\"]*\s*Report End:|[\t\"]*$)", re.M)
 _END = re.compile(r"Report End:\s*([^\t\"]+)")
 
 
 def _names(line: str) -> tuple[list[str], str, str]:
-    sep = _csv.sniff_sep(line)
-    names, lang = _locale.translate(_csv.split_csv_line(line, sep), _locale.LINKEDIN)
-    return names, lang, sep
+    return _csv.header_names(line, _locale.LINKEDIN)
 
 
 def _is_header(line: str) -> bool:
@@ -52,7 +61,7 @@ def _is_header(line: str) -> bool:
 
 
 def sniff(head: str, file_name: str) -> bool:
-    lines = head.lstrip("\ufeff").splitlines()[:10]
+    lines = _csv.head_lines(head, 10)
     return any(_is_header(x) for x in lines) and (
         "Campaign Group" in head or "Report Start" in head or "Kampagnengruppe" in head
     )
@@ -60,7 +69,7 @@ def sniff(head: str, file_name: str) -> bool:
 
 def why(head: str) -> str:
     """Why :func:`sniff` recognised ``head`` (for ``mktdash ingest --explain``)."""
-    lines = head.lstrip("\ufeff").splitlines()[:10]
+    lines = _csv.head_lines(head, 10)
     n = next((i for i, x in enumerate(lines, 1) if _is_header(x)), 0)
     title = lines[0].strip().strip('"') if n > 1 else ""
     return f"a LinkedIn header (Start Date (in UTC), ... Campaign ...) on line {n}" + (
@@ -95,24 +104,16 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     spend = b.need("Total Spent", "Amount Spent")
     b.decimal_comma = _csv.decimal_comma_of(b, [spend], lang)
     currency = b.pick("Currency")
-    cols = {
-        "platform": PLATFORM,
-        "source_relation": NAME,
-        "account_id": b.text(b.pick("Account ID")),
-        "account_name": b.text(b.pick("Account Name")),
-        "campaign_id": b.text(b.pick("Campaign Group ID")),
-        "campaign_name": b.text(b.need("Campaign Group Name")),
-        "ad_group_id": b.text(b.pick("Campaign ID")),
-        "ad_group_name": b.text(b.pick("Campaign Name")),
-        "ad_id": b.text(b.pick("Creative ID", "Ad ID")),
-        "ad_name": b.text(b.pick("Creative Name", "Ad Name")),
-        "clicks": b.number(b.pick("Clicks"), integer=True, fill=0),
-        "impressions": b.number(b.need("Impressions"), integer=True, fill=0),
-        "spend": b.number(spend, fill=0.0),
-        "conversions": b.number(b.pick("Conversions")),
-        "conversions_value": b.number(b.pick("Total Conversion Value", "Conversion Value")),
-        "currency": b.text(currency) if currency else ctx.reporting_currency,
+    b.need("Campaign Group Name")
+    metrics = {
+        "clicks": b.pick("Clicks"),
+        "impressions": b.need("Impressions"),
+        "spend": spend,
+        "conversions": b.pick("Conversions"),
+        "conversions_value": b.pick("Total Conversion Value", "Conversion Value"),
     }
+    reporting = b.text(currency) if currency else ctx.reporting_currency
+    cols = _csv.ad_columns(b, (PLATFORM, NAME), DIMS, metrics, reporting)
     df = _csv.ad_frame(b, cols)
     df["date_day"] = pd.Series(
         b.date(date_col, ("%m/%d/%Y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y")).to_numpy(), dtype="datetime64[s]"
@@ -139,12 +140,10 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
             "Campaign ID": _csv.fill(df, "ad_group_id"),
             "Creative Name": _csv.fill(df, "ad_name"),
             "Creative ID": _csv.fill(df, "ad_id"),
-            "Currency": _csv.fill(df, "currency", "USD"),
-            "Total Spent": _csv.fmt_money(df["spend"]),
-            "Impressions": df["impressions"].astype("int64"),
-            "Clicks": df["clicks"].astype("int64"),
-            "Conversions": df["conversions"].astype("float64").round(2),
-            "Total Conversion Value": df["conversions_value"].astype("float64").round(2),
+            **_csv.metric_cells(
+                df,
+                ("Currency", "Total Spent", "Impressions", "Clicks", "Conversions", "Total Conversion Value"),
+            ),
         },
         index=df.index,
     )

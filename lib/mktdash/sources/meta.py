@@ -46,13 +46,11 @@ LOCAL_DATE_FORMATS = (
 
 def _names(line: str) -> tuple[list[str], str, str]:
     """A header line's cells in English, the UI language and the delimiter."""
-    sep = _csv.sniff_sep(line)
-    names, lang = _locale.translate(_csv.split_csv_line(line, sep), _locale.META, prefixes=True)
-    return names, lang, sep
+    return _csv.header_names(line, _locale.META, prefixes=True)
 
 
 def sniff(head: str, file_name: str) -> bool:
-    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    first = _csv.first_line(head)
     names = _names(first)[0]
     return (
         ("Reporting starts" in names or "Day" in names)
@@ -176,12 +174,11 @@ def _split_summary(b: _csv.Body, path: Path) -> tuple[pa.Table | None, np.ndarra
             summary_mask &= np.asarray(pc.is_null(b.table[c]).to_numpy(zero_copy_only=False))
     if summary_mask.sum() > 1:
         i = int(np.flatnonzero(summary_mask)[1])
-        raise SourceError(
+        raise b.row_error(
+            i,
             "a row has no campaign, ad set or ad name",
-            file=path,
-            line=int(b.lines[i]),
-            column="Campaign name",
-            hint="Export the report again without editing it",
+            "Campaign name",
+            "Export the report again without editing it",
         )
     return (b.split(summary_mask) if summary_mask.any() else None), summary_mask
 
@@ -198,12 +195,11 @@ def _grain(
     one = pc.all(pc.equal(starts, pc.min(starts))).as_py() and pc.all(pc.equal(ends, pc.max(ends))).as_py()
     if not one:
         i = int(np.flatnonzero(~same)[0])
-        raise SourceError(
+        raise b.row_error(
+            i,
             "rows span different date ranges (Reporting starts/ends)",
-            file=path,
-            line=int(b.lines[i]),
-            column="Reporting ends",
-            hint="Export with Breakdown > By time > Day",
+            "Reporting ends",
+            "Export with Breakdown > By time > Day",
         )
     return ("week" if _locale.is_iso_week((s0, e0)) else "period"), (s0, e0)
 
@@ -216,24 +212,12 @@ def _columns(b: _csv.Body, metric_cols: dict[str, str | None], currency: str) ->
         conversions = pc.if_else(is_conv, pc.fill_null(results, 0.0), pa.scalar(0.0))
     else:
         conversions = results
-    return {
-        "platform": PLATFORM,
-        "source_relation": NAME,
-        "account_id": b.text(b.pick("Account ID")),
-        "account_name": b.text(b.pick("Account name")),
-        "campaign_id": b.text(b.pick("Campaign ID")),
-        "campaign_name": b.text(b.pick("Campaign name")),
-        "ad_group_id": b.text(b.pick("Ad set ID")),
-        "ad_group_name": b.text(b.pick("Ad set name")),
-        "ad_id": b.text(b.pick("Ad ID")),
-        "ad_name": b.text(b.pick("Ad name")),
-        "clicks": b.number(metric_cols["clicks"], integer=True, fill=0),
-        "impressions": b.number(metric_cols["impressions"], integer=True, fill=0),
-        "spend": b.number(metric_cols["spend"], fill=0.0),
-        "conversions": conversions,
-        "conversions_value": b.number(metric_cols["conversions_value"]),
-        "currency": currency,
+    dims = {
+        "campaign_name": ("Campaign name",),
+        "ad_group_id": ("Ad set ID",),
+        "ad_group_name": ("Ad set name",),
     }
+    return _csv.ad_columns(b, (PLATFORM, NAME), dims, metric_cols, currency, need=(), conversions=conversions)
 
 
 def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:

@@ -33,6 +33,17 @@ from mktdash.sources import _csv, _locale
 from mktdash.sources.base import Parsed, ReadContext
 from mktdash.sources.google_ads_ui import campaign_types, replace_key
 
+# canonical dimension -> the report's headers (UI names, then API names)
+DIMS = {
+    "account_id": ("Account number", "AccountNumber", "Account ID", "AccountId"),
+    "account_name": ("Account name", "AccountName"),
+    "campaign_id": ("Campaign ID", "CampaignId"),
+    "campaign_name": ("Campaign name", "CampaignName"),
+    "ad_group_id": ("Ad group ID", "AdGroupId"),
+    "ad_group_name": ("Ad group", "AdGroupName"),
+    "ad_id": ("Ad ID", "AdId"),
+    "ad_name": ("Ad title", "AdTitle", "Ad name"),
+}
 NAME = "microsoft_ads"
 TABLE = "ad_daily"
 PLATFORM = "microsoft_ads"
@@ -49,7 +60,7 @@ def _is_footer(line: str) -> bool:
 
 
 def sniff(head: str, file_name: str) -> bool:
-    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    first = _csv.first_line(head)
     return first.strip().strip('"').startswith("Report Name:")
 
 
@@ -69,24 +80,16 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     if date_col is None and period is None:
         b.need("Gregorian date", "TimePeriod", "Date")
     currency = b.pick("Currency code", "CurrencyCode", "Currency")
-    cols = {
-        "platform": PLATFORM,
-        "source_relation": NAME,
-        "account_id": b.text(b.pick("Account number", "AccountNumber", "Account ID", "AccountId")),
-        "account_name": b.text(b.pick("Account name", "AccountName")),
-        "campaign_id": b.text(b.pick("Campaign ID", "CampaignId")),
-        "campaign_name": b.text(b.need("Campaign name", "CampaignName")),
-        "ad_group_id": b.text(b.pick("Ad group ID", "AdGroupId")),
-        "ad_group_name": b.text(b.pick("Ad group", "AdGroupName")),
-        "ad_id": b.text(b.pick("Ad ID", "AdId")),
-        "ad_name": b.text(b.pick("Ad title", "AdTitle", "Ad name")),
-        "clicks": b.number(b.pick("Clicks"), integer=True, fill=0),
-        "impressions": b.number(b.need("Impressions"), integer=True, fill=0),
-        "spend": b.number(b.need("Spend"), fill=0.0),
-        "conversions": b.number(b.pick("Conversions", "Conv.")),
-        "conversions_value": b.number(b.pick("Revenue")),
-        "currency": b.text(currency) if currency else ctx.reporting_currency,
+    b.need("Campaign name", "CampaignName")
+    metrics = {
+        "clicks": b.pick("Clicks"),
+        "impressions": b.need("Impressions"),
+        "spend": b.need("Spend"),
+        "conversions": b.pick("Conversions", "Conv."),
+        "conversions_value": b.pick("Revenue"),
     }
+    reporting = b.text(currency) if currency else ctx.reporting_currency
+    cols = _csv.ad_columns(b, (PLATFORM, NAME), DIMS, metrics, reporting)
     df = _csv.ad_frame(b, cols, {"_campaign_type": b.text(b.pick("Campaign type", "CampaignType"))})
     grain = "day"
     if date_col is not None:

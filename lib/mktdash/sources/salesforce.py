@@ -49,8 +49,7 @@ _SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
 
 
 def sniff(head: str, file_name: str) -> bool:
-    lines = [ln for ln in T.head_lines(head, 3) if ln.strip()]
-    cells = set(T.header_cells(lines[0])) if lines else set()
+    cells = set(T.first_cells(head))
     return "Opportunity Name" in cells and bool({"Stage", "Opportunity ID"} & cells)
 
 

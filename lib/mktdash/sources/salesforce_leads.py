@@ -44,8 +44,7 @@ LEAD_DATE_FORMATS = (*DATE_FORMATS, "%m/%d/%Y, %I:%M %p")
 
 
 def sniff(head: str, file_name: str) -> bool:
-    lines = [ln for ln in T.head_lines(head, 3) if ln.strip()]
-    cells = set(T.header_cells(lines[0])) if lines else set()
+    cells = set(T.first_cells(head))
     return (
         "Lead Source" in cells
         and bool({"Lead ID", "Lead Status", "Lead Owner"} & cells)

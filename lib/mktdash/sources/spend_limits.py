@@ -18,46 +18,21 @@ limit of the channels it lists (``replace_key`` on ``channel``).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from mktdash.sources._simple import Col, Spec
 
-import pandas as pd
-
-from mktdash.sources import _tabular as T
-from mktdash.sources.base import Parsed, ReadContext
-
-NAME = "spend_limits"
-TABLE = "spend_limits"
+SPEC = Spec(
+    table="spend_limits",
+    what="spend limits file",
+    columns=(
+        Col("channel", "lower", required=True),
+        Col("campaign_name"),
+        Col("period", "lower", required=True),
+        Col("limit_amount", "number", required=True),
+    ),
+    aliases={"campaign": "campaign_name", "limit": "limit_amount", "max_spend": "limit_amount"},
+    replace_key={"channel": None},
+)
+NAME = TABLE = SPEC.table
 SNAPSHOT = True  # the file is a snapshot: it replaces earlier rows of its channels
 PARAMS_FILES = ("spend_limits*.yaml", "spend_limits*.csv")  # read from params/ by ingest_inbox
-ALIASES = {"campaign": "campaign_name", "limit": "limit_amount", "max_spend": "limit_amount"}
-REQUIRED = ("channel", "period", "limit_amount")
-
-
-def sniff(head: str, file_name: str) -> bool:
-    return T.sniff_generic(head, file_name, TABLE, REQUIRED, ALIASES)
-
-
-def read(path: Path, ctx: ReadContext) -> Parsed:
-    path = Path(path)
-    df = T.read_generic(path, TABLE, ALIASES)
-    T.require(df, REQUIRED, file=path, line=1, what="spend limits file")
-    out: dict[str, Any] = {
-        "channel": T.clean_text(df, "channel", file=path).str.lower(),
-        "campaign_name": T.clean_text(df, T.pick(df, "campaign_name"), file=path),
-        "period": T.clean_text(df, "period", file=path).str.lower(),
-        "limit_amount": T.to_number(df, "limit_amount", file=path),
-    }
-    frame = T.finish(out, TABLE, df["_line"])
-    return Parsed(table=TABLE, frame=frame, source=NAME, period=None, replace_key={"channel": None})
-
-
-def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
-    """CSV or YAML by the suffix of ``path``."""
-    T.write_generic(
-        df,
-        path,
-        TABLE,
-        {c: c for c in ("channel", "campaign_name", "period", "limit_amount")},
-        {"limit_amount": T.fmt_num},
-    )
+sniff, read, write = SPEC.sniff, SPEC.read, SPEC.write

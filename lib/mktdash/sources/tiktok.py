@@ -21,6 +21,13 @@ from mktdash.sources.google_ads_ui import parse_totals, replace_key
 NAME = "tiktok"
 TABLE = "ad_daily"
 PLATFORM = "tiktok"
+# canonical dimension -> TikTok's headers (current, older) where not the usual ones (_csv.AD_DIM_HEADERS)
+DIMS = {
+    "account_id": ("Advertiser ID", "Account ID"),
+    "account_name": ("Advertiser name", "Account name"),
+    "campaign_name": ("Campaign name",),
+    "ad_group_name": ("Ad group name",),
+}
 _TOTAL = re.compile(r"^Total( of \d[\d,]* \w+)?$")
 
 
@@ -30,7 +37,7 @@ def _is_total(line: str, sep: str = ",") -> bool:
 
 
 def sniff(head: str, file_name: str) -> bool:
-    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    first = _csv.first_line(head)
     cells = [c.strip() for c in _csv.split_csv_line(first, _csv.sniff_sep(first))]
     return (
         "Campaign name" in cells
@@ -61,24 +68,8 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         "conversions_value": b.pick("Total conversion value", "Conversion value", "Total purchase value"),
     }
     b.decimal_comma = _csv.decimal_comma_of(b, [metric_cols["spend"]], "en")
-    cols = {
-        "platform": PLATFORM,
-        "source_relation": NAME,
-        "account_id": b.text(b.pick("Advertiser ID", "Account ID")),
-        "account_name": b.text(b.pick("Advertiser name", "Account name")),
-        "campaign_id": b.text(b.pick("Campaign ID")),
-        "campaign_name": b.text(b.need("Campaign name")),
-        "ad_group_id": b.text(b.pick("Ad group ID")),
-        "ad_group_name": b.text(b.pick("Ad group name")),
-        "ad_id": b.text(b.pick("Ad ID")),
-        "ad_name": b.text(b.pick("Ad name")),
-        "clicks": b.number(metric_cols["clicks"], integer=True, fill=0),
-        "impressions": b.number(metric_cols["impressions"], integer=True, fill=0),
-        "spend": b.number(metric_cols["spend"], fill=0.0),
-        "conversions": b.number(metric_cols["conversions"]),
-        "conversions_value": b.number(metric_cols["conversions_value"]),
-        "currency": b.text(currency) if currency else ctx.reporting_currency,
-    }
+    reporting = b.text(currency) if currency else ctx.reporting_currency
+    cols = _csv.ad_columns(b, (PLATFORM, NAME), DIMS, metric_cols, reporting)
     df = _csv.ad_frame(b, cols)
     df["date_day"] = pd.Series(b.date(date_col, ("%Y-%m-%d", "%m/%d/%Y")).to_numpy(), dtype="datetime64[s]")
     totals = parse_totals(
@@ -108,12 +99,17 @@ def write(df: pd.DataFrame, path: Path, **opts: Any) -> None:
             "Advertiser ID": _csv.fill(df, "account_id"),
             "Advertiser name": _csv.fill(df, "account_name"),
             "Date": pd.to_datetime(df["date_day"]).dt.strftime("%Y-%m-%d"),
-            "Currency": _csv.fill(df, "currency", "USD"),
-            "Cost": _csv.fmt_money(df["spend"]),
-            "Impressions": df["impressions"].astype("int64"),
-            "Clicks (destination)": df["clicks"].astype("int64"),
-            "Conversions": df["conversions"].astype("float64").round(2),
-            "Total conversion value": df["conversions_value"].astype("float64").round(2),
+            **_csv.metric_cells(
+                df,
+                (
+                    "Currency",
+                    "Cost",
+                    "Impressions",
+                    "Clicks (destination)",
+                    "Conversions",
+                    "Total conversion value",
+                ),
+            ),
         },
         index=df.index,
     )
