@@ -123,6 +123,13 @@ def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> Path:
     return run_dir / MANIFEST
 
 
+def read_manifest(run_dir: Path) -> dict[str, Any] | None:
+    """A run's whole manifest, or None when it is missing or unreadable."""
+    with contextlib.suppress(OSError, ValueError):
+        return dict(json.loads((run_dir / MANIFEST).read_text(encoding="utf-8")))
+    return None
+
+
 def read_summary(run_dir: Path) -> dict[str, Any] | None:
     """A run's summary: ``summary.json`` (~1 kB; the manifest, with every input's hash, is ~50 kB at scale),
     or the manifest's when the summary is missing (an older run) or older than it (a crash in between)."""
@@ -139,26 +146,18 @@ def list_runs(root: Path | None = None) -> list[RunRef]:
     root = root or paths.runs_dir()
     refs = []
     for m in root.glob("*/*/" + MANIFEST):
-        if m.parent.is_symlink():  # a moved run's old place, kept while it ran (pipeline._settle_week)
+        if m.parent.is_symlink():  # a link an older version left at a moved run's first week
             continue
         data = read_summary(m.parent) or {"status": "unreadable"}
         refs.append(RunRef(m.parent.parent.name, m.parent.name, m.parent, data))
     return sorted(refs, key=lambda r: r.run_id, reverse=True)
 
 
-def latest_run(week: str | None = None, *, status: str = "ok") -> RunRef | None:
-    """The newest run with ``status`` (for ``week`` if given)."""
-    for r in list_runs():
-        if r.status == status and (week is None or r.week == week):
-            return r
-    return None
-
-
 _INDEX_CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2937}
 h1{font-size:1.4rem} table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:.45rem .6rem;border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top}
-th{background:#f3f4f6} .ok{color:#2e8540;font-weight:600} .failed{color:#c0392b;font-weight:600}
+th{background:#f3f4f6} .ok{color:#2e8540;font-weight:600} .failed,.crashed{color:#c0392b;font-weight:600}
 .running{color:#b7791f;font-weight:600} a{color:#1f4e79}
 """
 
