@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from mktdash import archive, paths, weeks
 from mktdash.filehash import sha256_file
+from mktdash.kernels import WarmUpError
 from mktdash.params import Settings
 
 
@@ -494,6 +495,8 @@ def _describe(e: BaseException) -> str:
         return f"{ename}: {getattr(e, 'evalue', '')}".strip()
     if isinstance(e, KeyboardInterrupt):
         return "interrupted"
+    if isinstance(e, WarmUpError):  # says which kernel and why
+        return str(e)
     if isinstance(e, OSError) and e.filename:  # a full or read-only disk: say what and where
         return f"{e.strerror or type(e).__name__} ({e.filename})"
     return "".join(traceback.format_exception_only(type(e), e)).strip()
