@@ -97,9 +97,16 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUARANTINED = 0, 1, 2, 3
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from mktdash import pipeline
+    from mktdash import pipeline, weeks
 
     settings = _settings(args.params)
+    try:
+        pipeline.notebook_names(settings, args.only)
+        if args.week != "latest":
+            weeks.parse(args.week)
+    except ValueError as e:
+        print(f"mktdash run: {e}", file=sys.stderr)
+        return EXIT_USAGE
     if not args.no_demo:
         pipeline.ensure_data(settings)
     result = pipeline.run(settings, week=args.week, only=args.only, progress=not args.quiet)

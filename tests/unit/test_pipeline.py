@@ -240,7 +240,6 @@ def test_listings_read_each_runs_summary_and_the_manifest_when_the_summary_is_mi
     """The index and `mktdash runs` read summary.json (the manifest holds every input's hash: ~50 kB at scale);
     a run without one (an older version) or with one older than its manifest (a crash between the two
     writes) is listed from its manifest."""
-    import os
 
     runs = home / "outputs" / "runs" / "2025-W46"
     notebooks = [{"name": "a", "status": "ok", "seconds": 1.5, "error": None}]
