@@ -117,9 +117,7 @@ def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> Path:
     """Write the manifest, then its :func:`summary` (``summary.json``), each atomically (temp file + rename)
     so a crash never leaves half a JSON."""
     for name, data in ((MANIFEST, manifest), (SUMMARY, summary(manifest))):
-        tmp = (run_dir / name).with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, default=str, sort_keys=False), encoding="utf-8")
-        os.replace(tmp, run_dir / name)
+        _write_atomic(run_dir / name, json.dumps(data, indent=2, default=str, sort_keys=False))
     return run_dir / MANIFEST
 
 
@@ -198,5 +196,15 @@ def write_index(root: Path | None = None) -> Path:
     )
     dest = root.parent / "index.html"
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(page, encoding="utf-8")
+    _write_atomic(dest, page)
     return dest
+
+
+def _write_atomic(dest: Path, text: str) -> None:
+    """Write a temp file beside ``dest``, then rename it over ``dest``: a full disk leaves the old file whole."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -16,6 +16,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import socket
 import time
 import traceback
@@ -222,8 +223,15 @@ def plan(
         "notebooks": [],
         "scraps": {},
     }
-    archive.write_manifest(run_dir, manifest)
-    archive.write_index()
+    try:
+        _reserve(run_dir, manifest)
+        archive.write_manifest(run_dir, manifest)
+        archive.write_index()
+    except OSError:  # a full or read-only disk: no run folder is left behind
+        shutil.rmtree(run_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            run_dir.parent.rmdir()
+        raise
     latest = week in (None, "latest")
     groups = stages(names, settings.run.concurrent)
     return Plan(run_id, names, groups, notebooks_dir or paths.notebooks_dir(), latest, run_dir, manifest)
@@ -426,10 +434,25 @@ def run(
     return RunResult(run_id, m["week"], the_plan.run_dir, m["status"], m, m.get("error"))
 
 
+RESERVE = ".reserve"  # space kept in the run folder for its last manifest, freed before that is written
+
+
+def _reserve(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """Allocate room for the final manifest and summary (twice the first manifest, plus 64 kB), so that a
+    disk that fills up during the run still lets it say ``failed``."""
+    size = 2 * len(json.dumps(manifest, indent=2, default=str)) + 64 * 1024
+    fd = os.open(run_dir / RESERVE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.posix_fallocate(fd, 0, size)
+    finally:
+        os.close(fd)
+
+
 def _close(run: Plan, out: Outcome) -> None:
-    """Write the final manifest and the index. A failed run's snapshot is removed (never published); if the
-    manifest cannot be written (the disk is still full), the result says so and the next command marks the
-    run ``crashed``."""
+    """Free the reserved room, write the final manifest and the index. A failed run's snapshot is removed
+    (never published); if the manifest cannot be written even so, the result says so and the next command
+    marks the run ``crashed``."""
+    (run.run_dir / RESERVE).unlink(missing_ok=True)
     if run.manifest["status"] != "ok":
         _discard_snapshot(run, out)
     try:
@@ -464,7 +487,8 @@ def _export_html(nb: Path, dest: Path, hide_code: bool) -> None:
 
     try:
         htmlexport.export(nb, dest, hide_code=hide_code)
-    except OSError:  # a full or read-only disk: the run fails (see execute)
+    except OSError:  # a full or read-only disk: the run fails (see execute), without a partial page
+        dest.unlink(missing_ok=True)
         raise
     except Exception as e:  # an export problem must not hide the notebook's own result
         dest.write_text(f"<p>HTML export failed: {type(e).__name__}</p>", encoding="utf-8")

@@ -21,7 +21,6 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import IO, Any
 
 from mktdash import archive, paths
@@ -66,16 +65,6 @@ def _try_flock(f: IO[bytes]) -> bool:
     except BlockingIOError:
         return False
     return True
-
-
-@contextlib.contextmanager
-def _held_briefly() -> Iterator[bool]:
-    """The lock for a moment, without waiting: True if taken (nobody runs), False if a run holds it."""
-    f = _open_lock()
-    try:
-        yield _try_flock(f)
-    finally:
-        f.close()  # closing the file drops the lock
 
 
 class RunLock:
@@ -142,8 +131,14 @@ def reap_crashed(*, locked: bool = False) -> list[archive.RunRef]:
     if not paths.runs_dir().exists():
         return []
     if not locked:
-        with _held_briefly() as taken:
-            return reap_crashed(locked=True) if taken else []
+        try:
+            f = _open_lock()
+        except OSError:  # a read-only outputs/: nothing could be marked anyway
+            return []
+        try:
+            return reap_crashed(locked=True) if _try_flock(f) else []
+        finally:
+            f.close()  # closing the file drops the lock
     reaped = [r for r in archive.list_runs() if r.status == "running"]
     for ref in reaped:
         _mark_crashed(ref)
@@ -163,6 +158,7 @@ def _mark_crashed(ref: archive.RunRef) -> None:
         finished_at=manifest.get("finished_at"),
     )
     manifest.pop("published", None)
+    (ref.path / ".reserve").unlink(missing_ok=True)  # the room the run kept for its last manifest
     archive.write_manifest(ref.path, manifest)
 
 
