@@ -253,14 +253,14 @@ class Outcome:
             self.status, self.error = "failed", error
 
 
-def execute(run: Plan, settings: Settings, *, progress: bool = True) -> Outcome:
+def execute(run: Plan, settings: Settings, *, out: Outcome | None = None, progress: bool = True) -> Outcome:
     """Run the stages in order, the notebooks of a stage at the same time; stop after a stage with a failure.
     With ``run.preheat`` each stage's kernels start (and run their import cells) while the stage before runs
     (:mod:`mktdash.kernels`). Each notebook's HTML is exported on a thread while the next stage runs; the
     dashboards' snapshot is taken while the last stage (the read-only report) runs."""
     from mktdash import kernels
 
-    out = Outcome()
+    out = out or Outcome()
     bar = tqdm(total=len(run.names), desc="weekly run", unit="notebook", disable=not progress)
     with (
         kernels.KernelPool(run.src_dir, settings.run.kernel) as pool,
@@ -422,14 +422,14 @@ def run(
         the_plan = plan(settings, run_id, names, week=week, notebooks_dir=notebooks_dir)
         out = Outcome()
         try:
-            out = execute(the_plan, settings, progress=progress)
+            execute(the_plan, settings, out=out, progress=progress)
             record(the_plan, out, time.perf_counter() - started)
             if out.status == "ok":
                 publish(the_plan, settings, out)
-        except OSError as e:  # a full or read-only disk: the run fails, and says where
+        except Exception as e:  # a full or read-only disk (OSError), a snapshot that failed: the run fails
             out.status, out.error = "failed", _describe(e)
             record(the_plan, out, time.perf_counter() - started)
-        _close(the_plan, out)
+        _close(the_plan)
     m = the_plan.manifest
     return RunResult(run_id, m["week"], the_plan.run_dir, m["status"], m, m.get("error"))
 
@@ -448,13 +448,13 @@ def _reserve(run_dir: Path, manifest: dict[str, Any]) -> None:
         os.close(fd)
 
 
-def _close(run: Plan, out: Outcome) -> None:
+def _close(run: Plan) -> None:
     """Free the reserved room, write the final manifest and the index. A failed run's snapshot is removed
     (never published); if the manifest cannot be written even so, the result says so and the next command
     marks the run ``crashed``."""
     (run.run_dir / RESERVE).unlink(missing_ok=True)
     if run.manifest["status"] != "ok":
-        _discard_snapshot(run, out)
+        _discard_snapshot(run)
     try:
         archive.write_manifest(run.run_dir, run.manifest)
         archive.write_index()
@@ -464,16 +464,17 @@ def _close(run: Plan, out: Outcome) -> None:
         )
 
 
-def _discard_snapshot(run: Plan, out: Outcome) -> None:
+def _discard_snapshot(run: Plan) -> None:
     from mktdash import publish as pub
 
     current = pub.latest()
     if current and current.run_id == run.run_id:  # the pointer moved before the failure: leave it consistent
         return
-    if out.snapshot and out.snapshot.exception() is None and (taken := out.snapshot.result()):
-        taken.unlink(missing_ok=True)
-    for stray in pub.published_dir().glob(f".{run.run_id}.*"):  # a copy cut short by a full disk
-        stray.unlink(missing_ok=True)
+    for f in [
+        *pub.published_dir().glob(f"{run.run_id}.duckdb*"),
+        *pub.published_dir().glob(f".{run.run_id}.*"),
+    ]:
+        f.unlink(missing_ok=True)  # the snapshot taken meanwhile, or a copy cut short by a full disk
 
 
 def _warm_up_exporter() -> None:
