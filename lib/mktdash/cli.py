@@ -178,7 +178,7 @@ def cmd_formats(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     from mktdash import archive, runlock
 
-    if owner := runlock.owner():
+    if owner := runlock.holder():
         print(f"in progress: run {owner.get('run_id')} started at {owner.get('started_at')} (pid {owner.get('pid')}, "
               f"last heartbeat {owner.get('heartbeat_age')} s ago)")  # fmt: skip
     runs = [r for r in archive.list_runs() if not args.week or r.week == args.week][: args.n]

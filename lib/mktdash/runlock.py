@@ -36,6 +36,18 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def holder() -> dict[str, Any] | None:
+    """The owner of the run lock (see :func:`owner`) if a run holds it now, else None."""
+    try:
+        f = _open_lock()
+    except OSError:  # a read-only outputs/ without a lock file: no run can be holding it
+        return None
+    try:
+        return None if _try_flock(f) else owner()
+    finally:
+        f.close()
+
+
 def owner() -> dict[str, Any] | None:
     """The lock owner as it described itself (plus ``heartbeat_age`` in seconds), or None."""
     path = paths.outputs_dir() / OWNER
@@ -136,7 +148,10 @@ def reap_crashed(*, locked: bool = False) -> list[archive.RunRef]:
         except OSError:  # a read-only outputs/: nothing could be marked anyway
             return []
         try:
-            return reap_crashed(locked=True) if _try_flock(f) else []
+            if not _try_flock(f):
+                return []
+            (paths.outputs_dir() / OWNER).unlink(missing_ok=True)  # left by an owner that was killed
+            return reap_crashed(locked=True)
         finally:
             f.close()  # closing the file drops the lock
     reaped = [r for r in archive.list_runs() if r.status == "running"]

@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,6 @@ from mktdash import demo
 pytestmark = pytest.mark.slow
 SOURCES = ("fx", "hubspot", "google_ads")  # a duplicate, a quarantined file, CRM, FX: ~35 files
 RUN = {"concurrent": [["r1", "r2"]], "lock_wait_seconds": 30}
-FRACTIONS = (0.02, 0.08, 0.15, 0.25, 0.35, 0.45, 0.55, 0.7, 0.85, 1.0)
 
 
 @pytest.fixture(scope="module")
@@ -124,14 +124,19 @@ def _alive(pids: set[int]) -> set[int]:
     return alive
 
 
-def _kill_at(w: World, args: tuple[str, ...], at: float) -> dict[str, Any]:
-    """Start ``mktdash ARGS``, SIGKILL it ``at`` seconds later; how it went, and how long its kernels lived on."""
+def _kill_when(
+    w: World, args: tuple[str, ...], ready: Callable[[], bool], delay: float = 0.0
+) -> dict[str, Any]:
+    """Start ``mktdash ARGS``; SIGKILL it ``delay`` seconds after ``ready()`` first holds. How it went (killed,
+    or it had finished first), and how long its kernels lived on after it."""
     proc = w.start(*args)
     kids: set[int] = set()
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < at and proc.poll() is None:
+    t0, fired = time.monotonic(), None
+    while proc.poll() is None and (fired is None or time.monotonic() - fired < delay):
         kids |= _children(proc.pid)
-        time.sleep(0.05)
+        if fired is None and ready():
+            fired = time.monotonic()
+        time.sleep(0.02)
     finished = proc.poll() is not None
     if not finished:
         proc.send_signal(signal.SIGKILL)
@@ -141,22 +146,50 @@ def _kill_at(w: World, args: tuple[str, ...], at: float) -> dict[str, Any]:
     while _alive(kids) and time.monotonic() - t1 < 20:
         time.sleep(0.1)
     assert not _alive(kids), "kernels outlived the killed runner"
-    return {
-        "at": round(at, 2),
-        "finished": finished,
-        "kernels": len(kids),
-        "orphans_s": round(time.monotonic() - t1, 1),
-    }
+    return {"at": round(t1 - t0, 2), "finished": finished, "rc": proc.returncode, "kernels": len(kids),
+            "orphans_s": round(time.monotonic() - t1, 1)}  # fmt: skip
 
 
-def _phase(w: World) -> str:
-    """How far the killed run got: nothing, its folder, n notebooks, its snapshot, done."""
-    ms = list(w.manifests().values())
-    if not ms:
+def _new_run(w: World, known: set[str]) -> dict[str, Any] | None:
+    """The manifest of the run started after ``known`` runs, if it has one yet."""
+    new = {k: m for k, m in w.manifests().items() if k not in known}
+    return new[max(new)] if new else None
+
+
+def _phase(w: World, known: set[str]) -> str:
+    """How far the killed run got: no folder, n notebooks recorded, its snapshot, its end."""
+    if (m := _new_run(w, known)) is None:
         return "no run folder"
-    m = max(ms, key=lambda m: m["run_id"])
     snap = any((w.outputs / "published").glob(f"{m['run_id']}.duckdb"))
-    return f"{m['status']}, {len(m['notebooks'])} notebooks" + (", snapshot" if snap else "")
+    return f"{m['status']}, {len(m['notebooks'])} notebooks recorded" + (", snapshot taken" if snap else "")
+
+
+def _run_milestones(w: World, known: set[str]) -> list[tuple[str, Callable[[], bool], float]]:
+    """Moments of a run to kill it at: (name, condition, seconds after it first holds)."""
+
+    def new() -> dict[str, Any]:
+        return _new_run(w, known) or {"run_id": "-", "notebooks": [], "status": "-"}
+
+    def nb(name: str) -> Callable[[], bool]:
+        return lambda: any(w.outputs.glob(f"runs/*/{new()['run_id']}/notebooks/{name}.ipynb"))
+
+    def recorded(n: int) -> Callable[[], bool]:
+        return lambda: len(new()["notebooks"]) >= n
+
+    return [
+        ("interpreter starting", lambda: True, 0.05),
+        ("lock taken", lambda: (w.outputs / ".run-owner.json").exists(), 0.0),
+        ("run folder made", lambda: _new_run(w, known) is not None, 0.0),
+        ("ingest notebook started", nb("i"), 0.3),
+        ("ingest loading +1 s", nb("i"), 1.0),
+        ("ingest loading +2.5 s", nb("i"), 2.5),
+        ("ingest recorded, week settled", recorded(1), 0.0),
+        ("10/20 stage running", nb("r1"), 0.2),
+        ("10/20 stage recorded", recorded(3), 0.0),
+        ("snapshot taken, last notebook running", lambda: any(w.outputs.glob(f"published/{new()['run_id']}.duckdb")), 0.0),
+        ("last notebook recorded", recorded(4), 0.0),
+        ("published", lambda: (w.pointer() or {}).get("run_id") == new()["run_id"], 0.0),
+    ]  # fmt: skip
 
 
 def _archive_ok(w: World) -> None:
@@ -182,17 +215,21 @@ def test_kill_9_during_ingest(inbox: Path, tmp_path: Path) -> None:
     assert want["rows"]["ad_daily"] > 1000 and {"quarantined", "duplicate"} <= {s for _, s in want["ledger"]}
     assert problems(ref.home) == []  # the checks hold on an uninterrupted load
     outcomes = []
-    for i, f in enumerate(FRACTIONS):
+    raw_total = sum(1 for p in (ref.home / "data" / "raw").rglob("*") if p.is_file())
+    for i, k in enumerate((0, 1, 3, 6, 10, 15, 20, 25, 30, raw_total)):
         w = _world(tmp_path, f"ingest{i}", inbox)
-        outcome = _kill_at(w, ("ingest", "--quiet"), f * seconds)
-        outcome["problems"] = problems(w.home)
+        raw = w.home / "data" / "raw"
+        # kill once k files were archived in data/raw/ (loaded or quarantined): between files, mid-file
+        outcome = _kill_when(w, ("ingest", "--quiet"), lambda: sum(1 for p in raw.rglob("*") if p.is_file()) >= k,  # noqa: B023
+                             0.05 if k == 0 else 0.0)  # fmt: skip
+        outcome.update(raw_files=k, problems=problems(w.home))
         assert outcome["problems"] == [], outcome
         again = w.mktdash("ingest", "--quiet")
         assert again.returncode in (0, 1) and "Traceback" not in again.stderr, again.stderr
         assert fingerprint(w.home) == want
         outcomes.append(outcome)
         shutil.rmtree(w.home)
-    print(f"\ningest: {seconds:.1f} s uninterrupted; kills: {json.dumps(outcomes)}")
+    print(f"\ningest: {seconds:.1f} s uninterrupted; kills:\n" + "\n".join(json.dumps(o) for o in outcomes))
     assert sum(not o["finished"] for o in outcomes) >= 9
 
 
@@ -203,19 +240,20 @@ def test_kill_9_during_run(inbox: Path, tmp_path: Path) -> None:
     seconds, want = time.monotonic() - t0, fingerprint(ref.home)
     assert first.returncode == 3, first.stderr  # the planted bad file: ok, with a quarantined file
     outcomes = []
-    for i, f in enumerate((0.01, *FRACTIONS)):
+    for i in range(len(_run_milestones(ref, set()))):
         after_ok = i % 2 == 1  # every other kill hits a run over an archive with an ok, published run
         w = _world(tmp_path, f"run{i}", inbox)
         if after_ok:
             shutil.rmtree(w.home)
             shutil.copytree(ref.home, w.home, symlinks=True)
-        before = w.pointer()
-        outcome = _kill_at(w, ("run",), f * seconds)
-        outcome.update(after_ok=after_ok, phase=_phase(w), problems=problems(w.home))
+        known, before = set(w.manifests()), w.pointer()
+        name, ready, delay = _run_milestones(w, known)[i]
+        outcome = _kill_when(w, ("run",), ready, delay)
+        outcome.update(moment=name, after_ok=after_ok, phase=_phase(w, known), problems=problems(w.home))
         assert outcome["problems"] == [], outcome
         _archive_ok(w)
         if after_ok and w.pointer() != before:  # the pointer moved only to a run that ended ok
-            assert outcome["finished"] or w.manifests()[w.pointer()["run_id"]]["status"] == "ok"
+            assert w.manifests()[w.pointer()["run_id"]]["status"] == "ok"
         nxt = w.mktdash("run") if i % 3 == 0 else w.mktdash("ingest", "--quiet")
         assert nxt.returncode in (0, 1, 3) and "Traceback" not in nxt.stderr, nxt.stderr
         if i % 3 == 0:
@@ -224,5 +262,5 @@ def test_kill_9_during_run(inbox: Path, tmp_path: Path) -> None:
         _archive_ok(w)
         outcomes.append(outcome)
         shutil.rmtree(w.home)
-    print(f"\nrun: {seconds:.1f} s uninterrupted; kills: {json.dumps(outcomes)}")
-    assert sum(not o["finished"] for o in outcomes) >= 9
+    print(f"\nrun: {seconds:.1f} s uninterrupted; kills:\n" + "\n".join(json.dumps(o) for o in outcomes))
+    assert sum(not o["finished"] for o in outcomes) >= 10

@@ -106,9 +106,11 @@ def test_a_killed_run_is_marked_crashed_by_the_next_command_and_its_snapshot_rem
     wait_for(world.outputs / "published" / f"{killed}.duckdb")
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
-    assert world.manifests()[killed]["status"] == "running"  # what a killed run leaves
+    assert world.manifests()[killed]["status"] == "running"  # what a killed run leaves ...
+    assert (world.outputs / runlock.OWNER).exists()  # ... with its owner file
     listing = world.mktdash("runs")
-    assert listing.returncode == 0
+    assert listing.returncode == 0 and "in progress" not in listing.stdout
+    assert not (world.outputs / runlock.OWNER).exists()
     assert re.search(rf"{killed}\s+crashed", listing.stdout) and re.search(rf"{good}\s+ok", listing.stdout)
     assert (
         f"run {killed} (2025-W46) was left running by a process that is gone: marked crashed"
