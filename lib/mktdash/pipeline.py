@@ -202,7 +202,7 @@ class Plan:
 
 def plan(
     settings: Settings, run_id: str, names: list[str], *, week: str | None = None,
-    notebooks_dir: Path | None = None,
+    notebooks_dir: Path | None = None, started_at: str | None = None,
 ) -> Plan:  # fmt: skip
     """Resolve the week, create the run folder and write its first manifest (status ``running``)."""
     tentative = resolve_week(week, wait=settings.run.lock_wait_seconds)
@@ -214,7 +214,7 @@ def plan(
         "run_id": run_id,
         "week": tentative,
         "status": "running",
-        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "started_at": started_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "runner": {"pid": os.getpid(), "host": socket.gethostname()},
         "params": settings.model_dump(mode="json"),
         "inputs": archive.input_hashes(paths.inbox_dir(), paths.params_dir()),
@@ -419,7 +419,8 @@ def run(
     )
     with lock:
         started = time.perf_counter()
-        the_plan = plan(settings, run_id, names, week=week, notebooks_dir=notebooks_dir)
+        the_plan = plan(settings, run_id, names, week=week, notebooks_dir=notebooks_dir,
+                        started_at=str(lock.info["started_at"]))  # fmt: skip
         out = Outcome()
         try:
             execute(the_plan, settings, out=out, progress=progress)

@@ -85,7 +85,7 @@ class RunLock:
 
     def __init__(self, run_id: str, *, wait: float = 0.0, heartbeat: float = 5.0) -> None:
         self.run_id, self.wait, self.heartbeat = run_id, wait, heartbeat
-        self.info = {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(), "started_at": _now()}
+        self.info: dict[str, Any] = {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname()}
         self._file: IO[bytes] | None = None
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
@@ -99,6 +99,7 @@ class RunLock:
                 raise RunBusy(busy_message(owner()))
             time.sleep(min(0.2, max(self.wait, 0.01)))
         self._file = f
+        self.info["started_at"] = _now()
         try:
             _write_owner(self.info)
             reap_crashed(locked=True)
@@ -132,8 +133,11 @@ class RunLock:
 def _write_owner(info: dict[str, Any]) -> None:
     path = paths.outputs_dir() / OWNER
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(info), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(info), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def reap_crashed(*, locked: bool = False) -> list[archive.RunRef]:
