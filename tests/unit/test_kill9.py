@@ -164,8 +164,9 @@ def _phase(w: World, known: set[str]) -> str:
     return f"{m['status']}, {len(m['notebooks'])} notebooks recorded" + (", snapshot taken" if snap else "")
 
 
-def _run_milestones(w: World, known: set[str]) -> list[tuple[str, Callable[[], bool], float]]:
-    """Moments of a run to kill it at: (name, condition, seconds after it first holds)."""
+def _run_milestones(w: World, known: set[str]) -> list[tuple[str, Callable[[], bool], float, bool]]:
+    """Moments of a run to kill it at: (name, condition, seconds after it first holds, whether the run starts
+    over an archive with an ok, published run and a loaded warehouse, or from an empty home)."""
 
     def new() -> dict[str, Any]:
         return _new_run(w, known) or {"run_id": "-", "notebooks": [], "status": "-"}
@@ -176,19 +177,24 @@ def _run_milestones(w: World, known: set[str]) -> list[tuple[str, Callable[[], b
     def recorded(n: int) -> Callable[[], bool]:
         return lambda: len(new()["notebooks"]) >= n
 
+    def archived(n: int) -> Callable[[], bool]:  # files the ingest notebook archived in data/raw/
+        return lambda: sum(1 for p in (w.home / "data" / "raw").rglob("*") if p.is_file()) >= n
+
+    snapshot = lambda: any(w.outputs.glob(f"published/{new()['run_id']}.duckdb"))  # noqa: E731
     return [
-        ("interpreter starting", lambda: True, 0.05),
-        ("lock taken", lambda: (w.outputs / ".run-owner.json").exists(), 0.0),
-        ("run folder made", lambda: _new_run(w, known) is not None, 0.0),
-        ("ingest notebook started", nb("i"), 0.3),
-        ("ingest loading +1 s", nb("i"), 1.0),
-        ("ingest loading +2.5 s", nb("i"), 2.5),
-        ("ingest recorded, week settled", recorded(1), 0.0),
-        ("10/20 stage running", nb("r1"), 0.2),
-        ("10/20 stage recorded", recorded(3), 0.0),
-        ("snapshot taken, last notebook running", lambda: any(w.outputs.glob(f"published/{new()['run_id']}.duckdb")), 0.0),
-        ("last notebook recorded", recorded(4), 0.0),
-        ("published", lambda: (w.pointer() or {}).get("run_id") == new()["run_id"], 0.0),
+        ("interpreter starting", lambda: True, 0.05, False),
+        ("lock taken", lambda: (w.outputs / ".run-owner.json").exists(), 0.0, True),
+        ("run folder made", lambda: _new_run(w, known) is not None, 0.0, False),
+        ("ingest notebook started", nb("i"), 0.0, True),
+        ("ingest loading, 2 files archived", archived(2), 0.0, False),
+        ("ingest loading, 12 files archived", archived(12), 0.0, False),
+        ("ingest loading, 25 files archived", archived(25), 0.0, False),
+        ("ingest recorded, week settled", recorded(1), 0.0, True),
+        ("10/20 stage running", nb("r1"), 0.1, False),
+        ("10/20 stage recorded", recorded(3), 0.0, True),
+        ("snapshot taken, last notebook running", snapshot, 0.0, False),
+        ("last notebook recorded", recorded(4), 0.0, True),
+        ("published", lambda: (w.pointer() or {}).get("run_id") == new()["run_id"], 0.0, False),
     ]  # fmt: skip
 
 
@@ -240,14 +246,13 @@ def test_kill_9_during_run(inbox: Path, tmp_path: Path) -> None:
     seconds, want = time.monotonic() - t0, fingerprint(ref.home)
     assert first.returncode == 3, first.stderr  # the planted bad file: ok, with a quarantined file
     outcomes = []
-    for i in range(len(_run_milestones(ref, set()))):
-        after_ok = i % 2 == 1  # every other kill hits a run over an archive with an ok, published run
+    for i, (*_, after_ok) in enumerate(_run_milestones(ref, set())):
         w = _world(tmp_path, f"run{i}", inbox)
         if after_ok:
             shutil.rmtree(w.home)
             shutil.copytree(ref.home, w.home, symlinks=True)
         known, before = set(w.manifests()), w.pointer()
-        name, ready, delay = _run_milestones(w, known)[i]
+        name, ready, delay, _ = _run_milestones(w, known)[i]
         outcome = _kill_when(w, ("run",), ready, delay)
         outcome.update(moment=name, after_ok=after_ok, phase=_phase(w, known), problems=problems(w.home))
         assert outcome["problems"] == [], outcome
