@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -189,3 +191,23 @@ def test_exit_codes_ok_0_failed_1_quarantined_3(world: World) -> None:
     assert world.mktdash("run", "--week", "2025-46").returncode == 2
     assert [m["status"] for _, m in sorted(world.manifests().items())] == ["ok", "ok", "failed"]
     assert world.pointer()["run_id"] == sorted(world.manifests())[1]  # the failed run published nothing
+
+
+def test_a_warehouse_held_by_another_process_exits_2_with_one_line(world: World) -> None:
+    """What ended two of three runs started together with a traceback (a DuckDB IOException from the week's
+    resolution): another process writing the warehouse. The run waits ``lock_wait_seconds``, then says so."""
+    world.notebooks({"lock_wait_seconds": 1}, r=READ)
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time\n"
+                               "con = duckdb.connect(sys.argv[1])\nprint('held', flush=True)\ntime.sleep(60)",
+                               str(world.home / "data" / "warehouse.duckdb")], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout and holder.stdout.readline() == "held\n"
+        res = world.mktdash("run")  # the week of "latest" is read from the warehouse
+    finally:
+        holder.kill()
+        holder.wait()
+    assert res.returncode == 2
+    assert re.fullmatch(r"mktdash run: the warehouse \S+warehouse.duckdb is in use by another process \(.+\); "
+                        r"run again once it has finished\n", res.stderr), res.stderr  # fmt: skip
+    assert world.manifests() == {}  # no run folder, nothing left running
+    assert world.mktdash("run").returncode == 0  # free again
