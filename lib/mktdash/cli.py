@@ -120,8 +120,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"mktdash run: run {result.run_id} failed: {result.error}", file=sys.stderr)
         return EXIT_FAILED
     if result.quarantined:
-        print(f"mktdash run: {result.quarantined} file(s) quarantined: the reports are written without them; "
-              "see the run's 00_ingest report for what is wrong and what to do", file=sys.stderr)  # fmt: skip
+        print(f"mktdash run: {result.quarantined} file(s) in the inbox quarantined: the reports are written without "
+              "them; the run's 00_ingest report says what is wrong and what to do (load a fixed export, or move "
+              "the file out of the inbox)", file=sys.stderr)  # fmt: skip
         return EXIT_QUARANTINED
     return EXIT_OK
 

@@ -49,12 +49,13 @@ class RunResult:
 
     @property
     def quarantined(self) -> int:
-        """Files this run's ingest quarantined (glued as :data:`QUARANTINED` by 00_ingest)."""
+        """Files this run's ingest reported quarantined (new ones, and ones quarantined before that are still in
+        the inbox), glued as :data:`QUARANTINED` by 00_ingest."""
         scraps = self.manifest.get("scraps", {}).values()
         return sum(int(s.get(QUARANTINED) or 0) for s in scraps if isinstance(s, dict))
 
 
-QUARANTINED = "files_quarantined_this_run"  # the scrap 00_ingest glues: files its ingest quarantined
+QUARANTINED = "files_quarantined_this_run"  # the scrap 00_ingest glues: files its ingest reported quarantined
 
 
 class WarehouseBusy(RuntimeError):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from run_world import READ, World, make_world, sleeper, wait_for
+from run_world import INGEST, READ, World, make_world, sleeper, wait_for
 
 from mktdash import archive, publish, runlock
 
@@ -181,7 +181,9 @@ def test_exit_codes_ok_0_failed_1_quarantined_3(world: World) -> None:
     world.notebooks({}, a=("import scrapbook as sb", "sb.glue('files_quarantined_this_run', 2)"))
     quarantined = world.mktdash("run", "--week", "2025-W46")
     assert quarantined.returncode == 3 and ": OK" in quarantined.stdout
-    assert quarantined.stderr.startswith("mktdash run: 2 file(s) quarantined: the reports are written")
+    assert quarantined.stderr.startswith(
+        "mktdash run: 2 file(s) in the inbox quarantined: the reports are written"
+    )
     world.notebooks({}, a=("import json", "raise ValueError('planted')"))
     failed = world.mktdash("run", "--week", "2025-W46")
     assert failed.returncode == 1 and ": FAILED" in failed.stdout
@@ -211,3 +213,18 @@ def test_a_warehouse_held_by_another_process_exits_2_with_one_line(world: World)
                         r"run again once it has finished\n", res.stderr), res.stderr  # fmt: skip
     assert world.manifests() == {}  # no run folder, nothing left running
     assert world.mktdash("run").returncode == 0  # free again
+
+
+def test_a_quarantined_file_makes_every_run_exit_3_until_it_leaves_the_inbox(world: World) -> None:
+    inbox = world.home / "data" / "inbox"
+    inbox.mkdir()
+    (inbox / "not_an_export.csv").write_text("colour,size\nred,3\n")
+    world.notebooks({}, i=INGEST)
+    for _ in range(2):  # found bad, then still there unchanged (its recorded error repeated)
+        res = world.mktdash("run", "--week", "2025-W46")
+        assert res.returncode == 3 and "mktdash run: 1 file(s) in the inbox quarantined" in res.stderr, (
+            res.stderr
+        )
+    (inbox / "not_an_export.csv").rename(world.home / "moved_out.csv")
+    assert world.mktdash("run", "--week", "2025-W46").returncode == 0
+    assert [m["status"] for m in world.manifests().values()] == ["ok"] * 3
