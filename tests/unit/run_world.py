@@ -93,9 +93,10 @@ class World:
         """Every run's manifest by run id."""
         return {m.parent.name: json.loads(m.read_text()) for m in self.outputs.glob("runs/*/*/manifest.json")}
 
-    def pointer(self) -> dict[str, Any] | None:
+    def pointer(self) -> dict[str, Any]:
+        """``outputs/published/latest.json`` ({} when nothing is published)."""
         p = self.outputs / "published" / "latest.json"
-        return json.loads(p.read_text()) if p.exists() else None
+        return dict(json.loads(p.read_text())) if p.exists() else {}
 
 
 def make_world(tmp: Path) -> World:

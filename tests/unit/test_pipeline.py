@@ -157,7 +157,7 @@ def test_failure_in_a_concurrent_stage_lets_its_sibling_finish_and_stops_the_run
     settings = resolve(overrides={"run": {"notebooks": ["boom", "c", "a"], "concurrent": [["boom", "c"]],
                                           "preheat": False}})  # fmt: skip
     res = pipeline.run(settings, week="2025-W46", notebooks_dir=nbdir, progress=False)
-    assert not res.ok and res.error.startswith("boom: ValueError")
+    assert not res.ok and (res.error or "").startswith("boom: ValueError")
     status = {n["name"]: n["status"] for n in res.manifest["notebooks"]}
     assert status == {"boom": "failed", "c": "ok"}  # a never ran
     assert (res.run_dir / "notebooks" / "c.ipynb").exists() and not (
@@ -221,7 +221,7 @@ def test_a_notebook_whose_import_cells_fail_while_preheating_fails_with_that_err
 def test_a_kernel_that_cannot_start_fails_its_notebook_with_a_clear_error(home: Path, nbdir: Path) -> None:
     settings = resolve(overrides={"run": {"notebooks": ["a"], "kernel": "no-such-kernel"}})
     res = pipeline.run(settings, week="2025-W46", notebooks_dir=nbdir, progress=False)
-    assert not res.ok and res.error.startswith("a: kernel for a.ipynb did not start: NoSuchKernel")
+    assert not res.ok and (res.error or "").startswith("a: kernel for a.ipynb did not start: NoSuchKernel")
     assert json.loads((res.run_dir / "manifest.json").read_text())["status"] == "failed"
 
 
