@@ -1,7 +1,7 @@
 """Weekly run wall time as a ratio to the papermill floor, and peak memory, at demo scale and at >= 1M rows.
 
-The weekly run is what a user starts: ``mktdash run`` in a new process (interpreter, runner, kernel server,
-the four notebooks, HTML, archive, snapshot). The floor is the same command on the same four notebooks
+The weekly run is what a user starts: ``mktdash run`` in a new process (interpreter, runner, preheated
+kernels, the four notebooks, HTML, archive, snapshot). The floor is the same command on the same four notebooks
 emptied to their parameters cell (a project folder with the real params/ and the emptied notebooks/,
 ``MKTDASH_PROJECT``): what papermill, our runner, its kernels and the archive cost on their own. For each
 scale the bench makes a cold run (ingest everything, fit the MMM), then repeats floor and warm runs (nothing
@@ -11,11 +11,12 @@ machine's noise is +-15% here).
 Memory is measured on runs of its own (the cold one and one more warm one), never on timed ones: reading
 /proc takes CPU beside the run (~4% of a warm run when the runner sampled itself). It is the peak of the
 summed PSS of the runner's process tree (the RAM the tree holds); their summed RSS is printed beside it, an
-overstatement: the kernels are forked from one server and each counts the pages it shares with it.
+overstatement: each process counts the shared libraries' pages it shares with the others.
 
 Beside the command's ratio, the in-process one that this bench printed until 2026-12-05: ``pipeline.run``
 called in this process, with the runner's own start-up (interpreter, imports) paid once beforehand and so
-left out of both. Target (issue 2): warm ratio <= 3 at 1M rows, peak memory <= 2 GB.
+left out of both. Information only: the weekly-run time target is retired (issue 23: the runner is kept simple,
+without the kernel fork server); the figures show what a run costs.
 
     .venv/bin/python bench/bench_run.py            # scale 1 and 10 (10 ≈ 1M ad_daily rows)
     .venv/bin/python bench/bench_run.py --quick    # scale 1 only
@@ -77,7 +78,8 @@ def weekly_command(
     seconds = time.perf_counter() - t0
     manifest = next(line.split(":", 1)[1].strip() for line in out.splitlines() if "manifest:" in line)
     result = json.loads(Path(manifest).read_text(encoding="utf-8"))
-    assert proc.returncode == 0 and result["status"] == "ok", result.get("error")
+    # 3: ok, with files quarantined (the demo world plants some; docs/cli.md)
+    assert proc.returncode in (0, 3) and result["status"] == "ok", result.get("error")
     return seconds, result, (mem.peak, mem.peak_pss) if mem else (0, 0)
 
 
@@ -143,12 +145,12 @@ def main(argv: list[str] | None = None) -> int:
                             ("warm_in", "in-process warm")):  # fmt: skip
             print(f"      {label} runs (s): {', '.join(f'{v:.2f}' for v in r['runs'][name])}")
         print(
-            "      median warm run by notebook (s; 10 and 20 overlap 00's data-quality cells): "
+            "      median warm run by notebook (s; 10 and 20 run at the same time): "
             + ", ".join(f"{k} {v:.1f}" for k, v in r["warm_notebooks"].items())
         )
     print(
-        "target: warm/floor <= 3 at >= 1M rows (`mktdash run` as a new process; in-process: the runner started "
-        "once, its start-up left out of both); peak PSS (runner + kernels) <= 2 GB (summed RSS counts shared "
+        "information (no target): warm/floor (`mktdash run` as a new process; in-process: the runner started "
+        "once, its start-up left out of both); peak PSS (runner + kernels) (summed RSS counts shared "
         "pages once per process)"
     )
     print(json.dumps(results, default=str))

@@ -123,10 +123,15 @@ def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> Path:
     """Write the manifest, then its :func:`summary` (``summary.json``), each atomically (temp file + rename)
     so a crash never leaves half a JSON."""
     for name, data in ((MANIFEST, manifest), (SUMMARY, summary(manifest))):
-        tmp = (run_dir / name).with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, default=str, sort_keys=False), encoding="utf-8")
-        os.replace(tmp, run_dir / name)
+        _write_atomic(run_dir / name, json.dumps(data, indent=2, default=str, sort_keys=False))
     return run_dir / MANIFEST
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any] | None:
+    """A run's whole manifest, or None when it is missing or unreadable."""
+    with contextlib.suppress(OSError, ValueError):
+        return dict(json.loads((run_dir / MANIFEST).read_text(encoding="utf-8")))
+    return None
 
 
 def read_summary(run_dir: Path) -> dict[str, Any] | None:
@@ -145,26 +150,18 @@ def list_runs(root: Path | None = None) -> list[RunRef]:
     root = root or paths.runs_dir()
     refs = []
     for m in root.glob("*/*/" + MANIFEST):
-        if m.parent.is_symlink():  # a moved run's old place, kept while it ran (pipeline._settle_week)
+        if m.parent.is_symlink():  # a link an older version left at a moved run's first week
             continue
         data = read_summary(m.parent) or {"status": "unreadable"}
         refs.append(RunRef(m.parent.parent.name, m.parent.name, m.parent, data))
     return sorted(refs, key=lambda r: r.run_id, reverse=True)
 
 
-def latest_run(week: str | None = None, *, status: str = "ok") -> RunRef | None:
-    """The newest run with ``status`` (for ``week`` if given)."""
-    for r in list_runs():
-        if r.status == status and (week is None or r.week == week):
-            return r
-    return None
-
-
 _INDEX_CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2937}
 h1{font-size:1.4rem} table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:.45rem .6rem;border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top}
-th{background:#f3f4f6} .ok{color:#2e8540;font-weight:600} .failed{color:#c0392b;font-weight:600}
+th{background:#f3f4f6} .ok{color:#2e8540;font-weight:600} .failed,.crashed{color:#c0392b;font-weight:600}
 .running{color:#b7791f;font-weight:600} a{color:#1f4e79}
 """
 
@@ -205,5 +202,15 @@ def write_index(root: Path | None = None) -> Path:
     )
     dest = root.parent / "index.html"
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(page, encoding="utf-8")
+    _write_atomic(dest, page)
     return dest
+
+
+def _write_atomic(dest: Path, text: str) -> None:
+    """Write a temp file beside ``dest``, then rename it over ``dest``: a full disk leaves the old file whole."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -89,7 +89,7 @@ def table_html(df: pd.DataFrame) -> str:
 
 def load_ipython_extension(ip) -> None:  # noqa: ANN001 - IPython's extension hook
     """A returned Figure displays as :func:`figure_html` (SVG with alt text). Runs on import in a kernel, and
-    as ``--ext mktdash.charts`` in a kernel forked with this module already imported (:mod:`mktdash.kernel_server`)."""
+    with ``%load_ext mktdash.charts``."""
     ip.display_formatter.formatters["text/html"].for_type(Figure, figure_html)
     tables.load_ipython_extension(ip)
 

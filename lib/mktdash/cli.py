@@ -1,12 +1,14 @@
 """``mktdash``: the command line (``mktdash --help``, ``mktdash VERB --help``).
 
-Exit codes: 0 ok · 1 the run or a load failed (details in the run folder / ledger) · 2 bad usage or params, or
-``run --no-demo`` with no data at all.
+Exit codes (docs/cli.md): 0 ok · 1 the run or a load failed (details in the run folder / ledger) · 2 bad usage
+or params, another run in progress, the warehouse busy · 3 the run succeeded but quarantined files (reports
+written; see 00_ingest) · 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -104,10 +106,20 @@ def _settings(files: Sequence[str]) -> Settings:
     return resolve(files)
 
 
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUARANTINED = 0, 1, 2, 3
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from mktdash import pipeline
+    from mktdash import pipeline, weeks
 
     settings = _settings(args.params)
+    try:
+        pipeline.notebook_names(settings, args.only)
+        if args.week != "latest":
+            weeks.parse(args.week)
+    except ValueError as e:
+        print(f"mktdash run: {e}", file=sys.stderr)
+        return EXIT_USAGE
     if not args.no_demo:
         pipeline.ensure_data(settings)
     elif not pipeline.inbox_has_files() and pipeline.data_last_day() is None:
@@ -123,13 +135,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     if explained:  # what 00_ingest loaded and refused, and why (glued by the notebook)
         print(f"\n{explained}")
     print(f"\nRun {result.run_id} for {result.week}: {result.status.upper()}")
-    if result.error:
-        print(f"  error: {result.error}", file=sys.stderr)
     print(f"  reports:  {rel / 'html'}")
     print(f"  exports:  {rel / 'exports'}")
     print(f"  manifest: {rel / 'manifest.json'}")
     print(f"  index:    {paths.outputs_dir() / 'index.html'}")
-    return 0 if result.ok else 1
+    if not result.ok:
+        print(f"mktdash run: run {result.run_id} failed: {result.error}", file=sys.stderr)
+        return EXIT_FAILED
+    if result.quarantined:
+        print(f"mktdash run: {result.quarantined} file(s) in the inbox quarantined: the reports are written without "
+              "them; the run's 00_ingest report says what is wrong and what to do (load a fixed export, or move "
+              "the file out of the inbox)", file=sys.stderr)  # fmt: skip
+        return EXIT_QUARANTINED
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -188,8 +206,11 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from mktdash import archive
+    from mktdash import archive, runlock
 
+    if owner := runlock.holder():
+        print(f"in progress: run {owner.get('run_id')} started at {owner.get('started_at')} (pid {owner.get('pid')}, "
+              f"last heartbeat {owner.get('heartbeat_age')} s ago)")  # fmt: skip
     runs = [r for r in archive.list_runs() if not args.week or r.week == args.week][: args.n]
     if not runs:
         print(f"No runs in {paths.runs_dir()} yet: `mktdash run` makes one.")
@@ -222,14 +243,42 @@ COMMANDS = {
 }  # fmt: skip
 
 
+# verbs that read or write runs: they first mark the runs whose process is gone as crashed (mktdash.runlock)
+REAPING = ("run", "runs", "ingest", "serve")
+
+
+DISK_ERRORS = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some space", errno.EROFS: "make it writable",
+               errno.EACCES: "make it writable", errno.EPERM: "make it writable"}  # fmt: skip
+
+
+def _os_error(verb: str, e: OSError) -> str:
+    where = f" {e.filename}" if e.filename else ""
+    hint = DISK_ERRORS.get(e.errno or 0, "check it")
+    return f"mktdash {verb}: cannot write{where}: {e.strerror or e} ({hint}, then run again)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from mktdash import pipeline, runlock
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.verb in REAPING:
+            for ref in runlock.reap_crashed():
+                print(f"mktdash: run {ref.run_id} ({ref.week}) was left running by a process that is gone: "
+                      "marked crashed", file=sys.stderr)  # fmt: skip
         return COMMANDS[args.verb](args)
     except ParamsError as e:
         print(f"mktdash: bad params: {e}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except (runlock.RunBusy, pipeline.WarehouseBusy) as e:
+        print(f"mktdash {args.verb}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:  # a full or read-only disk before the run folder existed
+        if e.errno not in DISK_ERRORS:
+            raise
+        print(_os_error(args.verb, e), file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("mktdash: interrupted", file=sys.stderr)
         return 130

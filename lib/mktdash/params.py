@@ -198,8 +198,9 @@ class RunParams(Section):
     kernel: str = "python3"
     cell_timeout_seconds: int = 1800
     preheat: bool = True
-    fork_kernels: bool = True  # kernels fork from a server that ran the notebooks' import cells once
     concurrent: list[list[str]] = Field(default_factory=lambda: [["10_kpis", "20_budget"]])
+    lock_wait_seconds: float = Field(default=10.0, ge=0)  # wait this long for another run to end, then exit 2
+    heartbeat_seconds: float = Field(default=5.0, gt=0)  # the running run touches its owner file this often
 
 
 class DemoParams(Section):

@@ -1,11 +1,13 @@
 """The weekly job: papermill runs ``00_ingest → 10_kpis → 20_budget → 30_exec_summary`` into a new run folder.
 
-One process, papermill's Python API (≈0.7 s a notebook instead of ≈2.6 s for the CLI), kernels shut down
-immediately. Each notebook gets the same four parameters (``week``, ``params``, ``run_dir``, ``mode``); the
-resolved params dict is injected so the executed notebook records exactly what it ran with. Headline
-figures glued with scrapbook are collected into ``manifest.json``. A failing notebook stops the run: the
-partial notebook (with papermill's error cell), its HTML and everything before it are kept, the manifest
-says ``failed``, and the exit code is non-zero.
+:func:`run` is four steps, holding the run lock (:mod:`mktdash.runlock`): :func:`plan` (the notebooks in
+stages, the week, the run folder and a manifest saying ``running``), :func:`execute` (the stages in order,
+10 and 20 at the same time, each stage's kernels preheated while the one before runs), :func:`record` (the
+end in the manifest) and :func:`publish` (the dashboards' warehouse snapshot). Each notebook gets the same
+four parameters (``week``, ``params``, ``run_dir``, ``mode``); the resolved params dict is injected so the
+executed notebook records exactly what it ran with. Headline figures glued with scrapbook are collected into
+``manifest.json``. A failing notebook stops the run: the partial notebook (with papermill's error cell), its
+HTML and everything before it are kept, the manifest says ``failed``, and the exit code is non-zero.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import shutil
-import threading
+import socket
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -27,6 +30,7 @@ from tqdm.auto import tqdm
 
 from mktdash import archive, paths, weeks
 from mktdash.filehash import sha256_file
+from mktdash.kernels import WarmUpError
 from mktdash.params import Settings
 
 
@@ -43,35 +47,56 @@ class RunResult:
     def ok(self) -> bool:
         return self.status == "ok"
 
+    @property
+    def quarantined(self) -> int:
+        """Files this run's ingest reported quarantined (new ones, and ones quarantined before that are still in
+        the inbox), glued as :data:`QUARANTINED` by 00_ingest."""
+        scraps = self.manifest.get("scraps", {}).values()
+        return sum(int(s.get(QUARANTINED) or 0) for s in scraps if isinstance(s, dict))
 
-def data_last_day() -> dt.date | None:
+
+QUARANTINED = "files_quarantined_this_run"  # the scrap 00_ingest glues: files its ingest reported quarantined
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse's write lock (an ingest, a run of an older version)."""
+
+
+def data_last_day(*, wait: float = 0.0) -> dt.date | None:
     """The last day with ad data in the warehouse; without ad data, of the first other dated source with rows
-    (:data:`mktdash.weeks.REPORT_WEEK_SOURCES`); None when there is none."""
+    (:data:`mktdash.weeks.REPORT_WEEK_SOURCES`); None when there is none. While another process holds the
+    warehouse's write lock, retries for ``wait`` seconds, then raises :class:`WarehouseBusy`."""
     import duckdb  # plain DuckDB: one scalar, asked twice a run, not worth Ibis' import and compile
 
-    if not paths.warehouse_path().exists():
-        return None
+    path = paths.warehouse_path()
+    deadline = time.monotonic() + wait
+    while path.exists():
+        try:
+            with duckdb.connect(str(path), read_only=True) as con:
+                return _last_day(con)
+        except duckdb.IOException as e:  # "Could not set lock on file": a writer holds it
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"the warehouse {path} is in use by another process ({str(e).splitlines()[0]}); "
+                    "run again once it has finished"
+                ) from e
+            time.sleep(0.2)
+    return None
+
+
+def _last_day(con: Any) -> dt.date | None:
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     value = None
-    with duckdb.connect(str(paths.warehouse_path()), read_only=True) as con:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        for table, column in weeks.REPORT_WEEK_SOURCES.items():
-            if table in tables and value is None:
-                value = con.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]  # type: ignore[index]
+    for table, column in weeks.REPORT_WEEK_SOURCES.items():
+        if table in tables and value is None:
+            value = con.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-def resolve_week(week: str | None, today: dt.date | None = None) -> str:
-    """``week`` as given, or the latest complete ISO week of the data (never later than the calendar's)."""
-    if week and week != "latest":
-        weeks.parse(week)
-        return week
-    today = today or dt.date.today()
-    calendar = weeks.latest_complete(today - dt.timedelta(days=1))
-    last = data_last_day()
-    if last is None:
-        return calendar
-    from_data = weeks.latest_complete(last)
-    return min(from_data, calendar, key=weeks.monday)
+def resolve_week(week: str | None, today: dt.date | None = None, *, wait: float = 0.0) -> str:
+    """``week`` as given, or the latest complete ISO week of the data (the rule of :func:`weeks.report_week`)."""
+    last = None if week and week != "latest" else data_last_day(wait=wait)
+    return weeks.report_week(week, last, today)
 
 
 def inbox_has_files() -> bool:
@@ -118,39 +143,21 @@ def _scraps(nb_path: Path) -> dict[str, Any]:
     return out
 
 
-RELEASE_TAG = "next-stage"  # a cell so tagged lets the run's next stage start once it ran (see run())
-
-
-def _execute(
-    src: Path,
-    dest: Path,
-    parameters: dict[str, Any],
-    settings: Settings,
-    km: Any = None,
-    on_release: Callable[[], None] = lambda: None,
-) -> None:
+def _execute(src: Path, dest: Path, parameters: dict[str, Any], settings: Settings, km: Any = None) -> None:
     import papermill as pm
-
-    def on_cell_executed(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
-        if (
-            RELEASE_TAG in cell.get("metadata", {}).get("tags", [])
-            and execute_reply["content"]["status"] == "ok"
-        ):
-            on_release()
 
     pm.execute_notebook(
         str(src),
         str(dest),
         parameters=parameters,
         kernel_name=settings.run.kernel,
-        cwd=None,  # the kernel was started in the notebook's folder; chdir is per process, runs may overlap
+        cwd=None,  # the kernel was started in the notebook's folder
         progress_bar=False,
         log_output=False,
         request_save_on_cell_execute=False,
         execution_timeout=settings.run.cell_timeout_seconds,
         shutdown_kernel="immediate",
         km=km,
-        on_cell_executed=on_cell_executed,  # nbclient's hook, through papermill's engine arguments
     )
 
 
@@ -171,6 +178,220 @@ def stages(names: Sequence[str], concurrent: Sequence[Sequence[str]]) -> list[li
     return out
 
 
+def notebook_names(settings: Settings, only: Sequence[str] | None = None) -> list[str]:
+    """The notebooks to run, in order: ``run.notebooks``, restricted to ``only`` (unknown names refused)."""
+    unknown = sorted(set(only or []) - set(settings.run.notebooks))
+    if unknown:
+        raise ValueError(f"Unknown notebook(s) {unknown}; choose from {settings.run.notebooks}")
+    return [n for n in settings.run.notebooks if not only or n in only]
+
+
+@dataclass
+class Plan:
+    """What a run will do, decided before any notebook runs: its notebooks grouped into stages, and its
+    run folder with a manifest saying ``running``. ``latest``: the week is the data's latest complete one,
+    settled again once the first stage (the ingest) has ended."""
+
+    run_id: str
+    names: list[str]
+    stages: list[list[str]]
+    src_dir: Path
+    latest: bool
+    run_dir: Path
+    manifest: dict[str, Any]
+
+
+def plan(
+    settings: Settings, run_id: str, names: list[str], *, week: str | None = None,
+    notebooks_dir: Path | None = None, started_at: str | None = None,
+) -> Plan:  # fmt: skip
+    """Resolve the week, create the run folder and write its first manifest (status ``running``)."""
+    tentative = resolve_week(week, wait=settings.run.lock_wait_seconds)
+    run_dir = paths.runs_dir() / tentative / run_id
+    (run_dir / "notebooks").mkdir(parents=True)
+    for sub in ("html", "exports"):
+        (run_dir / sub).mkdir()
+    manifest: dict[str, Any] = {
+        "run_id": run_id,
+        "week": tentative,
+        "status": "running",
+        "started_at": started_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "runner": {"pid": os.getpid(), "host": socket.gethostname()},
+        "params": settings.model_dump(mode="json"),
+        "inputs": archive.input_hashes(paths.inbox_dir(), paths.params_dir()),
+        "packages": archive.package_versions(),
+        "git": archive.git_commit(),
+        "notebooks": [],
+        "scraps": {},
+    }
+    try:
+        _reserve(run_dir, manifest)
+        archive.write_manifest(run_dir, manifest)
+        archive.write_index()
+    except OSError:  # a full or read-only disk: no run folder is left behind
+        shutil.rmtree(run_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            run_dir.parent.rmdir()
+        raise
+    latest = week in (None, "latest")
+    groups = stages(names, settings.run.concurrent)
+    return Plan(run_id, names, groups, notebooks_dir or paths.notebooks_dir(), latest, run_dir, manifest)
+
+
+@dataclass
+class Outcome:
+    """What executing a plan came to: the status and first error, the HTML exports (threads), and the
+    warehouse snapshot taken while the last stage ran, with the warehouse's state when it was taken."""
+
+    status: str = "ok"
+    error: str | None = None
+    exports: list[Future[None]] = field(default_factory=list)
+    snapshot: Future[Path | None] | None = None
+    warehouse_state: tuple[int, ...] = ()
+
+    def fail(self, error: str) -> None:
+        if self.status == "ok":
+            self.status, self.error = "failed", error
+
+
+def execute(run: Plan, settings: Settings, *, out: Outcome | None = None, progress: bool = True) -> Outcome:
+    """Run the stages in order, the notebooks of a stage at the same time; stop after a stage with a failure.
+    With ``run.preheat`` each stage's kernels start (and run their import cells) while the stage before runs
+    (:mod:`mktdash.kernels`). Each notebook's HTML is exported on a thread while the next stage runs; the
+    dashboards' snapshot is taken while the last stage (the read-only report) runs."""
+    from mktdash import kernels
+
+    out = out or Outcome()
+    bar = tqdm(total=len(run.names), desc="weekly run", unit="notebook", disable=not progress)
+    with (
+        kernels.KernelPool(run.src_dir, settings.run.kernel) as pool,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-html") as exporter,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-publish") as publisher,
+        ThreadPoolExecutor(max_workers=max(len(run.names), 1), thread_name_prefix="mktdash-nb") as workers,
+        bar,
+    ):
+        pool.preheat(run.stages[0] if run.stages else [])
+        out.exports.append(exporter.submit(_warm_up_exporter))  # nbconvert's import and templates, meanwhile
+        for i, stage in enumerate(run.stages):
+            if 0 < i == len(run.stages) - 1:
+                out.warehouse_state = _file_state(_warehouse_file(settings))
+                out.snapshot = publisher.submit(_snapshot, run.run_dir, settings)
+            if settings.run.preheat and i + 1 < len(run.stages):
+                pool.preheat(run.stages[i + 1])
+            bar.set_postfix_str(" + ".join(stage))
+            records = _run_stage(stage, run, settings, pool, workers)
+            if i == 0 and run.latest and all(r["status"] == "ok" for r in records):
+                _settle_week(run, out)
+            for record in records:
+                _record(run, settings, record, out, exporter)
+                bar.update(1)
+            if out.status != "ok":
+                break
+    for export in out.exports:
+        export.result()  # an OSError (disk full, read-only) fails the run; other export errors show in the page
+    return out
+
+
+def _run_stage(
+    stage: list[str], run: Plan, settings: Settings, pool: Any, workers: ThreadPoolExecutor
+) -> list[dict[str, Any]]:
+    """The stage's notebooks at the same time; their records once all ended. Ctrl-C stops their kernels:
+    the notebooks fail, and their records say the run was interrupted."""
+    running = [workers.submit(_run_notebook, name, run, settings, pool) for name in stage]
+    try:
+        return [f.result() for f in running]
+    except KeyboardInterrupt:
+        run.manifest["interrupted"] = True
+        pool.release_all()
+        return [f.result() for f in running]
+
+
+def _run_notebook(name: str, run: Plan, settings: Settings, pool: Any) -> dict[str, Any]:
+    """Execute one notebook in its (preheated) kernel; its record: name, status, error, seconds."""
+    first = name == run.names[0] and run.latest
+    params = {"week": "latest" if first else run.manifest["week"], "params": run.manifest["params"],
+              "run_dir": str(run.run_dir), "mode": "static"}  # fmt: skip
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {"name": name, "status": "ok"}
+    try:
+        _execute(run.src_dir / f"{name}.ipynb", run.run_dir / "notebooks" / f"{name}.ipynb", params, settings,
+                 pool.take(name))  # fmt: skip
+    except BaseException as e:  # PapermillExecutionError, a kernel that died or did not warm up, Ctrl-C
+        record.update(status="failed", error=_describe(e))
+    finally:
+        pool.release(name)
+    record["seconds"] = round(time.perf_counter() - t0, 2)
+    return record
+
+
+def _record(
+    run: Plan, settings: Settings, record: dict[str, Any], out: Outcome, exporter: ThreadPoolExecutor
+) -> None:
+    """Add a notebook's record and glued figures to the manifest (in plan order) and export its HTML."""
+    name = record["name"]
+    if record["status"] != "ok":
+        out.fail(f"{name}: {record['error']}")
+    run.manifest["notebooks"].append(record)
+    run.manifest["notebooks"].sort(key=lambda r: run.names.index(r["name"]))
+    out_nb = run.run_dir / "notebooks" / f"{name}.ipynb"
+    if out_nb.exists():
+        run.manifest["scraps"][name] = _scraps(out_nb)
+        html = run.run_dir / "html" / f"{name}.html"
+        out.exports.append(exporter.submit(_export_html, out_nb, html, name in settings.run.hide_code))
+    archive.write_manifest(run.run_dir, run.manifest)
+
+
+def _settle_week(run: Plan, out: Outcome) -> None:
+    """Once the first stage (the ingest) has ended, move the run folder to the latest complete week of the
+    data if that differs. Nothing writes in the folder meanwhile: the stage's notebooks have ended, their
+    HTML is not exported yet and the next stage has not started."""
+    try:
+        final = resolve_week(None, wait=run.manifest["params"]["run"]["lock_wait_seconds"])
+    except WarehouseBusy as e:
+        out.fail(str(e))
+        return
+    if final == run.manifest["week"]:
+        return
+    dest = paths.runs_dir() / final / run.run_id
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(run.run_dir, dest)
+    with contextlib.suppress(OSError):  # not empty: other runs of that week
+        run.run_dir.parent.rmdir()
+    run.run_dir = dest
+    run.manifest["week"] = final
+    archive.write_manifest(dest, run.manifest)
+
+
+def record(run: Plan, out: Outcome, seconds: float) -> None:
+    """The run's end in its manifest: the exports' hashes, status, error, end time and duration."""
+    run.manifest["exports"] = {
+        p.name: sha256_file(p) for p in sorted((run.run_dir / "exports").glob("*")) if p.is_file()
+    }
+    run.manifest.update(
+        status=out.status,
+        error=out.error,
+        finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        duration_seconds=round(seconds, 2),
+    )
+
+
+def publish(run: Plan, settings: Settings, out: Outcome) -> None:
+    """Point the dashboards at this run's read-only warehouse snapshot (see :mod:`mktdash.publish`): the one
+    taken during the last stage, or a new one if there was none or the warehouse changed meanwhile. The
+    manifest names it before the pointer moves, so a pointer never names a run that is not ``ok``."""
+    from mktdash import publish as pub
+
+    wh_path = _warehouse_file(settings)
+    taken = out.snapshot.result() if out.snapshot else None
+    if wh_path is None:
+        return
+    if taken is None or _file_state(wh_path) != out.warehouse_state:
+        taken = pub.snapshot(run.run_dir, wh_path)
+    run.manifest["published"] = str(taken)
+    archive.write_manifest(run.run_dir, run.manifest)
+    pub.point(run.run_dir, taken, keep=settings.dashboard.keep_published)
+
+
 def run(
     settings: Settings,
     *,
@@ -180,188 +401,88 @@ def run(
     progress: bool = True,
     echo: Callable[[str], None] = print,
 ) -> RunResult:
-    """Run the weekly notebooks into a new, immutable run folder and archive them.
+    """Run the weekly notebooks into a new, immutable run folder and archive them: :func:`plan`,
+    :func:`execute`, :func:`record`, :func:`publish`, holding the run lock (:mod:`mktdash.runlock`).
 
-    ``only`` restricts the run to some notebooks (by name, e.g. ``["10_kpis"]``); ``notebooks_dir``
-    swaps the notebooks (the benchmark runs emptied copies to measure the papermill floor). Notebooks in a
-    ``run.concurrent`` group run at the same time; with ``run.preheat`` each stage's kernels start (and
-    run their import cells) while the stage before still runs (:mod:`mktdash.kernels`). A stage starts once
-    every notebook of the stage before finished or ran its cell tagged ``next-stage``. What a notebook runs
-    after that cell feeds no later notebook (00_ingest's data-quality cells: 10, 20 and 30 read only what its
-    ingest wrote), so it goes on beside the later stages, at the lowest CPU priority: it takes only the CPU
-    they leave, and the run ends when it ends. A failure stops the run: no stage starts once one is known;
-    the stages already running finish.
+    ``only`` restricts the run to some notebooks (by name, e.g. ``["10_kpis"]``); ``notebooks_dir`` swaps the
+    notebooks (the benchmark runs emptied copies). A failing notebook stops the run after its stage; so
+    does a full or read-only disk (an ``OSError``): the run ends ``failed``, its partial work kept, the
+    previous runs and the published snapshot untouched. Raises :class:`mktdash.runlock.RunBusy` when
+    another run holds the lock beyond ``run.lock_wait_seconds``, :class:`WarehouseBusy` when another process
+    holds the warehouse, ``OSError`` when not even the run folder can be written.
     """
-    from mktdash import kernels
+    from mktdash import runlock
 
-    started = time.perf_counter()
-    src_dir = notebooks_dir or paths.notebooks_dir()
-    names = [n for n in settings.run.notebooks if not only or n in only]
-    unknown = sorted(set(only or []) - set(settings.run.notebooks))
-    if unknown:
-        raise ValueError(f"Unknown notebook(s) {unknown}; choose from {settings.run.notebooks}")
-    plan = stages(names, settings.run.concurrent)
-    with kernels.KernelPool(src_dir, settings.run.kernel, fork=settings.run.fork_kernels) as pool:
-        pool.preheat(plan[0] if plan else [])  # the first kernel starts while the inputs are hashed
-        # each notebook's HTML export runs on a thread while the next notebook executes in its kernel;
-        # nbconvert's import and templates (~1 s) load now, while the kernel server loads the first notebook's
-        # imports and this process has nothing else to do (not while a notebook's messages wait for it)
-        exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-html")
-        exporter.submit(_warm_up_exporter)
-        import papermill  # noqa: F401  (~0.4 s, meanwhile too)
-
-        run_id = archive.new_run_id()
-        tentative = resolve_week(week)
-        run_dir = paths.runs_dir() / tentative / run_id
-        for sub in ("notebooks", "html", "exports"):
-            (run_dir / sub).mkdir(parents=True, exist_ok=sub != "notebooks")
-        resolved = settings.model_dump(mode="json")
-        manifest: dict[str, Any] = {
-            "run_id": run_id,
-            "week": tentative,
-            "status": "running",
-            "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "params": resolved,
-            "inputs": archive.input_hashes(paths.inbox_dir(), paths.params_dir()),
-            "packages": archive.package_versions(),
-            "git": archive.git_commit(),
-            "notebooks": [],
-            "scraps": {},
-        }
-        archive.write_manifest(run_dir, manifest)
-        archive.write_index()
-
-        def execute(name: str, run_dir: Path, released: threading.Event) -> dict[str, Any]:
-            first = name == names[0] and week in (None, "latest")
-            params = {"week": "latest" if first else manifest["week"], "params": resolved,
-                      "run_dir": str(run_dir), "mode": "static"}  # fmt: skip
-            t0 = time.perf_counter()
-            record: dict[str, Any] = {"name": name, "status": "ok"}
-            try:
-                km = pool.take(name)
-
-                def release() -> None:  # the rest of the notebook is not what the next stage waits for
-                    kernels.run_in_background(km)
-                    released.set()
-
-                _execute(src_dir / f"{name}.ipynb", run_dir / "notebooks" / f"{name}.ipynb", params, settings,
-                         km, release)  # fmt: skip
-            except BaseException as e:  # PapermillExecutionError, kernel death, Ctrl-C: all stop the run
-                record.update(status="failed", error=_describe(e), interrupted=not isinstance(e, Exception))
-            finally:
-                pool.release(name)
-                released.set()
-            record["seconds"] = round(time.perf_counter() - t0, 2)
-            return record
-
-        status, error = "ok", None
-        running: dict[str, Future[dict[str, Any]]] = {}  # started and not yet recorded, in plan order
-        moved_from: Path | None = None  # the tentative run folder, a link to the settled one meanwhile
-
-        def finish(stage_names: Sequence[str]) -> None:
-            """Wait for these notebooks and record them (the manifest lists them in plan order); their HTML is
-            exported on a thread."""
-            nonlocal status, error
-            for name in stage_names:
-                record = running.pop(name).result()
-                if record.pop("interrupted", False):
-                    manifest["interrupted"] = True
-                if record["status"] != "ok" and status == "ok":
-                    status, error = "failed", f"{record['name']}: {record['error']}"
-                manifest["notebooks"].append(record)
-                manifest["notebooks"].sort(key=lambda r: names.index(r["name"]))
-                out_nb = run_dir / "notebooks" / f"{name}.ipynb"
-                if out_nb.exists():
-                    manifest["scraps"][name] = _scraps(out_nb)
-                    html = run_dir / "html" / f"{name}.html"
-                    exporter.submit(_export_html, out_nb, html, name in settings.run.hide_code)
-                archive.write_manifest(run_dir, manifest)
-                bar.update(1)
-
-        # the dashboards' snapshot is taken while the last stage (read-only, the report) runs
-        publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-publish")
-        notebooks = ThreadPoolExecutor(max_workers=max(len(names), 1), thread_name_prefix="mktdash-nb")
-        snapshot: Future[Path | None] | None = None
-        warehouse_state: tuple[int, ...] = ()
-        bar = tqdm(total=len(names), desc="weekly run", unit="notebook", disable=not progress)
-        try:
-            try:
-                for i, stage in enumerate(plan):
-                    if 0 < i == len(plan) - 1:  # the report only reads: its snapshot is taken while it runs
-                        warehouse_state = _file_state(_warehouse_file(settings))
-                        snapshot = publisher.submit(_snapshot, run_dir, settings)
-                    bar.set_postfix_str(" + ".join(stage))
-                    if settings.run.preheat and i + 1 < len(plan):
-                        pool.preheat(plan[i + 1])
-                    released = {name: threading.Event() for name in stage}
-                    for name in stage:
-                        running[name] = notebooks.submit(execute, name, run_dir, released[name])
-                    for name in stage:
-                        released[name].wait()
-                    finish([name for name, future in running.items() if future.done()])
-                    if status != "ok":
-                        break
-                    if i == 0 and week in (None, "latest"):
-                        moved_from, run_dir = run_dir, _settle_week(run_dir, manifest)
-                finish(list(running))
-            except KeyboardInterrupt:  # stop the kernels: their notebooks fail, and say so
-                manifest["interrupted"] = True
-                pool.release_all()
-                finish(list(running))
-        finally:
-            bar.close()
-            notebooks.shutdown(wait=True)
-            exporter.shutdown(wait=True)
-            publisher.shutdown(wait=True)
-            if moved_from is not None and moved_from.is_symlink():
-                _drop_link(moved_from)
-
-    manifest["exports"] = {
-        p.name: sha256_file(p) for p in sorted((run_dir / "exports").glob("*")) if p.is_file()
-    }
-    manifest.update(
-        status=status,
-        error=error,
-        finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        duration_seconds=round(time.perf_counter() - started, 2),
+    names = notebook_names(settings, only)
+    run_id = archive.new_run_id()
+    lock = runlock.RunLock(
+        run_id, wait=settings.run.lock_wait_seconds, heartbeat=settings.run.heartbeat_seconds
     )
-    if status == "ok":
-        manifest["published"] = _publish(run_dir, settings, snapshot, warehouse_state)
-    elif snapshot:  # the run failed: the snapshot taken meanwhile is not published
-        with contextlib.suppress(Exception):
-            if unused := snapshot.result():
-                unused.unlink(missing_ok=True)
-    archive.write_manifest(run_dir, manifest)
-    archive.write_index()
-    return RunResult(run_id, manifest["week"], run_dir, status, manifest, error)
+    with lock:
+        started = time.perf_counter()
+        the_plan = plan(settings, run_id, names, week=week, notebooks_dir=notebooks_dir,
+                        started_at=str(lock.info["started_at"]))  # fmt: skip
+        out = Outcome()
+        try:
+            execute(the_plan, settings, out=out, progress=progress)
+            record(the_plan, out, time.perf_counter() - started)
+            if out.status == "ok":
+                publish(the_plan, settings, out)
+        except Exception as e:  # a full or read-only disk (OSError), a snapshot that failed: the run fails
+            out.status, out.error = "failed", _describe(e)
+            record(the_plan, out, time.perf_counter() - started)
+        _close(the_plan)
+    m = the_plan.manifest
+    return RunResult(run_id, m["week"], the_plan.run_dir, m["status"], m, m.get("error"))
 
 
-def _settle_week(run_dir: Path, manifest: dict[str, Any]) -> Path:
-    """After ingest, move the run folder to the latest complete week of the data if that differs. The old
-    place links to the new one until the run ends: the first notebook may still be writing there."""
-    final = resolve_week(None)
-    if final == manifest["week"]:
-        return run_dir
-    dest = paths.runs_dir() / final / run_dir.name
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(run_dir), str(dest))
-    run_dir.symlink_to(dest, target_is_directory=True)
-    manifest["week"] = final
-    return dest
+RESERVE = ".reserve"  # space kept in the run folder for its last manifest, freed before that is written
 
 
-def _drop_link(link: Path) -> None:
-    """Remove the tentative folder's link, and its week folder if that is empty now."""
-    link.unlink()
-    with contextlib.suppress(OSError):  # not empty: other runs of that week
-        link.parent.rmdir()
+def _reserve(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """Allocate room for the final manifest and summary (twice the first manifest, plus 64 kB), so that a
+    disk that fills up during the run still lets it say ``failed``."""
+    size = 2 * len(json.dumps(manifest, indent=2, default=str)) + 64 * 1024
+    fd = os.open(run_dir / RESERVE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.posix_fallocate(fd, 0, size)
+    finally:
+        os.close(fd)
+
+
+def _close(run: Plan) -> None:
+    """Free the reserved room, write the final manifest and the index. A failed run's snapshot is removed
+    (never published); if the manifest cannot be written even so, the result says so and the next command
+    marks the run ``crashed``."""
+    (run.run_dir / RESERVE).unlink(missing_ok=True)
+    if run.manifest["status"] != "ok":
+        _discard_snapshot(run)
+    try:
+        archive.write_manifest(run.run_dir, run.manifest)
+        archive.write_index()
+    except OSError as e:
+        run.manifest["error"] = (
+            f"{run.manifest['error']}; the run folder could not be updated: {_describe(e)}"
+        )
+
+
+def _discard_snapshot(run: Plan) -> None:
+    from mktdash import publish as pub
+
+    current = pub.latest()
+    if current and current.run_id == run.run_id:  # the pointer moved before the failure: leave it consistent
+        return
+    for f in [
+        *pub.published_dir().glob(f"{run.run_id}.duckdb*"),
+        *pub.published_dir().glob(f".{run.run_id}.*"),
+    ]:
+        f.unlink(missing_ok=True)  # the snapshot taken meanwhile, or a copy cut short by a full disk
 
 
 def _warm_up_exporter() -> None:
     from mktdash import htmlexport
 
-    with contextlib.suppress(Exception):  # an export problem shows in the report it concerns
-        htmlexport.warm_up()
+    htmlexport.warm_up()
 
 
 def _export_html(nb: Path, dest: Path, hide_code: bool) -> None:
@@ -369,6 +490,9 @@ def _export_html(nb: Path, dest: Path, hide_code: bool) -> None:
 
     try:
         htmlexport.export(nb, dest, hide_code=hide_code)
+    except OSError:  # a full or read-only disk: the run fails (see execute), without a partial page
+        dest.unlink(missing_ok=True)
+        raise
     except Exception as e:  # an export problem must not hide the notebook's own result
         dest.write_text(f"<p>HTML export failed: {type(e).__name__}</p>", encoding="utf-8")
 
@@ -392,28 +516,14 @@ def _snapshot(run_dir: Path, settings: Settings) -> Path | None:
     return publish.snapshot(run_dir, wh_path) if wh_path else None
 
 
-def _publish(
-    run_dir: Path, settings: Settings, snapshot: Future[Path | None] | None, state: tuple[int, ...]
-) -> str | None:
-    """Point the dashboards at this run's read-only warehouse snapshot (see :mod:`mktdash.publish`): the one
-    taken during the last stage, or a new one if there was none or the warehouse changed meanwhile."""
-    from mktdash import publish
-
-    wh_path = _warehouse_file(settings)
-    if wh_path is None:
-        return None
-    taken = None
-    with contextlib.suppress(Exception):  # a failed early snapshot is taken again here, and raises if it must
-        taken = snapshot.result() if snapshot else None
-    if taken is None or _file_state(wh_path) != state:
-        taken = publish.snapshot(run_dir, wh_path)
-    return str(publish.point(run_dir, taken, keep=settings.dashboard.keep_published))
-
-
 def _describe(e: BaseException) -> str:
     ename = getattr(e, "ename", None)
     if ename:  # PapermillExecutionError carries the kernel's exception name and value
         return f"{ename}: {getattr(e, 'evalue', '')}".strip()
     if isinstance(e, KeyboardInterrupt):
         return "interrupted"
+    if isinstance(e, WarmUpError):  # says which kernel and why
+        return str(e)
+    if isinstance(e, OSError) and e.filename:  # a full or read-only disk: say what and where
+        return f"{e.strerror or type(e).__name__} ({e.filename})"
     return "".join(traceback.format_exception_only(type(e), e)).strip()

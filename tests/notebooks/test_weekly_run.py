@@ -38,6 +38,14 @@ def test_run_leaves_four_notebooks_their_html_and_an_ok_manifest(weekly_run: Wee
     assert m["params"]["mmm"]["draws"] == 60  # the smoke params, as resolved and run
 
 
+def test_the_run_counts_the_files_its_ingest_quarantined(weekly_run: WeeklyRun) -> None:
+    """What `mktdash run` exits 3 on (docs/cli.md): the files this run's ingest quarantined, as the ledger says."""
+    with Warehouse.open(read_only=True) as wh:
+        ledger = wh.sql("SELECT count(*) AS n FROM ingest_ledger WHERE status = 'quarantined'")
+    planted = {b["file"] for b in weekly_run.world.truth["bad_rows"]}
+    assert weekly_run.result.quarantined == int(ledger.n[0]) >= len(planted) > 0
+
+
 def test_kpi_export_equals_independent_sql(weekly_run: WeeklyRun) -> None:
     got = pd.read_csv(weekly_run.result.run_dir / "exports" / "kpi_channel_weekly.csv")
     assert list(got.columns) == [

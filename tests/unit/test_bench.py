@@ -84,6 +84,6 @@ def test_weekly_run_benchmark_end_to_end() -> None:
     assert r["floor_s"] < r["warm_s"] < r["cold_s"]  # the notebooks' work costs something; a cold run, a fit
     assert r["in_process_floor_s"] < r["floor_s"]  # the command also starts an interpreter and the runner
     assert list(r["warm_notebooks"]) == WEEKLY
-    # forked kernels share the server's pages: summed RSS counts them once per kernel, PSS once in all
+    # processes share libraries' pages: summed RSS counts them once per process, PSS once in all
     assert 0 < r["warm_pss"] < r["warm_rss"]
     assert 0 < r["cold_pss"] < r["cold_rss"]
