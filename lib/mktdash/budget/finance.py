@@ -13,38 +13,16 @@ placeholder at the top (:func:`placeholder`) and fills it once the sections are 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import html
 import math
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from mktdash import charts, tables
+from mktdash import charts, tables, templating
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-
-
-@functools.cache
 def _env() -> Any:
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=True,  # every value from data is escaped
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False,
-    )
-    env.filters.update(
-        money=lambda v: tables.money(float(v)),
-        signed_money=lambda v: ("+" if float(v) >= 0 else "") + tables.money(float(v)),
-        pct=lambda v: tables.percent(float(v)),
-        pct0=lambda v: f"{100 * float(v):.0f} %",
-        signed_pct=lambda v: ("+" if float(v) >= 0 else "") + tables.percent(float(v)),
-        min100=lambda v: min(max(float(v), 0.0), 100.0),
-    )
-    return env
+    return templating.env()  # the one loader (mktdash/templates, autoescaped)
 
 
 # ---- facts (plain data the page shows) ------------------------------------------------------------------------
