@@ -21,6 +21,7 @@ import pandas as pd
 
 from mktdash import charts, tables, templating
 
+
 def _env() -> Any:
     return templating.env()  # the one loader (mktdash/templates, autoescaped)
 
