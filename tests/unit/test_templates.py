@@ -57,7 +57,7 @@ def assert_inert(page: str, *, times: int = 1) -> None:
     """HOSTILE shows as its literal text (escaped, the template expression not evaluated) and adds no tag or
     attribute to the page."""
     assert SCRIPT not in page and 'onmouseover="x' not in page
-    same = page.replace("&quot;", "&#34;")  # html.escape (the table format) writes &quot;, markupsafe &#34;
+    same = page.replace("&quot;", "&#34;")  # html.escape writes &quot;, markupsafe (Jinja2) &#34;
     assert same.count(ESCAPED) >= times, page[:2000]
     parsed = Tags(page)
     assert "script" not in parsed.tags and "onmouseover" not in parsed.attrs
