@@ -29,16 +29,12 @@ from pathlib import Path
 
 import psutil
 
+from mktdash import pdf
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "dashboards"))
 CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARGS = pdf.ARGS  # the flags the PDF export launches Chromium with (no sandbox, no background network)
 EXEC = "/voila/render/30_exec_summary.ipynb"
 BUDGET = "/voila/render/20_budget.ipynb"
 TILES = ".mk-tile[data-metric=spend]"  # visible from the first paint (served HTML) on

@@ -9,7 +9,6 @@ a prefix (``kpi_``, ``budget_``, ``quality_``, ``exec_``).
 from __future__ import annotations
 
 import base64
-import html
 import io
 import re
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from cycler import cycler  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from mktdash import tables, weeks  # noqa: E402
+from mktdash import tables, templating, weeks  # noqa: E402
 from mktdash.narrative import compact  # noqa: E402  (12345 -> 12.3k, as sentences write it)
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9e6f", "#b8405e", "#7a5cb8", "#c9a227", "#4a9bc9", "#8c8c8c"]
@@ -76,10 +75,7 @@ def figure_html(fig: Figure) -> str:
     """An ``<img>`` with the SVG inline, the chart's alt text (escaped) and a width that fits any screen."""
     alt = getattr(fig, "alt_text", "") or (fig.axes[0].get_title() if fig.axes else "chart")
     b64 = base64.b64encode(figure_svg(fig)).decode("ascii")
-    return (
-        f'<img class="mktdash-chart" alt="{html.escape(alt, quote=True)}" '
-        f'style="max-width:100%;height:auto" src="data:image/svg+xml;base64,{b64}"/>'
-    )
+    return templating.fragment("fragments.html.j2", "chart_img", alt, b64)
 
 
 def table_html(df: pd.DataFrame) -> str:

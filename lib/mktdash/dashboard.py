@@ -18,8 +18,9 @@ The KPI arithmetic here (sums and ratios of the weekly aggregate) runs in pandas
 few thousand rows, which keeps a filter change well under the 1 s target; the ratios, labels and directions
 are those of :mod:`mktdash.metrics`, which ``mktdash.kpis`` computes on the warehouse for notebook 10.
 
-All text that comes from data (campaign, channel, platform names, alert texts) is escaped with
-:func:`html.escape` before it goes into HTML.
+The HTML comes from Jinja2 templates with autoescape on (``mktdash/templates/executive.html.j2`` and
+``fragments.html.j2``, through :mod:`mktdash.templating`): all text that comes from data (campaign, channel,
+platform names, alert texts) is escaped by default.
 """
 
 from __future__ import annotations
@@ -27,12 +28,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
-import html
 import io
 import json
 import os
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +39,7 @@ import duckdb
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mktdash import archive, charts, missing, narrative, paths, tables, users, weeks
+from mktdash import archive, charts, missing, narrative, paths, tables, templating, users, weeks
 from mktdash import publish as pub
 from mktdash.metrics import MEASURES, METRICS, ratio_frame, ratio_values
 
@@ -56,55 +54,6 @@ TIERS: list[tuple[str, list[str]]] = [
 ]
 SUMS = list(MEASURES)
 RATIOS = ["ctr", "cvr", "cpc", "cpa", "roas"]
-
-CSS = """
-<style>
-.mk-dash{--mk-ink:#1f2937;--mk-muted:#6b7280;--mk-line:#e5e7eb;--mk-brand:#1f4e79;--mk-good:#2e8540;--mk-bad:#c0392b;
- font-family:"DejaVu Sans",system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--mk-ink);max-width:1360px;
- margin:0 auto;box-sizing:border-box;overflow-wrap:anywhere}
-.mk-dash *{box-sizing:border-box}
-.mk-dash h1{font-size:1.45rem;margin:.2rem 0 .1rem;color:var(--mk-brand)}
-.mk-dash h2{font-size:1.05rem;margin:1.2rem 0 .5rem;border-bottom:2px solid var(--mk-line);padding-bottom:.25rem}
-.mk-dash h3{font-size:.8rem;text-transform:uppercase;letter-spacing:.06em;color:var(--mk-muted);margin:.8rem 0 .35rem}
-.mk-sub{color:var(--mk-muted);font-size:.85rem}
-.mk-tiers{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,360px),1fr));gap:0 1rem}
-.mk-tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:.6rem}
-.mk-tile{border:1px solid var(--mk-line);border-radius:10px;padding:.6rem .75rem;background:#fff;min-width:0}
-.mk-tile .mk-label{font-size:.78rem;color:var(--mk-muted)}
-.mk-tile .mk-value{font-size:1.35rem;font-weight:700;margin:.1rem 0}
-.mk-wow{font-size:.8rem}.mk-good{color:var(--mk-good)}.mk-bad{color:var(--mk-bad)}.mk-flat{color:var(--mk-muted)}
-.mk-progress{height:6px;background:var(--mk-line);border-radius:3px;margin-top:.35rem;overflow:hidden}
-.mk-progress>span{display:block;height:100%;background:var(--mk-brand)}
-.mk-target{font-size:.72rem;color:var(--mk-muted)}
-.mk-grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:1rem}
-.mk-card{border:1px solid var(--mk-line);border-radius:10px;padding:.6rem .8rem;background:#fff;min-width:0}
-.mk-chart{width:100%;max-width:100%;height:auto;display:block}
-.mk-table-wrap{overflow-x:auto;max-width:100%}
-.mk-table{border-collapse:collapse;width:100%;font-size:.82rem}
-.mk-table th,.mk-table td{padding:.3rem .45rem;border-bottom:1px solid var(--mk-line);text-align:right;white-space:nowrap}
-.mk-table th:first-child,.mk-table td:first-child{text-align:left;white-space:normal}
-.mk-alerts{list-style:none;padding:0;margin:0}
-.mk-alerts li{border-left:4px solid var(--mk-muted);padding:.35rem .6rem;margin:.35rem 0;background:#fafafa;font-size:.85rem}
-.mk-alerts li.mk-problem{border-color:var(--mk-bad)}.mk-alerts li.mk-opportunity{border-color:var(--mk-good)}
-.mk-alerts .mk-plain{margin:0 0 .15rem;font-weight:600}.mk-alerts details{color:var(--mk-muted);font-size:.8rem}
-.mk-alerts summary{cursor:pointer}
-.mk-trend-text{color:var(--mk-muted);font-size:.72rem;margin-top:.25rem;overflow-wrap:anywhere}
-.mk-badges{display:flex;flex-wrap:wrap;gap:.35rem}
-.mk-badge{font-size:.75rem;border-radius:999px;padding:.15rem .55rem;background:#eef2f7;color:var(--mk-ink)}
-.mk-badge.mk-ok{background:#e6f4ea;color:#1e6b34}.mk-badge.mk-warn{background:#fdecea;color:#9b2c20}
-.mk-na{color:var(--mk-muted);font-style:italic;font-size:.85rem}
-.mk-exports a{display:inline-block;margin:.2rem .6rem .2rem 0;padding:.3rem .7rem;border:1px solid var(--mk-brand);
- border-radius:6px;color:var(--mk-brand);text-decoration:none;font-size:.85rem}
-.mk-controls{display:flex;flex-wrap:wrap;gap:.4rem .9rem;max-width:1360px;margin:0 auto}
-.mk-controls .widget-dropdown{width:auto;max-width:100%}
-.mk-body,.mk-links,.mk-file-link{max-width:100%;min-width:0}
-.mk-body .widget-html-content,.mk-links .widget-html-content{min-width:0;flex:1 1 auto;max-width:100%}
-.jp-OutputArea-output,.jp-OutputArea-child{max-width:100%;min-width:0}
-@media (max-width:600px){.mk-tiles{grid-template-columns:repeat(2,minmax(0,1fr))}.mk-controls .widget-dropdown select{max-width:60vw}.mk-tile .mk-value{font-size:1.1rem}
- .mk-dash h1{font-size:1.2rem}}
-@media print{.mk-exports{display:none}}
-</style>
-"""
 
 
 # ---- data ------------------------------------------------------------------------------------------------
@@ -521,10 +470,6 @@ def fmt(v: float | None, kind: str, currency: str = "USD") -> str:
     return charts.compact(v)
 
 
-def _esc(v: Any) -> str:
-    return html.escape(str(v), quote=True)
-
-
 def fig_png(fig: Figure, dpi: int = 96) -> bytes:
     """PNG bytes; ``bbox_inches=None``: :func:`charts.finish` already laid the figure out tightly (a tight
     bounding box would draw every figure twice)."""
@@ -549,60 +494,83 @@ class Chart:
         return fig_png(self.fig)
 
 
-def _img(chart: Chart, cls: str) -> str:
-    b64 = base64.b64encode(chart.svg).decode()
-    alt = _esc(chart.alt)
-    return f'<img class="mk-chart {cls}" src="data:image/svg+xml;base64,{b64}" alt="{alt}" title="{alt}">'
+def _chart(chart: Chart) -> dict[str, str]:
+    return {"b64": base64.b64encode(chart.svg).decode(), "alt": chart.alt}
 
 
-def _tile(key: str, t: dict[str, float | None], cur: str) -> str:
+def _tile(key: str, t: dict[str, float | None], cur: str) -> dict[str, Any]:
+    """One KPI tile's values, formatted (label, kind and direction from :mod:`mktdash.metrics`): week over
+    week and the share of the target when there is one."""
     m = METRICS[key]
     label, kind, good_up = m.long_label, m.kind, m.higher_is_better
     v, p, target = t.get("value"), t.get("prev"), t.get("target")
+    wow = None
     if v is not None and p:
         ch = (v - p) / abs(p)
         arrow = "▲" if ch > 0.0005 else "▼" if ch < -0.0005 else "▶"
         good = (ch > 0) == good_up
         cls = "mk-flat" if arrow == "▶" else "mk-good" if good else "mk-bad"
-        wow = f'<div class="mk-wow {cls}" aria-label="week over week">{arrow} {ch * 100:+.1f}% WoW</div>'
-    else:
-        wow = '<div class="mk-wow mk-flat">no prior week</div>'
-    prog = ""
+        wow = {"cls": cls, "text": f"{arrow} {ch * 100:+.1f}% WoW"}
+    progress = None
     if target and v is not None:
         share = v / target if good_up else (target / v if v else 0.0)
-        prog = (
-            f'<div class="mk-progress" role="progressbar" aria-valuenow="{share * 100:.0f}" aria-valuemin="0" '
-            f'aria-valuemax="100"><span style="width:{min(share, 1.0) * 100:.0f}%"></span></div>'
-            f'<div class="mk-target">{share * 100:.0f}% of target {_esc(fmt(target, kind, cur))}</div>'
-        )
+        progress = {
+            "share": f"{share * 100:.0f}",
+            "width": f"{min(share, 1.0) * 100:.0f}",
+            "target": fmt(target, kind, cur),
+        }
     raw = "" if v is None else repr(float(v))
-    return (
-        f'<div class="mk-tile" data-metric="{key}" data-value="{raw}"><div class="mk-label">{_esc(label)}</div>'
-        f'<div class="mk-value">{_esc(fmt(v, kind, cur))}</div>{wow}{prog}</div>'
-    )
+    return {
+        "key": key,
+        "label": label,
+        "value": fmt(v, kind, cur),
+        "raw": raw,
+        "wow": wow,
+        "progress": progress,
+    }
 
 
-def _missing_html(v: View, *keys: str) -> str:
-    """The notices of the view's sections ``keys`` whose inputs are missing (escaped)."""
-    return "".join(
-        f'<p class="mk-na mktdash-missing">{_esc(v.missing[k])}</p>' for k in keys if k in v.missing
-    )
+def _cross_tiles(c: dict[str, float | None], cur: str) -> list[dict[str, Any]]:
+    """The pipeline, product and customer-health tiles (``sub``: the line under the value, None for none)."""
+    prev_act, act = c.get("active_customers_prev"), c.get("active_customers")
+    act_wow = f" ({(act - prev_act) / prev_act * 100:+.1f}% WoW)" if act is not None and prev_act else ""
+    hs = "–" if c.get("health_score") is None else f"{c['health_score']:.0f}"
+    mrr, churned = fmt(c.get("mrr"), "money", cur), fmt(c.get("churned"), "count")
+    return [
+        {"key": "pipeline_created", "label": "Pipeline created", "value": fmt(c.get("pipeline_created"), "money", cur),
+         "sub": f"{fmt(c.get('deals_created'), 'count')} deals"},
+        {"key": "won_amount", "label": "Closed won", "value": fmt(c.get("won_amount"), "money", cur), "sub": None},
+        {"key": "active_customers", "label": "Active customers (product)", "value": fmt(act, "count"),
+         "sub": act_wow},
+        {"key": "health_score", "label": "Customer health (0-100)", "value": hs,
+         "sub": f"MRR {mrr}, churned {churned}"},
+    ]  # fmt: skip
+
+
+def _missing(v: View, *keys: str) -> list[str]:
+    """The notices of the view's sections ``keys`` whose inputs are missing."""
+    return [v.missing[k] for k in keys if k in v.missing]
 
 
 def _table(
-    df: pd.DataFrame | None, cols: list[tuple[str, str, str]], cur: str, cls: str = "", na: str = ""
-) -> str:
+    df: pd.DataFrame | None,
+    cols: list[tuple[str, str, str]],
+    cur: str,
+    cls: str = "",
+    na: list[str] | None = None,
+) -> dict[str, Any]:
     """``cols`` (column, label, kind) of ``df`` through the one table format (:func:`mktdash.tables.table_html`);
-    ``na`` replaces the table when there are no rows (default: not available for this week)."""
+    with no rows, the notices ``na`` show instead (default: not available for this week)."""
     if df is None or df.empty:
-        return na or '<p class="mk-na">Not available for this week.</p>'
+        return {"html": None, "na": na or []}
     shown = pd.DataFrame({lbl: df[c] if c in df.columns else None for c, lbl, _ in cols}).reset_index(
         drop=True
     )
     kinds = {lbl: {"pct": "percent"}.get(kind, kind) for _, lbl, kind in cols}
-    return tables.table_html(
+    body = tables.table_html(
         shown, kinds=kinds, currency=cur, table_class=f"mk-table {cls}", wrap_class="mk-table-wrap"
     )
+    return {"html": templating.trusted(body), "na": []}
 
 
 PERF_COLS = [
@@ -611,17 +579,16 @@ PERF_COLS = [
 ]
 
 
-def _alerts_html(alerts: list[dict[str, Any]], cur: str, limit: int = 10) -> str:
+def _alerts(alerts: list[dict[str, Any]], cur: str, limit: int = 10) -> list[Any]:
     """Ranked alerts, each a plain sentence first with its statistics behind a details toggle."""
     from mktdash.narrative import item_html
 
-    if not alerts:
-        return '<p class="mk-na">No alerts for this week and filter.</p>'
-    items = [
-        item_html(a, cur, "mk-opportunity" if str(a.get("kind")) == "opportunity" else "mk-problem")
+    return [
+        templating.trusted(
+            item_html(a, cur, "mk-opportunity" if str(a.get("kind")) == "opportunity" else "mk-problem")
+        )
         for a in alerts[:limit]
     ]
-    return f'<ol class="mk-alerts">{"".join(items)}</ol>'
 
 
 _FIG_CACHE: dict[tuple[Any, ...], Chart] = {}
@@ -680,82 +647,54 @@ def _narrative_html(v: View) -> str:
     )
 
 
-def render(v: View, *, title: str = "Executive summary") -> str:
-    """The whole dashboard body as HTML (escaped), used live, in the static export and for the PDF."""
+BUDGET_COLS = [
+    ("channel", "Channel", "text"),
+    ("current_weekly_spend", "Current", "money"),
+    ("recommended_weekly_spend", "Recommended", "money"),
+    ("expected_revenue_current", "Exp. revenue now", "money"),
+    ("expected_revenue_recommended", "Exp. revenue rec.", "money"),
+]
+ROI_COLS = [
+    ("channel", "Channel", "text"),
+    ("roi_mean", "ROI", "ratio"),
+    ("roi_lower_90", "90% low", "ratio"),
+    ("roi_upper_90", "90% high", "ratio"),
+]
+
+
+def _context(v: View, title: str) -> dict[str, Any]:
+    """What ``templates/executive.html.j2`` shows for the view, formatted (text from data stays text)."""
     cur, figs = v.currency, figures(v)
-    tiles = (
-        '<div class="mk-tiers">'
-        + "".join(
-            f'<section><h3>{_esc(tier)}</h3><div class="mk-tiles mk-tier-{tier.lower()}">'
-            + "".join(_tile(k, v.tiles[k], cur) for k in items)
-            + "</div></section>"
-            for tier, items in TIERS
-        )
-        + "</div>"
-    )
-    badges = "".join(
-        f'<span class="mk-badge {"mk-ok" if ok else "mk-warn"}" title="{_esc(d)}">'
-        f"{'✓' if ok else '!'} {_esc(lbl)}: {_esc(d)}</span>"
-        for lbl, d, ok in v.badges
-    )
-    c = v.cross
-    prev_act = c.get("active_customers_prev")
-    act = c.get("active_customers")
-    act_wow = f" ({(act - prev_act) / prev_act * 100:+.1f}% WoW)" if act is not None and prev_act else ""
-    hs = "–" if c.get("health_score") is None else f"{c['health_score']:.0f}"
-    cross = (
-        '<div class="mk-tiles mk-cross">'
-        f'<div class="mk-tile" data-metric="pipeline_created"><div class="mk-label">Pipeline created</div>'
-        f'<div class="mk-value">{_esc(fmt(c.get("pipeline_created"), "money", cur))}</div>'
-        f'<div class="mk-wow mk-flat">{_esc(fmt(c.get("deals_created"), "count"))} deals</div></div>'
-        f'<div class="mk-tile" data-metric="won_amount"><div class="mk-label">Closed won</div>'
-        f'<div class="mk-value">{_esc(fmt(c.get("won_amount"), "money", cur))}</div></div>'
-        f'<div class="mk-tile" data-metric="active_customers"><div class="mk-label">Active customers (product)</div>'
-        f'<div class="mk-value">{_esc(fmt(act, "count"))}</div><div class="mk-wow mk-flat">{_esc(act_wow)}</div></div>'
-        f'<div class="mk-tile" data-metric="health_score"><div class="mk-label">Customer health (0-100)</div>'
-        f'<div class="mk-value">{_esc(hs)}</div>'
-        f'<div class="mk-wow mk-flat">MRR {_esc(fmt(c.get("mrr"), "money", cur))}, '
-        f"churned {_esc(fmt(c.get('churned'), 'count'))}</div></div></div>"
-    )
-    budget_cols = [
-        ("channel", "Channel", "text"),
-        ("current_weekly_spend", "Current", "money"),
-        ("recommended_weekly_spend", "Recommended", "money"),
-        ("expected_revenue_current", "Exp. revenue now", "money"),
-        ("expected_revenue_recommended", "Exp. revenue rec.", "money"),
-    ]
-    roi_cols = [
-        ("channel", "Channel", "text"),
-        ("roi_mean", "ROI", "ratio"),
-        ("roi_lower_90", "90% low", "ratio"),
-        ("roi_upper_90", "90% high", "ratio"),
-    ]
-    drill = v.by_campaign
-    drill_title = (
-        "Campaigns" + ("" if v.channel == ALL and v.platform == ALL else f" in {v.scope}") + " (by spend)"
-    )
-    run = f"run {v.run_dir.name}" if v.run_dir else "no archived run for this week"
-    return (
-        f'{CSS}<div class="mk-dash" data-week="{_esc(v.week)}" data-channel="{_esc(v.channel)}">'
-        f"<h1>{_esc(title)}: {_esc(v.week)}</h1>"
-        f'<div class="mk-sub">{_esc(v.scope)} · {_esc(weeks.monday(v.week).isoformat())} to '
-        f"{_esc(weeks.sunday(v.week).isoformat())} · {_esc(run)} · money in {_esc(cur)}</div>"
-        + _narrative_html(v)
-        + f'<h2>Data freshness and completeness</h2><div class="mk-badges">{badges}</div>'
-        f"<h2>KPIs</h2>{_missing_html(v, 'performance')}{tiles}"
-        f'<h2>Alerts ranked by money at stake</h2><div class="mk-card">{_alerts_html(v.alerts, cur)}</div>'
-        '<div class="mk-grid2">'
-        f'<div class="mk-card"><h2>Trend</h2>{_img(figs["trend"], "mk-trend") if "trend" in figs else "<p class=mk-na>No data.</p>"}</div>'
-        f'<div class="mk-card"><h2>Revenue attribution and ROI</h2>'
-        f"{_img(figs['roi'], 'mk-roi') if 'roi' in figs else ''}{_table(v.roi, roi_cols, cur, 'mk-roi-table', _missing_html(v, 'budget'))}</div>"
-        "</div>"
-        f"<h2>Performance by channel</h2>{_table(v.by_channel, [('channel', 'Channel', 'text'), *PERF_COLS], cur, 'mk-channels', _missing_html(v, 'performance'))}"
-        f"<h2>{_esc(drill_title)}</h2>{_table(drill, [('campaign_name', 'Campaign', 'text'), *PERF_COLS], cur, 'mk-campaigns')}"
-        f"<h2>Budget efficiency</h2>{_table(v.budget, budget_cols, cur, 'mk-budget', _missing_html(v, 'budget'))}"
-        f"<h2>Pipeline, product adoption, customer health</h2>{_missing_html(v, 'pipeline', 'product', 'health')}{cross}"
-        f'<h2>How we are doing</h2><div class="mk-card">{v.success}</div>'
-        "</div>"
-    )
+    scoped = "" if v.channel == ALL and v.platform == ALL else f" in {v.scope}"
+    return {
+        "title": title, "week": v.week, "channel": v.channel, "scope": v.scope, "currency": cur,
+        "monday": weeks.monday(v.week).isoformat(), "sunday": weeks.sunday(v.week).isoformat(),
+        "run": f"run {v.run_dir.name}" if v.run_dir else "no archived run for this week",
+        "narrative": templating.trusted(_narrative_html(v)),
+        "badges": [{"label": lbl, "detail": d, "ok": ok} for lbl, d, ok in v.badges],
+        "notes": {"performance": _missing(v, "performance"), "cross": _missing(v, "pipeline", "product", "health")},
+        "tiers": [{"name": tier, "tiles": [_tile(k, v.tiles[k], cur) for k in items]}
+                  for tier, items in TIERS],
+        "alerts": _alerts(v.alerts, cur),
+        "charts": {name: _chart(c) for name, c in figs.items()},
+        "tables": {
+            "roi": _table(v.roi, ROI_COLS, cur, "mk-roi-table", _missing(v, "budget")),
+            "channels": _table(v.by_channel, [("channel", "Channel", "text"), *PERF_COLS], cur, "mk-channels",
+                               _missing(v, "performance")),
+            "campaigns": _table(v.by_campaign, [("campaign_name", "Campaign", "text"), *PERF_COLS], cur,
+                                "mk-campaigns"),
+            "budget": _table(v.budget, BUDGET_COLS, cur, "mk-budget", _missing(v, "budget")),
+        },
+        "drill_title": f"Campaigns{scoped} (by spend)",
+        "cross": _cross_tiles(v.cross, cur),
+        "success": templating.trusted(v.success),
+    }  # fmt: skip
+
+
+def render(v: View, *, title: str = "Executive summary") -> str:
+    """The whole dashboard body as HTML (``templates/executive.html.j2``, autoescaped), used live, in the
+    static export and for the PDF."""
+    return templating.render("executive.html.j2", **_context(v, title))
 
 
 # ---- exports -----------------------------------------------------------------------------------------------
@@ -793,46 +732,17 @@ def export_xlsx(v: View) -> bytes:
 
 
 def export_pdf(v: View, *, chromium: str = "/usr/bin/chromium", timeout: float = 90.0) -> bytes:
-    """The executive summary as PDF, printed by headless Chromium from a local HTML file (no network)."""
-    if not Path(chromium).exists():
-        raise FileNotFoundError(f"{chromium} not found: install Debian's chromium for the PDF export")
-    with tempfile.TemporaryDirectory(prefix="mktdash-pdf-") as tmp:
-        src, out = Path(tmp) / "summary.html", Path(tmp) / "summary.pdf"
-        src.write_text(
-            f"<!doctype html><html><head><meta charset='utf-8'><title>Executive summary {_esc(v.week)}"
-            f"</title></head><body>{render(v)}</body></html>",
-            encoding="utf-8",
-        )
-        subprocess.run(
-            [
-                chromium,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-extensions",
-                "--no-first-run",
-                "--no-pdf-header-footer",
-                f"--user-data-dir={tmp}/profile",
-                f"--print-to-pdf={out}",
-                src.as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=timeout,
-        )
-        return out.read_bytes()
+    """The executive summary as PDF, printed by Chromium through Playwright (:mod:`mktdash.pdf`, no network);
+    raises :class:`mktdash.pdf.PdfError` with what to do when it cannot."""
+    from mktdash import pdf
+
+    return pdf.html_to_pdf(f"Executive summary {v.week}", render(v), chromium=chromium, timeout=timeout)
 
 
 def data_link(content: bytes, filename: str, mime: str, label: str) -> str:
     """An ``<a download>`` link carrying ``content`` as a data: URL (works in Voilà without a file server)."""
     b64 = base64.b64encode(content).decode()
-    return (
-        f'<a class="mk-download" download="{_esc(filename)}" href="data:{mime};base64,{b64}" '
-        f'data-type="{_esc(mime)}">{_esc(label)}</a>'
-    )
+    return templating.fragment("fragments.html.j2", "download_link", b64, filename, mime, label)
 
 
 def export_links(v: View) -> str:
@@ -975,11 +885,13 @@ class App:
     def _pdf(self, _: Any = None) -> None:
         if self.view is None:
             return
-        self.file_link.value = "<span class='mk-na'>Rendering PDF…</span>"
+        from mktdash.pdf import PdfError
+
+        self.file_link.value = templating.fragment("fragments.html.j2", "note", "Rendering PDF…")
         try:
             pdf = export_pdf(self.view, chromium=self.chromium)
-        except (OSError, subprocess.SubprocessError) as e:
-            self.file_link.value = f"<span class='mk-na'>PDF export failed: {_esc(e)}</span>"
+        except PdfError as e:
+            self.file_link.value = templating.fragment("fragments.html.j2", "note", f"PDF export failed: {e}")
             return
         self.file_link.value = data_link(pdf, f"{_slug(self.view)}.pdf", "application/pdf", "Download PDF")
 
@@ -1052,10 +964,8 @@ def apply_view(shown: View | App, query: str | None = None) -> dict[str, str]:
     state = w.HTML(layout=w.Layout(display="none"))
 
     def publish(_: Any = None) -> None:
-        attrs = " ".join(
-            f'data-{n}="{_esc(getattr(app, n).value)}"' for n in ("week", "channel", "platform", "campaign")
-        )
-        state.value = f'<div class="mk-view-state" hidden {attrs}></div>'
+        values = [getattr(app, n).value for n in ("week", "channel", "platform", "campaign")]
+        state.value = templating.fragment("fragments.html.j2", "view_state", *values)
 
     publish()
     for name in ("week", "channel", "platform", "campaign"):

@@ -9,11 +9,12 @@ columns. docs/sources.md lists which section needs which export.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+
+from mktdash import templating
 
 # table -> (what is missing, the export that fills it)
 EXPORTS: dict[str, tuple[str, str]] = {
@@ -70,7 +71,7 @@ class NoticeFrame(pd.DataFrame):
         table = super()._repr_html_() or ""
         if not self.notice:
             return table
-        return f'<p class="mktdash-missing"><b>{html.escape(self.notice)}</b></p>{table}'
+        return templating.fragment("fragments.html.j2", "missing_notice", self.notice) + table
 
     def __repr__(self) -> str:
         return f"{self.notice}\n{super().__repr__()}" if self.notice else super().__repr__()

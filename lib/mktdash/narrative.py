@@ -3,15 +3,16 @@ narrative (what changed this week, the likely why, what to decide).
 
 Everything here is templated from fields already computed (alerts, weekly KPIs, proposals): deterministic,
 no statistics in the words (they stay behind a details toggle), every value from data escaped where it
-goes into HTML. Light on purpose (no Ibis, no matplotlib): the live dashboard imports it.
+goes into HTML (``templates/narrative.html.j2``, autoescaped). Light on purpose (no Ibis, no matplotlib): the live dashboard imports it.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from mktdash import templating
 
 # metric -> (what the entity does, more, less); {e} is the entity
 _VERBS = {
@@ -109,11 +110,8 @@ def item_html(a: Mapping[str, Any], currency: str = "USD", cls: str = "") -> str
     extra = ", ".join(
         f"{k} = {a[k]:.2g}" for k in ("z", "p_value", "q_value") if isinstance(a.get(k), int | float)
     )
-    detail = html.escape(stats + (f" ({extra})" if extra and "z = " not in stats else ""))
-    return (
-        f'<li class="{html.escape(cls)}"><p class="mk-plain">{html.escape(plain(a, currency))}</p>'
-        f'<details class="mk-stats"><summary>Statistics</summary><p>{detail}</p></details></li>'
-    )
+    detail = stats + (f" ({extra})" if extra and "z = " not in stats else "")
+    return templating.fragment("narrative.html.j2", "item", cls, plain(a, currency), detail)
 
 
 # ---- the executive summary's opening ---------------------------------------------------------------------
@@ -211,5 +209,4 @@ def week_summary(
 
 def summary_html(sentences: list[str]) -> str:
     """The sentences as an escaped paragraph block."""
-    body = "".join(f"<p>{html.escape(s)}</p>" for s in sentences)
-    return f'<div class="mk-card mk-narrative" role="region" aria-label="This week in brief">{body}</div>'
+    return templating.fragment("narrative.html.j2", "summary", sentences)

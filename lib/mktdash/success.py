@@ -21,7 +21,6 @@ latest value beside its trend.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import math
 from collections.abc import Mapping
@@ -31,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from mktdash import tables, weeks
+from mktdash import tables, templating, weeks
 
 
 @dataclass(frozen=True)
@@ -214,7 +213,7 @@ def _fmt(v: float, kind: str) -> str:
 def panel_html(trend: pd.DataFrame, latest_freshness: pd.DataFrame | None = None) -> str:
     """The "How we are doing" panel: per metric the latest value against its target and its weekly trend;
     the latest run's freshness per source below (one table format)."""
-    tiles = []
+    tiles: list[dict[str, Any]] = []
     for key, t in TARGETS.items():
         d = trend[(trend["metric"] == key)].dropna(subset=["value"])
         v = float(d["value"].iloc[-1]) if len(d) else math.nan
@@ -222,14 +221,11 @@ def panel_html(trend: pd.DataFrame, latest_freshness: pd.DataFrame | None = None
         cls = "mk-good" if ok else "mk-bad" if not math.isnan(v) else "mk-flat"
         spark = " · ".join(f"{w[-3:]} {_fmt(x, t.kind)}" for w, x in zip(d["week"], d["value"], strict=True))
         target = f"target {'under' if t.lower_is_better else 'at least'} {_fmt(t.target, t.kind)}"
-        raw = "" if math.isnan(v) else repr(v)
-        tiles.append(
-            f'<div class="mk-tile mk-success" data-metric="{key}" data-value="{raw}">'
-            f'<div class="mk-label">{html.escape(t.label)}</div><div class="mk-value">{_fmt(v, t.kind)}</div>'
-            f'<div class="mk-wow {cls}">{html.escape(target)}</div>'
-            f'<div class="mk-trend-text">{html.escape(spark or "no data yet")}</div></div>'
-        )
-    fresh = ""
+        tiles.append({
+            "key": key, "raw": "" if math.isnan(v) else repr(v), "label": t.label, "value": _fmt(v, t.kind),
+            "cls": cls, "target": target, "trend": spark or "no data yet",
+        })  # fmt: skip
+    fresh = None
     if latest_freshness is not None and len(latest_freshness):
         f = latest_freshness.sort_values("hours_since", ascending=False)
         limit = f["target_hours"] if "target_hours" in f else TARGETS["freshness_hours"].target
@@ -238,5 +234,5 @@ def panel_html(trend: pd.DataFrame, latest_freshness: pd.DataFrame | None = None
             "Hours since last data": [f"{h:,.0f} h" for h in f["hours_since"]],
             "Within target": f["hours_since"] < limit,
         })  # fmt: skip
-        fresh = "<h3>Freshness per source, latest run</h3>" + tables.table_html(shown)
-    return f'<div class="mk-tiles mk-how">{"".join(tiles)}</div>{fresh}'
+        fresh = templating.trusted(tables.table_html(shown))
+    return templating.render("success.html.j2", tiles=tiles, fresh=fresh)

@@ -13,7 +13,6 @@ kernel, every displayed DataFrame goes through :func:`table_html` (registered on
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -23,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from mktdash import weeks
+from mktdash import templating, weeks
 from mktdash.metrics import METRICS
 
 KINDS = ("money", "percent", "ratio", "count", "number", "stat", "date", "week", "text")
@@ -292,25 +291,18 @@ def table_html(
     kind_of = _kinds(first, kinds)
     keep = {i for i, c in enumerate(first.columns) if kind_of[str(c)][:1] in (["date"], ["week"])}
 
-    def td(tag: str, i: int, text: str) -> str:  # numbers right-aligned, dates and weeks kept on one line
-        cls = " class=num" if i in num else " class=nw" if i in keep else ""
-        return f"<{tag}{' scope=col' if tag == 'th' else ''}{cls}>{html.escape(text)}</{tag}>"
-
-    head = "".join(td("th", i, str(c)) for i, c in enumerate(shown.columns))
-    rows = "".join(
-        "<tr>" + "".join(td("td", i, v) for i, v in enumerate(r)) + "</tr>"
-        for r in shown.itertuples(index=False)
-    )
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    more = (
-        f'<p class="mktdash-table-more">First {max_rows} of {len(df):,} rows; the export has them all.</p>'
-        if len(df) > max_rows
-        else ""
-    )
-    return (
-        f'<div class="mktdash-table-wrap {wrap_class}" style="overflow-x:auto;max-width:100%">'
-        f'<table class="mktdash-table {table_class}">{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
-        f"{more}</div>"
+    cls = ["num" if i in num else "nw" if i in keep else "" for i in range(len(shown.columns))]
+    return templating.render(
+        "table.html.j2",
+        head=[str(c) for c in shown.columns],
+        rows=list(shown.itertuples(index=False)),
+        cls=cls,
+        caption=caption,
+        more=len(df) > max_rows,
+        max_rows=max_rows,
+        total=len(df),
+        table_class=table_class,
+        wrap_class=wrap_class,
     )
 
 

@@ -13,38 +13,16 @@ placeholder at the top (:func:`placeholder`) and fills it once the sections are 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import html
 import math
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from mktdash import charts, tables
-
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+from mktdash import charts, tables, templating
 
 
-@functools.cache
 def _env() -> Any:
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=True,  # every value from data is escaped
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False,
-    )
-    env.filters.update(
-        money=lambda v: tables.money(float(v)),
-        signed_money=lambda v: ("+" if float(v) >= 0 else "") + tables.money(float(v)),
-        pct=lambda v: tables.percent(float(v)),
-        pct0=lambda v: f"{100 * float(v):.0f} %",
-        signed_pct=lambda v: ("+" if float(v) >= 0 else "") + tables.percent(float(v)),
-        min100=lambda v: min(max(float(v), 0.0), 100.0),
-    )
-    return env
+    return templating.env()  # the one loader (mktdash/templates, autoescaped)
 
 
 # ---- facts (plain data the page shows) ------------------------------------------------------------------------
@@ -163,17 +141,22 @@ def page_html(f: dict[str, Any]) -> str:
 
 
 # ---- the notebook's live layout ---------------------------------------------------------------------------------
-def section_html(section: Any, *, open_: bool = False) -> str:
-    """An analyst section (tables, figures, notes) as one collapsible ``<details>`` block."""
-    parts = [
-        f'<p style="color:#c0392b;font-weight:bold">&#9888; {html.escape(w)}</p>' for w in section.warnings
-    ]
-    parts += [f"<p>{html.escape(n)}</p>" for n in section.notes]
-    parts += [f"<h4>{html.escape(name)}</h4>{tables.table_html(t)}" for name, t in section.tables.items()]
-    parts += [charts.figure_html(fig) for fig in section.figures]
-    return (
-        f'<details class="mk-analyst"{" open" if open_ else ""}><summary>Details: {html.escape(section.title)}'
-        f"</summary>{tables.STYLE}{''.join(parts)}</details>"
+def section_html(section: Any, *, open_: bool = False, details: bool = True) -> str:
+    """An analyst section (``templates/section.html.j2``, autoescaped) as one collapsible ``<details>`` block
+    with its figures inside; ``details=False``: the static layout (heading, what it lacks, warnings, notes,
+    tables), the figures left to display after it."""
+    table = tables.table_html if details else charts.table_html
+    return templating.render(
+        "section.html.j2",
+        details=details,
+        open=open_,
+        title=section.title,
+        missing=getattr(section, "missing", ""),
+        style=templating.trusted(tables.STYLE),
+        warnings=section.warnings,
+        notes=section.notes,
+        tables=[(name, templating.trusted(table(t))) for name, t in section.tables.items()],
+        figures=[templating.trusted(charts.figure_html(f)) for f in section.figures] if details else [],
     )
 
 

@@ -7,7 +7,6 @@ this module only wires them to settings, the warehouse and the run folder.
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,15 +42,7 @@ class Section:
         if finance.LIVE:  # the live finance page leads; the analyst sections fold behind "details"
             display(HTML(finance.section_html(self)))
             return
-        display(HTML(f"<h3>{html.escape(self.title)}</h3>"))
-        if self.missing:
-            display(HTML(f'<p class="mktdash-missing"><b>{html.escape(self.missing)}</b></p>'))
-        for w in self.warnings:
-            display(HTML(f'<p style="color:#c0392b;font-weight:bold">&#9888; {html.escape(w)}</p>'))
-        for n in self.notes:
-            display(HTML(f"<p>{html.escape(n)}</p>"))
-        for name, t in self.tables.items():
-            display(HTML(f"<h4>{html.escape(name)}</h4>{charts.table_html(t)}"))
+        display(HTML(finance.section_html(self, details=False)))  # templates/section.html.j2
         for f in self.figures:
             display(f)
 

@@ -133,9 +133,9 @@ class BudgetDashboard:
 
     def refresh(self) -> dict[str, Any]:
         """Recompute from the sliders and redraw (also callable from tests)."""
-        import html
-
         from IPython.display import HTML, display
+
+        from mktdash import templating
 
         caps = {c: s.value for c, s in self.caps.items()}
         res = compute(self.model, self.settings, float(self.total.value), caps, self.risk.value)
@@ -143,13 +143,17 @@ class BudgetDashboard:
         self.out.clear_output(wait=True)
         with self.out:
             if "error" in res:
-                self.status.value = f'<p style="color:#c0392b">{html.escape(res["error"])}</p>'
+                self.status.value = templating.fragment(
+                    "fragments.html.j2", "status", res["error"], error=True
+                )
                 return res
             h = res["headline"]
-            self.status.value = html.escape(
+            self.status.value = templating.fragment(
+                "fragments.html.j2",
+                "status",
                 f"Expected weekly media revenue {h['expected_revenue']:,.0f}; uplift vs current "
                 f"{h['uplift']:+,.0f} (90%: {h['uplift_lower_90']:+,.0f} .. {h['uplift_upper_90']:+,.0f}); "
-                f"HHI {h['hhi']:.2f}; 5th percentile {h['revenue_p5']:,.0f}; computed in {res['seconds'] * 1000:.0f} ms"
+                f"HHI {h['hhi']:.2f}; 5th percentile {h['revenue_p5']:,.0f}; computed in {res['seconds'] * 1000:.0f} ms",
             )
             display(HTML(charts.table_html(res["table"])))
             display(charts.budget_allocation(res["recommendation"].table(), currency=self.model.currency))
