@@ -259,7 +259,13 @@ def execute(run: Plan, settings: Settings, *, out: Outcome | None = None, progre
     With ``run.preheat`` each stage's kernels start (and run their import cells) while the stage before runs
     (:mod:`mktdash.kernels`). Each notebook's HTML is exported on a thread while the next stage runs; the
     dashboards' snapshot is taken while the last stage (the read-only report) runs."""
-    from mktdash import kernels
+    # imported here, before any thread: two threads importing IPython's modules at once can fail with
+    # "partially initialized module" (seen: IPython.paths, from nbconvert's code highlighter, which imports
+    # IPython's lexers on first use, on the exporter thread while a notebook thread imported IPython)
+    import IPython.lib.lexers  # noqa: F401
+    import papermill  # noqa: F401
+
+    from mktdash import htmlexport, kernels  # noqa: F401
 
     out = out or Outcome()
     bar = tqdm(total=len(run.names), desc="weekly run", unit="notebook", disable=not progress)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -105,6 +106,14 @@ def make_world(tmp: Path) -> World:
     (project / "params").symlink_to(ROOT / "params", target_is_directory=True)
     home.mkdir()
     return World(home, project)
+
+
+def with_sample_data(w: World) -> World:
+    """The inbox gets a small real export: a run with no data at all is refused (exit 2) before it starts."""
+    inbox = w.home / "data" / "inbox"
+    inbox.mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "fixtures" / "external" / "fivetran_ad_report_sample.csv", inbox)
+    return w
 
 
 def wait_for(path: Path, timeout: float = 120) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from run_world import READ, World, make_world
+from run_world import READ, World, make_world, with_sample_data
 
 from mktdash import cli, htmlexport
 
@@ -21,10 +21,9 @@ LINE = r"^mktdash run: (cannot write|run \S+ failed: )"
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
-    w = make_world(tmp_path)
+    w = with_sample_data(make_world(tmp_path))
     monkeypatch.setenv("MKTDASH_HOME", str(w.home))
     monkeypatch.setenv("MKTDASH_PROJECT", str(w.project))
-    (w.home / "data").mkdir()
     with duckdb.connect(str(w.home / "data" / "warehouse.duckdb")) as con:
         con.execute("CREATE TABLE t AS SELECT range AS x FROM range(1000)")
     w.notebooks({}, r=READ)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from run_world import INGEST, READ, World, make_world, sleeper, wait_for
+from run_world import INGEST, READ, World, make_world, sleeper, wait_for, with_sample_data
 
 from mktdash import archive, publish, runlock
 
@@ -25,9 +25,8 @@ BUSY = re.compile(
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
-    w = make_world(tmp_path)
+    w = with_sample_data(make_world(tmp_path))
     monkeypatch.setenv("MKTDASH_HOME", str(w.home))  # for the in-process looks at the archive
-    (w.home / "data").mkdir()
     with duckdb.connect(str(w.home / "data" / "warehouse.duckdb")) as con:  # something to publish
         con.execute("CREATE TABLE t AS SELECT 1 AS x")
     return w
@@ -217,7 +216,6 @@ def test_a_warehouse_held_by_another_process_exits_2_with_one_line(world: World)
 
 def test_a_quarantined_file_makes_every_run_exit_3_until_it_leaves_the_inbox(world: World) -> None:
     inbox = world.home / "data" / "inbox"
-    inbox.mkdir()
     (inbox / "not_an_export.csv").write_text("colour,size\nred,3\n")
     world.notebooks({}, i=INGEST)
     for _ in range(2):  # found bad, then still there unchanged (its recorded error repeated)
