@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,12 @@ class HashCache:
         except (OSError, ValueError):
             self.known = {}
 
-    def sha256(self, path: Path) -> str:
+    def sha256(self, path: Path, compute: Callable[[Path], str] = sha256_file) -> str:
+        """The cached hash of ``path``, else ``compute(path)`` (default :func:`sha256_file`), remembered."""
         key, st = str(path.resolve()), path.stat()
         hit = self.known.get(key)
         if not (hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns):
-            hit = self.known[key] = [st.st_size, st.st_mtime_ns, sha256_file(path)]
+            hit = self.known[key] = [st.st_size, st.st_mtime_ns, compute(path)]
         return str(hit[2])
 
     def __enter__(self) -> HashCache:

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from mktdash import channels, ingest_guard, paths, rollup, sources
-from mktdash.filehash import HashCache
+from mktdash.filehash import HashCache, sha256_file
 from mktdash.schema import TABLES, conform
 from mktdash.sources.base import Parsed, ReadContext, SourceError
 
@@ -250,9 +250,12 @@ def _not_read_sha(path: Path, err: SourceError) -> str:
     return hashlib.sha256(f"not-read:{err.message}:{target}".encode()).hexdigest()
 
 
-def _hash_all(files: Sequence[Entry]) -> tuple[list[str], dict[int, SourceError]]:
+def _hash_all(
+    files: Sequence[Entry], limits: ingest_guard.Limits
+) -> tuple[list[str], dict[int, SourceError]]:
     """Content hashes (cached by path, size, mtime); entries refused by :mod:`mktdash.ingest_guard` or not
-    readable get a refusal instead of being read."""
+    readable get a refusal instead of being read. A file hashed afresh is kept in ``data/raw/`` as it is
+    read (:func:`_hash_and_keep`), so that :func:`_archive` need not read and hash it a second time."""
     shas: list[str] = []
     refused: dict[int, SourceError] = {}
     with HashCache() as hashes:
@@ -260,11 +263,13 @@ def _hash_all(files: Sequence[Entry]) -> tuple[list[str], dict[int, SourceError]
             err = ingest_guard.check_entry(path, root)
             if err is None:
                 try:
-                    shas.append(hashes.sha256(path))
+                    shas.append(hashes.sha256(path, lambda p: _hash_and_keep(p, limits)))
                     continue
                 except OSError as e:
                     err = SourceError(f"cannot read the file ({e.strerror})", file=path,
                                       hint="Check the file's permissions, or export it again")  # fmt: skip
+                except SourceError as e:  # swapped for a link or a FIFO since it was checked
+                    err = e
             err.not_read = True  # type: ignore[attr-defined]
             refused[i] = err
             shas.append(_not_read_sha(path, err))
@@ -291,8 +296,8 @@ def _run(
     )
     forced = sources.get(source) if source else None
     report = IngestReport()
-    shas, refused = _hash_all(files)
     limits = ingest_guard.Limits.of(settings)
+    shas, refused = _hash_all(files, limits)
     before = _seen_files(wh)
     plan: list[tuple[int, int, Path, ModuleType | None, SourceError | None]] = []
     for i, (path, mod, root) in enumerate(files):
@@ -566,25 +571,45 @@ def _raw_path(path: Path, sha: str) -> Path:
 def _archive(path: Path, sha: str, limits: ingest_guard.Limits) -> tuple[Path, str]:
     """Keep the original once in ``data/raw/`` (streamed, hashed as it is copied: the content hash is that
     of the bytes kept); return its path and hash. A file over ``limits.max_file_mb`` is not copied: its
-    original is the inbox file (never modified by ingest), whose path is returned."""
+    original is the inbox file (never modified by ingest), whose path is returned. A file hashed afresh in
+    this batch was kept as it was hashed (:func:`_hash_and_keep`): it is found here and not read again."""
     raw = _raw_path(path, sha)
     if raw.exists():
         return raw, sha
     if path.stat().st_size > limits.max_file_mb * ingest_guard.MB:
         return path, sha
-    raw.parent.mkdir(parents=True, exist_ok=True)
-    tmp = raw.with_name(f"{raw.name}.{os.getpid()}.tmp")
-    h = hashlib.sha256()
-    with ingest_guard.open_regular(path) as src, open(tmp, "wb") as dst:
-        while block := src.read(ingest_guard.BLOCK):
-            h.update(block)
-            dst.write(block)
-    got = h.hexdigest()
-    if got != sha:  # the file changed since it was hashed: keep (and report) what was copied
-        raw = _raw_path(path, got)
-        raw.parent.mkdir(parents=True, exist_ok=True)
-    tmp.replace(raw)
+    got, raw = _copy_hashing(path)  # the file changed since it was hashed: keep (and report) what was copied
     return raw, got
+
+
+def _hash_and_keep(path: Path, limits: ingest_guard.Limits) -> str:
+    """The sha256 of a file not hashed before, its bytes kept in ``data/raw/`` in the same read (one read
+    for the "seen before?" check and the archive). Over ``limits.max_file_mb``: hashed only, never copied."""
+    if path.stat().st_size > limits.max_file_mb * ingest_guard.MB:
+        return sha256_file(path)
+    return _copy_hashing(path)[0]
+
+
+def _copy_hashing(path: Path) -> tuple[str, Path]:
+    """Stream ``path`` into ``data/raw/`` under the sha256 of the bytes copied; (that hash, the kept file).
+    Memory: one block. A copy already kept under that hash stays as it is."""
+    folder = paths.raw_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".incoming.{os.getpid()}.{threading.get_ident()}.tmp"
+    h = hashlib.sha256()
+    try:
+        with ingest_guard.open_regular(path) as src, open(tmp, "wb") as dst:
+            while block := src.read(ingest_guard.BLOCK):
+                h.update(block)
+                dst.write(block)
+        got = h.hexdigest()
+        raw = _raw_path(path, got)
+        if not raw.exists():
+            raw.parent.mkdir(parents=True, exist_ok=True)
+            tmp.replace(raw)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return got, raw
 
 
 # ---- enrich, validate, reconcile --------------------------------------------------------------------------

@@ -17,11 +17,23 @@ _METRICS = ("impressions", "clicks", "spend")
 _KEY = ("platform", "account_id", "campaign_name", "period_start", "period_end")
 
 
+COLUMNS = [
+    *_KEY,
+    *(f"period_{m}" for m in _METRICS),
+    *(f"daily_{m}" for m in _METRICS),
+    "daily_rows",
+    *(f"difference_{m}" for m in _METRICS),
+    "status",
+]
+
+
 def reconcile(wh: Any, tolerance: float = 0.01) -> pd.DataFrame:
-    """One row per period report campaign: its totals, the daily sums over the same days and their status
-    (``match``, ``differs``, ``no daily rows``). ``tolerance``: relative difference still called a match."""
-    if "ad_period" not in set(wh.tables()):
-        return pd.DataFrame(columns=[*_KEY, "status"])
+    """One row per period report campaign: its totals, the daily sums over the same days, the differences
+    (daily minus period; null without daily rows) and their status (``match``, ``differs``, ``no daily
+    rows``). ``tolerance``: relative difference still called a match. Columns: :data:`COLUMNS`."""
+    tables = set(wh.tables())
+    if "ad_period" not in tables or "ad_daily" not in tables:
+        return pd.DataFrame(columns=COLUMNS)
     daily = ", ".join(f"sum(d.{m}) AS daily_{m}" for m in _METRICS)
     period = ", ".join(f"sum(p.{m}) AS period_{m}" for m in _METRICS)
     q = f"""
@@ -37,8 +49,11 @@ def reconcile(wh: Any, tolerance: float = 0.01) -> pd.DataFrame:
         GROUP BY ALL ORDER BY p.platform, p.account_id, p.campaign_name, p.period_start
     """
     out = wh.sql(q)
+    for m in _METRICS:
+        diff = out[f"daily_{m}"].astype(float) - out[f"period_{m}"].astype(float)
+        out[f"difference_{m}"] = diff.where(out["daily_rows"] > 0).round(2)
     out["status"] = [_status(r, tolerance) for r in out.to_dict("records")]
-    return out
+    return out[COLUMNS]
 
 
 def _status(r: dict[str, Any], tolerance: float) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mktdash import channels, ingest_guard, weeks
+from mktdash import channels, ingest_guard, periods, weeks
 from mktdash.schema import KEYS, TABLES
 
 
@@ -36,6 +36,9 @@ DATED_SOURCES: list[tuple[str, str, list[str]]] = [
 NOT_DAILY = {"crm_deals", "crm_contacts", "touchpoints"}
 
 
+PERIOD_REPORTS_TITLE = "Period reports (totals for their exact period) vs the daily rows of the same days"
+
+
 @dataclass
 class Scorecard:
     """The data-quality scorecard: one tidy frame per section and headline counts in ``summary``."""
@@ -51,6 +54,8 @@ class Scorecard:
     days: pd.DataFrame  # long frame (source, day, state present|missing|paused) behind the completeness chart
     pauses: pd.DataFrame = field(default_factory=pd.DataFrame)  # missing runs >= ingest.pause_days
     unmapped_sources: pd.DataFrame = field(default_factory=pd.DataFrame)  # CRM labels no channel rule maps
+    # period reports (ad_period: totals of reports without a Day segment) vs the daily rows of their days
+    period_reports: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=periods.COLUMNS))
     summary: dict[str, Any] = field(default_factory=dict)
 
     def sections(self) -> dict[str, pd.DataFrame]:
@@ -63,6 +68,7 @@ class Scorecard:
             "Duplicates": self.duplicates,
             "Quarantined files": self.quarantine,
             "Reconciliation": self.reconciliation,
+            PERIOD_REPORTS_TITLE: self.period_reports,
             "Platform conversions vs CRM deals": self.conversions_vs_deals,
             "Row counts": self.row_counts,
             "Unmapped CRM sources (add them to channels.crm_sources)": self.unmapped_sources,
@@ -79,6 +85,7 @@ class Scorecard:
             "duplicates": self.duplicates,
             "quarantine": self.quarantine,
             "reconciliation": self.reconciliation,
+            "period_reports": self.period_reports,
             "conversions_vs_crm": self.conversions_vs_deals,
             "row_counts": self.row_counts,
             "unmapped_sources": self.unmapped_sources,
@@ -185,6 +192,7 @@ def scorecard(
     quarantine = _quarantine(wh)
     reconciliation, ledger_counts = _reconciliation(wh)
     conv = _conversions_vs_deals(wh)
+    period_reports = periods.reconcile(wh)
     row_counts = pd.DataFrame(
         [{"table": t, "rows": wh.count(t)} for t in TABLES if t not in ("ingest_ledger", "quarantine")]
     )
@@ -200,6 +208,8 @@ def scorecard(
         "gap_ranges": len(gaps),
         "paused_days": int(pauses["days"].sum()) if len(pauses) else 0,
         "duplicate_rows": int(duplicates["duplicate_rows"].sum()) if len(duplicates) else 0,
+        "period_reports": len(period_reports),
+        "period_reports_differing": int((period_reports["status"] == "differs").sum()),
         "unreconciled_files": int((~reconciliation["reconciled"].astype(bool)).sum())
         if len(reconciliation)
         else 0,
@@ -217,6 +227,7 @@ def scorecard(
         days=days_long,
         summary=summary,
         unmapped_sources=channels.unmapped_crm_sources(wh, settings),
+        period_reports=period_reports,
     )
 
 
