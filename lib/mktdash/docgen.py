@@ -110,10 +110,11 @@ def params_md() -> str:
         for k, f in top
     ]
     for name, field in params.Settings.model_fields.items():
-        if not _is_section(field):
+        section = field.annotation
+        if not (isinstance(section, type) and issubclass(section, BaseModel)):
             continue
         out += ["", f"## `{name}`", "", "| key | type | default | meaning |", "|---|---|---|---|"]
-        for key, sub in field.annotation.model_fields.items():
+        for key, sub in section.model_fields.items():
             meaning = comments.get(f"{name}.{key}", "")
             out.append(f"| `{key}` | {_cell(_annotation(sub))} | {_cell(_default(sub))} | {_cell(meaning)} |")
     return "\n".join(out) + "\n"

@@ -29,7 +29,10 @@ def explain(path: Path, settings: Any, *, source: str | None = None, wh: Any = N
     add = out.append
     try:
         encoding = _encoding(path)
-    except (SourceError, OSError) as e:
+    except OSError as e:
+        add(f"  encoding:   unreadable ({e.strerror or e})")
+        return "\n".join(out), False
+    except SourceError as e:
         add(f"  encoding:   unreadable ({_shown(e, None)})")
         return "\n".join(out), False
     add(f"  encoding:   {encoding}")
