@@ -318,7 +318,11 @@ STYLE = """<style>
 
 
 def _display_html(df: pd.DataFrame) -> str:
-    return STYLE + table_html(df)
+    """A displayed frame in the one table format, after its missing-source notice when it carries one
+    (:class:`mktdash.missing.NoticeFrame`)."""
+    notice = getattr(df, "notice", None)
+    lead = templating.fragment("fragments.html.j2", "missing_notice", notice) if notice else ""
+    return STYLE + lead + table_html(df)
 
 
 def load_ipython_extension(ip) -> None:  # noqa: ANN001 - IPython's extension hook
