@@ -4,6 +4,7 @@ not a test's: nothing here asserts a time."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,9 @@ def test_floor_is_the_weekly_notebooks_emptied_to_their_parameters_cell(tmp_path
 
 @pytest.mark.slow
 def test_floor_is_the_weekly_command_on_the_emptied_notebooks(home: Path, tmp_path: Path) -> None:
+    inbox = home / "data" / "inbox"  # some data: a run with none at all is refused before it starts
+    inbox.mkdir(parents=True)
+    shutil.copy(Path(__file__).parents[1] / "fixtures" / "external" / "fivetran_ad_report_sample.csv", inbox)
     floor = bench_run.floor_project(tmp_path / "floor")
     seconds, manifest, _ = bench_run.weekly_command([], floor)
     assert seconds > 0 and manifest["status"] == "ok"
