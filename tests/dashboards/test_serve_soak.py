@@ -6,6 +6,7 @@ what the pool held before."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import time
 
@@ -109,7 +110,9 @@ async def soak(url: str, deadline: float) -> tuple[int, list[str]]:
 
 def test_soak_twenty_viewers(server):
     before = settled_rss(server, POOL, 240)  # the preheated pool is up
-    rounds, errors = asyncio.run(soak(server["url"], time.monotonic() + SECONDS))
+    # on a thread of its own: the session's sync Playwright (other browser tests) runs an event loop here
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as one:
+        rounds, errors = one.submit(asyncio.run, soak(server["url"], time.monotonic() + SECONDS)).result()
     assert not errors, errors[:10]
     assert rounds >= len(VIEWERS)
     after = settled_rss(server, POOL, 120)
