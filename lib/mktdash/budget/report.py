@@ -79,9 +79,12 @@ MMM_NEEDS = "the marketing-mix model, channel ROI and the budget recommendation"
 ROI_COLUMNS = ["channel", "roi_mean", "roi_lower_90", "roi_upper_90", "period_start", "period_end"]
 
 
-def load_model(wh: Any, settings: Any, week: str, cache_dir: Path | None = None) -> BudgetModel | NoModel:
+def load_model(
+    wh: Any, settings: Any, week: str, cache_dir: Path | None = None, *, backtest_fit: bool = True
+) -> BudgetModel | NoModel:
     """Weekly data through ``week`` -> cached or fitted MMM (per ``settings.mmm.refit``) -> curves; a
-    :class:`NoModel` when ad spend or GA4 revenue is missing or covers too few weeks."""
+    :class:`NoModel` when ad spend or GA4 revenue is missing or covers too few weeks. ``backtest_fit=False``
+    (the live dashboard: it must answer at once) skips the forecast backtest's second fit."""
     if notice := missing.notice(wh, MMM_NEEDS, "ad_daily", "web_daily"):
         return NoModel(week, notice, settings.reporting_currency)
     try:
@@ -101,7 +104,7 @@ def load_model(wh: Any, settings: Any, week: str, cache_dir: Path | None = None)
     current = {c: float(cur.get(c, 0.0)) for c in curves.channels}
     bt = None
     k = int(settings.mmm.backtest_weeks)
-    if k >= max(backtest.HORIZONS) + 1 and len(data.frame) - k >= 20:  # the model needs 20 weeks
+    if backtest_fit and k >= max(backtest.HORIZONS) + 1 and len(data.frame) - k >= 20:  # needs 20 weeks
         fm_bt = mmm.load_or_fit(mmm.truncated(data, k), settings.mmm, cache_dir)
         bt = backtest.backtest(fm_bt, data)
     return BudgetModel(fm, curves, current, week, settings.reporting_currency, before, bt)
