@@ -688,7 +688,7 @@ def parsed_ad(
         return Parsed("ad_daily", df, source, period, warnings=notes, empty_ok=True, grain=grain, **kw)
     if grain == "week":  # on the week's Sunday: the data then reaches the end of that week (latest week)
         d = pd.to_datetime(df["date_day"])
-        df["date_day"] = (d + pd.to_timedelta(6 - d.dt.weekday, unit="D")).astype("datetime64[s]")
+        df["date_day"] = (d + pd.to_timedelta(6 - d.dt.day_of_week, unit="D")).astype("datetime64[s]")
         notes.append(
             "no Day segment: loaded at week grain, each ISO week's totals on its Sunday "
             f"(first {df['date_day'].min().date()})"
