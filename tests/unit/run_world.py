@@ -108,11 +108,15 @@ def make_world(tmp: Path) -> World:
     return World(home, project)
 
 
-def with_sample_data(w: World) -> World:
-    """The inbox gets a small real export: a run with no data at all is refused (exit 2) before it starts."""
-    inbox = w.home / "data" / "inbox"
+def add_sample_export(home: Path) -> None:
+    """The home's inbox gets a small real export: a run with no data at all is refused (exit 2) before it starts."""
+    inbox = home / "data" / "inbox"
     inbox.mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "fixtures" / "external" / "fivetran_ad_report_sample.csv", inbox)
+
+
+def with_sample_data(w: World) -> World:
+    add_sample_export(w.home)
     return w
 
 

@@ -4,7 +4,6 @@ not a test's: nothing here asserts a time."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 import bench_run  # noqa: E402
 from _common import PeakRSS  # noqa: E402
+from run_world import add_sample_export  # noqa: E402
 
 WEEKLY = ["00_ingest", "10_kpis", "20_budget", "30_exec_summary"]
 MB = 1 << 20
@@ -41,9 +41,7 @@ def test_floor_is_the_weekly_notebooks_emptied_to_their_parameters_cell(tmp_path
 
 @pytest.mark.slow
 def test_floor_is_the_weekly_command_on_the_emptied_notebooks(home: Path, tmp_path: Path) -> None:
-    inbox = home / "data" / "inbox"  # some data: a run with none at all is refused before it starts
-    inbox.mkdir(parents=True)
-    shutil.copy(Path(__file__).parents[1] / "fixtures" / "external" / "fivetran_ad_report_sample.csv", inbox)
+    add_sample_export(home)
     floor = bench_run.floor_project(tmp_path / "floor")
     seconds, manifest, _ = bench_run.weekly_command([], floor)
     assert seconds > 0 and manifest["status"] == "ok"
