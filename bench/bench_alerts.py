@@ -16,9 +16,11 @@ import time
 
 import pandas as pd
 
-from mktdash import alerts, kpis, params, schema, weeks
+from mktdash import params, weeks
+from mktdash.analytics import alerts, kpis
 from mktdash.demo import world
-from mktdash.warehouse import Warehouse
+from mktdash.warehouse import schema
+from mktdash.warehouse.backend import Warehouse
 
 
 def load(w: world.World) -> Warehouse:

@@ -31,12 +31,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mktdash import schema
 from mktdash.budget import backtest, mmm, optimizer, synthetic
 from mktdash.budget.curves import ResponseCurves
 from mktdash.demo import world as demo_world
 from mktdash.params import resolve
-from mktdash.warehouse import Warehouse
+from mktdash.warehouse import schema
+from mktdash.warehouse.backend import Warehouse
 
 END = dt.date(2026, 11, 22)
 TABLES = ("ad_daily", "web_daily", "budget_plan", "spend_limits", "approvals")

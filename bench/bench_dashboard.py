@@ -29,10 +29,10 @@ from pathlib import Path
 
 import psutil
 
-from mktdash import pdf
+from mktdash.reporting import pdf
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "dashboards"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 CHROMIUM = "/usr/bin/chromium"
 ARGS = pdf.ARGS  # the flags the PDF export launches Chromium with (no sandbox, no background network)
 EXEC = "/voila/render/30_exec_summary.ipynb"
@@ -175,7 +175,7 @@ def measure(browser, scale: float, tmp: Path, n_weeks: int, with_budget: bool = 
         [
             sys.executable,
             "-m",
-            "mktdash.serve",
+            "mktdash.dashboards.serve",
             "--port",
             str(port),
             "--params",

@@ -8,12 +8,10 @@ floor of writing the same rows without the platforms' layouts. Prints seconds, r
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
 from _common import PeakRSS  # noqa: E402
 
 from mktdash.demo import generate, world  # noqa: E402

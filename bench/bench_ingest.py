@@ -6,7 +6,7 @@ with numpy), then in the same run:
 - baseline: DuckDB ``CREATE TABLE ... AS SELECT * FROM read_csv(file, skip=<preamble>, ...)`` per file, in one
   fresh DuckDB file (DuckDB gets the preamble length for free and skips bad footer lines with
   ``ignore_errors``; it does no validation, mapping or conversion);
-- ours: ``mktdash.ingest.ingest_paths`` into a fresh DuckDB warehouse (hashing, archiving, parsing, channel
+- ours: ``mktdash.ingest.engine.ingest_paths`` into a fresh DuckDB warehouse (hashing, archiving, parsing, channel
   mapping, FX conversion, validation, reconciliation, ledger, one transaction per file).
 
 Prints rows/s of both and the ratio ours/DuckDB (target >= 0.5). Then the same comparison on one Google Ads
@@ -75,7 +75,7 @@ def make_rows(n: int, seed: int = 1) -> pd.DataFrame:
 
 
 def write_files(rows: int, folder: Path) -> list[tuple[Path, str]]:
-    from mktdash import sources
+    from mktdash.ingest import sources
 
     files = []
     per = rows // len(MIX)
@@ -103,8 +103,10 @@ def bench_duckdb(files: list[tuple[Path, str]], db: Path) -> tuple[float, int]:
 
 def bench_ours(files: list[tuple[Path, str]], home: Path) -> tuple[float, int]:
     os.environ["MKTDASH_HOME"] = str(home)
-    from mktdash import ingest, params, quality  # noqa: F401  (imports outside the timing, as DuckDB's)
-    from mktdash.warehouse import Warehouse
+    from mktdash import params  # noqa: F401  (imports outside the timing, as DuckDB's)
+    from mktdash.ingest import engine as ingest  # noqa: F401  (imports outside the timing, as DuckDB's)
+    from mktdash.ingest import quality  # noqa: F401  (imports outside the timing, as DuckDB's)
+    from mktdash.warehouse.backend import Warehouse
 
     try:
         settings = params.resolve()
@@ -161,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def bench_utf16(rows: int, folder: Path, repeat: int) -> None:
     """Ingest vs DuckDB read_csv on one Google Ads "Excel .csv" file (UTF-16LE BOM, tabs, Day segment)."""
-    from mktdash import sources
+    from mktdash.ingest import sources
 
     path = folder / "exports" / "google_ads_excel_utf16.csv"
     sources.get("google_ads_ui").write(make_rows(rows, seed=7), path, excel=True)

@@ -24,10 +24,10 @@ import pandas as pd
 
 warnings.simplefilter("ignore")
 
-from mktdash import quality  # noqa: E402
-from mktdash.schema import conform  # noqa: E402
-from mktdash.sources import ga4, hubspot_contacts  # noqa: E402
-from mktdash.sources.base import ReadContext  # noqa: E402
+from mktdash.ingest import quality  # noqa: E402
+from mktdash.ingest.sources import ga4, hubspot_contacts  # noqa: E402
+from mktdash.ingest.sources.base import ReadContext  # noqa: E402
+from mktdash.warehouse.schema import conform  # noqa: E402
 
 
 def ad_rows(n: int) -> pd.DataFrame:

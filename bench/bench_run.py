@@ -37,13 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-
-sys.path.insert(0, str(Path(__file__).parent))
 from _common import PeakRSS, gb, temp_home  # noqa: E402
 
-from mktdash import paths, pipeline  # noqa: E402
+from mktdash import paths  # noqa: E402
 from mktdash.params import resolve  # noqa: E402
-from mktdash.warehouse import Warehouse  # noqa: E402
+from mktdash.runner import pipeline  # noqa: E402
+from mktdash.warehouse.backend import Warehouse  # noqa: E402
 
 
 def emptied_notebooks(dest: Path) -> Path:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTERNAL = ROOT / "tests" / "fixtures" / "external"
+sys.path.insert(0, str(ROOT / "tests" / "support"))  # worlds and synthetic data shared by the areas' tests
 
 
 @pytest.fixture

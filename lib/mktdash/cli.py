@@ -90,13 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the dashboards (Voilà, login required, 127.0.0.1)",
                        description="Serve the executive and budget dashboards with Voilà.")  # fmt: skip
-    from mktdash import serve
+    from mktdash.dashboards import serve
 
     serve.add_arguments(p)
 
     p = sub.add_parser("users", help="named dashboard logins (add, remove, list)",
                        description="Manage .secrets/dashboard_users: name and password hash per dashboard user.")  # fmt: skip
-    from mktdash import users
+    from mktdash.dashboards import users
 
     users.add_arguments(p)
     return parser
@@ -110,7 +110,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUARANTINED = 0, 1, 2, 3
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from mktdash import pipeline, weeks
+    from mktdash import weeks
+    from mktdash.runner import pipeline
 
     settings = _settings(args.params)
     try:
@@ -175,8 +176,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from mktdash import ingest
-    from mktdash.warehouse import Warehouse
+    from mktdash.ingest import engine as ingest
+    from mktdash.warehouse.backend import Warehouse
 
     settings = _settings(args.params)
     targets = args.paths or [paths.inbox_dir()]
@@ -185,7 +186,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"mktdash ingest: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
     if args.explain:
-        from mktdash import explain
+        from mktdash.ingest import explain
 
         return explain.explain_paths(list(targets), settings, source=args.source)
     with Warehouse.open() as wh:
@@ -195,7 +196,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_formats(args: argparse.Namespace) -> int:
-    from mktdash import sources
+    from mktdash.ingest import sources
 
     for mod in sources.FORMATS:
         doc = (mod.__doc__ or "").strip().splitlines()[0] if mod.__doc__ else ""
@@ -206,7 +207,8 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from mktdash import archive, runlock
+    from mktdash.runner import archive
+    from mktdash.runner import lock as runlock
 
     if owner := runlock.holder():
         print(f"in progress: run {owner.get('run_id')} started at {owner.get('started_at')} (pid {owner.get('pid')}, "
@@ -223,7 +225,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from mktdash import serve
+    from mktdash.dashboards import serve
 
     return serve.serve(
         _settings(args.params), port=args.port, host=args.host, open_browser=args.open_browser,
@@ -232,7 +234,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    from mktdash import users
+    from mktdash.dashboards import users
 
     return users.main(args)
 
@@ -243,7 +245,7 @@ COMMANDS = {
 }  # fmt: skip
 
 
-# verbs that read or write runs: they first mark the runs whose process is gone as crashed (mktdash.runlock)
+# verbs that read or write runs: they first mark the runs whose process is gone as crashed (mktdash.runner.lock)
 REAPING = ("run", "runs", "ingest", "serve")
 
 
@@ -258,7 +260,8 @@ def _os_error(verb: str, e: OSError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from mktdash import pipeline, runlock
+    from mktdash.runner import lock as runlock
+    from mktdash.runner import pipeline
 
     parser = build_parser()
     args = parser.parse_args(argv)

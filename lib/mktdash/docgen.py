@@ -1,6 +1,6 @@
 """The reference pages that must not drift from the code: ``docs/tables.md`` and ``docs/params.md``.
 
-Both are generated: the warehouse tables from :mod:`mktdash.schema` (columns, types and the comments beside
+Both are generated: the warehouse tables from :mod:`mktdash.warehouse.schema` (columns, types and the comments beside
 them), the params from the pydantic models of :mod:`mktdash.params` (keys, types, defaults) and the comment of
 each key in ``params/base.yaml``. ``python -m mktdash.docgen`` rewrites them; a test checks they are current.
 """
@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mktdash import params, paths, schema
+from mktdash import params, paths
+from mktdash.warehouse import schema
 
 _TYPE_NAMES = {schema.STR: "text", schema.INT: "integer", schema.FLOAT: "number", schema.BOOL: "boolean"}
 _COLUMN = re.compile(r'^\s*"(\w+)": (\w+),\s*(?:#\s*(.*))?$')
@@ -51,7 +52,7 @@ def tables_md() -> str:
     out = [
         "# Warehouse tables",
         "",
-        "Generated from `lib/mktdash/schema.py` by `python -m mktdash.docgen`; do not edit by hand.",
+        "Generated from `lib/mktdash/warehouse/schema.py` by `python -m mktdash.docgen`; do not edit by hand.",
         "Money comes in pairs: the original currency and `*_reporting` (the reporting currency).",
     ]
     for table, columns in schema.TABLES.items():

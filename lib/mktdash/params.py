@@ -215,7 +215,7 @@ class MappingParams(Section):
     """A file layout mapped to a canonical table without code (docs/mapping.md): ``mappings: {name: {...}}``."""
 
     files: list[str]  # glob patterns on the file name (case-insensitive), e.g. ["partner_leads*.csv"]
-    table: str  # canonical table the rows go to (mktdash.schema.TABLES): ad_daily, crm_deals, ...
+    table: str  # canonical table the rows go to (mktdash.warehouse.schema.TABLES): ad_daily, crm_deals, ...
     columns: dict[str, str]  # file header -> canonical column, e.g. {"Lead ID": contact_id}
     values: dict[str, str] = Field(default_factory=dict)  # canonical column -> the same value on every row
     date_format: str = "%Y-%m-%d"  # strftime format of the date columns, e.g. "%d/%m/%Y"
@@ -239,7 +239,7 @@ class MappingParams(Section):
 
     @model_validator(mode="after")
     def _known_names(self) -> MappingParams:
-        from mktdash import schema  # schema imports nothing of ours: no cycle
+        from mktdash.warehouse import schema  # schema imports nothing of ours: no cycle
 
         if self.table not in schema.TABLES:
             raise ValueError(f"unknown table {self.table!r}{_did_you_mean(self.table, list(schema.TABLES))}")

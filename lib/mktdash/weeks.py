@@ -82,7 +82,7 @@ def report_week(week: str | None, last_day: dt.date | None, today: dt.date | Non
     """The week a report is about: ``week`` as given (validated), else (``None`` or ``"latest"``) the latest
     complete ISO week of the data (``last_day``: the last day with rows), never later than the calendar's
     latest complete week (the day before ``today``); without data, the calendar's. The one rule of
-    :func:`mktdash.kpis.resolve_week` (notebooks) and the weekly run.
+    :func:`mktdash.analytics.kpis.resolve_week` (notebooks) and the weekly run.
 
     >>> report_week("latest", dt.date(2026, 11, 22), today=dt.date(2026, 12, 6))
     '2026-W47'

@@ -23,7 +23,6 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).parent))
 
 import world  # noqa: E402
 
@@ -55,7 +54,7 @@ def _free_port() -> int:
 
 
 def start_serve(home: Path, extra_params: str, name: str = "serve", env: dict | None = None) -> dict:
-    """`python -m mktdash.serve` on a free port over ``home`` with a known token and ``extra_params`` (YAML).
+    """`python -m mktdash.dashboards.serve` on a free port over ``home`` with a known token and ``extra_params`` (YAML).
 
     Returns url, token, home, proc and log (the server's output file); :func:`stop_serve` ends it.
     """
@@ -71,7 +70,7 @@ def start_serve(home: Path, extra_params: str, name: str = "serve", env: dict | 
         [
             sys.executable,
             "-m",
-            "mktdash.serve",
+            "mktdash.dashboards.serve",
             "--port",
             str(port),
             "--params",
@@ -116,7 +115,7 @@ def user_password(name: str) -> str:
 @contextlib.contextmanager
 def users_server(world: dict, names: Sequence[str], params: str, name: str) -> Iterator[dict]:
     """A server of its own over the test world, with named users (password :func:`user_password`)."""
-    from mktdash import users
+    from mktdash.dashboards import users
 
     for n in names:
         users.add_user(n, user_password(n), world["home"] / ".secrets" / "dashboard_users")

@@ -19,7 +19,7 @@ from conftest import kernel_processes as kernels
 from conftest import server_fixture
 from conftest import user_password as password
 
-from mktdash import users
+from mktdash.dashboards import users
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

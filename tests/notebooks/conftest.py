@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mktdash import demo, paths, pipeline
+from mktdash import demo, paths
 from mktdash.params import resolve
+from mktdash.runner import pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "params" / "test" / "smoke.yaml"

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
-from mktdash import paths, schema
-from mktdash.warehouse import Warehouse
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from kpi_synth import ad_daily  # noqa: E402
+
+from mktdash import paths
+from mktdash.warehouse import schema
+from mktdash.warehouse.backend import Warehouse
 
 NB = Path(__file__).resolve().parents[2] / "notebooks" / "10_kpis.ipynb"
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+import budget_world as bw  # noqa: E402
 import nbformat
 import numpy as np
 import pandas as pd
 import papermill as pm
 import pytest
 import scrapbook as sb
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-import budget_world as bw  # noqa: E402
 
 NB = bw.ROOT / "notebooks" / "20_budget.ipynb"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import duckdb
@@ -11,7 +10,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NB = ROOT / "notebooks" / "30_exec_summary.ipynb"
-sys.path.insert(0, str(ROOT / "tests" / "dashboards"))
 import world  # noqa: E402
 
 

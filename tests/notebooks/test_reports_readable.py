@@ -174,7 +174,7 @@ def test_exec_summary_opens_with_the_week_from_the_data(weekly_run: WeeklyRun) -
     proposals = json.loads((weekly_run.result.run_dir / "exports" / "proposals.json").read_text())
     pending = [p for p in proposals if p["status"].startswith("pending")]
     assert decide.startswith(f"To decide: {len(pending)} budget move")
-    from mktdash.narrative import PLATFORM_NAMES
+    from mktdash.reporting.narrative import PLATFORM_NAMES
 
     plants = [a for a in weekly_run.world.truth["anomalies"] if a["week"] == "2026-W47"]
     # a planted campaign change also moves its platform and channel: the alert may name either

@@ -3,7 +3,7 @@ notebooks, smoke params) on an inbox holding only some of the demo world's expor
 Fivetran sample). The run must be OK; every section whose inputs are missing says which export would fill
 it; the exports keep their columns; the executive summary renders. No data at all: a clear message, exit 2.
 
-The expected notices are derived here from which tables each inbox fills (not from mktdash.missing).
+The expected notices are derived here from which tables each inbox fills (not from mktdash.reporting.missing).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mktdash import demo, pipeline
+from mktdash import demo
 from mktdash.params import resolve
+from mktdash.runner import pipeline
 
 from .conftest import END, ROOT, SMOKE, WeeklyRun
 

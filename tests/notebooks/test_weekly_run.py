@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from mktdash import htmlexport, paths
-from mktdash.warehouse import Warehouse
+from mktdash import paths
+from mktdash.reporting import html as htmlexport
+from mktdash.warehouse.backend import Warehouse
 
 from .conftest import HOSTILE, ROOT, WEEK, WeeklyRun
 

@@ -5,7 +5,7 @@ a short list of moves with the expected gain, its probability and what needs app
 compliance, the scenarios and forecast charts, then the what-if sliders. The analyst sections follow, each
 behind a "details" line (:func:`section_html`); the static report keeps them open.
 
-The page is HTML from a Jinja2 template (``mktdash/templates/finance.html.j2``, autoescaped) over a plain
+The page is HTML from a Jinja2 template (``mktdash/reporting/templates/finance.html.j2``, autoescaped) over a plain
 dict (:func:`facts`), so the numbers can be checked without a browser. Live, the notebook shows an empty
 placeholder at the top (:func:`placeholder`) and fills it once the sections are computed (:func:`fill`).
 """
@@ -18,11 +18,11 @@ from typing import Any
 
 import pandas as pd
 
-from mktdash import charts, tables, templating
+from mktdash.reporting import charts, numbers, tables, templating
 
 
 def _env() -> Any:
-    return templating.env()  # the one loader (mktdash/templates, autoescaped)
+    return templating.env()  # the one loader (mktdash/reporting/templates, autoescaped)
 
 
 # ---- facts (plain data the page shows) ------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def _first_figure(section: Any) -> str:
 
 def page_html(f: dict[str, Any]) -> str:
     """The finance page for :func:`facts` (Jinja2, autoescaped)."""
-    tables.configure(currency=f["currency"])
+    numbers.configure(currency=f["currency"])
     return str(_env().get_template("finance.html.j2").render(**f))
 
 

@@ -161,7 +161,7 @@ def weekly_from_warehouse(wh: Any, settings: Any, through_week: str | None = Non
     frame = frame.sort_values("week_start").reset_index(drop=True)
     if len(frame) < 20:
         raise MmmError(f"Only {len(frame)} complete weeks of spend and revenue: the MMM needs at least 20.")
-    from mktdash.charts import CHANNEL_ORDER
+    from mktdash.reporting.charts import CHANNEL_ORDER
 
     channels = sorted(spend.columns, key=lambda c: (CHANNEL_ORDER.index(c) if c in CHANNEL_ORDER else 99, c))
     out = pd.DataFrame({"date": frame["week_start"]})

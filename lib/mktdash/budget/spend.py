@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mktdash import metrics, weeks
+from mktdash import weeks
+from mktdash.analytics import metrics
 
 DIMENSIONS = ("channel", "campaign_name", "platform")
 
@@ -23,7 +24,7 @@ def window(week: str, n_weeks: int) -> tuple[dt.date, dt.date]:
 
 
 def _ratios(df: pd.DataFrame) -> pd.DataFrame:
-    """ROAS and CPA of summed spend, conversions and revenue (:mod:`mktdash.metrics`; NaN when den = 0)."""
+    """ROAS and CPA of summed spend, conversions and revenue (:mod:`mktdash.analytics.metrics`; NaN when den = 0)."""
     return metrics.ratio_frame(df, ["roas", "cpa"])
 
 

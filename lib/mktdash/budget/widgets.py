@@ -3,7 +3,7 @@
 Every slider move calls :func:`mktdash.budget.optimizer.recommend` on the cached posterior curve samples
 (numpy + SLSQP, typically 10-100 ms): no refit, no MCMC. The result (table + allocation chart + risk line)
 is drawn into an ``Output`` widget. ``static`` mode renders the same table and figure without widgets (papermill,
-HTML archive); ``live`` returns the widget app (Voilà). Mode detection is :func:`mktdash.runctx.detect_mode`
+HTML archive); ``live`` returns the widget app (Voilà). Mode detection is :func:`mktdash.runner.context.detect_mode`
 (``VOILA_*`` variables in the kernel environment).
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mktdash import charts
 from mktdash.budget import optimizer, risk
+from mktdash.reporting import charts
 
 
 def compute(
@@ -135,7 +135,7 @@ class BudgetDashboard:
         """Recompute from the sliders and redraw (also callable from tests)."""
         from IPython.display import HTML, display
 
-        from mktdash import templating
+        from mktdash.reporting import templating
 
         caps = {c: s.value for c, s in self.caps.items()}
         res = compute(self.model, self.settings, float(self.total.value), caps, self.risk.value)
@@ -172,7 +172,7 @@ class BudgetDashboard:
 
 def dashboard(model: Any, settings: Any, mode: str) -> Any:
     """The live app (``mode == "live"``) or the static view (tables and figure as a Section)."""
-    from mktdash.budget.report import NoModel, Section, skipped
+    from mktdash.budget.sections import NoModel, Section, skipped
 
     if isinstance(model, NoModel):
         return skipped("Budget what-if", model)

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mktdash import schema
 from mktdash.demo.catalogue import BASE_CAMPAIGNS, CHANNELS, Catalogue
+from mktdash.warehouse import schema
 
 if TYPE_CHECKING:
     from mktdash.demo.world import Axis

@@ -1,6 +1,6 @@
 """Write a simulated world into an inbox as the tools' own export files, and its truth as JSON.
 
-Each table goes through the writer of its export-format module (``mktdash.sources.get(name).write``), split
+Each table goes through the writer of its export-format module (``mktdash.ingest.sources.get(name).write``), split
 the way people download reports: monthly or quarterly files per ad account, monthly GA4 downloads, one
 snapshot per CRM, quarterly product usage. With ``plant=True`` the inbox also gets what ingest must catch:
 data gaps (rows left out), small files with bad rows (to be quarantined whole), a corrected re-export that
@@ -173,7 +173,7 @@ class _Writer:
     # ---- plumbing ------------------------------------------------------------------------------------------
     def _module(self, fmt: str) -> Any:
         try:
-            from mktdash import sources
+            from mktdash.ingest import sources
 
             return sources.get(fmt)
         except Exception:  # the format module is missing: canonical CSV instead (said in the truth)

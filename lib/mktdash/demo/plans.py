@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mktdash import schema
 from mktdash.demo.catalogue import CHANNELS
+from mktdash.warehouse import schema
 
 if TYPE_CHECKING:
     from mktdash.demo.world import Axis

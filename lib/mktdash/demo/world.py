@@ -27,9 +27,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from mktdash import schema, weeks
+from mktdash import weeks
 from mktdash.demo import catalogue as catalog
 from mktdash.demo.catalogue import CHANNELS, Catalogue
+from mktdash.warehouse import schema
 
 # ---- truth: response curves (scale 1, USD per week; K and beta are multiplied by the money factor) ----------
 TRUE_CURVES: dict[str, dict[str, float]] = {
@@ -187,7 +188,7 @@ class World:
     Attributes
     ----------
     tables : dict of DataFrame
-        Canonical tables (``mktdash.schema``, without ``ingest_id``), clean and complete.
+        Canonical tables (``mktdash.warehouse.schema``, without ``ingest_id``), clean and complete.
     truth : dict
         The ground truth (docs/contracts.md layout, plus allocation, pacing, limits, files once generated).
     catalogue : Catalogue

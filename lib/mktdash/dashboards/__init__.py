@@ -1,0 +1,1 @@
+"""Dashboards: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""Warehouse: see docs/architecture.md."""
