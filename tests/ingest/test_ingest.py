@@ -7,9 +7,9 @@ import hashlib
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+from ad_rows import TODAY, rows  # noqa: E402  (tests/support)
 
 from mktdash import params, paths
 from mktdash.ingest import engine as ingest
@@ -17,7 +17,6 @@ from mktdash.ingest import sources
 from mktdash.warehouse.backend import Warehouse
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
-TODAY = dt.date(2026, 1, 1)
 
 
 @pytest.fixture
@@ -43,28 +42,6 @@ def fx_file(folder: Path, rows: list[tuple[str, str, float]]) -> Path:
     p = folder / "fx_rates.csv"
     p.write_text("date,currency,rate_to_usd\n" + "".join(f"{d},{c},{r}\n" for d, c, r in rows))
     return p
-
-
-def rows(n: int = 20, start: str = "2025-07-01", days: int = 10, spend: float = 10.0) -> pd.DataFrame:
-    d = pd.Timestamp(start) + pd.to_timedelta(np.arange(n) % days, "D")
-    return pd.DataFrame(
-        {
-            "date_day": d,
-            "platform": "google_ads",
-            "account_id": "111-222-3333",
-            "account_name": "Acme",
-            "campaign_id": "1",
-            "campaign_name": "Brand",
-            "ad_group_id": (np.arange(n) // days).astype(str),
-            "ad_group_name": [f"AG {i // days}" for i in range(n)],
-            "clicks": 10,
-            "impressions": 100,
-            "spend": spend,
-            "conversions": 1.0,
-            "conversions_value": 5.0,
-            "currency": "USD",
-        }
-    )
 
 
 def test_all_fixtures_load_reconciled_with_channels(env: tuple) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from ad_rows import TODAY, rows
 from kpi_synth import ad_daily, warehouse
-from test_ingest import TODAY, rows
 
 from mktdash import params
 from mktdash.analytics import kpis
@@ -90,12 +90,24 @@ def test_ingest_keeps_the_rollup_in_step_with_loads_and_corrected_reexports(
     assert wh.df(kpis.weekly(wh, []))["spend"].round(2).tolist() == [12.5 * 10 + 2.0, 12.5 * 8, 28.0]
 
 
-def test_the_dashboards_weekly_aggregate_from_the_rollup_equals_the_one_from_the_daily_rows(
+# the dashboards' weekly rows as the test computes them straight from ad_daily (the known answer)
+DAILY_SQL = """
+SELECT strftime(date_day, '%G-W%V') AS week, coalesce(channel, 'other') AS channel,
+       coalesce(platform, 'unknown') AS platform, coalesce(campaign_id, '') AS campaign_id,
+       coalesce(any_value(campaign_name), '') AS campaign_name,
+       sum(impressions)::BIGINT AS impressions, sum(clicks)::BIGINT AS clicks,
+       sum(coalesce(spend_reporting, spend)) AS spend, sum(conversions) AS conversions,
+       sum(coalesce(conversions_value_reporting, conversions_value)) AS revenue,
+       count(DISTINCT date_day) AS days, min(date_day) AS first_day, max(date_day) AS last_day
+FROM ad_daily GROUP BY ALL
+"""
+
+
+def test_the_dashboards_weekly_rows_equal_the_daily_rows_summed_whether_the_rollup_matches_or_not(
     synced: Warehouse,
 ) -> None:
-    """Same rows, days with data counted exactly (weekday bits), missing dimensions and rates handled alike."""
-    from mktdash.dashboards import publish
-
+    """Same rows, days with data counted exactly (weekday bits), missing dimensions and rates handled alike,
+    from the rollup when it matches ``ad_daily`` and from the daily rows when it does not."""
     con = synced.con.con
     con.execute(
         "UPDATE ad_daily SET spend_reporting = NULL, platform = NULL WHERE date_day = DATE '2026-12-30'"
@@ -103,15 +115,20 @@ def test_the_dashboards_weekly_aggregate_from_the_rollup_equals_the_one_from_the
     con.execute(
         "DELETE FROM ad_daily WHERE date_day = DATE '2026-12-31' AND channel = 'search'"
     )  # a 6-day week
-    assert publish.aggregate_sql(con) == publish.AGG_SQL  # edited past the ingest: the daily rows answer
-    rollup.sync(synced, [])
-    assert publish.aggregate_sql(con) != publish.AGG_SQL
     keys = "ORDER BY week, channel, platform, campaign_id"
-    got = con.execute(f"SELECT * FROM ({publish.aggregate_sql(con)}) {keys}").df()
-    want = con.execute(f"SELECT * FROM ({publish.AGG_SQL}) {keys}").df()
-    _assert_same(got.drop(columns=["first_day", "last_day"]), want.drop(columns=["first_day", "last_day"]))
-    assert (got["first_day"] == want["first_day"]).all() and (got["last_day"] == want["last_day"]).all()
-    assert 6 in set(got["days"]) and "unknown" in set(got["platform"])
+    want = con.execute(f"SELECT * FROM ({DAILY_SQL}) {keys}").df()
+    stale = rollup.dashboard_sql(con)  # edited past the ingest: the rollup does not match
+    assert f"FROM {rollup.NAME}\n" not in stale
+    rollup.sync(synced, [])
+    fresh = rollup.dashboard_sql(con)
+    assert f"FROM {rollup.NAME}\n" in fresh
+    for sql in (stale, fresh):
+        got = con.execute(f"SELECT * FROM ({sql}) {keys}").df()
+        _assert_same(
+            got.drop(columns=["first_day", "last_day"]), want.drop(columns=["first_day", "last_day"])
+        )
+        assert (got["first_day"] == want["first_day"]).all() and (got["last_day"] == want["last_day"]).all()
+        assert 6 in set(got["days"]) and "unknown" in set(got["platform"])
 
 
 def test_a_rollup_of_an_older_version_is_not_read_and_is_rebuilt(synced: Warehouse) -> None:

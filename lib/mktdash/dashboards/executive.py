@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -45,6 +44,7 @@ from mktdash.dashboards import publish as pub
 from mktdash.dashboards import users
 from mktdash.reporting import charts, missing, narrative, tables, templating
 from mktdash.runner import archive
+from mktdash.warehouse import files, rollup
 
 ALL = "all"
 OK_STATUS = {"ok", "success", "succeeded", "done", "complete", "completed"}
@@ -185,11 +185,11 @@ class DashboardData:
         # one read-only connection for the object's life: published snapshots never change, and in a run the
         # report reads the warehouse after the run's last write, as one consistent state
         self.snapshot: Path | None = None
-        self._con: duckdb.DuckDBPyConnection | None = None
+        self._con: Any = None
         for c in candidates:
             if c.exists():
-                with contextlib.suppress(duckdb.Error):
-                    self._con = duckdb.connect(str(c), read_only=True)
+                with contextlib.suppress(files.Error):
+                    self._con = files.read_only(c)
                     self.snapshot = c
                     break
         self.agg = self._load_agg()
@@ -203,7 +203,7 @@ class DashboardData:
             return None
         try:
             return self._con.execute(sql, params or []).df()
-        except duckdb.Error:
+        except files.Error:
             return None
 
     def _has_rows(self, table: str) -> bool:
@@ -211,9 +211,9 @@ class DashboardData:
         return r is not None and int(r.iloc[0, 0]) > 0
 
     def _load_agg(self) -> pd.DataFrame:
-        df = self._query("SELECT * FROM dash_ad_weekly")
+        df = self._query(f"SELECT * FROM {rollup.DASHBOARD}")
         if df is None and self._con is not None:  # the warehouse in a run (or an older snapshot): compute it
-            df = self._query(pub.aggregate_sql(self._con))
+            df = self._query(rollup.dashboard_sql(self._con))
         if df is None:
             df = pd.DataFrame(
                 columns=["week", "channel", "platform", "campaign_id", "campaign_name", *SUMS, "days"]

@@ -7,8 +7,9 @@ Dashboards never open the live warehouse (a weekly run may be writing it). Each 
 1. copies the warehouse into ``outputs/published/<run-id>.duckdb`` while holding DuckDB's shared lock on it
    (no writer can change it mid-copy; when another process holds the write lock, the file and its WAL are
    copied aside and DuckDB's ``COPY FROM DATABASE`` reads that copy),
-2. adds small precomputed aggregates (``dash_ad_weekly``: one row per ISO week x channel x platform x
-   campaign) so that a page view reads a few thousand rows instead of scanning ``ad_daily``,
+2. adds the dashboards' weekly rows (``dash_ad_weekly``: one row per ISO week x channel x platform x campaign,
+   summed from the one weekly rollup, :func:`mktdash.warehouse.rollup.dashboard_sql`) so that a page view
+   reads a few thousand rows instead of scanning ``ad_daily``,
 3. marks the file read-only and atomically replaces ``outputs/published/latest.json`` (write a temp file,
    then ``os.replace``), so a dashboard sees either the old or the new snapshot, never half of one.
 
@@ -21,56 +22,16 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
 import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from mktdash import paths
-from mktdash.warehouse import rollup
+from mktdash.warehouse import files
 
 POINTER = "latest.json"
-
-
-def _dash_agg(
-    source: str, week: str, spend: str, revenue: str, days: str, first_day: str, last_day: str
-) -> str:
-    """The ``dash_ad_weekly`` query over ``source``, given how its week, money, days and first/last day read."""
-    return f"""
-SELECT {week} AS week,
-       coalesce(channel, 'other') AS channel,
-       coalesce(platform, 'unknown') AS platform,
-       coalesce(campaign_id, '') AS campaign_id,
-       coalesce(any_value(campaign_name), '') AS campaign_name,
-       sum(impressions)::BIGINT AS impressions,
-       sum(clicks)::BIGINT AS clicks,
-       sum({spend}) AS spend,
-       sum(conversions) AS conversions,
-       sum({revenue}) AS revenue,
-       {days} AS days,
-       min({first_day}) AS first_day,
-       max({last_day}) AS last_day
-FROM {source}
-GROUP BY ALL
-"""
-
-
-AGG_SQL = _dash_agg("ad_daily", rollup.ISO_WEEK_SQL, "coalesce(spend_reporting, spend)",
-                    "coalesce(conversions_value_reporting, conversions_value)", "count(DISTINCT date_day)",
-                    "date_day", "date_day")  # fmt: skip
-# the same rows from the weekly rollup (mktdash.warehouse.rollup), which keeps these sums and each row's weekdays as bits
-_AGG_FROM_ROLLUP_SQL = _dash_agg(rollup.NAME, "week", "spend_or_original", "revenue_or_original",
-                                 "bit_count(bit_or(weekdays))::BIGINT", "first_day", "last_day")  # fmt: skip
-
-
-def aggregate_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """The query behind ``dash_ad_weekly``: over the weekly rollup when it matches ``ad_daily`` (~30 ms at 1M
-    rows), else over ``ad_daily`` (~0.4 s)."""
-    return _AGG_FROM_ROLLUP_SQL if rollup.valid(con) else AGG_SQL
 
 
 @dataclass(frozen=True)
@@ -99,41 +60,6 @@ def _manifest(run_dir: Path) -> dict[str, Any]:
     with contextlib.suppress(OSError, ValueError):
         return json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     return {}
-
-
-def _copy_consistent(src: Path, dest: Path) -> None:
-    """Copy the DuckDB database ``src`` into a new file ``dest``, consistently.
-
-    Normally: attach ``src`` read-only, which holds DuckDB's shared file lock so that no writer can change it,
-    and copy the file (and WAL) bytes: ~40x faster than rewriting every row. When another process holds
-    the write lock, the file and its WAL are copied aside and DuckDB's ``COPY FROM DATABASE`` reads the copy.
-    """
-    con = duckdb.connect()
-    try:
-        try:
-            con.execute(f"ATTACH '{src}' AS src (READ_ONLY)")
-        except duckdb.Error:
-            with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
-                side = Path(tmp) / "side.duckdb"
-                _copy_file(src, side)
-                con.execute(f"ATTACH '{side}' AS src")
-                con.execute(f"ATTACH '{dest}' AS snap")
-                con.execute("COPY FROM DATABASE src TO snap")
-                con.execute("DETACH snap")
-                con.execute("DETACH src")
-            return
-        _copy_file(src, dest)
-        con.execute("DETACH src")
-    finally:
-        con.close()
-
-
-def _copy_file(src: Path, dest: Path) -> None:
-    """The database file and, when a writer left one, its write-ahead log."""
-    shutil.copyfile(src, dest)
-    wal = src.with_name(src.name + ".wal")
-    if wal.exists():
-        shutil.copyfile(wal, dest.with_name(dest.name + ".wal"))
 
 
 def publish(run_dir: Path | str, wh_path: Path | str | None = None, *, keep: int = 8) -> Path:
@@ -166,18 +92,7 @@ def snapshot(run_dir: Path | str, wh_path: Path | str | None = None) -> Path:
     tmp = out / f".{run_id}.{os.getpid()}.tmp.duckdb"
     tmp.unlink(missing_ok=True)
     try:
-        _copy_consistent(src, tmp)
-        con = duckdb.connect(str(tmp))
-        try:
-            tables = {
-                r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
-            }
-            if "ad_daily" in tables:
-                con.execute(f"CREATE OR REPLACE TABLE dash_ad_weekly AS {aggregate_sql(con)}")
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        files.snapshot(src, tmp)
         if dest.exists():
             dest.chmod(stat.S_IRUSR | stat.S_IWUSR)
         os.replace(tmp, dest)

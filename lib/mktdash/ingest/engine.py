@@ -45,6 +45,7 @@ from mktdash.ingest import guard as ingest_guard
 from mktdash.ingest.filehash import HashCache, sha256_file
 from mktdash.ingest.sources.base import Parsed, ReadContext, SourceError
 from mktdash.warehouse import rollup
+from mktdash.warehouse.files import DATA_ERRORS
 from mktdash.warehouse.schema import DATE_COLUMNS, TABLES, conform
 
 # load order by table: rates before anything priced in them, plans/targets before facts
@@ -435,7 +436,7 @@ def _one(
         if not e.file:
             e.file = str(path)
         return _quarantine(book, res, e, path, raw, now, t0)
-    except _DB_DATA_ERRORS as e:  # the warehouse refused a value of this file's rows (rolled back)
+    except DATA_ERRORS as e:  # the warehouse refused a value of this file's rows (rolled back)
         res.replaces, res.rows = [], 0
         err = SourceError(f"the warehouse refused its rows ({type(e).__name__})", file=path,
                           hint="Check the file's dates and numbers, or export it again")  # fmt: skip
@@ -607,19 +608,6 @@ def _copy_hashing(path: Path) -> tuple[str, Path]:
 # ---- enrich, validate, reconcile --------------------------------------------------------------------------
 # what enrichment may raise on rows a reader let through (not warehouse or interrupt errors: those propagate)
 _DATA_ERRORS = (MemoryError, ValueError, TypeError, KeyError, IndexError, ArithmeticError, pa.ArrowException)
-
-
-def _db_data_errors() -> tuple[type[Exception], ...]:
-    """DuckDB's errors about values (not I/O or interrupts): a file whose rows raise one is refused."""
-    try:
-        import duckdb
-    except ImportError:  # pragma: no cover - duckdb is a dependency
-        return ()
-    names = ("ConversionException", "InvalidInputException", "OutOfRangeException", "ConstraintException")
-    return tuple(getattr(duckdb, n) for n in names if hasattr(duckdb, n))
-
-
-_DB_DATA_ERRORS = _db_data_errors()
 
 
 def _prepare_or_refuse(

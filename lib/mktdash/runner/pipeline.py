@@ -33,6 +33,7 @@ from mktdash.ingest.filehash import sha256_file
 from mktdash.params import Settings
 from mktdash.runner import archive
 from mktdash.runner.kernels import WarmUpError
+from mktdash.warehouse import files
 
 
 @dataclass
@@ -59,39 +60,12 @@ class RunResult:
 QUARANTINED = "files_quarantined_this_run"  # the scrap 00_ingest glues: files its ingest reported quarantined
 
 
-class WarehouseBusy(RuntimeError):
-    """Another process holds the warehouse's write lock (an ingest, a run of an older version)."""
+WarehouseBusy = files.WarehouseBusy
 
 
 def data_last_day(*, wait: float = 0.0) -> dt.date | None:
-    """The last day with ad data in the warehouse; without ad data, of the first other dated source with rows
-    (:data:`mktdash.weeks.REPORT_WEEK_SOURCES`); None when there is none. While another process holds the
-    warehouse's write lock, retries for ``wait`` seconds, then raises :class:`WarehouseBusy`."""
-    import duckdb  # plain DuckDB: one scalar, asked twice a run, not worth Ibis' import and compile
-
-    path = paths.warehouse_path()
-    deadline = time.monotonic() + wait
-    while path.exists():
-        try:
-            with duckdb.connect(str(path), read_only=True) as con:
-                return _last_day(con)
-        except duckdb.IOException as e:  # "Could not set lock on file": a writer holds it
-            if time.monotonic() >= deadline:
-                raise WarehouseBusy(
-                    f"the warehouse {path} is in use by another process ({str(e).splitlines()[0]}); "
-                    "run again once it has finished"
-                ) from e
-            time.sleep(0.2)
-    return None
-
-
-def _last_day(con: Any) -> dt.date | None:
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    value = None
-    for table, column in weeks.REPORT_WEEK_SOURCES.items():
-        if table in tables and value is None:
-            value = con.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]
-    return value.date() if isinstance(value, dt.datetime) else value
+    """The last day with data in the warehouse (:func:`mktdash.warehouse.files.last_day`)."""
+    return files.last_day(paths.warehouse_path(), wait=wait)
 
 
 def resolve_week(week: str | None, today: dt.date | None = None, *, wait: float = 0.0) -> str:

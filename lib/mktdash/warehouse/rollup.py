@@ -31,7 +31,7 @@ KEYS = ("channel", "platform", "campaign_id", "campaign_name", "ad_group_name", 
 SUMS = {"impressions": ("impressions", "BIGINT"), "clicks": ("clicks", "BIGINT"),
         "spend": ("spend_reporting", "DOUBLE"), "conversions": ("conversions", "DOUBLE"),
         "revenue": ("conversions_value_reporting", "DOUBLE")}  # fmt: skip
-# what the dashboards' aggregate also needs (mktdash.dashboards.publish): money in the original currency where no rate
+# what the dashboards' grain also needs (dashboard_sql): money in the original currency where no rate
 # was known, the weekdays with rows (one bit per ISO weekday, so distinct days add up across rows), first/last day
 EXTRA = {"spend_or_original": "sum(coalesce(spend_reporting, spend))::DOUBLE",
          "revenue_or_original": "sum(coalesce(conversions_value_reporting, conversions_value))::DOUBLE",
@@ -111,3 +111,31 @@ def sync(wh: Any, changed: Sequence[tuple[dt.date, dt.date] | None]) -> None:
             con.execute(f"INSERT INTO {NAME} {_rows_of('WHERE date_day BETWEEN ? AND ?')}", [start, end])
         if whole or not valid(con):
             con.execute(f"CREATE OR REPLACE TABLE {NAME} AS {_rows_of()}")
+
+
+# ---- the dashboards' grain --------------------------------------------------------------------------------
+DASHBOARD = "dash_ad_weekly"  # week x channel x platform x campaign, added to each published snapshot
+_DASHBOARD_SQL = """
+SELECT week,
+       coalesce(channel, 'other') AS channel,
+       coalesce(platform, 'unknown') AS platform,
+       coalesce(campaign_id, '') AS campaign_id,
+       coalesce(any_value(campaign_name), '') AS campaign_name,
+       sum(impressions)::BIGINT AS impressions,
+       sum(clicks)::BIGINT AS clicks,
+       sum(spend_or_original) AS spend,
+       sum(conversions) AS conversions,
+       sum(revenue_or_original) AS revenue,
+       bit_count(bit_or(weekdays))::BIGINT AS days,
+       min(first_day) AS first_day,
+       max(last_day) AS last_day
+FROM {source}
+GROUP BY ALL
+"""
+
+
+def dashboard_sql(con: Any) -> str:
+    """The dashboards' weekly rows (money in the original currency where no rate was known, days with data),
+    summed from ``ad_weekly`` when it matches ``ad_daily`` (~30 ms at 1M rows), else from the same weekly
+    rows computed on the fly (~0.4 s): one weekly aggregate either way."""
+    return _DASHBOARD_SQL.format(source=NAME if valid(con) else f"({_rows_of()}) AS weekly")
