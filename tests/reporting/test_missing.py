@@ -38,12 +38,12 @@ def test_the_notice_is_escaped_in_html() -> None:
 def test_the_reports_table_format_shows_the_notice_above_the_table() -> None:
     from mktdash.reporting import tables
 
-    html = tables._display_html(
+    html = tables.display_html(
         missing.frame("No CRM contacts loaded: export <HubSpot>", ["channel", "leads"])
     )
     assert "mktdash-missing" in html and "No CRM contacts loaded: export &lt;HubSpot&gt;" in html
     assert html.index("mktdash-missing") < html.index("<table")
-    assert "mktdash-missing" not in tables._display_html(pd.DataFrame({"channel": ["search"]}))
+    assert "mktdash-missing" not in tables.display_html(pd.DataFrame({"channel": ["search"]}))
 
 
 def test_annotate_keeps_rows_and_adds_the_notice_only_when_given() -> None:

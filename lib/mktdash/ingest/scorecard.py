@@ -7,6 +7,7 @@ Per-file checks at load time live in :mod:`mktdash.ingest.quality`; this module 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,11 +248,23 @@ def _coverage(
     """(freshness, completeness, gaps, pauses, days): see :func:`scorecard`."""
     if now is None:
         now = dt.datetime.combine(today, dt.time()) if today else dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    target_default = float(_ingest_setting(settings, "freshness_hours", 24.0))
-    overrides = dict(_ingest_setting(settings, "freshness_hours_by_source", {}) or {})
-
     pause_days = int(_ingest_setting(settings, "pause_days", 14))
     fresh_rows, comp_rows, gap_rows, day_rows = [], [], [], []
+    for table, keys, days, table_last in _dated_groups(wh):
+        label = _source_label(table, keys)
+        step = 1 if table in NOT_DAILY else _cadence(days)
+        fresh_rows.append(_freshness_row(settings, table, label, keys, days[-1], step, now))
+        if table in NOT_DAILY or step not in (1, 7):
+            continue  # event data or irregular cadence: no expected grid
+        comp, gaps, states = _completeness(table, label, keys, days, table_last, step, pause_days)
+        comp_rows.append(comp)
+        gap_rows.extend(gaps)
+        day_rows.append(states)
+    return _coverage_frames(fresh_rows, comp_rows, gap_rows, day_rows)
+
+
+def _dated_groups(wh: Any) -> Iterator[tuple[str, dict[str, Any], list[dt.date], dt.date]]:
+    """(table, source keys, sorted days with rows, the table's last day) per source of each dated table."""
     distinct_days = _distinct_days(wh)
     for table, _, group in DATED_SOURCES:
         if table not in distinct_days:
@@ -261,56 +274,64 @@ def _coverage(
         if dd.empty:
             continue
         table_last = max(dd["day"])
-        groups = dd.groupby(group, dropna=False) if group else [((), dd)]
-        for key, g in groups:
+        for key, g in dd.groupby(group, dropna=False) if group else [((), dd)]:
             key = key if isinstance(key, tuple) else (key,)
-            keys = dict(zip(group, key, strict=False))
-            label = _source_label(table, keys)
-            days = sorted(set(g["day"]))
-            last = days[-1]
-            step = 1 if table in NOT_DAILY else _cadence(days)
-            hours = (now - dt.datetime.combine(last + dt.timedelta(days=1), dt.time())).total_seconds() / 3600
-            default = target_default * 7 if table in NOT_DAILY else target_default + 24 * (step - 1)
-            tgt = float(
-                next(
-                    (overrides[k] for k in [label, str(keys.get("platform", "")), table] if k in overrides),
-                    default,
-                )
-            )
-            fresh_rows.append(
-                {"source": label, "table": table, "last_day": last, "hours_since": round(hours, 1),
-                 "target_hours": tgt, "stale": bool(hours > tgt)}
-            )  # fmt: skip
-            if table in NOT_DAILY or step not in (1, 7):
-                continue  # event data or irregular cadence: no expected grid
-            grid = list(pd.date_range(days[0], table_last, freq=f"{step}D").date)
-            present = set(days)
-            missing = [d for d in grid if d not in present]
-            runs = _ranges(missing, step)
-            n_gap = n_pause = 0
-            texts = []
-            for a, b in runs:
-                b_end = min(b + dt.timedelta(days=step - 1), table_last)
-                n = (b_end - a).days + 1
-                kind = "pause" if n >= pause_days else "gap"
-                n_gap += n if kind == "gap" else 0
-                n_pause += n if kind == "pause" else 0
-                texts.append(f"{a}..{b_end}" if a != b_end else f"{a}")
-                gap_rows.append({"source": label, "table": table, **keys, "gap_start": a, "gap_end": b_end,
-                                 "days": n, "kind": kind})  # fmt: skip
-            comp_rows.append(
-                {"source": label, "table": table, **keys, "cadence_days": step, "first_day": days[0],
-                 "last_day": table_last, "expected_days": (table_last - days[0]).days + 1,
-                 "missing_days": n_gap, "paused_days": n_pause, "gaps": "; ".join(texts)}
-            )  # fmt: skip
-            state = {d: "present" for d in present}
-            for r in gap_rows[len(gap_rows) - len(runs) :]:
-                for d in pd.date_range(r["gap_start"], r["gap_end"]).date:
-                    state[d] = "missing" if r["kind"] == "gap" else "paused"
-            full = pd.date_range(days[0], table_last).date
-            st = [state.get(d, "present") for d in full]  # days between weekly points belong to their week
-            day_rows.append(pd.DataFrame({"source": label, "day": full, "state": st}))
+            yield table, dict(zip(group, key, strict=False)), sorted(set(g["day"])), table_last
 
+
+def _freshness_row(
+    settings: Any, table: str, label: str, keys: dict[str, Any], last: dt.date, step: int, now: dt.datetime
+) -> dict[str, Any]:
+    """Hours since the source's last day ended, against its target (params ``ingest.freshness_hours``, per
+    source in ``freshness_hours_by_source``; a weekly source gets a week more, a period table 7x)."""
+    target = float(_ingest_setting(settings, "freshness_hours", 24.0))
+    overrides = dict(_ingest_setting(settings, "freshness_hours_by_source", {}) or {})
+    hours = (now - dt.datetime.combine(last + dt.timedelta(days=1), dt.time())).total_seconds() / 3600
+    default = target * 7 if table in NOT_DAILY else target + 24 * (step - 1)
+    names = [label, str(keys.get("platform", "")), table]
+    tgt = float(next((overrides[k] for k in names if k in overrides), default))
+    return {"source": label, "table": table, "last_day": last, "hours_since": round(hours, 1),
+            "target_hours": tgt, "stale": bool(hours > tgt)}  # fmt: skip
+
+
+def _completeness(
+    table: str,
+    label: str,
+    keys: dict[str, Any],
+    days: list[dt.date],
+    table_last: dt.date,
+    step: int,
+    pause_days: int,
+) -> tuple[dict[str, Any], list[dict[str, Any]], pd.DataFrame]:
+    """(completeness row, gap and pause rows, state of every day) of one source on its expected grid."""
+    grid = list(pd.date_range(days[0], table_last, freq=f"{step}D").date)
+    present = set(days)
+    gaps, texts = [], []
+    for a, b in _ranges([d for d in grid if d not in present], step):
+        b_end = min(b + dt.timedelta(days=step - 1), table_last)
+        n = (b_end - a).days + 1
+        texts.append(f"{a}..{b_end}" if a != b_end else f"{a}")
+        gaps.append({"source": label, "table": table, **keys, "gap_start": a, "gap_end": b_end, "days": n,
+                     "kind": "pause" if n >= pause_days else "gap"})  # fmt: skip
+    row = {"source": label, "table": table, **keys, "cadence_days": step, "first_day": days[0],
+           "last_day": table_last, "expected_days": (table_last - days[0]).days + 1,
+           "missing_days": sum(g["days"] for g in gaps if g["kind"] == "gap"),
+           "paused_days": sum(g["days"] for g in gaps if g["kind"] == "pause"), "gaps": "; ".join(texts)}  # fmt: skip
+    state = {d: "present" for d in present}
+    for g in gaps:
+        for d in pd.date_range(g["gap_start"], g["gap_end"]).date:
+            state[d] = "missing" if g["kind"] == "gap" else "paused"
+    full = pd.date_range(days[0], table_last).date
+    st = [state.get(d, "present") for d in full]  # days between weekly points belong to their week
+    return row, gaps, pd.DataFrame({"source": label, "day": full, "state": st})
+
+
+def _coverage_frames(
+    fresh_rows: list[dict[str, Any]],
+    comp_rows: list[dict[str, Any]],
+    gap_rows: list[dict[str, Any]],
+    day_rows: list[pd.DataFrame],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     freshness = pd.DataFrame(
         fresh_rows, columns=["source", "table", "last_day", "hours_since", "target_hours", "stale"]
     )
@@ -329,7 +350,6 @@ def _coverage(
         else pd.DataFrame(columns=["source", "day", "state"])
     )
     days_long["present"] = days_long["state"] == "present"
-
     return freshness, completeness, gaps, pauses, days_long
 
 

@@ -14,8 +14,6 @@ from typing import Any
 
 import pandas as pd
 
-from mktdash.reporting import templating
-
 # table -> (what is missing, the export that fills it)
 EXPORTS: dict[str, tuple[str, str]] = {
     "ad_daily": (
@@ -67,11 +65,10 @@ class NoticeFrame(pd.DataFrame):
     def _constructor(self) -> type[NoticeFrame]:
         return NoticeFrame
 
-    def _repr_html_(self) -> str | None:
-        table = super()._repr_html_() or ""
-        if not self.notice:
-            return table
-        return templating.fragment("fragments.html.j2", "missing_notice", self.notice) + table
+    def _repr_html_(self) -> str | None:  # the one table format, after the notice
+        from mktdash.reporting import tables
+
+        return tables.display_html(self)
 
     def __repr__(self) -> str:
         return f"{self.notice}\n{super().__repr__()}" if self.notice else super().__repr__()

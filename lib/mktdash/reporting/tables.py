@@ -260,7 +260,7 @@ STYLE = """<style>
 </style>"""
 
 
-def _display_html(df: pd.DataFrame) -> str:
+def display_html(df: pd.DataFrame) -> str:
     """A displayed frame in the one table format, after its missing-source notice when it carries one
     (:class:`mktdash.reporting.missing.NoticeFrame`)."""
     notice = getattr(df, "notice", None)
@@ -270,7 +270,7 @@ def _display_html(df: pd.DataFrame) -> str:
 
 def load_ipython_extension(ip) -> None:  # noqa: ANN001 - IPython's extension hook
     """Every displayed DataFrame shows as :func:`table_html` (the one table format of the reports)."""
-    ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _display_html)
+    ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, display_html)
     ip.display_formatter.formatters["text/plain"].for_type(
         PurePath, lambda p, printer, cycle: printer.text(relative(p))
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import html
 import json
 import os
 import secrets
@@ -157,53 +156,31 @@ def list_runs(root: Path | None = None) -> list[RunRef]:
     return sorted(refs, key=lambda r: r.run_id, reverse=True)
 
 
-_INDEX_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2937}
-h1{font-size:1.4rem} table{border-collapse:collapse;width:100%;font-size:.9rem}
-th,td{padding:.45rem .6rem;border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top}
-th{background:#f3f4f6} .ok{color:#2e8540;font-weight:600} .failed,.crashed{color:#c0392b;font-weight:600}
-.running{color:#b7791f;font-weight:600} a{color:#1f4e79}
-"""
-
-
 def write_index(root: Path | None = None) -> Path:
-    """Rewrite ``outputs/index.html``: every run with status, timings and links (all text escaped)."""
+    """Rewrite ``outputs/index.html``: every run with status, timings and links (``runs_index.html.j2``,
+    autoescaped)."""
+    from mktdash.reporting import templating
+
     root = root or paths.runs_dir()
-    rows = []
-    for r in list_runs(root):
-        m = r.summary
-        links = []
-        for nb in m.get("notebooks", []):
-            name = str(nb.get("name", ""))
-            rel = f"runs/{r.week}/{r.run_id}/html/{name}.html"
-            if (root.parent / rel).exists():
-                links.append(f'<a href="{html.escape(rel)}">{html.escape(name)}</a>')
-        links.append(f'<a href="{html.escape(f"runs/{r.week}/{r.run_id}/{MANIFEST}")}">manifest</a>')
-        status = html.escape(r.status)
-        err = m.get("error") or ""
-        rows.append(
-            "<tr>"
-            f"<td>{html.escape(r.week)}</td><td>{html.escape(r.run_id)}</td>"
-            f'<td class="{status}">{status}</td>'
-            f"<td>{html.escape(str(m.get('started_at', '')))}</td>"
-            f"<td>{float(m.get('duration_seconds') or 0):.1f} s</td>"
-            f"<td>{' · '.join(links)}</td><td>{html.escape(str(err))}</td>"
-            "</tr>"
-        )
-    page = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>mktdash runs</title><style>{_INDEX_CSS}</style></head><body>"
-        "<h1>mktdash — weekly runs</h1>"
-        "<table><thead><tr><th>Week</th><th>Run</th><th>Status</th><th>Started (UTC)</th>"
-        "<th>Duration</th><th>Reports</th><th>Error</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table></body></html>"
-    )
+    page = templating.render("runs_index.html.j2", runs=[_index_row(root, r) for r in list_runs(root)])
     dest = root.parent / "index.html"
     dest.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(dest, page)
     return dest
+
+
+def _index_row(root: Path, r: RunRef) -> dict[str, Any]:
+    m = r.summary
+    folder = f"runs/{r.week}/{r.run_id}"
+    names = [str(nb.get("name", "")) for nb in m.get("notebooks", [])]
+    links = [
+        (n, f"{folder}/html/{n}.html")
+        for n in names
+        if (root.parent / folder / "html" / f"{n}.html").exists()
+    ]
+    return {"week": r.week, "run_id": r.run_id, "status": r.status, "started_at": str(m.get("started_at", "")),
+            "seconds": float(m.get("duration_seconds") or 0), "links": [*links, ("manifest", f"{folder}/{MANIFEST}")],
+            "error": str(m.get("error") or "")}  # fmt: skip
 
 
 def _write_atomic(dest: Path, text: str) -> None:
