@@ -384,3 +384,27 @@ def test_a_run_failing_in_its_last_stage_publishes_nothing(home: Path, nbdir: Pa
         not list(publish.published_dir().glob("*.duckdb"))
         and not (publish.published_dir() / "latest.json").exists()
     )
+
+
+def test_the_runs_index_escapes_what_a_manifest_says(home: Path) -> None:
+    run = home / "outputs" / "runs" / "2025-W46" / "20251117T000000Z-abcd"
+    (run / "html").mkdir(parents=True)
+    (run / "html" / "10_kpis.html").write_text("<p>report</p>")
+    hostile = "<img src=x onerror=alert(1)>"
+    (run / "manifest.json").write_text(
+        json.dumps(
+            {
+                "run_id": run.name,
+                "week": "2025-W46",
+                "status": "failed",
+                "error": hostile,
+                "started_at": "2025-11-17T00:00:00",
+                "duration_seconds": 12.34,
+                "notebooks": [{"name": "10_kpis"}, {"name": "20_budget"}],
+            }
+        )  # fmt: skip
+    )
+    index = archive.write_index().read_text()
+    assert hostile not in index and "&lt;img src=x onerror=alert(1)&gt;" in index
+    assert f'href="runs/2025-W46/{run.name}/html/10_kpis.html"' in index and "20_budget.html" not in index
+    assert ">12.3 s<" in index and 'class="failed"' in index
