@@ -96,6 +96,10 @@ class DashboardHandler(TornadoVoilaHandler):  # type: ignore[misc]
             km.done(adm)
 
     def busy(self, message: str, retry_after: int) -> None:
+        km = self.kernel_manager
+        self.log.warning("mktdash: busy (%s kernels, %s pages opening, %s in the pool): %s Retry after %s s",
+                         len(km.live()), sum(a.pending for a in km.admissions), km._pool_tasks(), message,
+                         retry_after)  # fmt: skip
         self.clear()
         self.set_status(503)
         self.set_header("Retry-After", str(retry_after))

@@ -100,7 +100,9 @@ async def soak(url: str, deadline: float, times: list[float]) -> tuple[int, list
     async def worker(i: int) -> None:
         nonlocal rounds
         while not errors and (queue or time.monotonic() < deadline):
-            name = queue.pop(0) if queue else VIEWERS[(rounds + i) % len(VIEWERS)]
+            # the next viewer in turn: (rounds + i) gave consecutive rounds of two workers the same name, so
+            # one login opened three pages at once, over max_kernels_per_login (a right 503, not a soak's)
+            name = queue.pop(0) if queue else VIEWERS[rounds % len(VIEWERS)]
             rounds += 1
             await one_round(browser, url, name, channels[rounds % len(channels)], errors, times)
 
