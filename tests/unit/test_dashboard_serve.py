@@ -307,6 +307,19 @@ def test_per_login_limit_counts_pages_still_opening():
         pool.submit(asyncio.run, go()).result()
 
 
+def swept(km) -> list[str]:
+    """The kernels one sweep of ``km`` ends (their shutdown recorded, not done)."""
+    ended: list[str] = []
+
+    async def fake_shutdown(kernel_id, *a, **k):
+        ended.append(kernel_id)
+
+    km.shutdown_kernel = fake_shutdown
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, km.sweep()).result()
+    return ended
+
+
 def test_sweep_ends_idle_unconnected_kernels_only():
     """A kernel no page connected to ends once idle past connect_timeout; not while a cell runs or it starts,
     not when a page holds it."""
@@ -325,14 +338,7 @@ def test_sweep_ends_idle_unconnected_kernels_only():
         }
     )
     km.sockets["connected"] = 1
-    ended: list[str] = []
-
-    async def fake_shutdown(kernel_id, *a, **k):
-        ended.append(kernel_id)
-
-    km.shutdown_kernel = fake_shutdown
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, km.sweep()).result()
+    ended = swept(km)
     assert ended == ["idle"]
     assert 5 <= km.retry_after() <= 600
 
@@ -344,16 +350,8 @@ def test_sweep_survives_a_kernel_listed_before_it_is_stamped():
 
     km = _km(connect_timeout=30)
     km._kernels["new"] = ServerKernelManager()  # a real kernel manager object, not started, not stamped
-    ended: list[str] = []
-
-    async def fake_shutdown(kernel_id, *a, **k):
-        ended.append(kernel_id)
-
-    km.shutdown_kernel = fake_shutdown
     assert km._idle("new") == 0.0
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, km.sweep()).result()
-    assert ended == []
+    assert swept(km) == []
 
 
 def test_a_kernel_handed_to_a_page_gets_connect_timeout_from_the_hand_over():
@@ -369,14 +367,7 @@ def test_a_kernel_handed_to_a_page_gets_connect_timeout_from_the_hand_over():
         {k: SimpleNamespace(last_activity=old, execution_state="idle") for k in ("new", "late")}
     )
     km.handed.update({"new": time.monotonic() - 1, "late": time.monotonic() - 31})
-    ended: list[str] = []
-
-    async def fake_shutdown(kernel_id, *a, **k):
-        ended.append(kernel_id)
-
-    km.shutdown_kernel = fake_shutdown
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, km.sweep()).result()
+    ended = swept(km)
     assert ended == ["late"]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from run_world import World, make_world, sleeper, wait_for, with_sample_data
+from run_world import World, holding_run, make_world, with_sample_data
 
 from mktdash import runlock
 
@@ -61,11 +61,7 @@ def no_traceback(*streams: str) -> None:
 
 
 def test_an_ingest_during_a_run_exits_2_naming_the_run_then_loads_after_it(world: World) -> None:
-    marks = world.home / "marks"
-    marks.mkdir()
-    world.notebooks({}, a=sleeper(marks, "a"))
-    run = world.start("run", "--week", "2025-W46")
-    wait_for(marks / "a.started")
+    run, marks = holding_run(world)
     refused = world.mktdash("ingest", "--quiet", "--params", params(world, lock_wait_seconds=0))
     assert refused.returncode == 2 and refused.stdout == "", refused
     (line,) = refused.stderr.strip().splitlines()
