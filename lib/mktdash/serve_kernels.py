@@ -82,8 +82,7 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
         """End kernels whose page never connected (a plain GET, a reload before the page was up) once they
         are idle (not while a cell runs: a long first render, or a preheated kernel still rendering);
         replace preheated kernels that failed to start."""
-        for nb in list(getattr(self, "_pools", {})):
-            self._prune_pool(nb)
+        self._prune_pools()
         for k in self._never_connected():
             busy = getattr(self._kernels.get(k), "execution_state", "") in ("busy", "starting")
             if not busy and self._idle(k) > self.connect_timeout:
@@ -178,7 +177,11 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
             adm = CURRENT.get()
             if adm is not None:
                 adm.pending = False  # the pooled kernel is counted already: the page adds none
-            out = await take(notebook_name, *args, **kwargs)
+            try:
+                out = await take(notebook_name, *args, **kwargs)
+            except Exception as e:  # the entry failed while the page waited for it: retry, never a 500
+                self.log.warning("mktdash: a preheated kernel of %s failed (%s)", notebook_name, e)
+                raise web.HTTPError(503, "The dashboard kernel failed to start; try again.") from None
             self._hand(out[2], adm)
             return out
 
@@ -188,6 +191,10 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
 
         self.get_rendered_notebook = get_rendered_notebook
         self.get_pool_size = get_pool_size
+
+    def _prune_pools(self) -> None:
+        for nb in list(getattr(self, "_pools", {})):
+            self._prune_pool(nb)
 
     def _prune_pool(self, notebook_name: str) -> None:
         """Drop pool entries whose kernel failed to start (e.g. at the limit) and start replacements."""
@@ -232,6 +239,7 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
         """Kill a page's kernel now (nothing in it to save); once only, however many paths ask."""
         if kernel_id in self.ending or kernel_id not in self.live():
             return
+        self._prune_pools()  # Voilà's shutdown reads every pool entry's result: a failed one would raise
         self.log.info("mktdash: ending kernel %s, %s", kernel_id, why)
         await self.shutdown_kernel(kernel_id, now=True)
 

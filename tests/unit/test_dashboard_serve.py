@@ -373,7 +373,7 @@ def test_a_kernel_handed_to_a_page_gets_connect_timeout_from_the_hand_over():
 
 def test_a_page_is_admitted_at_the_limit_when_the_pool_has_a_kernel_for_it():
     """At ``max_kernels`` a page that will take the preheated kernel adds none: admitted; with the pool
-    empty, 503."""
+    empty, 503; a pool entry that failed to start is not counted, and is dropped."""
     import datetime as dt
     from types import SimpleNamespace
 
@@ -389,6 +389,12 @@ def test_a_page_is_admitted_at_the_limit_when_the_pool_has_a_kernel_for_it():
         km._pools = {"30_exec_summary.ipynb": []}
         with pytest.raises(serve.Unavailable, match="other viewers"):
             await km.admit("bob")
+        failed = asyncio.get_running_loop().create_future()
+        failed.set_exception(web.HTTPError(503))  # a refill refused at the limit: never served, dropped
+        km._pools = {"30_exec_summary.ipynb": [failed, ready]}
+        assert km._pool_tasks() == 1 and km._pooled() == {"b"}
+        km._prune_pool("30_exec_summary.ipynb")
+        assert km._pools == {"30_exec_summary.ipynb": [ready]}
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, go()).result()
