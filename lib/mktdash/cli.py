@@ -12,9 +12,13 @@ import errno
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mktdash import __version__, paths
 from mktdash.params import ParamsError, Settings, resolve
+
+if TYPE_CHECKING:
+    from mktdash.runner.lock import RunLock
 
 EPILOG = """examples:
   mktdash run                          # demo world if data/ is empty, then the latest complete week
@@ -175,6 +179,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest_lock(settings: Settings) -> RunLock:
+    """The run lock, held by an ingest (one writer of the warehouse at a time): waits ``run.lock_wait_seconds``
+    for a run or ingest in progress, then :class:`mktdash.runner.lock.RunBusy` (exit 2)."""
+    from mktdash.runner import archive
+    from mktdash.runner import lock as runlock
+
+    r = settings.run
+    return runlock.RunLock(f"ingest-{archive.new_run_id()}", kind="ingest", wait=r.lock_wait_seconds,
+                           heartbeat=r.heartbeat_seconds, stuck_after=r.stuck_after_seconds)  # fmt: skip
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from mktdash.ingest import engine as ingest
     from mktdash.warehouse.backend import Warehouse
@@ -189,7 +204,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         from mktdash.ingest import explain
 
         return explain.explain_paths(list(targets), settings, source=args.source)
-    with Warehouse.open() as wh:
+    with _ingest_lock(settings), Warehouse.open() as wh:
         report = ingest.ingest_paths(wh, targets, settings, source=args.source, progress=not args.quiet)
     print(report.explain())
     return 1 if report.by_status("quarantined") else 0
@@ -211,8 +226,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from mktdash.runner import lock as runlock
 
     if owner := runlock.holder():
-        print(f"in progress: run {owner.get('run_id')} started at {owner.get('started_at')} (pid {owner.get('pid')}, "
-              f"last heartbeat {owner.get('heartbeat_age')} s ago)")  # fmt: skip
+        print(f"in progress: {owner.get('kind', 'run')} {owner.get('run_id')} started at {owner.get('started_at')} "
+              f"(pid {owner.get('pid')}, last heartbeat {owner.get('heartbeat_age')} s ago)")  # fmt: skip
+        stuck_after = _settings([]).run.stuck_after_seconds
+        if runlock.is_stuck(owner, stuck_after):
+            print(f"mktdash runs: {runlock.stuck_advice(owner, stuck_after)}", file=sys.stderr)
     runs = [r for r in archive.list_runs() if not args.week or r.week == args.week][: args.n]
     if not runs:
         print(f"No runs in {paths.runs_dir()} yet: `mktdash run` makes one.")

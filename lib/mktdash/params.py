@@ -201,6 +201,8 @@ class RunParams(Section):
     concurrent: list[list[str]] = Field(default_factory=lambda: [["10_kpis", "20_budget"]])
     lock_wait_seconds: float = Field(default=10.0, ge=0)  # wait this long for another run to end, then exit 2
     heartbeat_seconds: float = Field(default=5.0, gt=0)  # the running run touches its owner file this often
+    # a lock holder whose heartbeat is older than this is reported as stuck (docs/cli.md); never unlocked
+    stuck_after_seconds: float = Field(default=120.0, gt=0)
 
 
 class DemoParams(Section):

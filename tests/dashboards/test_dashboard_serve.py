@@ -309,6 +309,19 @@ def test_per_login_limit_counts_pages_still_opening():
         pool.submit(asyncio.run, go()).result()
 
 
+def swept(km) -> list[str]:
+    """The kernels one sweep of ``km`` ends (their shutdown recorded, not done)."""
+    ended: list[str] = []
+
+    async def fake_shutdown(kernel_id, *a, **k):
+        ended.append(kernel_id)
+
+    km.shutdown_kernel = fake_shutdown
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, km.sweep()).result()
+    return ended
+
+
 def test_sweep_ends_idle_unconnected_kernels_only():
     """A kernel no page connected to ends once idle past connect_timeout; not while a cell runs or it starts,
     not when a page holds it."""
@@ -327,13 +340,63 @@ def test_sweep_ends_idle_unconnected_kernels_only():
         }
     )
     km.sockets["connected"] = 1
-    ended: list[str] = []
-
-    async def fake_shutdown(kernel_id, *a, **k):
-        ended.append(kernel_id)
-
-    km.shutdown_kernel = fake_shutdown
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, km.sweep()).result()
+    ended = swept(km)
     assert ended == ["idle"]
     assert 5 <= km.retry_after() <= 600
+
+
+def test_sweep_survives_a_kernel_listed_before_it_is_stamped():
+    """jupyter_server lists a new kernel a moment before it sets ``last_activity`` (reading it then raised
+    TraitError: the soak's HTTP 500 on admission): it counts as just started, and is not ended."""
+    from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
+
+    km = _km(connect_timeout=30)
+    km._kernels["new"] = ServerKernelManager()  # a real kernel manager object, not started, not stamped
+    assert km._idle("new") == 0.0
+    assert swept(km) == []
+
+
+def test_a_kernel_handed_to_a_page_gets_connect_timeout_from_the_hand_over():
+    """A pre-rendered kernel idle in the pool for a minute, then taken by a page: the sweep waits
+    ``connect_timeout`` from the hand-over for the page to connect (it ended it within 5 s before)."""
+    import datetime as dt
+    import time
+    from types import SimpleNamespace
+
+    km = _km(connect_timeout=30)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=60)
+    km._kernels.update(
+        {k: SimpleNamespace(last_activity=old, execution_state="idle") for k in ("new", "late")}
+    )
+    km.handed.update({"new": time.monotonic() - 1, "late": time.monotonic() - 31})
+    ended = swept(km)
+    assert ended == ["late"]
+
+
+def test_a_page_is_admitted_at_the_limit_when_the_pool_has_a_kernel_for_it():
+    """At ``max_kernels`` a page that will take the preheated kernel adds none: admitted; with the pool
+    empty, 503; a pool entry that failed to start is not counted, and is dropped."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    km = _km(max_kernels=2, max_kernels_per_login=2)
+    now = dt.datetime.now(dt.UTC)
+    km._kernels.update({k: SimpleNamespace(last_activity=now, execution_state="idle") for k in ("a", "b")})
+
+    async def go():
+        ready = asyncio.get_running_loop().create_future()
+        ready.set_result({"kernel_id": "b"})
+        km._pools = {"30_exec_summary.ipynb": [ready]}
+        assert (await km.admit("alice")).login == "alice"
+        km._pools = {"30_exec_summary.ipynb": []}
+        with pytest.raises(serve.Unavailable, match="other viewers"):
+            await km.admit("bob")
+        failed = asyncio.get_running_loop().create_future()
+        failed.set_exception(web.HTTPError(503))  # a refill refused at the limit: never served, dropped
+        km._pools = {"30_exec_summary.ipynb": [failed, ready]}
+        assert km._pool_tasks() == 1 and km._pooled() == {"b"}
+        km._prune_pool("30_exec_summary.ipynb")
+        assert km._pools == {"30_exec_summary.ipynb": [ready]}
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, go()).result()

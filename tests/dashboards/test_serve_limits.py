@@ -165,6 +165,29 @@ def test_per_login_limit_answers_503_with_retry_after(server):
     wait_until(lambda: not kernels(server), CONNECT + 60, "the last kernel to end")
 
 
+def test_a_busy_page_says_when_and_recovers_by_itself(server, browser):
+    """Carol's two pages that never connected hold her limit: her browser gets the 503 page, which reloads
+    itself after Retry-After; once those kernels ended, the same tab shows the dashboard, with no click."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    c = Client(server["url"])
+    assert c.login("carol", password("carol"))[0] == 302
+    with ThreadPoolExecutor(2) as pool:
+        assert [a[0] for a in pool.map(lambda _: c.request(EXEC), range(2))] == [200, 200]
+    ctx, page = browser_login(browser, server, "carol")
+    statuses: list[int] = []
+    page.on("response", lambda r: statuses.append(r.status) if EXEC in r.url else None)
+    try:
+        page.goto(server["url"] + EXEC, timeout=TIMEOUT)
+        retry = int(page.inner_text("#retry-after"))
+        assert statuses == [503] and 5 <= retry <= CONNECT + 10
+        page.wait_for_selector(".mk-app .mk-tile", timeout=TIMEOUT)  # the page reloaded itself
+        assert statuses[0] == 503 and statuses[-1] == 200
+    finally:
+        ctx.close()
+    wait_until(lambda: not kernels(server), CONNECT + 60, "every kernel to end")
+
+
 def test_lockout_after_n_failures(server):
     c = Client(server["url"])
     t0 = time.monotonic()

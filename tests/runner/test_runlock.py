@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from run_world import INGEST, READ, World, make_world, sleeper, wait_for, with_sample_data
+from run_world import INGEST, READ, World, holding_run, make_world, sleeper, wait_for, with_sample_data
 
 from mktdash.dashboards import publish
 from mktdash.runner import archive
@@ -40,11 +40,7 @@ def _no_traceback(*streams: str) -> None:
 
 
 def test_a_second_run_exits_2_naming_the_run_in_progress_which_goes_on(world: World) -> None:
-    marks = world.home / "marks"
-    marks.mkdir()
-    world.notebooks({}, a=sleeper(marks, "a"))
-    first = world.start("run", "--week", "2025-W46")
-    wait_for(marks / "a.started")
+    first, marks = holding_run(world)
     second = world.mktdash("run", "--week", "2025-W46")
     assert second.returncode == 2 and second.stdout == ""
     lines = second.stderr.strip().splitlines()

@@ -120,6 +120,16 @@ def with_sample_data(w: World) -> World:
     return w
 
 
+def holding_run(w: World, run: dict[str, Any] | None = None) -> tuple[subprocess.Popen[str], Path]:
+    """A `mktdash run` holding the lock: its one notebook waits for ``<marks>/a.go``; returns (process, marks)."""
+    marks = w.home / "marks"
+    marks.mkdir()
+    w.notebooks(run or {}, a=sleeper(marks, "a"))
+    proc = w.start("run", "--week", "2025-W46")
+    wait_for(marks / "a.started")
+    return proc, marks
+
+
 def wait_for(path: Path, timeout: float = 120) -> None:
     t0 = time.monotonic()
     while not path.exists():

@@ -146,6 +146,7 @@ def _make_app_class() -> tuple[type, type]:
             return ours + theirs
 
         def listen(self) -> None:  # the kernel manager exists from here (Voilà makes it in start())
+            self.kernel_manager.wrap_pool()
             self.kernel_manager.start_sweeping()
             super().listen()
 

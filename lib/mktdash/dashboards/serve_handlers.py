@@ -16,7 +16,6 @@ import json
 import os
 from typing import Any
 
-from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler, AuthenticatedFileHandler, JupyterHandler
 from tornado import web
 from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
@@ -98,6 +97,10 @@ class DashboardHandler(TornadoVoilaHandler):  # type: ignore[misc]
             km.done(adm)
 
     def busy(self, message: str, retry_after: int) -> None:
+        km = self.kernel_manager
+        self.log.warning("mktdash: busy (%s kernels, %s pages opening, %s in the pool): %s Retry after %s s",
+                         len(km.live()), sum(a.pending for a in km.admissions), km._pool_tasks(), message,
+                         retry_after)  # fmt: skip
         self.clear()
         self.set_status(503)
         self.set_header("Retry-After", str(retry_after))
@@ -136,11 +139,12 @@ class ShutdownHandler(VoilaShutdownKernelHandler):  # type: ignore[misc]
     @web.authenticated
     async def post(self, kernel_id: str) -> None:
         km = self.kernel_manager
-        if kernel_id not in km.live() or km.owners.get(kernel_id) not in (None, login_of(self)):
+        if km.owners.get(kernel_id) not in (None, login_of(self)):
             raise web.HTTPError(404)
-        if kernel_id in km._pooled():
-            raise web.HTTPError(404)
-        await ensure_async(km.shutdown_kernel(kernel_id))
+        if kernel_id not in km.ending:  # else its socket's close is ending it already
+            if kernel_id not in km.live() or kernel_id in km._pooled():
+                raise web.HTTPError(404)
+            await km.end(kernel_id, "its page closed")
         self.set_status(204)
         self.finish()
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import time
 from typing import Any
 
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
-from traitlets import Float, Integer
+from traitlets import Float, Integer, TraitError
 
 from mktdash.dashboards.serve import CURRENT, Admission, Unavailable
 
@@ -21,6 +22,12 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
 
     A page's kernel ends ``disconnect_grace`` seconds after its last websocket closed (reload, closed
     tab, lost beacon) unless the page reconnects; at a limit such orphaned kernels are ended first.
+
+    Counted toward the limits: kernels running or starting (not those being ended), pages admitted and
+    still waiting for theirs. Kernels of gone pages are killed at once (a dashboard kernel holds nothing
+    to save), so their memory is back before the next page is admitted. A kernel handed to a page (from
+    the preheated pool or started for it) gets ``connect_timeout`` seconds for the page to connect, counted
+    from the hand-over, not from its last activity (a pre-rendered kernel may have idled in the pool).
     """
 
     max_kernels = Integer(8, config=True, help="Most kernels running at once (viewers + preheated).")
@@ -34,16 +41,27 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
         self.sockets: dict[str, int] = {}
         self.orphans: dict[str, asyncio.TimerHandle] = {}
         self.admissions: set[Admission] = set()
+        self.ending: set[str] = set()  # kernels being shut down (no longer counted)
+        self.handed: dict[str, float] = {}  # kernel -> time.monotonic() it was handed to a page
 
     def live(self) -> list[str]:
-        return list(self.list_kernel_ids())
+        """Kernels running or starting, except those being ended."""
+        ids = dict.fromkeys([*self.list_kernel_ids(), *getattr(self, "_pending_kernels", {})])
+        return [k for k in ids if k not in self.ending]
 
     def kernels_of(self, login: str) -> list[str]:
         return [k for k in self.live() if self.owners.get(k) == login]
 
     def _idle(self, kernel_id: str) -> float:
-        last = getattr(self._kernels.get(kernel_id), "last_activity", None)
-        return (datetime.datetime.now(datetime.UTC) - last).total_seconds() if last else 0.0
+        """Seconds since the kernel's last activity, or since it was handed to a page if that is later
+        (0 while it starts: jupyter_server sets ``last_activity`` only after the kernel is listed)."""
+        try:
+            last = getattr(self._kernels.get(kernel_id), "last_activity", None)
+        except TraitError:  # listed but not yet stamped: it is starting
+            return 0.0
+        idle = (datetime.datetime.now(datetime.UTC) - last).total_seconds() if last else 0.0
+        handed = self.handed.get(kernel_id)
+        return idle if handed is None else min(idle, time.monotonic() - handed)
 
     def _never_connected(self) -> list[str]:
         pooled = self._pooled()
@@ -62,12 +80,13 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
 
     async def sweep(self) -> None:
         """End kernels whose page never connected (a plain GET, a reload before the page was up) once they
-        are idle (not while a cell runs: a long first render, or a preheated kernel still rendering)."""
+        are idle (not while a cell runs: a long first render, or a preheated kernel still rendering);
+        replace preheated kernels that failed to start."""
+        self._prune_pools()
         for k in self._never_connected():
             busy = getattr(self._kernels.get(k), "execution_state", "") in ("busy", "starting")
             if not busy and self._idle(k) > self.connect_timeout:
-                self.log.info("mktdash: ending kernel %s, no page connected to it", k)
-                await self.shutdown_kernel(k)
+                await self.end(k, "no page connected to it")
 
     def start_sweeping(self, every: float = 5.0) -> None:
         from tornado.ioloop import PeriodicCallback
@@ -81,7 +100,7 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
         gone = [k for k in list(self.orphans) if k in self.live()]
         for k in gone:
             self.orphans.pop(k).cancel()
-            await self.shutdown_kernel(k)
+        await asyncio.gather(*(self.end(k, "its page has gone (a new page needs the room)") for k in gone))
         return len(gone)
 
     def _held(self, login: str | None = None) -> int:
@@ -89,17 +108,34 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
         waiting = [a for a in self.admissions if a.pending and (login is None or a.login == login)]
         return len(self.kernels_of(login) if login is not None else self.live()) + len(waiting)
 
+    async def _settle(self, full: Any, wait: float) -> None:
+        """While ``full()``: end the orphans, then wait (at most ``wait`` s) for kernels being ended or a
+        slot to free; a closed page's kernel is killed at once, so this takes a moment, not a grace period."""
+        deadline = time.monotonic() + wait
+        while full():
+            await self.reap_orphans()
+            if not full() or time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(0.2)  # kernels being killed (their process is being reaped)
+
     async def admit(self, login: str) -> Admission:
         """Let one page of ``login`` in, or raise :class:`Unavailable` (per-login or overall limit)."""
-        if self._held(login) >= self.max_kernels_per_login or self._held() >= self.max_kernels:
-            await self.reap_orphans()
+
+        def full() -> bool:
+            mine = self._held(login) >= self.max_kernels_per_login
+            return mine or (self._held() >= self.max_kernels and not self._pool_tasks())
+
+        # wait only for kernels already on their way out (a closed page of this viewer's, say)
+        await self._settle(full, 0.0)
+        if full() and self.ending:
+            await self._settle(lambda: full() and bool(self.ending), 10.0)
         if self._held(login) >= self.max_kernels_per_login:
             raise Unavailable(
                 f"You have {self.max_kernels_per_login} dashboard pages open or opening, the most one "
                 "login may have at once: close one of them.",
                 self.retry_after(login),
             )
-        if self._held() >= self.max_kernels and not self._pooled():
+        if self._held() >= self.max_kernels and not self._pool_tasks():
             raise Unavailable("Every dashboard kernel is in use by other viewers.", self.retry_after())
         adm = Admission(login)
         self.admissions.add(adm)
@@ -109,19 +145,68 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
         adm.pending = False
         self.admissions.discard(adm)
 
+    def _hand(self, kernel_id: str, adm: Admission | None) -> None:
+        """``kernel_id`` now serves the page of ``adm``: its owner, and its time to connect from now."""
+        self.handed[kernel_id] = time.monotonic()
+        if adm is not None:
+            self.owners.setdefault(kernel_id, adm.login)
+            self.done(adm)
+
     async def start_kernel(self, *args: Any, **kwargs: Any) -> str:  # type: ignore[override]
+        """A kernel within ``max_kernels``: at the limit, orphans are ended and the start waits (up to
+        ``connect_timeout``) for a slot, then HTTP 503 (a pool refill that fails is replaced later)."""
+        await self._settle(lambda: len(self.live()) >= self.max_kernels, self.connect_timeout)
         if len(self.live()) >= self.max_kernels:
-            await self.reap_orphans()
-        if len(self.live()) >= self.max_kernels:
-            self.log.warning("mktdash: kernel limit %s reached, refusing a new viewer", self.max_kernels)
+            self.log.warning("mktdash: kernel limit %s reached, refusing a new kernel", self.max_kernels)
             raise web.HTTPError(503, "Too many dashboard viewers right now; try again in a few minutes.")
         preheat = (kwargs.get("env") or {}).get("VOILA_PREHEAT") == "True"
         kid = str(await super().start_kernel(*args, **kwargs))
         adm = None if preheat else CURRENT.get()
         if adm is not None and adm.pending:
-            self.owners[kid] = adm.login
-            self.done(adm)
+            self._hand(kid, adm)
         return kid
+
+    def wrap_pool(self) -> None:
+        """Wrap Voilà's preheat pool (methods of the subclass Voilà makes of this class): a kernel taken
+        from the pool is handed to the page's login, and failed pool entries are replaced, never served."""
+        take, size = getattr(self, "get_rendered_notebook", None), getattr(self, "get_pool_size", None)
+        if take is None or size is None:  # preheating is off
+            return
+
+        async def get_rendered_notebook(notebook_name: str, *args: Any, **kwargs: Any) -> Any:
+            adm = CURRENT.get()
+            if adm is not None:
+                adm.pending = False  # the pooled kernel is counted already: the page adds none
+            try:
+                out = await take(notebook_name, *args, **kwargs)
+            except Exception as e:  # the entry failed while the page waited for it: retry, never a 500
+                self.log.warning("mktdash: a preheated kernel of %s failed (%s)", notebook_name, e)
+                raise web.HTTPError(503, "The dashboard kernel failed to start; try again.") from None
+            self._hand(out[2], adm)
+            return out
+
+        def get_pool_size(notebook_name: str) -> int:
+            self._prune_pool(notebook_name)
+            return int(size(notebook_name))
+
+        self.get_rendered_notebook = get_rendered_notebook
+        self.get_pool_size = get_pool_size
+
+    def _prune_pools(self) -> None:
+        for nb in list(getattr(self, "_pools", {})):
+            self._prune_pool(nb)
+
+    def _prune_pool(self, notebook_name: str) -> None:
+        """Drop pool entries whose kernel failed to start (e.g. at the limit) and start replacements."""
+        pool = getattr(self, "_pools", {}).get(notebook_name, [])
+        failed = [t for t in pool if t.done() and (t.cancelled() or t.exception() is not None)]
+        for t in failed:
+            pool.remove(t)
+            self.log.warning("mktdash: a preheated kernel of %s failed to start (%s); replacing it",
+                             notebook_name, "cancelled" if t.cancelled() else t.exception())  # fmt: skip
+        fill = getattr(self, "fill_if_needed", None)  # Voilà's preheating subclass
+        if failed and fill is not None:
+            fill(notebook_name=notebook_name)
 
     def claim(self, kernel_id: str, login: str) -> bool:
         """A page's socket connects: its login owns the kernel (pooled kernels are claimed here)."""
@@ -147,11 +232,21 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
 
     async def _end_orphan(self, kernel_id: str) -> None:
         self.orphans.pop(kernel_id, None)
-        if self.sockets.get(kernel_id, 0) <= 0 and kernel_id in self.live():
-            self.log.info("mktdash: ending kernel %s, its page has gone", kernel_id)
-            await self.shutdown_kernel(kernel_id)
+        if self.sockets.get(kernel_id, 0) <= 0:
+            await self.end(kernel_id, "its page has gone")
+
+    async def end(self, kernel_id: str, why: str) -> None:
+        """Kill a page's kernel now (nothing in it to save); once only, however many paths ask."""
+        if kernel_id in self.ending or kernel_id not in self.live():
+            return
+        self._prune_pools()  # Voilà's shutdown reads every pool entry's result: a failed one would raise
+        self.log.info("mktdash: ending kernel %s, %s", kernel_id, why)
+        await self.shutdown_kernel(kernel_id, now=True)
 
     async def shutdown_kernel(self, kernel_id: str, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        if kernel_id in self.ending:  # already on its way out (the beacon and the socket's close race)
+            return
+        self.ending.add(kernel_id)
         handle = self.orphans.pop(kernel_id, None)
         if handle:
             handle.cancel()
@@ -160,6 +255,16 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
         finally:
             self.owners.pop(kernel_id, None)
             self.sockets.pop(kernel_id, None)
+            self.handed.pop(kernel_id, None)
+            self.ending.discard(kernel_id)
+
+    def _pool_tasks(self) -> int:
+        """Entries of the preheat pools a page can take (ready or starting; failed ones excluded)."""
+        return sum(
+            not (t.done() and (t.cancelled() or t.exception() is not None))
+            for pool in getattr(self, "_pools", {}).values()
+            for t in pool
+        )
 
     def _pooled(self) -> set[str]:
         """Kernels waiting pre-rendered in Voilà's preheat pool (no viewer yet)."""

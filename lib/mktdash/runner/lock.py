@@ -59,12 +59,38 @@ def owner() -> dict[str, Any] | None:
     return None
 
 
-def busy_message(info: dict[str, Any] | None) -> str:
-    """``another run (<id>, started at <time>) is in progress``, with its pid and heartbeat when known."""
+def busy_message(info: dict[str, Any] | None, stuck_after: float | None = None) -> str:
+    """``another run (<id>, started at <time>) is in progress`` (or ``another ingest (…)``), with its pid and
+    heartbeat when known, and a pointer to ``mktdash runs`` when the heartbeat is older than ``stuck_after``."""
     if not info:
-        return "another run is in progress (it is starting)"
-    msg = f"another run ({info.get('run_id')}, started at {info.get('started_at')}) is in progress"
-    return f"{msg} (pid {info.get('pid')} on {info.get('host')}, last heartbeat {info.get('heartbeat_age')} s ago)"
+        return "another run or ingest is in progress (it is starting)"
+    kind = info.get("kind", "run")
+    msg = f"another {kind} ({info.get('run_id')}, started at {info.get('started_at')}) is in progress"
+    msg = f"{msg} (pid {info.get('pid')} on {info.get('host')}, last heartbeat {info.get('heartbeat_age')} s ago)"
+    if is_stuck(info, stuck_after):
+        msg += "; it looks stuck: `mktdash runs` says what to do"
+    return msg
+
+
+def is_stuck(info: dict[str, Any] | None, stuck_after: float | None) -> bool:
+    """The holder's heartbeat is older than ``stuck_after`` seconds (its process is alive: it holds the lock)."""
+    age = (info or {}).get("heartbeat_age")
+    return stuck_after is not None and isinstance(age, int | float) and age > stuck_after
+
+
+def stuck_advice(info: dict[str, Any], stuck_after: float) -> str:
+    """What an operator does about a lock holder whose heartbeat stopped (docs/cli.md, "A stuck run")."""
+    pid, host = info.get("pid"), info.get("host")
+    where = "" if host == socket.gethostname() else f" (on {host}: run these there)"
+    return (
+        f"its heartbeat is {info.get('heartbeat_age')} s old (more than run.stuck_after_seconds = "
+        f"{stuck_after:g}): process {pid} holds the lock but looks stuck (stopped, or blocked on I/O){where}.\n"
+        f"  check it:  ps -o pid,stat,etime,args -p {pid}   (STAT T = stopped: `kill -CONT {pid}` resumes it)\n"
+        f"  end it:    kill {pid}   (then `kill -9 {pid}` if it is still there after 30 s); the lock is freed "
+        "when the process ends and the next mktdash command marks the run crashed.\n"
+        "  there is no --unlock: the lock belongs to that process, and a second run beside it could write the "
+        "same warehouse."
+    )
 
 
 def _open_lock() -> IO[bytes]:
@@ -82,11 +108,28 @@ def _try_flock(f: IO[bytes]) -> bool:
 
 class RunLock:
     """``with RunLock(run_id, wait=10, heartbeat=5):`` holds the run lock, waiting at most ``wait`` seconds
-    for another run to end (then :class:`RunBusy`); crashed runs are reaped once it is taken."""
+    for another run to end (then :class:`RunBusy`); crashed runs are reaped once it is taken.
 
-    def __init__(self, run_id: str, *, wait: float = 0.0, heartbeat: float = 5.0) -> None:
-        self.run_id, self.wait, self.heartbeat = run_id, wait, heartbeat
-        self.info: dict[str, Any] = {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname()}
+    ``kind``: what holds it, ``run`` or ``ingest`` (``mktdash ingest`` takes the same lock: one writer of the
+    warehouse at a time); ``stuck_after``: a holder's heartbeat older than this is called stuck in the message.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        *,
+        wait: float = 0.0,
+        heartbeat: float = 5.0,
+        kind: str = "run",
+        stuck_after: float | None = None,
+    ) -> None:
+        self.run_id, self.wait, self.heartbeat, self.stuck_after = run_id, wait, heartbeat, stuck_after
+        self.info: dict[str, Any] = {
+            "run_id": run_id,
+            "kind": kind,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+        }
         self._file: IO[bytes] | None = None
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
@@ -97,7 +140,7 @@ class RunLock:
         while not _try_flock(f):
             if time.monotonic() >= deadline:
                 f.close()
-                raise RunBusy(busy_message(owner()))
+                raise RunBusy(busy_message(owner(), self.stuck_after))
             time.sleep(min(0.2, max(self.wait, 0.01)))
         self._file = f
         self.info["started_at"] = _now()

@@ -398,8 +398,9 @@ def run(
     names = notebook_names(settings, only)
     run_id = archive.new_run_id()
     lock = runlock.RunLock(
-        run_id, wait=settings.run.lock_wait_seconds, heartbeat=settings.run.heartbeat_seconds
-    )
+        run_id, wait=settings.run.lock_wait_seconds, heartbeat=settings.run.heartbeat_seconds,
+        stuck_after=settings.run.stuck_after_seconds,
+    )  # fmt: skip
     with lock:
         started = time.perf_counter()
         the_plan = plan(settings, run_id, names, week=week, notebooks_dir=notebooks_dir,
