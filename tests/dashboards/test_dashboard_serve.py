@@ -11,7 +11,7 @@ import pytest
 from tornado import web
 
 from mktdash import params
-from mktdash.dashboards import serve
+from mktdash.dashboards import serve, serve_auth
 
 
 @pytest.fixture
@@ -80,6 +80,15 @@ def test_landing_page_escapes_and_links(home):
     page = serve.landing_html("/")
     assert "&lt;b&gt;r1&lt;/b&gt;" in page and "<b>r1</b>" not in page
     assert 'href="/voila/render/30_exec_summary.ipynb"' in page and 'href="/archive/index.html"' in page
+
+
+def test_the_busy_and_error_pages_escape_what_they_show() -> None:
+    busy = serve.busy_page("<img src=x onerror=alert(1)>", 7, '/"><script>/')
+    assert "<img" not in busy and "&lt;img src=x onerror=alert(1)&gt;" in busy
+    assert '<meta http-equiv="refresh" content="7">' in busy and "<script>" not in busy
+    error = serve_auth.page("404 <i>x</i>", "<script>alert(1)</script>", link='"><b>', link_text="<u>")
+    assert "<script>" not in error and "<i>" not in error and "<b>" not in error and "<u>" not in error
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in error
 
 
 def test_bad_params_exit_2(home, tmp_path, capsys):

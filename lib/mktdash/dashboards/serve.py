@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextvars
-import html
 import ipaddress
 import os
 import re
@@ -48,6 +47,7 @@ from mktdash.dashboards.publish import (  # noqa: F401  (publish re-exported for
     publish,
     write_dashboard_params,
 )
+from mktdash.reporting import templating
 
 TEMPLATE = "mktdash"  # lib/mktdash/dashboards/jupyter/voila/templates/mktdash: the lab template + a server-side first paint
 JUPYTER_DATA = Path(__file__).parent / "jupyter"  # put on $JUPYTER_PATH so Voilà finds the template
@@ -110,14 +110,7 @@ class Unavailable(Exception):
 
 def busy_page(message: str, retry_after: int, base_url: str = "/") -> str:
     """The 503 page: what happened and when to retry (reloads itself then)."""
-    b = html.escape(base_url.rstrip("/"))
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><meta http-equiv="refresh" content="{retry_after}">
-<title>Dashboards busy</title><style>body{{font-family:"DejaVu Sans",system-ui,sans-serif;padding:1.2rem;color:#1f2937}}
-main{{max-width:560px;margin:2rem auto}}h1{{color:#1f4e79;font-size:1.3rem}}</style></head><body><main>
-<h1>The dashboards are busy</h1><p class="mk-busy">{html.escape(message)}</p>
-<p>Try again in <strong id="retry-after">{retry_after}</strong> seconds; this page reloads itself then.</p>
-<p><a href="{b}/">Back to the dashboards</a> · <a href="{b}/logout">Sign out</a></p></main></body></html>"""
+    return templating.fragment("server_pages.html.j2", "busy", message, retry_after, base_url.rstrip("/"))
 
 
 def _kernel_manager_class() -> type:
@@ -155,31 +148,17 @@ def _make_app_class() -> tuple[type, type]:
 
 def landing_html(base_url: str = "/") -> str:
     """The landing page: links to both dashboards and the run archive, plus what is published."""
-    pub = latest()
-    info = (
-        f"Published week <strong>{html.escape(pub.week)}</strong> (run {html.escape(pub.run_id)}, "
-        f"{html.escape(pub.published_at)})"
-        if pub
-        else "Nothing published yet: run <code>make run</code> first."
-    )
     b = base_url.rstrip("/")
-    cards = "".join(
-        f'<a class="card" href="{b}/voila/render/{nb}"><h2>{html.escape(TITLES[k])}</h2>'
-        f"<p>{'KPIs, alerts, attribution, exports' if k == 'exec' else 'Plan vs actual, pacing, recommended allocation'}"
-        f"</p></a>"
+    what = {
+        "exec": "KPIs, alerts, attribution, exports",
+        "budget": "Plan vs actual, pacing, recommended allocation",
+    }
+    cards = [
+        (TITLES[k], f"{b}/voila/render/{nb}", what.get(k, ""))
         for k, nb in DASHBOARDS.items()
         if (paths.notebooks_dir() / nb).exists()
-    )
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>mktdash dashboards</title>
-<style>body{{font-family:"DejaVu Sans",system-ui,sans-serif;margin:0;padding:1.2rem;color:#1f2937;background:#f6f7f9}}
-main{{max-width:900px;margin:0 auto}}h1{{color:#1f4e79;font-size:1.5rem}}.cards{{display:grid;gap:1rem;
-grid-template-columns:repeat(auto-fit,minmax(min(100%,260px),1fr))}}.card{{display:block;background:#fff;border:1px solid #e5e7eb;
-border-radius:12px;padding:1rem;text-decoration:none;color:inherit}}.card h2{{margin:.1rem 0;color:#1f4e79;font-size:1.1rem}}
-.muted{{color:#6b7280;font-size:.9rem}}</style></head><body><main><h1>mktdash dashboards</h1>
-<p class="muted">{info}</p><div class="cards">{cards}
-<a class="card" href="{b}/archive/index.html"><h2>Run archive</h2><p>Every weekly run: notebooks, HTML reports, exports</p></a>
-</div></main></body></html>"""
+    ]
+    return templating.fragment("server_pages.html.j2", "landing", latest(), cards, b)
 
 
 def _stage_notebooks(dest: Path, names: list[str] | None = None) -> list[str]:

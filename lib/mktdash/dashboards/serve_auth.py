@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import html
 import logging
 import math
 import re
@@ -29,6 +28,7 @@ from tornado import web
 from tornado.escape import url_escape
 
 from mktdash.dashboards import users as users_mod
+from mktdash.reporting import templating
 
 TOKEN_LOGIN = "token"
 
@@ -106,17 +106,9 @@ class MktdashIdentityProvider(PasswordIdentityProvider):  # type: ignore[misc]
         return None
 
 
-def page(title: str, body: str) -> str:
-    """A small self-contained page (no external request); ``body`` must already be escaped."""
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>
-<style>body{{font-family:"DejaVu Sans",system-ui,sans-serif;margin:0;padding:1.2rem;color:#1f2937;background:#f6f7f9}}
-main{{max-width:420px;margin:2rem auto;background:#fff;border:1px solid #e5e7eb;border-radius:12px;padding:1.2rem}}
-h1{{color:#1f4e79;font-size:1.3rem;margin-top:0}}label{{display:block;margin:.6rem 0 .2rem}}
-input[type=text],input[type=password]{{width:100%;box-sizing:border-box;padding:.45rem;border:1px solid #cbd5e1;border-radius:6px}}
-button{{margin-top:.9rem;padding:.5rem 1rem;background:#1f4e79;color:#fff;border:0;border-radius:6px}}
-.msg{{color:#9b1c1c;background:#fdecec;padding:.5rem;border-radius:6px}}.muted{{color:#6b7280;font-size:.85rem}}</style>
-</head><body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""
+def page(title: str, *paragraphs: str, link: str | None = None, link_text: str = "") -> str:
+    """A small self-contained page (no external request), every text escaped."""
+    return templating.fragment("server_pages.html.j2", "page", title, paragraphs, link, link_text)
 
 
 class PlainErrors:
@@ -127,7 +119,7 @@ class PlainErrors:
         reason = getattr(exc, "log_message", None) if isinstance(exc, web.HTTPError) else None
         self.set_header("Content-Type", "text/html; charset=utf-8")  # type: ignore[attr-defined]
         self.finish(  # type: ignore[attr-defined]
-            page(f"{status_code} {self._reason}", f"<p>{html.escape(reason or 'Nothing here.')}</p>")  # type: ignore[attr-defined]
+            page(f"{status_code} {self._reason}", reason or "Nothing here.")  # type: ignore[attr-defined]
         )
 
 
@@ -137,18 +129,12 @@ class LoginHandler(PlainErrors, LoginFormHandler):  # type: ignore[misc]
     def _render(self, message: Any = None) -> None:
         text = message.get("error", "") if isinstance(message, dict) else (message or "")
         nxt = self.get_argument("next", default=self.base_url)
-        body = (
-            (f'<p class="msg" role="alert">{html.escape(text)}</p>' if text else "")
-            + f'<form method="post" action="{html.escape(self.base_url)}login?next={html.escape(url_escape(nxt), quote=True)}">'
-            + self.xsrf_form_html()
-            + '<label for="username">Name <span class="muted">(empty with the shared token)</span></label>'
-            '<input type="text" id="username" name="username" autocomplete="username">'
-            '<label for="password">Password or token</label>'
-            '<input type="password" id="password" name="password" autocomplete="current-password">'
-            '<button type="submit" id="login_submit">Sign in</button></form>'
+        action = f"{self.base_url}login?next={url_escape(nxt)}"
+        form = templating.fragment(
+            "server_pages.html.j2", "login", action, templating.trusted(self.xsrf_form_html()), text
         )
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.write(page("mktdash: sign in", body))
+        self.write(form)
 
     def _locked(self, seconds: float) -> None:
         self.set_status(429)
@@ -195,10 +181,7 @@ class LogoutHandler(PlainErrors, JupyterHandler):  # type: ignore[misc]
             users_mod.record_access(name, "logout")
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.write(
-            page(
-                "Signed out",
-                f'<p>You are signed out.</p><p><a href="{html.escape(self.base_url)}login">Sign in again</a></p>',
-            )
+            page("Signed out", "You are signed out.", link=f"{self.base_url}login", link_text="Sign in again")
         )
 
 
