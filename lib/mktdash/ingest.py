@@ -656,17 +656,15 @@ def _prepare(
     if table in ("ad_daily", "ad_period"):
         ctype = f.get("_campaign_type", None)
         need = f["channel"].isna()
-        if need.any():
+        if len(f) and need.all():  # the usual case: the whole column at once (a masked set is ~10x slower)
+            f["channel"] = channels.map_channels(f, settings.channels, ctype).astype(f["channel"].dtype)
+        elif need.any():
             f.loc[need, "channel"] = channels.map_channels(
                 f[need], settings.channels, ctype[need] if ctype is not None else None
             )
         ing = settings.ingest
-        f["audience"] = f["audience"].fillna(
-            channels.from_names(f["ad_group_name"], getattr(ing, "audience_pattern", ""))
-        )
-        f["creative"] = f["creative"].fillna(
-            channels.from_names(f["ad_name"], getattr(ing, "creative_pattern", ""))
-        )
+        f["audience"] = _fill_na(f["audience"], f["ad_group_name"], getattr(ing, "audience_pattern", ""))
+        f["creative"] = _fill_na(f["creative"], f["ad_name"], getattr(ing, "creative_pattern", ""))
         _minimal_checks(f, path, ctx, settings)
     if table in CRM_SOURCE:  # after neutralising: a formula-like source maps to the default channel
         need = f["channel"].isna()
@@ -696,6 +694,14 @@ def _prepare(
         if str(f[c].dtype) != str(pd.Series(dtype=t).dtype):
             f[c] = f[c].astype(t)
     return f[[*cols, "_line"]]
+
+
+def _fill_na(col: pd.Series, names: pd.Series, pattern: str) -> pd.Series:
+    """``col``'s missing values from ``names`` by ``pattern`` (:func:`mktdash.channels.from_names`); a column
+    that is all missing (the usual case) is replaced whole, ~10x faster than a masked fill."""
+    if not col.isna().all():
+        return col.fillna(channels.from_names(names, pattern))
+    return channels.from_names(names, pattern).astype(col.dtype)
 
 
 def _check(
