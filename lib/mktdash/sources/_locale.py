@@ -163,6 +163,7 @@ GOOGLE_ADS: dict[str, dict[str, str]] = {
         "Conv.-Wert": "Conv. value", "Conversion-Wert": "Conv. value", "Konv.-Wert": "Conv. value",
         "Alle Conv.": "All conv.", "Budget": "Budget", "Kampagnenbudget": "Budget", "Gebotsstrategietyp": "Bid strategy type",
         "Conversion-Rate": "Conv. rate", "Interaktionsrate": "Interaction rate", "CTR": "CTR", "Ø CPC": "Avg. CPC",
+        "Durchschn. CPC": "Avg. CPC",  # Google's German help pages (SOURCES.md)
     },
     "fr": {
         "Jour": "Day", "Semaine": "Week", "Compte": "Account", "Numéro client": "Customer ID", "ID client": "Customer ID",
