@@ -143,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"mktdash run: run {result.run_id} failed: {result.error}", file=sys.stderr)
         return EXIT_FAILED
     if result.quarantined and _no_data():  # the exports were refused and nothing was loaded before
-        print(f"mktdash run: no data to report: the warehouse holds no dated data and {result.quarantined} file(s) "
+        print(f"mktdash run: no data to report: no file was ever loaded and {result.quarantined} file(s) "
               f"in {paths.inbox_dir()} were refused (why, and what to do, is printed above and in the run's "
               "00_ingest report). Fix or re-export them (docs/sources.md says which export fills what).",
               file=sys.stderr)  # fmt: skip
@@ -157,11 +157,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _no_data() -> bool:
-    """Whether the warehouse holds nothing a report week comes from (False when it cannot be asked now)."""
-    from mktdash import pipeline
+    """Whether the warehouse holds no data at all: nothing a report week comes from, and every file its ingest
+    ever saw was refused (False when it cannot be asked now)."""
+    from mktdash import ingest, pipeline
 
     try:
-        return pipeline.data_last_day() is None
+        return pipeline.data_last_day() is None and ingest.nothing_ever_loaded()
     except pipeline.WarehouseBusy:
         return False
 

@@ -506,6 +506,29 @@ def _read(mod: ModuleType, path: Path, ctx: ReadContext, limits: ingest_guard.Li
     return parsed
 
 
+def nothing_ever_loaded(path: Path | None = None) -> bool:
+    """Whether the warehouse's ledger lists files but not one was ever loaded (all refused): "no data at all".
+    False when there is no warehouse or no ledger yet (nothing was ingested), or it cannot be read now."""
+    import duckdb  # plain DuckDB, read-only: two scalars, not worth Ibis
+
+    path = path or paths.warehouse_path()
+    if not path.exists():
+        return False
+    statuses = ", ".join(f"'{st}'" for st in LOADED)
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            if "ingest_ledger" not in tables:
+                return False
+            row = con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE status IN ({statuses})) FROM ingest_ledger"
+            ).fetchone()
+    except duckdb.Error:  # held by a writer, or not a warehouse
+        return False
+    seen, loaded = row if row else (0, 0)
+    return bool(seen) and not loaded
+
+
 def _loaded_hashes(wh: Any) -> set[str]:
     """Content hashes already loaded (one query per batch; the batch adds its own as it goes)."""
     led = wh.columns("ingest_ledger", ["sha256", "status"])
