@@ -147,12 +147,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not result.ok:
         print(f"mktdash run: run {result.run_id} failed: {result.error}", file=sys.stderr)
         return EXIT_FAILED
+    if result.quarantined and _no_data():  # the exports were refused and nothing was loaded before
+        print(f"mktdash run: no data to report: no file was ever loaded and {result.quarantined} file(s) "
+              f"in {paths.inbox_dir()} were refused (why, and what to do, is printed above and in the run's "
+              "00_ingest report). Fix or re-export them (docs/sources.md says which export fills what).",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     if result.quarantined:
         print(f"mktdash run: {result.quarantined} file(s) in the inbox quarantined: the reports are written without "
               "them; the run's 00_ingest report says what is wrong and what to do (load a fixed export, or move "
               "the file out of the inbox)", file=sys.stderr)  # fmt: skip
         return EXIT_QUARANTINED
     return EXIT_OK
+
+
+def _no_data() -> bool:
+    """Whether the warehouse holds no data at all: nothing a report week comes from, and every file its ingest
+    ever saw was refused (False when it cannot be asked now)."""
+    from mktdash.ingest import engine as ingest
+    from mktdash.runner import pipeline
+
+    try:
+        return pipeline.data_last_day() is None and ingest.nothing_ever_loaded()
+    except pipeline.WarehouseBusy:
+        return False
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

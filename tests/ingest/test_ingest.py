@@ -503,3 +503,20 @@ def test_cli_ingest_explains_every_refusal_and_counts_per_status(
     (inbox / "meta" / "broken.csv").unlink()
     assert cli.main(["ingest", "--quiet"]) == 0  # nothing refused any more
     assert "unchanged" in capsys.readouterr().out
+
+
+def test_nothing_ever_loaded_only_when_every_file_seen_was_refused(
+    env: tuple[Warehouse, params.Settings, Path],
+) -> None:
+    """`mktdash run`'s "no data to report" (exit 2) after its ingest: files seen, none ever loaded."""
+    tmp_path = env[2]
+    db = tmp_path / "w.duckdb"
+    assert not ingest.nothing_ever_loaded(db)  # no warehouse: nothing was ingested, not "all refused"
+    bad = tmp_path / "notes.csv"
+    bad.write_text("hello,world\n1,2\n", encoding="utf-8")
+    with Warehouse.open(db) as wh:
+        assert run(wh, [bad], params.resolve()).by_status("quarantined")
+    assert ingest.nothing_ever_loaded(db)
+    with Warehouse.open(db) as wh:
+        assert run(wh, [FIX / "tiktok_ads_daily.csv"], params.resolve()).rows > 0
+    assert not ingest.nothing_ever_loaded(db)  # one file loaded once: there is data

@@ -122,7 +122,8 @@ BAD_CRM_FILES: dict[str, bytes] = {
     "truncated.csv": f'{CONTACT_HEADER}\n{_row()}\n779,"Quentin,Vasquez-Ophelia,quentin.vo@planted-ma'.encode(),
     "duplicate_ids.csv": f"{CONTACT_HEADER}\n{_row()}\n{_row(score='13')}\n".encode(),
     "duplicate_column.csv": f"{CONTACT_HEADER},Email\n{_row()},quentin.vo@planted-mail.example\n".encode(),
-    "latin1.csv": f"{CONTACT_HEADER}\n{_row()}\n".replace("Quentin", "Quéntin Quentin").encode("latin-1"),
+    # not UTF-8 and not Windows-1252 either (0x81 is undefined there; Windows-1252 text loads)
+    "latin1.csv": f"{CONTACT_HEADER}\n{_row()}\n".replace("Quentin", "Qu\x81ntin Quentin").encode("latin-1"),
     "formula.csv": f"{CONTACT_HEADER}\n{_row(src=FORMULA)}\n".encode(),  # loads; its warning quotes no cell
     "extra_cells.csv": f"{CONTACT_HEADER}\n{_row()},Quentin,Vasquez-Ophelia\n".encode(),
     "deals_missing_header.csv": b"9009,Acme - Quentin Vasquez-Ophelia renewal,Closed Won,12000,USD,"

@@ -765,3 +765,32 @@ def test_written_out_days_in_the_ui_language(tmp_path: Path, ctx: ReadContext) -
     assert parsed.totals == {"_line": 6.0, "clicks": 300.0, "impressions": 3000.0, "spend": 1030.75}
     assert [d.date() for d in f["date_day"]] == [dt.date(2025, 12, 1), dt.date(2025, 12, 2)]
     assert f["spend"].tolist() == [10.5, 1020.25] and f["impressions"].tolist() == [1000, 2000]
+
+
+# Meta Ads Manager headers as they appear in exports of each UI language (where each was seen: SOURCES.md,
+# "Header dictionaries"); the reader must see the English names.
+META_SEEN = {
+    "es": (["Inicio de los informes", "Fin de los informes", "Nombre de la campaña", "Importe gastado (EUR)",
+            "Impresiones", "Clics en el enlace"],
+           ["Reporting starts", "Reporting ends", "Campaign name", "Amount spent (EUR)", "Impressions", "Link clicks"]),
+    "pt": (["Início dos relatórios", "Encerramento dos relatórios", "Nome da campanha", "Valor usado (BRL)",
+            "Impressões", "Cliques no link"],
+           ["Reporting starts", "Reporting ends", "Campaign name", "Amount spent (BRL)", "Impressions", "Link clicks"]),
+    "it": (["Giorno", "Nome della campagna", "Importo speso (EUR)", "Impression", "Copertura", "Clic sul link"],
+           ["Day", "Campaign name", "Amount spent (EUR)", "Impressions", "Reach", "Link clicks"]),
+    "nl": (["Start rapportage", "Einde rapportage", "Campagnenaam", "Besteed bedrag (EUR)", "Weergaven",
+            "Klikken op links"],
+           ["Reporting starts", "Reporting ends", "Campaign name", "Amount spent (EUR)", "Impressions", "Link clicks"]),
+    "fr": (["Début des rapports", "Fin des rapports", "Nom de la campagne", "Montant dépensé (EUR)", "Portée",
+            "Clics sur le lien"],
+           ["Reporting starts", "Reporting ends", "Campaign name", "Amount spent (EUR)", "Reach", "Link clicks"]),
+    "de": (["Berichtsbeginn", "Berichtsende", "Kampagnenname", "Ausgegebener Betrag (EUR)", "Impressionen",
+            "Link-Klicks"],
+           ["Reporting starts", "Reporting ends", "Campaign name", "Amount spent (EUR)", "Impressions", "Link clicks"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", sorted(META_SEEN))
+def test_meta_headers_as_seen_in_exports_translate(lang: str) -> None:
+    seen, english = META_SEEN[lang]
+    assert _locale.translate(seen, _locale.META, prefixes=True) == (english, lang)

@@ -410,7 +410,12 @@ def test_empty_and_undecodable_files_are_refused(tmp_path: Path) -> None:
     p.write_text("")
     with pytest.raises(SourceError, match="empty"):
         read("product_usage", p)
-    p.write_bytes("date,customer_id,feature,events\n2025-01-01,caf\xe9,x,1\n".encode("latin-1"))
+    # Windows-1252 (Excel on Windows) and UTF-16 without BOM are decoded as the ad readers do (one decoder)
+    text = "date,customer_id,feature,events\n2025-01-01,caf\xe9,x,1\n"
+    for raw in (text.encode("cp1252"), text.encode("utf-16-le"), b"\xfe\xff" + text.encode("utf-16-be")):
+        p.write_bytes(raw)
+        assert read("product_usage", p).frame["customer_id"].tolist() == ["caf\xe9"]
+    p.write_bytes(text.encode("cp1252").replace(b"\xe9", b"\x81"))  # 0x81: not UTF-8, not Windows-1252
     with pytest.raises(SourceError, match="UTF-8") as e:
         read("product_usage", p)
     assert e.value.line == 2

@@ -196,3 +196,25 @@ def test_no_data_at_all_is_a_clear_message_and_exit_2(tmp_path: Path) -> None:
     assert "no data to report" in out.stderr and "docs/sources.md" in out.stderr
     assert "Traceback" not in out.stderr
     assert not (tmp_path / "outputs").exists()  # no run folder for a run that never started
+
+
+def test_only_refused_files_is_no_data_exit_2_with_the_reasons(tmp_path: Path) -> None:
+    """An inbox whose every file is refused, on an empty warehouse: the run says why each file was refused,
+    that there is no data to report, and exits 2; the demo world is not generated over the user's files."""
+    inbox = tmp_path / "data" / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "notes.csv").write_text("hello,world\n1,2\n", encoding="utf-8")  # no known layout
+    (inbox / "Campaign report.csv").write_bytes(b"")  # a failed download
+    env = {"MKTDASH_HOME": str(tmp_path), "MKTDASH_PARAMS": str(SMOKE), "PATH": "/usr/bin:/bin"}
+    env["PYTHONPATH"] = str(ROOT / "lib")
+    for extra in ([], ["--no-demo"]):  # the second run finds both files already refused, unchanged
+        out = subprocess.run(
+            [sys.executable, "-m", "mktdash.cli", "run", "--quiet", *extra],
+            capture_output=True, text=True, env=env, timeout=600,
+        )  # fmt: skip
+        assert out.returncode == 2, (out.stdout, out.stderr)
+        assert "no data to report" in out.stderr and "2 file(s)" in out.stderr, out.stderr
+        assert "notes.csv (line 1): not a known export" in out.stdout
+        assert "Campaign report.csv" in out.stdout and "the file is empty" in out.stdout
+        assert "Traceback" not in out.stdout + out.stderr
+    assert sorted(p.name for p in inbox.iterdir()) == ["Campaign report.csv", "notes.csv"]  # no demo world

@@ -499,6 +499,29 @@ def _read(mod: ModuleType, path: Path, ctx: ReadContext, limits: ingest_guard.Li
     return parsed
 
 
+def nothing_ever_loaded(path: Path | None = None) -> bool:
+    """Whether the warehouse's ledger lists files but not one was ever loaded (all refused): "no data at all".
+    False when there is no warehouse or no ledger yet (nothing was ingested), or it cannot be read now."""
+    import duckdb  # plain DuckDB, read-only: two scalars, not worth Ibis
+
+    path = path or paths.warehouse_path()
+    if not path.exists():
+        return False
+    statuses = ", ".join(f"'{st}'" for st in LOADED)
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            if "ingest_ledger" not in tables:
+                return False
+            row = con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE status IN ({statuses})) FROM ingest_ledger"
+            ).fetchone()
+    except duckdb.Error:  # held by a writer, or not a warehouse
+        return False
+    seen, loaded = row if row else (0, 0)
+    return bool(seen) and not loaded
+
+
 def _loaded_hashes(wh: Any) -> set[str]:
     """Content hashes already loaded (one query per batch; the batch adds its own as it goes)."""
     led = wh.columns("ingest_ledger", ["sha256", "status"])
@@ -636,17 +659,15 @@ def _prepare(
     if table in ("ad_daily", "ad_period"):
         ctype = f.get("_campaign_type", None)
         need = f["channel"].isna()
-        if need.any():
+        if len(f) and need.all():  # the usual case: the whole column at once (a masked set is ~10x slower)
+            f["channel"] = channels.map_channels(f, settings.channels, ctype).astype(f["channel"].dtype)
+        elif need.any():
             f.loc[need, "channel"] = channels.map_channels(
                 f[need], settings.channels, ctype[need] if ctype is not None else None
             )
         ing = settings.ingest
-        f["audience"] = f["audience"].fillna(
-            channels.from_names(f["ad_group_name"], getattr(ing, "audience_pattern", ""))
-        )
-        f["creative"] = f["creative"].fillna(
-            channels.from_names(f["ad_name"], getattr(ing, "creative_pattern", ""))
-        )
+        f["audience"] = _fill_na(f["audience"], f["ad_group_name"], getattr(ing, "audience_pattern", ""))
+        f["creative"] = _fill_na(f["creative"], f["ad_name"], getattr(ing, "creative_pattern", ""))
         _minimal_checks(f, path, ctx, settings)
     if table in CRM_SOURCE:  # after neutralising: a formula-like source maps to the default channel
         need = f["channel"].isna()
@@ -676,6 +697,14 @@ def _prepare(
         if str(f[c].dtype) != str(pd.Series(dtype=t).dtype):
             f[c] = f[c].astype(t)
     return f[[*cols, "_line"]]
+
+
+def _fill_na(col: pd.Series, names: pd.Series, pattern: str) -> pd.Series:
+    """``col``'s missing values from ``names`` by ``pattern`` (:func:`mktdash.ingest.channels.from_names`); a column
+    that is all missing (the usual case) is replaced whole, ~10x faster than a masked fill."""
+    if not col.isna().all():
+        return col.fillna(channels.from_names(names, pattern))
+    return channels.from_names(names, pattern).astype(col.dtype)
 
 
 def _check(

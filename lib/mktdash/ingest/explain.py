@@ -81,10 +81,11 @@ def _why(mod: ModuleType, source: str | None, path: Path) -> str:
 
 
 def _encoding(path: Path) -> str:
-    data = path.read_bytes()
-    if _xlsx.is_xlsx(data, path.name):
-        return "Excel workbook (.xlsx): its table is read as text"
-    return _csv.decode(data, path)[1]
+    with open(path, "rb") as f:
+        if _xlsx.is_xlsx(f.read(4), path.name):
+            return "Excel workbook (.xlsx): its table is read as text"
+        f.seek(0)
+        return _csv.decode_stream(f, path)[1]  # the readers' own decoding, in blocks
 
 
 def _shown(e: SourceError, table: str | None) -> str:

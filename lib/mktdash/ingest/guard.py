@@ -418,6 +418,9 @@ def redact_stored(frame: pd.DataFrame, columns: Sequence[str], source: str = "so
     if not mask.any():
         return frame
     out = frame.copy()
-    for c in columns:
-        out.loc[mask, c] = out.loc[mask, c].map(lambda v: redact(v) if isinstance(v, str) else v)
+    for c in columns:  # value by value (a few stored rows): a column of missing values keeps its dtype
+        cells = [
+            redact(v) if m and isinstance(v, str) else v for v, m in zip(out[c].tolist(), mask, strict=True)
+        ]
+        out[c] = pd.Series(cells, index=out.index, dtype=out[c].dtype)
     return out

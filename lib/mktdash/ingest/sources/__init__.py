@@ -105,7 +105,9 @@ def detect(path: Path | str, mappings: Mapping[str, Any] | None = None) -> Modul
                 return m
         except Exception:  # a sniffer must never break detection of the others
             continue
-    first = head.lstrip("\ufeff").splitlines()[0][:100] if head.strip() else "(empty file)"
+    if not head.strip("\ufeff \t\r\n\x00") and path.stat().st_size <= HEAD_BYTES:  # as the readers say it
+        raise SourceError("the file is empty", file=path, line=1, hint="Download the export again")
+    first = head.lstrip("\ufeff").splitlines()[0][:100]
     raise SourceError(
         f"not a known export: first line was {first!r}",
         file=path,

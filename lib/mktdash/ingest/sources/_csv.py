@@ -42,44 +42,65 @@ NULLS = ["", "--", " --", "-- ", " -- "]
 MAX_VALUE = 1e12  # anything larger in a count or money column is garbage, not data
 AD_METRICS = ("clicks", "impressions", "spend", "conversions", "conversions_value")
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# text cells: pandas' pyarrow strings are large_string, so the body is parsed as such (no cast on conversion)
+STR = pa.large_string()
+# decoded text: UTF-8 without BOM (a bytearray when transcoded block by block, not copied once more)
+Utf8 = bytes | bytearray
 
 
 # ---- decoding ---------------------------------------------------------------------------------------------
-def decode(data: bytes, file: Path | str | None = None) -> tuple[bytes, str]:
-    """``data`` as UTF-8 bytes without BOM, and the encoding it was in: UTF-16LE/BE with BOM, UTF-8 with or
-    without BOM, else Windows-1252 (what Excel writes on Windows); SourceError otherwise."""
+CHUNK = 1 << 22  # bytes read (and transcoded) at a time: memory beyond the UTF-8 result is one chunk
+
+
+def read_bytes(path: Path) -> Utf8:
+    """The file as UTF-8 bytes without BOM (see :func:`decode_stream`); an Excel download as its first sheet's
+    CSV. The one decoding of every reader (ad exports through :class:`Layout`, the others through
+    :func:`mktdash.ingest.sources._tabular.read_text`)."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        if _xlsx.is_xlsx(f.read(4), path.name):
+            return decode(_xlsx.to_csv_text(path).encode("utf-8"), path)[0]
+        f.seek(0)
+        return decode_stream(f, path)[0]
+
+
+def decode(data: bytes, file: Path | str | None = None) -> tuple[Utf8, str]:
+    """``data`` as UTF-8 bytes without BOM, and the encoding it was in (see :func:`decode_stream`)."""
+    return decode_stream(io.BytesIO(data), file)
+
+
+def decode_stream(f: io.BufferedIOBase, file: Path | str | None = None) -> tuple[Utf8, str]:
+    """The bytes of ``f`` as UTF-8 without BOM, and the encoding they were in: UTF-16LE/BE with BOM (or without,
+    when the NULs give it away), UTF-8 with or without BOM, else Windows-1252 (what Excel writes on Windows);
+    SourceError otherwise. One pass over the file in :data:`CHUNK` blocks: UTF-16 is transcoded block by block
+    (ASCII blocks narrowed with numpy, others through an incremental codec), so that neither the UTF-16
+    original nor a Python string of the whole text is ever held; UTF-8 is read once and validated by blocks."""
+    head = f.read(4096)
     blank = b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"
-    if not data[:4096].strip(blank) and not data.strip(blank):  # (the whole file is copied only if blank)
+    if not head.strip(blank) and not f.read().strip(blank):  # (the rest is read only if the head is blank)
         raise SourceError("the file is empty", file=file, hint="Download the export again")
-    if data[:2] in _UTF16_BOMS:
-        enc = "UTF-16LE (BOM)" if data[:2] == b"\xff\xfe" else "UTF-16BE (BOM)"
-        try:
-            return _utf16_to_utf8(data, little=data[:2] == b"\xff\xfe"), enc
-        except UnicodeDecodeError as e:
-            raise SourceError(
-                f"broken UTF-16 text at byte {e.start}", file=file, hint="Export the file again from the tool"
-            ) from None
-    no_bom = _utf16_without_bom(data[:4096])
-    if (
-        no_bom
-    ):  # NUL every other byte: UTF-16 text whose byte-order mark was lost (re-saved, cut, concatenated)
-        try:
-            return data[: len(data) // 2 * 2].decode(no_bom).encode("utf-8"), f"{no_bom.upper()} (no BOM)"
-        except UnicodeDecodeError:
-            pass
-    enc = "UTF-8 (BOM)" if data[:3] == b"\xef\xbb\xbf" else "UTF-8"
-    data = data[3:] if enc == "UTF-8 (BOM)" else data
-    try:
-        if not data.isascii():  # ASCII is UTF-8: checked ~3x faster, and without a copy of the text
-            data.decode("utf-8")
-        return data, enc
-    except UnicodeDecodeError as e:
-        bad = e.start
-    if b"\x00" not in data and enc == "UTF-8":
-        try:
-            return data.decode("cp1252").encode("utf-8"), "Windows-1252"
-        except UnicodeDecodeError:
-            pass
+    f.seek(0)
+    if head[:2] in _UTF16_BOMS:
+        little = head[:2] == b"\xff\xfe"
+        f.seek(2)
+        return _utf16_to_utf8(f, little, 2, file), "UTF-16LE (BOM)" if little else "UTF-16BE (BOM)"
+    no_bom = _utf16_without_bom(head)
+    # NUL every other byte: UTF-16 text whose byte-order mark was lost (re-saved, cut, concatenated)
+    if no_bom:
+        with contextlib.suppress(SourceError):
+            return _utf16_to_utf8(
+                f, no_bom == "utf-16-le", 0, file, strict=False
+            ), f"{no_bom.upper()} (no BOM)"
+        f.seek(0)
+    bom = head[:3] == b"\xef\xbb\xbf"
+    f.seek(3 if bom else 0)
+    data = f.read()
+    bad = _utf8_error(data)
+    if bad is None:
+        return data, "UTF-8 (BOM)" if bom else "UTF-8"
+    if b"\x00" not in data and not bom:
+        with contextlib.suppress(UnicodeDecodeError):
+            return _cp1252_to_utf8(data), "Windows-1252"
     if data[:2] == b"PK" or b"\x00" in data[:4096]:
         raise SourceError(
             "a binary file, not CSV text" + (" (an Excel workbook?)" if data[:2] == b"PK" else ""),
@@ -95,15 +116,66 @@ def decode(data: bytes, file: Path | str | None = None) -> tuple[bytes, str]:
     )
 
 
-def _utf16_to_utf8(data: bytes, *, little: bool) -> bytes:
-    """UTF-16 text after its 2-byte BOM as UTF-8. Text that is all ASCII (the usual export: names, numbers,
-    dates) is narrowed with numpy, ~2x faster than decoding to a Python string and encoding it again and
-    without that string in memory; anything else goes through Python's codec (which names a broken byte)."""
-    if len(data) % 2 == 0:
-        units = np.frombuffer(data, dtype="<u2" if little else ">u2", offset=2)
-        if not len(units) or int(units.max()) < 0x80:
-            return units.astype(np.uint8).tobytes()
-    return data.decode("utf-16").encode("utf-8")
+def _utf8_error(data: bytes) -> int | None:
+    """Offset of the first byte that is not valid UTF-8, else None; block by block (ASCII blocks are not
+    decoded, others as one block's string at a time)."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(data), CHUNK):
+        block = data[start : start + CHUNK]
+        if block.isascii() and not dec.getstate()[0]:
+            continue
+        pending = len(dec.getstate()[0])
+        try:
+            dec.decode(block, final=start + CHUNK >= len(data))
+        except UnicodeDecodeError as e:
+            return start - pending + e.start
+    return None
+
+
+def _cp1252_to_utf8(data: bytes) -> bytes:
+    """Windows-1252 (one byte a character, no state) to UTF-8, one block at a time."""
+    out = bytearray()
+    for start in range(0, len(data), CHUNK):
+        out += data[start : start + CHUNK].decode("cp1252").encode("utf-8")
+    return bytes(out)
+
+
+def _utf16_to_utf8(
+    f: io.BufferedIOBase, little: bool, offset: int, file: Path | str | None, *, strict: bool = True
+) -> Utf8:
+    """UTF-16 text read from ``f`` (positioned after the BOM, at byte ``offset``) as UTF-8, block by block.
+    A block that is all ASCII (the usual export: names, numbers, dates) is narrowed with numpy, ~3x faster
+    than Python's codec; any other block goes through an incremental codec (which names a broken byte)."""
+    dec = codecs.getincrementaldecoder("utf-16-le" if little else "utf-16-be")()
+    units_type = "<u2" if little else ">u2"
+    out = bytearray()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    pos = offset
+    while True:
+        n = f.readinto(buf)
+        final = not n
+        block = view[:n]
+        pending = dec.getstate()[0]
+        if final and not strict:  # BOM-less text cut after an odd byte: that byte is dropped
+            return out
+        try:
+            if n and n % 2 == 0 and not pending:
+                units = np.frombuffer(block, dtype=units_type)
+                if int(units.max()) < 0x80:
+                    out += units.astype(np.uint8).data
+                    pos += n
+                    continue
+            out += dec.decode(bytes(block), final=final).encode("utf-8")
+        except UnicodeDecodeError as e:
+            raise SourceError(
+                f"broken UTF-16 text at byte {pos - len(pending) + e.start}",
+                file=file,
+                hint="Export the file again from the tool",
+            ) from None
+        if final:
+            return out
+        pos += n
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
@@ -117,14 +189,6 @@ def _utf16_without_bom(head: bytes) -> str | None:
     if even > 0.4 * half and odd == 0:
         return "utf-16-be"
     return None
-
-
-def read_bytes(path: Path) -> bytes:
-    """The file as UTF-8 bytes without BOM (see :func:`decode`); an Excel download as its first sheet's CSV."""
-    data = Path(path).read_bytes()
-    if _xlsx.is_xlsx(data, Path(path).name):
-        data = _xlsx.to_csv_text(path).encode("utf-8")
-    return decode(data, path)[0]
 
 
 def decode_head(data: bytes) -> str:
@@ -194,7 +258,7 @@ def first_cells(head: str, n: int = 3) -> list[str]:
 class Layout:
     """Where the header, body and footer of an export are, by line (1-based) and byte offset."""
 
-    def __init__(self, data: bytes, file: Path) -> None:
+    def __init__(self, data: Utf8, file: Path) -> None:
         self.data = data
         self.file = file
         self._starts: list[int] = [0]  # byte offset of the start of line i+1
@@ -359,7 +423,7 @@ class Body:
 
     def text(self, col: str | None) -> pa.ChunkedArray:
         if col is None:
-            return pa.chunked_array([pa.nulls(len(self), pa.string())])
+            return pa.chunked_array([pa.nulls(len(self), STR)])
         arr = self.table[col]
         padded = pc.or_(pc.starts_with(arr, " "), pc.ends_with(arr, " "))
         return self._from(
@@ -420,7 +484,7 @@ class Body:
         s = pc.replace_substring_regex(s, rf"[{group}%<>\s\x{{a0}}\x{{202f}}€$£]", "")
         if self.decimal_comma:
             s = pc.replace_substring(s, ",", ".")
-        s = pc.if_else(pc.equal(s, "--"), pa.scalar(None, pa.string()), s)
+        s = pc.if_else(pc.equal(s, "--"), pa.scalar(None, s.type), s)
         try:
             return pc.cast(s, pa.float64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -494,7 +558,7 @@ def parse_body(
                 hint="Check the date range and filters of the report",
             )
         empty = Body(
-            pa.table({c: pa.array([], pa.string()) for c in names if c not in repeats}), header_line + 1, file
+            pa.table({c: pa.array([], STR) for c in names if c not in repeats}), header_line + 1, file
         )
         empty.sep = sep
         return empty
@@ -505,7 +569,7 @@ def parse_body(
             read_options=pv.ReadOptions(column_names=names, use_threads=True, block_size=1 << 22),
             parse_options=pv.ParseOptions(delimiter=sep, newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pv.ConvertOptions(
-                column_types={c: pa.string() for c in names},
+                column_types={c: STR for c in names},
                 null_values=NULLS,
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
@@ -567,14 +631,14 @@ def _locate_bad_row(text: str, ncols: int, sep: str) -> tuple[int | None, str]:
 
 # ---- canonical frame --------------------------------------------------------------------------------------
 _ARROW = {
-    "string": pa.string(),
+    "string": STR,
     "int64": pa.int64(),
     "Int64": pa.int64(),
     "float64": pa.float64(),
     "datetime64[s]": pa.timestamp("s"),
     "boolean": pa.bool_(),
 }
-_STRINGS = {pa.string(): pd.StringDtype("pyarrow")}.get
+_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), STR: pd.StringDtype("pyarrow")}.get
 
 
 def _repeat(value: Any, n: int, typ: pa.DataType) -> pa.Array:
@@ -602,7 +666,7 @@ def ad_frame(body: Body, cols: dict[str, Any], extra: dict[str, Any] | None = No
         else:
             arrays[name] = _repeat(v.to_pydatetime() if isinstance(v, pd.Timestamp) else v, n, at)
     for name, v in (extra or {}).items():
-        arrays[name] = v if v is not None else pa.nulls(n, pa.string())
+        arrays[name] = v if v is not None else pa.nulls(n, STR)
     arrays["_line"] = pa.array(body.lines)
     out = pa.table(arrays).to_pandas(types_mapper=_STRINGS)
     for name, typ in TABLES["ad_daily"].items():  # e.g. nullable Int64 counts

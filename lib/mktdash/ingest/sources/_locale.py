@@ -163,6 +163,7 @@ GOOGLE_ADS: dict[str, dict[str, str]] = {
         "Conv.-Wert": "Conv. value", "Conversion-Wert": "Conv. value", "Konv.-Wert": "Conv. value",
         "Alle Conv.": "All conv.", "Budget": "Budget", "Kampagnenbudget": "Budget", "Gebotsstrategietyp": "Bid strategy type",
         "Conversion-Rate": "Conv. rate", "Interaktionsrate": "Interaction rate", "CTR": "CTR", "Ø CPC": "Avg. CPC",
+        "Durchschn. CPC": "Avg. CPC",  # Google's German help pages (SOURCES.md)
     },
     "fr": {
         "Jour": "Day", "Semaine": "Week", "Compte": "Account", "Numéro client": "Customer ID", "ID client": "Customer ID",
@@ -231,9 +232,12 @@ META: dict[str, dict[str, str]] = {
         "Clics sur un lien": "Link clicks", "Clics (tous)": "Clicks (all)", "Résultats": "Results",
         "Indicateur de résultats": "Result indicator", "Coût par résultat": "Cost per results",
         "Nom du compte": "Account name", "Identifiant du compte": "Account ID",
+        "Portée": "Reach", "Clics sur le lien": "Link clicks",  # as seen in exports (SOURCES.md)
     },
     "es": {
         "Día": "Day", "Inicio del informe": "Reporting starts", "Fin del informe": "Reporting ends",
+        "Inicio de los informes": "Reporting starts", "Fin de los informes": "Reporting ends",  # as seen
+        "Costo por resultado": "Cost per results", "Coste por resultado": "Cost per results",
         "Nombre de la campaña": "Campaign name", "Nombre del conjunto de anuncios": "Ad set name",
         "Nombre del anuncio": "Ad name", "Importe gastado": "Amount spent", "Impresiones": "Impressions",
         "Alcance": "Reach", "Clics en el enlace": "Link clicks", "Clics (todos)": "Clicks (all)",
@@ -242,6 +246,7 @@ META: dict[str, dict[str, str]] = {
     },
     "pt": {
         "Dia": "Day", "Início dos relatórios": "Reporting starts", "Término dos relatórios": "Reporting ends",
+        "Encerramento dos relatórios": "Reporting ends", "Custo por resultados": "Cost per results",  # as seen
         "Nome da campanha": "Campaign name", "Nome do conjunto de anúncios": "Ad set name",
         "Nome do anúncio": "Ad name", "Valor usado": "Amount spent", "Impressões": "Impressions",
         "Alcance": "Reach", "Cliques no link": "Link clicks", "Cliques (todos)": "Clicks (all)",
@@ -251,12 +256,14 @@ META: dict[str, dict[str, str]] = {
         "Giorno": "Day", "Inizio report": "Reporting starts", "Fine report": "Reporting ends",
         "Nome della campagna": "Campaign name", "Nome del gruppo di inserzioni": "Ad set name",
         "Nome dell'inserzione": "Ad name", "Nome dell’inserzione": "Ad name", "Importo speso": "Amount spent",
-        "Impressioni": "Impressions", "Copertura": "Reach", "Clic sul link": "Link clicks",
+        "Impressioni": "Impressions", "Impression": "Impressions", "Copertura": "Reach", "Clic sul link": "Link clicks",
         "Clic (tutti)": "Clicks (all)", "Risultati": "Results", "Indicatore dei risultati": "Result indicator",
         "Nome dell'account": "Account name",
     },
     "nl": {
         "Dag": "Day", "Begin rapportage": "Reporting starts", "Einde rapportage": "Reporting ends",
+        "Start rapportage": "Reporting starts", "Naam campagne": "Campaign name", "Naam advertentie": "Ad name",
+        "Klikken op links": "Link clicks", "Linkklikken": "Link clicks", "Kosten per resultaat": "Cost per results",
         "Campagnenaam": "Campaign name", "Naam advertentieset": "Ad set name", "Advertentienaam": "Ad name",
         "Besteed bedrag": "Amount spent", "Weergaven": "Impressions", "Bereik": "Reach",
         "Klikken op link": "Link clicks", "Klikken (alle)": "Clicks (all)", "Resultaten": "Results",

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from mktdash.ingest.sources import _xlsx
+from mktdash.ingest.sources import _csv
 
 # one place for the line, cell and date-span helpers of both reading stacks
 from mktdash.ingest.sources._csv import first_cells as first_cells
@@ -36,26 +36,9 @@ MISSING = {"", "--", " --", "-", "n/a", "N/A", "(not set)", "null", "NULL", "Non
 
 
 def read_text(path: Path) -> str:
-    """Decode an export: UTF-8 (with or without BOM), UTF-16 with BOM, else a clear error."""
-    data = Path(path).read_bytes()
-    if _xlsx.is_xlsx(data, Path(path).name):  # an Excel download: its first sheet as CSV text
-        data = _xlsx.to_csv_text(path).encode("utf-8")
-    if not data.strip():
-        raise SourceError(
-            "the file is empty", file=path, hint="Export the report again; the download may have failed"
-        )
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise SourceError(
-            f"not UTF-8 text (byte {e.start})",
-            file=path,
-            line=line,
-            hint="Export as CSV (UTF-8) from the tool, or re-save the file as UTF-8",
-        ) from None
+    """Decode an export as the ad readers do (:func:`mktdash.ingest.sources._csv.read_bytes`: UTF-8 with or without
+    BOM, UTF-16 with or without BOM, Windows-1252, an Excel download's first sheet), else a clear error."""
+    return _csv.read_bytes(Path(path)).decode("utf-8")
 
 
 def read_block(text: str, *, file: Path, first_line: int = 1, sep: str = ",") -> pd.DataFrame:
