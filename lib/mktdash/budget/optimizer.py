@@ -182,37 +182,8 @@ def optimize(
     scale = total / n  # optimise in units of the average channel budget: well conditioned for SLSQP
     base = curves.response(np.maximum(lo, total / n * 0.5)).sum(axis=1).mean()
     rscale = float(base) if base > 0 else 1.0
-
-    if horizon is None:
-
-        def fun(u: np.ndarray) -> tuple[float, np.ndarray]:
-            x = u * scale
-            r = curves.response(x).sum(axis=1)
-            g = curves.marginal(x)
-            val, grad = _utility(r, g, risk, risk_lambda, risk_quantile)
-            return -val / rscale, -grad * scale / rscale
-
-        jac: Any = True
-    else:
-
-        def fun(u: np.ndarray) -> float:  # type: ignore[misc]
-            x = u * scale
-            r = (
-                curves.flight_response(x, horizon)
-                if history is None
-                else curves.horizon_response(x, horizon, history).sum(axis=1)
-            )
-            return -_utility(r, np.zeros((len(r), n)), risk, risk_lambda, risk_quantile)[0] / rscale
-
-        jac = None
-
-    room = hi - lo
-    even = lo + room * ((total - lo.sum()) / room.sum() if room.sum() > 0 else 0.0)
-    starts = [even]
-    if x0 is not None:
-        s = np.clip(np.asarray(x0, dtype=float), lo, hi)
-        if abs(s.sum() - total) < 1e-6 * max(total, 1.0):
-            starts.insert(0, s)
+    fun, jac = _objective(curves, scale, rscale, (risk, risk_lambda, risk_quantile), horizon, history)
+    starts = _starts(lo, hi, total, x0)
     if method == "auto":
         method = "slsqp" if n <= SLSQP_MAX_CHANNELS or horizon is not None else "projected_gradient"
     if method == "projected_gradient":
@@ -226,21 +197,7 @@ def optimize(
         return OptResult(
             x, float(-best_f * rscale), True, "projected gradient converged", time.perf_counter() - t0, nit
         )
-    best: Any = None
-    for s in starts:
-        res = minimize(
-            fun,
-            s / scale,
-            jac=jac,
-            method="SLSQP",
-            bounds=list(zip(lo / scale, hi / scale, strict=True)),
-            constraints=[
-                {"type": "eq", "fun": lambda u: u.sum() - total / scale, "jac": lambda u: np.ones_like(u)}
-            ],
-            options={"ftol": ftol, "maxiter": maxiter},
-        )
-        if best is None or res.fun < best.fun:
-            best = res
+    best = _slsqp(fun, jac, [s / scale for s in starts], lo / scale, hi / scale, total / scale, ftol, maxiter)
     x = np.clip(best.x * scale, lo, hi)
     x *= total / x.sum() if x.sum() > 0 else 1.0
     return OptResult(
@@ -251,6 +208,74 @@ def optimize(
         time.perf_counter() - t0,
         int(best.nit),
     )
+
+
+def _objective(
+    curves: ResponseCurves,
+    scale: float,
+    rscale: float,
+    risk_args: tuple[str, float, float],
+    horizon: int | None,
+    history: np.ndarray | None,
+) -> tuple[Any, Any]:
+    """The minimised function of ``u = x / scale`` (value / ``rscale``) and its ``jac`` argument for scipy:
+    analytic gradient for the steady state, numerical for a ``horizon``."""
+    n = len(curves.channels)
+    if horizon is None:
+
+        def fun(u: np.ndarray) -> tuple[float, np.ndarray]:
+            x = u * scale
+            r = curves.response(x).sum(axis=1)
+            g = curves.marginal(x)
+            val, grad = _utility(r, g, *risk_args)
+            return -val / rscale, -grad * scale / rscale
+
+        return fun, True
+
+    def fun_h(u: np.ndarray) -> float:
+        x = u * scale
+        r = (
+            curves.flight_response(x, horizon)
+            if history is None
+            else curves.horizon_response(x, horizon, history).sum(axis=1)
+        )
+        return -_utility(r, np.zeros((len(r), n)), *risk_args)[0] / rscale
+
+    return fun_h, None
+
+
+def _starts(lo: np.ndarray, hi: np.ndarray, total: float, x0: np.ndarray | None) -> list[np.ndarray]:
+    """Starting allocations: ``x0`` clipped to the bounds (when it still adds up to ``total``), then the room
+    between the bounds spread evenly."""
+    room = hi - lo
+    even = lo + room * ((total - lo.sum()) / room.sum() if room.sum() > 0 else 0.0)
+    starts = [even]
+    if x0 is not None:
+        s = np.clip(np.asarray(x0, dtype=float), lo, hi)
+        if abs(s.sum() - total) < 1e-6 * max(total, 1.0):
+            starts.insert(0, s)
+    return starts
+
+
+def _slsqp(
+    fun: Any, jac: Any, starts: list[np.ndarray], lo: np.ndarray, hi: np.ndarray, total: float,
+    ftol: float, maxiter: int,
+) -> Any:  # fmt: skip
+    """scipy SLSQP from each start (scaled units) on ``sum(u) = total``, ``lo <= u <= hi``: the best result."""
+    best: Any = None
+    for s in starts:
+        res = minimize(
+            fun,
+            s,
+            jac=jac,
+            method="SLSQP",
+            bounds=list(zip(lo, hi, strict=True)),
+            constraints=[{"type": "eq", "fun": lambda u: u.sum() - total, "jac": lambda u: np.ones_like(u)}],
+            options={"ftol": ftol, "maxiter": maxiter},
+        )
+        if best is None or res.fun < best.fun:
+            best = res
+    return best
 
 
 def _project(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float) -> np.ndarray:
