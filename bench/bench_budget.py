@@ -116,10 +116,16 @@ def optimizer_speed() -> None:
 
 
 def _world_stats(
-    fm: mmm.FittedMmm, truth: dict, data: mmm.MmmData, min_confidence: float
+    fm: mmm.FittedMmm,
+    truth: dict,
+    data: mmm.MmmData,
+    min_confidence: float,
+    reference: mmm.FittedMmm | None = None,
 ) -> dict[str, float]:
     """ROI errors and coverage vs the truth, and the recommendation's uplift on the true curves as a share of
-    the oracle's within the same limits (a hold counts as 0)."""
+    the oracle's within the same limits (a hold counts as 0). The recommendation is the weekly run's: held
+    also when ``reference`` (the fit before calibration) disagrees on the move's direction or the move leaves
+    the observed spend range."""
     true_roi = synthetic.true_roi(truth, data)
     roi = mmm.channel_roi(fm).set_index("channel")
     err = [abs(roi.loc[c, "roi_mean"] / true_roi[c] - 1) for c in data.channels]
@@ -127,7 +133,13 @@ def _world_stats(
     cur = data.frame[data.channels].iloc[-8:].mean().to_dict()
     true_curves: ResponseCurves = ResponseCurves.hill_truth(truth["channels"], l_max=200)
     rec = optimizer.recommend(
-        fm.curves(300), cur, max_change=0.3, max_share=0.6, min_confidence=min_confidence
+        fm.curves(300),
+        cur,
+        max_change=0.3,
+        max_share=0.6,
+        min_confidence=min_confidence,
+        reference=reference.curves(300) if reference is not None else None,
+        observed=optimizer.observed_range(data.spend),
     )
     oracle = optimizer.recommend(true_curves, cur, max_change=0.3, max_share=0.6)
     x0 = np.array([cur[c] for c in data.channels])
@@ -170,9 +182,12 @@ def calibration_bench(n_worlds: int, draws: int, first_seed: int = 0) -> None:
         conf = seed % 2 == 0
         data, truth = synthetic.confounded(weeks=104, seed=seed) if conf else synthetic.simulate(104, seed)
         data, truth = synthetic.plant_lift_test(data, truth, "search", start_week=-16, n_weeks=6, seed=seed)
+        plain = None
         for label, d in (("plain", mmm.uncalibrated(data, m)[0]), ("calibrated", data)):
             t0 = time.perf_counter()
-            st = _world_stats(mmm.fit(d, m), truth, data, 0.9)
+            fm = mmm.fit(d, m)
+            st = _world_stats(fm, truth, data, 0.9, plain)
+            plain = fm
             rows.append({"seed": seed, "confounded": conf, "fit": label, **st})
             print(
                 f"  world {seed} ({'confounded' if conf else 'plain'}) {label:10s}: median |ROI error| "
