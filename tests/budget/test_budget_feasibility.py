@@ -107,6 +107,36 @@ def test_hold_when_the_move_is_not_backed() -> None:
     assert unsure.proposal["prob_positive"] < 0.9 and unsure.proposal["allocation"]["b"] > 100.0
 
 
+def _linear(beta_a: float, beta_b: float) -> ResponseCurves:
+    """Two linear channels (one sample): revenue = beta x spend / 1e6."""
+    beta = np.array([[beta_a, beta_b]])
+    return ResponseCurves(["a", "b"], np.zeros((1, 2)), np.ones((1, 2)), np.full((1, 2), 1e6), beta,
+                          np.ones(2), "hill", 1, False)  # fmt: skip
+
+
+def test_hold_when_the_model_before_calibration_disagrees_on_the_direction() -> None:
+    cur = {"a": 100.0, "b": 100.0}
+    calibrated, agrees, disagrees = _linear(1000.0, 2000.0), _linear(1000.0, 1500.0), _linear(2000.0, 1000.0)
+    moved = recommend(calibrated, cur, max_change=0.3, min_confidence=0.9, reference=agrees)
+    assert not moved.hold and moved.recommended == pytest.approx([70.0, 130.0], abs=1e-3)
+    held = recommend(calibrated, cur, max_change=0.3, min_confidence=0.9, reference=disagrees)
+    assert held.hold and held.recommended.tolist() == [100.0, 100.0]
+    assert "without calibration expects this move to lose revenue (P(uplift > 0) = 0.00)" in held.hold_reason
+    assert held.proposal["allocation"]["b"] == pytest.approx(130.0, abs=1e-3)  # the proposal is still shown
+    # without min_confidence there is no hold rule at all (the optimizer's raw answer)
+    assert not recommend(calibrated, cur, max_change=0.3, reference=disagrees).hold
+
+
+def test_hold_when_the_move_leaves_the_observed_spend_range() -> None:
+    cur = {"a": 100.0, "b": 100.0}
+    c = _linear(1000.0, 2000.0)
+    inside = recommend(c, cur, max_change=0.3, min_confidence=0.9, observed={"a": (50, 150), "b": (50, 150)})
+    assert not inside.hold
+    outside = recommend(c, cur, max_change=0.3, min_confidence=0.9, observed={"a": (50, 150), "b": (50, 120)})
+    assert outside.hold and outside.recommended.tolist() == [100.0, 100.0]
+    assert "b: 130 outside the weekly spend seen in the data (50 .. 120)" in outside.hold_reason
+
+
 def test_hold_and_horizon_params_are_checked() -> None:
     c = _uncertain_curves(0.1)
     with pytest.raises(ValueError, match="budget.min_confidence is 1.5: set a probability between 0 and 1"):

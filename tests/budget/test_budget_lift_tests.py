@@ -75,6 +75,29 @@ def test_weekly_measurements_for_pymc_marketing() -> None:
     assert data.hash() != mmm.MmmData(frame, ["search"], []).hash()
 
 
+def test_a_test_whose_weeks_are_not_all_in_the_data_is_read_at_the_mean_spend() -> None:
+    # weekly rows dated Saturdays (as PyMC-Marketing's files): the last row, 2024-03-30, lies within 6 days before
+    # a test starting 2024-04-01, but the data hold none of the test's 4 weeks: x is the mean spend (2.0), not
+    # that week's spend minus the test's change (3.0 + 1.0)
+    frame = pd.DataFrame({"date": pd.date_range("2024-03-02", periods=5, freq="7D"),
+                          "x1": [1.0, 2.0, 1.0, 3.0, 3.0], "revenue": [9.0] * 5})  # fmt: skip
+    test = {"channel": "x1", "start_date": "2024-04-01", "end_date": "2024-04-28", "spend_change": -8.0,
+            "incremental": -40.0, "incremental_se": 4.0, "metric": "revenue", "source": "geo test"}  # fmt: skip
+    m = mmm.lift_measurements(mmm.MmmData(frame, ["x1"], [], lift_tests=pd.DataFrame([test])))
+    assert m.iloc[0][["x", "delta_x", "delta_y", "sigma"]].tolist() == [2.0, -2.0, -10.0, 1.0]
+
+
+def test_confounded_world_emits_a_noisy_demand_proxy_and_is_otherwise_unchanged() -> None:
+    data, truth = synthetic.confounded(weeks=104, seed=4)
+    bare, _ = synthetic.confounded(weeks=104, seed=4, proxy_noise=None)
+    assert data.controls == ["trend", "demand_index"] and bare.controls == ["trend"]
+    cols = ["date", *data.channels, "trend", "revenue"]
+    pd.testing.assert_frame_equal(data.frame[cols], bare.frame[cols])  # the proxy does not change the world
+    noise = data.frame["demand_index"].to_numpy() - truth["demand"]
+    assert 0.4 < noise.std() < 0.6  # sd 0.5 around the standardized driver
+    assert 0.8 < np.corrcoef(data.frame["demand_index"], truth["demand"])[0, 1] < 0.95
+
+
 def test_planted_holdout_reports_the_true_lift() -> None:
     data, truth = synthetic.confounded(weeks=60, seed=2)
     tested, t2 = synthetic.plant_lift_test(data, truth, "search", start_week=-10, n_weeks=4, se_share=0.1)

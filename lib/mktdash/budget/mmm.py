@@ -246,6 +246,19 @@ def from_meridian(path: Path | str) -> MmmData:
     return MmmData(out, channels, controls, "revenue", "meridian_national_all_channels")
 
 
+def from_pymc_marketing_roas(path: Path | str) -> MmmData:
+    """PyMC-Marketing's ``data/mmm_roas_data.csv`` as a user would see it: spends ``x1``, ``x2`` and the target
+    ``y`` (revenue), with our linear trend as the only control; the file's truth columns (``z``, effects,
+    seasonality) stay out of the model."""
+    raw = pd.read_csv(path)
+    out = pd.DataFrame({"date": pd.to_datetime(raw["date"])})
+    for c in ("x1", "x2"):
+        out[c] = raw[c].astype(float)
+    out["trend"] = np.linspace(0.0, 1.0, len(out))
+    out["revenue"] = raw["y"].astype(float)
+    return MmmData(out, ["x1", "x2"], ["trend"], "revenue", "pymc_marketing_mmm_roas_data")
+
+
 # ---- the fitted model ----------------------------------------------------------------------------------------------
 @dataclass
 class FittedMmm:
@@ -378,7 +391,8 @@ def lift_measurements(data: MmmData, roas_priors: dict[str, Any] | None = None) 
 
     A test of ``spend_change`` and ``incremental`` (± ``incremental_se``) over ``d`` days is ``7/d`` of them per
     week; ``x`` is the channel's weekly spend without the test: its mean weekly spend over the test's weeks in
-    the data minus ``delta_x`` (the mean over all weeks when the test is outside the data). A ROAS prior
+    the data minus ``delta_x`` (the mean over all weeks when the test's weeks are not all in the data: the data
+    then do not hold its spend change; a test touching only the last week is not read as one). A ROAS prior
     ``{roas: r, sd: s}`` is the pseudo-measurement "the channel's steady-state contribution at its mean weekly
     spend m is r x m ± s x m" (``x = 0, delta_x = m``). Tests on channels the model does not have, or of another
     metric than the model's target, are left out.
@@ -394,8 +408,9 @@ def lift_measurements(data: MmmData, roas_priors: dict[str, Any] | None = None) 
         per_week = 7.0 / ((end - start).days + 1)
         dx = float(t.spend_change) * per_week
         inside = spend[(spend.index >= start - pd.Timedelta(days=6)) & (spend.index <= end)][t.channel]
-        seen = float(inside.mean()) if len(inside) else float(spend[t.channel].mean())
-        x = max(seen - dx, 0.0) if len(inside) else seen
+        covered = len(inside) >= round(((end - start).days + 1) / 7.0)  # all the test's weeks are in the data
+        seen = float(inside.mean()) if covered else float(spend[t.channel].mean())
+        x = max(seen - dx, 0.0) if covered else seen
         dx = max(dx, -x)
         rows.append(
             {

@@ -39,6 +39,10 @@ __all__ = [
 ]
 
 RISKS = ("mean", "quantile", "mean_minus_risk")
+REFERENCE_MIN_PROB = (
+    0.5  # hold when the reference model (before calibration) sees the move lose more likely than not
+)
+RANGE_SLACK = 0.0  # hold moves ending beyond the observed weekly spend range (0: the range itself)
 SLSQP_MAX_CHANNELS = 12
 
 
@@ -174,38 +178,81 @@ def optimize(
     n = len(curves.channels)
     lo = np.zeros(n) if lower is None else np.asarray(lower, dtype=float)
     hi = np.full(n, float(total)) if upper is None else np.asarray(upper, dtype=float)
-    problems = feasibility.sum_problems(lo, hi, total)
-    if problems:
+    if problems := feasibility.sum_problems(lo, hi, total):
         raise InfeasibleBudget(f"bounds cannot add up to the total: {'; '.join(problems)}")
     if total <= 0:
         return OptResult(np.zeros(n), 0.0, True, "zero budget", time.perf_counter() - t0)
     scale = total / n  # optimise in units of the average channel budget: well conditioned for SLSQP
     base = curves.response(np.maximum(lo, total / n * 0.5)).sum(axis=1).mean()
     rscale = float(base) if base > 0 else 1.0
+    fun, jac = _objective(curves, scale, rscale, (risk, risk_lambda, risk_quantile), horizon, history)
+    starts = _starts(lo, hi, total, x0)
+    if method == "auto":
+        method = "slsqp" if n <= SLSQP_MAX_CHANNELS or horizon is not None else "projected_gradient"
+    if method == "projected_gradient":
+        best_u, best_f, nit = _multistart_pg(fun, [s / scale for s in starts], lo / scale, hi / scale,
+                                             total / scale, maxiter * 4)  # fmt: skip
+        x = np.clip(best_u * scale, lo, hi)
+        return OptResult(
+            x, float(-best_f * rscale), True, "projected gradient converged", time.perf_counter() - t0, nit
+        )
+    best = _slsqp(fun, jac, [s / scale for s in starts], lo / scale, hi / scale, total / scale, ftol, maxiter)
+    x = np.clip(best.x * scale, lo, hi)
+    x *= total / x.sum() if x.sum() > 0 else 1.0
+    secs = time.perf_counter() - t0
+    return OptResult(x, float(-best.fun * rscale), bool(best.success), str(best.message), secs, int(best.nit))
 
+
+def _multistart_pg(
+    fun: Any, starts: list[np.ndarray], lo: np.ndarray, hi: np.ndarray, total: float, maxiter: int
+) -> tuple[np.ndarray, float, int]:
+    """Projected gradient from each start (scaled units): the best point, its value, the iterations of all."""
+    best_u, best_f, nit = starts[0], np.inf, 0
+    for s in starts:
+        u, f, k = _projected_gradient(fun, s, lo, hi, total, maxiter)
+        nit += k
+        if f < best_f:
+            best_u, best_f = u, f
+    return best_u, best_f, nit
+
+
+def _objective(
+    curves: ResponseCurves,
+    scale: float,
+    rscale: float,
+    risk_args: tuple[str, float, float],
+    horizon: int | None,
+    history: np.ndarray | None,
+) -> tuple[Any, Any]:
+    """The minimised function of ``u = x / scale`` (value / ``rscale``) and its ``jac`` argument for scipy:
+    analytic gradient for the steady state, numerical for a ``horizon``."""
+    n = len(curves.channels)
     if horizon is None:
 
         def fun(u: np.ndarray) -> tuple[float, np.ndarray]:
             x = u * scale
             r = curves.response(x).sum(axis=1)
             g = curves.marginal(x)
-            val, grad = _utility(r, g, risk, risk_lambda, risk_quantile)
+            val, grad = _utility(r, g, *risk_args)
             return -val / rscale, -grad * scale / rscale
 
-        jac: Any = True
-    else:
+        return fun, True
 
-        def fun(u: np.ndarray) -> float:  # type: ignore[misc]
-            x = u * scale
-            r = (
-                curves.flight_response(x, horizon)
-                if history is None
-                else curves.horizon_response(x, horizon, history).sum(axis=1)
-            )
-            return -_utility(r, np.zeros((len(r), n)), risk, risk_lambda, risk_quantile)[0] / rscale
+    def fun_h(u: np.ndarray) -> float:
+        x = u * scale
+        r = (
+            curves.flight_response(x, horizon)
+            if history is None
+            else curves.horizon_response(x, horizon, history).sum(axis=1)
+        )
+        return -_utility(r, np.zeros((len(r), n)), *risk_args)[0] / rscale
 
-        jac = None
+    return fun_h, None
 
+
+def _starts(lo: np.ndarray, hi: np.ndarray, total: float, x0: np.ndarray | None) -> list[np.ndarray]:
+    """Starting allocations: ``x0`` clipped to the bounds (when it still adds up to ``total``), then the room
+    between the bounds spread evenly."""
     room = hi - lo
     even = lo + room * ((total - lo.sum()) / room.sum() if room.sum() > 0 else 0.0)
     starts = [even]
@@ -213,44 +260,28 @@ def optimize(
         s = np.clip(np.asarray(x0, dtype=float), lo, hi)
         if abs(s.sum() - total) < 1e-6 * max(total, 1.0):
             starts.insert(0, s)
-    if method == "auto":
-        method = "slsqp" if n <= SLSQP_MAX_CHANNELS or horizon is not None else "projected_gradient"
-    if method == "projected_gradient":
-        best_u, best_f, nit = starts[0] / scale, np.inf, 0
-        for s in starts:
-            u, f, k = _projected_gradient(fun, s / scale, lo / scale, hi / scale, total / scale, maxiter * 4)
-            nit += k
-            if f < best_f:
-                best_u, best_f = u, f
-        x = np.clip(best_u * scale, lo, hi)
-        return OptResult(
-            x, float(-best_f * rscale), True, "projected gradient converged", time.perf_counter() - t0, nit
-        )
+    return starts
+
+
+def _slsqp(
+    fun: Any, jac: Any, starts: list[np.ndarray], lo: np.ndarray, hi: np.ndarray, total: float,
+    ftol: float, maxiter: int,
+) -> Any:  # fmt: skip
+    """scipy SLSQP from each start (scaled units) on ``sum(u) = total``, ``lo <= u <= hi``: the best result."""
     best: Any = None
     for s in starts:
         res = minimize(
             fun,
-            s / scale,
+            s,
             jac=jac,
             method="SLSQP",
-            bounds=list(zip(lo / scale, hi / scale, strict=True)),
-            constraints=[
-                {"type": "eq", "fun": lambda u: u.sum() - total / scale, "jac": lambda u: np.ones_like(u)}
-            ],
+            bounds=list(zip(lo, hi, strict=True)),
+            constraints=[{"type": "eq", "fun": lambda u: u.sum() - total, "jac": lambda u: np.ones_like(u)}],
             options={"ftol": ftol, "maxiter": maxiter},
         )
         if best is None or res.fun < best.fun:
             best = res
-    x = np.clip(best.x * scale, lo, hi)
-    x *= total / x.sum() if x.sum() > 0 else 1.0
-    return OptResult(
-        x,
-        float(-best.fun * rscale),
-        bool(best.success),
-        str(best.message),
-        time.perf_counter() - t0,
-        int(best.nit),
-    )
+    return best
 
 
 def _project(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float) -> np.ndarray:
@@ -430,6 +461,8 @@ def recommend(
     min_confidence: float | None = None,
     horizon_weeks: int | None = None,
     relax_order: tuple[str, ...] | list[str] | None = RELAX_ORDER,
+    reference: ResponseCurves | None = None,
+    observed: Mapping[str, tuple[float, float]] | None = None,
 ) -> Recommendation:
     """Recommend a weekly allocation of ``total`` (default: the current total) across ``curves.channels``.
 
@@ -437,7 +470,11 @@ def recommend(
     relaxations are listed on the result); ``relax_order=None`` raises :class:`InfeasibleBudget` instead.
     ``horizon_weeks``: optimise the revenue of the next N weeks with carry-over from the current allocation
     (None: the steady state). ``min_confidence``: "hold" (keep the current allocation, pro rata to ``total``)
-    when P(uplift > 0) is below it or the expected uplift is not larger than its posterior sd.
+    when P(uplift > 0) is below it or the expected uplift is not larger than its posterior sd; with it, also
+    when ``reference`` (another fit of the same data: the model before calibration) expects the move to lose
+    revenue (P(uplift > 0) < ``REFERENCE_MIN_PROB``: the fits disagree on its direction), or when the move takes
+    a channel outside the weekly spend range it had in the data (``observed``: channel -> (min, max); the curves
+    there are extrapolation).
 
     Examples
     --------
@@ -454,24 +491,12 @@ def recommend(
     base = cur * (tot / cur.sum()) if cur.sum() > 0 else np.full(len(names), tot / max(len(names), 1))
     lim = Limits(max_change, max_share, dict(floors or {}), dict(caps or {}), dict(spend_limits or {}))
     lim, notes, lo, hi = _feasible(names, cur, tot, lim, relax_order)
-    res = optimize(
-        curves,
-        tot,
-        lo,
-        hi,
-        risk=risk,
-        risk_lambda=risk_lambda,
-        risk_quantile=risk_quantile,
-        x0=base,
-        horizon=horizon_weeks,
-        history=cur if horizon_weeks else None,
-    )
-
-    def objective(x: np.ndarray) -> np.ndarray:
-        return curves.response(x) if not horizon_weeks else curves.horizon_response(x, horizon_weeks, cur)
-
-    ev = evidence(objective(res.x).sum(axis=1) - objective(base).sum(axis=1))
-    why = hold_reason(ev, min_confidence) if min_confidence is not None else ""
+    res = optimize(curves, tot, lo, hi, risk=risk, risk_lambda=risk_lambda, risk_quantile=risk_quantile, x0=base,
+                   horizon=horizon_weeks, history=cur if horizon_weeks else None)  # fmt: skip
+    ev = evidence(_gain(curves, res.x, base, cur, horizon_weeks))
+    ref_gain = None if reference is None else _gain(reference, res.x, base, cur, horizon_weeks)
+    why = "" if min_confidence is None else hold_reason(ev, min_confidence)
+    why = why or ("" if min_confidence is None else guard_reason(names, res.x, base, ref_gain, observed))
     x = base if why else res.x
     return Recommendation(
         channels=list(names),
@@ -490,13 +515,60 @@ def recommend(
             "risk": risk,
             "min_confidence": min_confidence,
             "horizon_weeks": horizon_weeks,
-            **{k: v for k, v in dataclasses.asdict(lim).items()},
-        },
+            **dataclasses.asdict(lim),
+        },  # fmt: skip
         relaxations=notes,
         hold=bool(why),
         hold_reason=why,
         proposal={"allocation": dict(zip(names, res.x.tolist(), strict=True)), **ev},
     )
+
+
+def _gain(
+    curves: ResponseCurves, x: np.ndarray, base: np.ndarray, cur: np.ndarray, horizon_weeks: int | None
+) -> np.ndarray:
+    """Posterior samples (S,) of the weekly revenue gain of ``x`` over ``base``: steady state, or the average
+    week of the next ``horizon_weeks`` (carry-over from ``cur``)."""
+    if not horizon_weeks:
+        return curves.response(x).sum(axis=1) - curves.response(base).sum(axis=1)
+    h = curves.horizon_response
+    return h(x, horizon_weeks, cur).sum(axis=1) - h(base, horizon_weeks, cur).sum(axis=1)
+
+
+def guard_reason(
+    names: list[str],
+    x: np.ndarray,
+    base: np.ndarray,
+    reference_gain: np.ndarray | None,
+    observed: Mapping[str, tuple[float, float]] | None,
+) -> str:
+    """Why a move the model backs is still held ('' when it is not): the ``reference`` model's gain samples put
+    P(uplift > 0) below ``REFERENCE_MIN_PROB``, or a channel that moves ends outside its observed weekly range.
+
+    >>> guard_reason(["a", "b"], np.array([13.0, 7.0]), np.array([10.0, 10.0]), None, {"a": (5, 12), "b": (5, 12)})
+    'the move takes a: 13 outside the weekly spend seen in the data (5 .. 12): the curves there are extrapolation, keep the current allocation'
+    """
+    if reference_gain is not None and float((reference_gain > 0).mean()) < REFERENCE_MIN_PROB:
+        return (
+            f"the model without calibration expects this move to lose revenue (P(uplift > 0) = "
+            f"{float((reference_gain > 0).mean()):.2f}): the fits disagree on its direction, keep the current "
+            "allocation"
+        )
+    out = []
+    for c, new, old in zip(names, x, base, strict=True):
+        lo, hi = (observed or {}).get(c, (-np.inf, np.inf))
+        moved = abs(new - old) > 1e-6 * max(abs(old), 1.0)
+        if moved and not lo * (1 - RANGE_SLACK) <= new <= hi * (1 + RANGE_SLACK):
+            out.append(f"{c}: {feasibility.num(new)} outside the weekly spend seen in the data "
+                       f"({feasibility.num(lo)} .. {feasibility.num(hi)})")  # fmt: skip
+    if out:
+        return f"the move takes {'; '.join(out)}: the curves there are extrapolation, keep the current allocation"
+    return ""
+
+
+def observed_range(spend: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Per channel column: (min, max) weekly spend in the data the model was fitted on."""
+    return {str(c): (float(spend[c].min()), float(spend[c].max())) for c in spend.columns}
 
 
 def _check_choices(min_confidence: float | None, horizon_weeks: int | None) -> None:

@@ -288,7 +288,8 @@ def recommend(
 ) -> optimizer.Recommendation:
     """The optimizer with the budget settings (overrides: total, caps, max_share, risk, ...) and the channel
     limits of ``spend_limits`` (with ``wh``). Limits that cannot all hold are relaxed in ``budget.relax_order``
-    (listed on the result), and the move is held when the model does not back it (``budget.min_confidence``):
+    (listed on the result), and the move is held when the model does not back it (``budget.min_confidence``)
+    or when it leaves the spend range seen in the data (extrapolation):
     the weekly run always gets a recommendation. Without a model, a recommendation of no channels (its table
     has the usual columns and no rows)."""
     if isinstance(model, NoModel):
@@ -302,6 +303,7 @@ def recommend(
         "min_confidence": b.min_confidence,
         "horizon_weeks": b.horizon_weeks,
         "relax_order": tuple(b.relax_order),
+        "observed": optimizer.observed_range(model.fm.data.spend),
         **overrides,
     }
     return optimizer.recommend(model.curves, model.current, **kw)

@@ -59,13 +59,17 @@ def confounded(
     strength: float = 0.5,
     demand_revenue: float = 60_000.0,
     noise_sd: float = 8_000.0,
+    proxy_noise: float | None = 0.5,
 ) -> tuple[MmmData, dict[str, Any]]:
     """A world where an unobserved demand driver moves both ``channel``'s spend and revenue.
 
     The driver ``z`` is a standardized AR(1) series (0.85 week to week). Spend of ``channel`` is multiplied by
     ``exp(strength x z)`` (budgets follow demand, as search does) and revenue gets ``demand_revenue x z``; the
     model sees neither ``z`` nor its effect, so a plain MMM credits the channel with the demand's revenue.
-    Truth as :func:`simulate`, plus ``truth["demand"]`` (the driver) and ``truth["confounded"]``.
+    What it can see, as real advertisers can (brand/organic search sessions in GA4, a category demand index), is
+    a noisy proxy: control column ``demand_index`` = ``z`` + Gaussian noise of sd ``proxy_noise`` (0.5: a
+    correlation of ~0.9 with ``z``; None: no proxy). Truth as :func:`simulate`, plus ``truth["demand"]`` (the
+    driver) and ``truth["confounded"]``.
     """
     data, truth = simulate(weeks, seed, noise_sd=noise_sd)
     rng = np.random.default_rng(seed + 10_000)
@@ -82,7 +86,13 @@ def confounded(
     truth["contribution"] = pd.DataFrame(contrib, columns=data.channels)
     truth["demand"] = z
     truth["confounded"] = channel
-    return MmmData(frame, data.channels, data.controls, "revenue", "synthetic_confounded"), truth
+    controls = list(data.controls)
+    if (
+        proxy_noise is not None
+    ):  # its own generator: the world (spend, revenue) is the same with or without it
+        frame["demand_index"] = z + np.random.default_rng(seed + 20_000).normal(0.0, proxy_noise, weeks)
+        controls.append("demand_index")
+    return MmmData(frame, data.channels, controls, "revenue", "synthetic_confounded"), truth
 
 
 def true_roi(truth: dict[str, Any], data: MmmData) -> dict[str, float]:

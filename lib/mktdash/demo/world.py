@@ -908,18 +908,7 @@ def simulate(
         }
     }
     fx = _fx(seed, axis)
-    plan = _weekly_plan(seed, axis, money)
-    z = demand(seed, axis.n_weeks) if confound > 0 else np.zeros(axis.n_weeks)
-    plan[:, CHANNELS.index("search")] *= np.exp(confound * z)
-    held = _holdout_weeks(axis) if lift_test else np.array([], dtype=int)
-    plan[held, CHANNELS.index("search")] *= 1.0 - HOLDOUT_CUT
-    ad = _ad_days(seed, axis, cat, _daily_channel(seed, plan), fx)
-    start_day, _ = _activity(seed, cat, axis)
-    base_spend = _weekly_channel_spend(ad, axis.n_weeks)
-    base_contrib = true_contributions(pd.DataFrame(base_spend, columns=list(CHANNELS)), truth).to_numpy()
-    _sample_metrics(seed, ad, cat, base_contrib, start_day)
-    anomalies = _plant(seed, ad, cat, axis) if plant else []
-
+    ad, z, held, anomalies = _media_days(seed, axis, cat, truth, money, fx, confound, lift_test, plant)
     spend_w = _weekly_channel_spend(ad, axis.n_weeks)
     contrib = true_contributions(pd.DataFrame(spend_w, columns=list(CHANNELS)), truth).to_numpy()
     trend, season, t = _baseline(axis, money)
@@ -930,22 +919,9 @@ def simulate(
 
     tables: dict[str, pd.DataFrame] = {"ad_daily": _ad_frame(ad, cat, axis)}
     tables["web_daily"] = _web_daily(seed, axis, revenue, contrib, clicks_day)
-    weekly = pd.DataFrame(
-        {
-            "week": axis.week_labels,
-            "monday": axis.mondays.date,
-            "complete": np.arange(axis.n_weeks) < axis.n_complete,
-        }
-    )
-    for j, c in enumerate(CHANNELS):
-        weekly[f"spend_{c}"] = spend_w[:, j]
-        weekly[f"contribution_{c}"] = contrib[:, j]
-    weekly["trend"], weekly["seasonality"], weekly["t"] = trend, season, t
-    weekly["baseline"], weekly["noise"], weekly["revenue"] = trend + season, noise, revenue
+    weekly = _weekly_truth(axis, spend_w, contrib, (trend, season, t), noise, revenue)
 
-    rng_business = _rng(seed, 19)
-    crm_scale = min(scale, 1.0)
-    biz = business.simulate(rng_business, axis, cat, spend_w, crm_scale, fx)
+    biz = business.simulate(_rng(seed, 19), axis, cat, spend_w, min(scale, 1.0), fx)  # CRM grows to scale 1
     tables.update(biz.tables)
     plan_tables, plan_truth = plans.simulate(_rng(seed, 20), axis, tables["ad_daily"], fx, anomalies)
     tables.update(plan_tables)
@@ -962,6 +938,48 @@ def simulate(
     return World(
         tables=tables, truth=truth, catalogue=cat, contacts_pii=biz.contacts_pii, weekly=weekly, axis=axis
     )
+
+
+def _media_days(
+    seed: int, axis: Axis, cat: Catalogue, truth: dict[str, Any], money: float, fx: Any, confound: float,
+    lift_test: bool, plant: bool,
+) -> tuple[Any, np.ndarray, np.ndarray, list[Any]]:  # fmt: skip
+    """The ad-level daily rows (sampled metrics, planted anomalies), the demand driver ``z`` (zeros without
+    ``confound``), the holdout's weeks and the anomalies."""
+    plan = _weekly_plan(seed, axis, money)
+    z = demand(seed, axis.n_weeks) if confound > 0 else np.zeros(axis.n_weeks)
+    plan[:, CHANNELS.index("search")] *= np.exp(confound * z)
+    held = _holdout_weeks(axis) if lift_test else np.array([], dtype=int)
+    plan[held, CHANNELS.index("search")] *= 1.0 - HOLDOUT_CUT
+    ad = _ad_days(seed, axis, cat, _daily_channel(seed, plan), fx)
+    start_day, _ = _activity(seed, cat, axis)
+    base_spend = _weekly_channel_spend(ad, axis.n_weeks)
+    base_contrib = true_contributions(pd.DataFrame(base_spend, columns=list(CHANNELS)), truth).to_numpy()
+    _sample_metrics(seed, ad, cat, base_contrib, start_day)
+    anomalies = _plant(seed, ad, cat, axis) if plant else []
+    return ad, z, held, anomalies
+
+
+def _weekly_truth(
+    axis: Axis, spend_w: np.ndarray, contrib: np.ndarray, base: tuple[Any, Any, Any], noise: np.ndarray,
+    revenue: np.ndarray,
+) -> pd.DataFrame:  # fmt: skip
+    """The world's weekly truth table: spend and true contribution per channel, baseline (trend, seasonality,
+    ``t``), noise and revenue."""
+    trend, season, t = base
+    weekly = pd.DataFrame(
+        {
+            "week": axis.week_labels,
+            "monday": axis.mondays.date,
+            "complete": np.arange(axis.n_weeks) < axis.n_complete,
+        }
+    )
+    for j, c in enumerate(CHANNELS):
+        weekly[f"spend_{c}"] = spend_w[:, j]
+        weekly[f"contribution_{c}"] = contrib[:, j]
+    weekly["trend"], weekly["seasonality"], weekly["t"] = trend, season, t
+    weekly["baseline"], weekly["noise"], weekly["revenue"] = trend + season, noise, revenue
+    return weekly
 
 
 def _truth(
