@@ -248,25 +248,34 @@ def _hash_all(
 ) -> tuple[list[str], dict[int, SourceError]]:
     """Content hashes (cached by path, size, mtime); entries refused by :mod:`mktdash.ingest.guard` or not
     readable get a refusal instead of being read. A file hashed afresh is kept in ``data/raw/`` as it is
-    read (:func:`_hash_and_keep`), so that :func:`_archive` need not read and hash it a second time."""
-    shas: list[str] = []
+    read (:func:`_hash_and_keep`), so that :func:`_archive` need not read and hash it a second time. Files
+    not hashed before are hashed two at a time (hashlib and file I/O release the GIL)."""
+    shas: dict[int, str] = {}
     refused: dict[int, SourceError] = {}
-    with HashCache() as hashes:
+    with HashCache() as hashes, ThreadPoolExecutor(max_workers=2, thread_name_prefix="mktdash-hash") as pool:
+        todo: dict[int, tuple[os.stat_result, Future[str]]] = {}
         for i, (path, _, root) in enumerate(files):
             err = ingest_guard.check_entry(path, root)
-            if err is None:
-                try:
-                    shas.append(hashes.sha256(path, lambda p: _hash_and_keep(p, limits)))
-                    continue
-                except OSError as e:
-                    err = SourceError(f"cannot read the file ({e.strerror})", file=path,
-                                      hint="Check the file's permissions, or export it again")  # fmt: skip
-                except SourceError as e:  # swapped for a link or a FIFO since it was checked
-                    err = e
-            err.not_read = True  # type: ignore[attr-defined]
-            refused[i] = err
-            shas.append(_not_read_sha(path, err))
-    return shas, refused
+            known = hashes.cached(path) if err is None else None
+            if err is not None:
+                refused[i] = err
+            elif known is not None:
+                shas[i] = known
+            else:
+                todo[i] = (path.stat(), pool.submit(_hash_and_keep, path, limits))
+        for i, (st, fut) in todo.items():
+            path = files[i][0]
+            try:
+                shas[i] = hashes.remember(path, st, fut.result())
+            except OSError as e:
+                refused[i] = SourceError(f"cannot read the file ({e.strerror})", file=path,
+                                         hint="Check the file's permissions, or export it again")  # fmt: skip
+            except SourceError as e:  # swapped for a link or a FIFO since it was checked
+                refused[i] = e
+    for i, err in refused.items():
+        err.not_read = True  # type: ignore[attr-defined]
+        shas[i] = _not_read_sha(files[i][0], err)
+    return [shas[i] for i in range(len(files))], refused
 
 
 # ---- the batch --------------------------------------------------------------------------------------------
@@ -290,6 +299,12 @@ def _run(
     forced = sources.get(source) if source else None
     report = IngestReport()
     limits = ingest_guard.Limits.of(settings)
+    mappings = getattr(settings, "mappings", None)
+    # readers are pure (no warehouse): parse the next file in a thread while this one loads (DuckDB and
+    # pyarrow release the GIL), so parsing overlaps the insert; a new first file is parsed while the batch
+    # is hashed and archived
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-read")
+    early = _read_early(files, forced, limits, mappings, ctx, pool)
     shas, refused = _hash_all(files, limits)
     before = _seen_files(wh)
     plan: list[tuple[int, int, Path, ModuleType | None, SourceError | None]] = []
@@ -298,23 +313,19 @@ def _run(
             report.files.append(_seen_again(path, shas[i], before[(path.name, shas[i])]))
             report.files[-1].shown_as = _shown_as(path, root)
             continue
-        m, err = (
-            (None, refused[i])
-            if i in refused
-            else _detect(path, mod or forced, limits, getattr(settings, "mappings", None))
-        )
+        m, err = (None, refused[i]) if i in refused else _detect(path, mod or forced, limits, mappings)
         plan.append((TABLE_ORDER.get(m.TABLE, 2) if m else 9, i, path, m, err))
     plan.sort(key=lambda t: (t[0], t[1]))
     seen = _loaded_hashes(wh)
     book: dict[str, list[pd.DataFrame]] = {"ingest_ledger": [], "quarantine": []}  # duplicates, quarantines
-    # readers are pure (no warehouse): parse the next file in a thread while this one loads (DuckDB and
-    # pyarrow release the GIL), so parsing overlaps the insert
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-read")
     ahead: dict[int, Future[Parsed]] = {}
 
     def prefetch(k: int) -> None:
         if k < len(plan) and plan[k][3] is not None and plan[k][4] is None and shas[plan[k][1]] not in seen:
-            ahead[k] = pool.submit(_read, plan[k][3], plan[k][2], ctx, limits)  # type: ignore[arg-type]
+            if early and early[0] == plan[k][1] and early[1] is plan[k][3]:
+                ahead[k] = early[2]
+            else:
+                ahead[k] = pool.submit(_read, plan[k][3], plan[k][2], ctx, limits)  # type: ignore[arg-type]
 
     try:
         prefetch(0)
@@ -331,6 +342,28 @@ def _run(
         _flush(wh, book)  # bookkeeping of files that loaded nothing: one write per batch, even after a crash
     rollup.sync(wh, [f.days for f in report.files if f.table == "ad_daily" and f.status in LOADED])
     return report
+
+
+def _read_early(
+    files: Sequence[Entry],
+    forced: ModuleType | None,
+    limits: ingest_guard.Limits,
+    mappings: Any,
+    ctx: ReadContext,
+    pool: ThreadPoolExecutor,
+) -> tuple[int, ModuleType, Future[Parsed]] | None:
+    """Start parsing the batch's first file now when it is new (its hash is not cached, so it will be read
+    and archived anyway): for one large export, parsing then overlaps hashing and archiving. At most one file
+    is parsed ahead; a file found already loaded after all is simply not used."""
+    if not files:
+        return None
+    path, mod, root = files[0]
+    if ingest_guard.check_entry(path, root) is not None or HashCache().cached(path) is not None:
+        return None
+    found, err = _detect(path, mod or forced, limits, mappings)
+    if found is None or err is not None:
+        return None
+    return 0, found, pool.submit(_read, found, path, ctx, limits)
 
 
 def _flush(wh: Any, book: dict[str, list[pd.DataFrame]]) -> None:

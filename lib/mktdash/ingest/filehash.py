@@ -39,11 +39,23 @@ class HashCache:
 
     def sha256(self, path: Path, compute: Callable[[Path], str] = sha256_file) -> str:
         """The cached hash of ``path``, else ``compute(path)`` (default :func:`sha256_file`), remembered."""
-        key, st = str(path.resolve()), path.stat()
+        known = self.cached(path)
+        return known if known is not None else self.remember(path, path.stat(), compute(path))
+
+    def remember(self, path: Path, st: os.stat_result, sha: str) -> str:
+        """Record ``sha`` as the hash of ``path`` when it had the size and mtime of ``st`` (taken before it
+        was read: a file changed meanwhile does not match next time); return it."""
+        self.known[str(path.resolve())] = [st.st_size, st.st_mtime_ns, sha]
+        return sha
+
+    def cached(self, path: Path) -> str | None:
+        """The hash of ``path`` if it is known and the file unchanged, else None (nothing is read)."""
+        try:
+            key, st = str(path.resolve()), path.stat()
+        except OSError:
+            return None
         hit = self.known.get(key)
-        if not (hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns):
-            hit = self.known[key] = [st.st_size, st.st_mtime_ns, compute(path)]
-        return str(hit[2])
+        return str(hit[2]) if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns else None
 
     def __enter__(self) -> HashCache:
         return self
