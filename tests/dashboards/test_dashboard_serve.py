@@ -11,7 +11,7 @@ import pytest
 from tornado import web
 
 from mktdash import params
-from mktdash.dashboards import serve, serve_auth
+from mktdash.dashboards import admission, pages, serve, serve_auth
 
 
 @pytest.fixture
@@ -77,13 +77,13 @@ def test_landing_page_escapes_and_links(home):
             {"run_id": "<b>r1</b>", "week": "2026-W47", "run_dir": "runs/x", "snapshot": "published/x.duckdb"}
         )
     )
-    page = serve.landing_html("/")
+    page = pages.landing_html("/")
     assert "&lt;b&gt;r1&lt;/b&gt;" in page and "<b>r1</b>" not in page
     assert 'href="/voila/render/30_exec_summary.ipynb"' in page and 'href="/archive/index.html"' in page
 
 
 def test_the_busy_and_error_pages_escape_what_they_show() -> None:
-    busy = serve.busy_page("<img src=x onerror=alert(1)>", 7, '/"><script>/')
+    busy = pages.busy_page("<img src=x onerror=alert(1)>", 7, '/"><script>/')
     assert "<img" not in busy and "&lt;img src=x onerror=alert(1)&gt;" in busy
     assert '<meta http-equiv="refresh" content="7">' in busy and "<script>" not in busy
     error = serve_auth.page("404 <i>x</i>", "<script>alert(1)</script>", link='"><b>', link_text="<u>")
@@ -289,7 +289,7 @@ def test_config_limits_and_cookies(home, tmp_path):
 
 
 def test_busy_page_escapes_and_says_when():
-    page = serve.busy_page("<b>full</b>", 42, "/")
+    page = pages.busy_page("<b>full</b>", 42, "/")
     assert '<meta http-equiv="refresh" content="42">' in page and "&lt;b&gt;full&lt;/b&gt;" in page
     assert '<strong id="retry-after">42</strong>' in page
 
@@ -305,11 +305,11 @@ def test_per_login_limit_counts_pages_still_opening():
     async def go():
         a1 = await km.admit("alice")
         await km.admit("alice")
-        with pytest.raises(serve.Unavailable) as e:
+        with pytest.raises(admission.Unavailable) as e:
             await km.admit("alice")
         assert "2 dashboard pages" in str(e.value) and e.value.retry_after == 15  # connect_timeout + 5
         await km.admit("bob")  # another login still gets in
-        with pytest.raises(serve.Unavailable, match="other viewers"):
+        with pytest.raises(admission.Unavailable, match="other viewers"):
             await km.admit("carol")  # 3 held overall
         km.done(a1)
         await km.admit("carol")
@@ -398,7 +398,7 @@ def test_a_page_is_admitted_at_the_limit_when_the_pool_has_a_kernel_for_it():
         km._pools = {"30_exec_summary.ipynb": [ready]}
         assert (await km.admit("alice")).login == "alice"
         km._pools = {"30_exec_summary.ipynb": []}
-        with pytest.raises(serve.Unavailable, match="other viewers"):
+        with pytest.raises(admission.Unavailable, match="other viewers"):
             await km.admit("bob")
         failed = asyncio.get_running_loop().create_future()
         failed.set_exception(web.HTTPError(503))  # a refill refused at the limit: never served, dropped

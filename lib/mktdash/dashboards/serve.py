@@ -29,7 +29,6 @@ Security and resources (details in docs/dashboards.md):
 from __future__ import annotations
 
 import argparse
-import contextvars
 import ipaddress
 import os
 import re
@@ -41,18 +40,16 @@ from pathlib import Path
 from typing import Any
 
 from mktdash import paths
+from mktdash.dashboards.pages import DASHBOARDS
 from mktdash.dashboards.publish import (  # noqa: F401  (publish re-exported for the runner)
     dashboard_params_file,
     latest,
     publish,
     write_dashboard_params,
 )
-from mktdash.reporting import templating
 
 TEMPLATE = "mktdash"  # lib/mktdash/dashboards/jupyter/voila/templates/mktdash: the lab template + a server-side first paint
 JUPYTER_DATA = Path(__file__).parent / "jupyter"  # put on $JUPYTER_PATH so Voilà finds the template
-DASHBOARDS = {"exec": "30_exec_summary.ipynb", "budget": "20_budget.ipynb"}
-TITLES = {"exec": "Executive summary", "budget": "Budget and allocation"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -90,29 +87,6 @@ def auth_config() -> tuple[dict[str, Any], str, str | None]:
 
 
 # ---- the Voilà application -------------------------------------------------------------------------------------
-class Admission:
-    """One page request let in for ``login``; ``pending`` until its kernel exists (counts toward the limits)."""
-
-    def __init__(self, login: str) -> None:
-        self.login, self.pending = login, True
-
-
-CURRENT: contextvars.ContextVar[Admission | None] = contextvars.ContextVar("mktdash_admission", default=None)
-
-
-class Unavailable(Exception):
-    """No kernel for a new page right now (HTTP 503 with ``Retry-After``)."""
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def busy_page(message: str, retry_after: int, base_url: str = "/") -> str:
-    """The 503 page: what happened and when to retry (reloads itself then)."""
-    return templating.fragment("server_pages.html.j2", "busy", message, retry_after, base_url.rstrip("/"))
-
-
 def _kernel_manager_class() -> type:
     from mktdash.dashboards.serve_kernels import BoundedKernelManager
 
@@ -144,21 +118,6 @@ def _make_app_class() -> tuple[type, type]:
             super().listen()
 
     return MktdashVoila, _kernel_manager_class()
-
-
-def landing_html(base_url: str = "/") -> str:
-    """The landing page: links to both dashboards and the run archive, plus what is published."""
-    b = base_url.rstrip("/")
-    what = {
-        "exec": "KPIs, alerts, attribution, exports",
-        "budget": "Plan vs actual, pacing, recommended allocation",
-    }
-    cards = [
-        (TITLES[k], f"{b}/voila/render/{nb}", what.get(k, ""))
-        for k, nb in DASHBOARDS.items()
-        if (paths.notebooks_dir() / nb).exists()
-    ]
-    return templating.fragment("server_pages.html.j2", "landing", latest(), cards, b)
 
 
 def _stage_notebooks(dest: Path, names: list[str] | None = None) -> list[str]:

@@ -23,7 +23,7 @@ from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
 from mktdash import paths
-from mktdash.dashboards import serve, views
+from mktdash.dashboards import admission, pages, views
 from mktdash.dashboards import users as users_mod
 from mktdash.dashboards.serve_auth import PlainErrors, login_of
 
@@ -32,7 +32,7 @@ class LandingHandler(PlainErrors, JupyterHandler):  # type: ignore[misc]
     @web.authenticated
     def get(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.write(serve.landing_html(self.base_url))
+        self.write(pages.landing_html(self.base_url))
 
 
 class ArchiveHandler(AuthenticatedFileHandler):  # type: ignore[misc]
@@ -84,16 +84,16 @@ class DashboardHandler(TornadoVoilaHandler):  # type: ignore[misc]
         km = self.kernel_manager
         try:
             adm = await km.admit(login)
-        except serve.Unavailable as e:
+        except admission.Unavailable as e:
             self.busy(str(e), e.retry_after)
             return
         self.xsrf_token  # noqa: B018  (sets the _xsrf cookie the page's shutdown beacon sends back)
         users_mod.record_access(login, "view", self.request.path)
-        token = serve.CURRENT.set(adm)
+        token = admission.CURRENT.set(adm)
         try:
             await super().get(path)
         finally:
-            serve.CURRENT.reset(token)
+            admission.CURRENT.reset(token)
             km.done(adm)
 
     def busy(self, message: str, retry_after: int) -> None:
@@ -106,7 +106,7 @@ class DashboardHandler(TornadoVoilaHandler):  # type: ignore[misc]
         self.set_header("Retry-After", str(retry_after))
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(serve.busy_page(message, retry_after, self.base_url))
+        self.finish(pages.busy_page(message, retry_after, self.base_url))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         if status_code == 503:
@@ -187,7 +187,7 @@ class OpenView(PlainErrors, JupyterHandler):  # type: ignore[misc]
         view = views.ViewStore().get(login_of(self), slug)
         if view is None:
             raise web.HTTPError(404, "no saved view with this name for this login")
-        nb = serve.DASHBOARDS[view.dashboard]
+        nb = pages.DASHBOARDS[view.dashboard]
         self.redirect(f"{self.base_url.rstrip('/')}/voila/render/{nb}?{views.query(view)}")
 
 
@@ -213,6 +213,6 @@ def routes(base: str, server_url: str) -> list[tuple[Any, ...]]:
         (base + r"/mktdash/api/views/([a-z0-9-]+)", ViewHandler),
         (base + r"/views/([a-z0-9-]+)", OpenView),
     ]
-    for key, nb in serve.DASHBOARDS.items():
+    for key, nb in pages.DASHBOARDS.items():
         out.append((base + f"/{key}/?", ShortLink, {"target": f"/voila/render/{nb}"}))
     return out

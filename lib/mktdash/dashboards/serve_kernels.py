@@ -14,7 +14,7 @@ from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelMana
 from tornado import web
 from traitlets import Float, Integer, TraitError
 
-from mktdash.dashboards.serve import CURRENT, Admission, Unavailable
+from mktdash.dashboards.admission import CURRENT, Admission, Unavailable
 
 
 class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]

@@ -21,7 +21,7 @@ from mktdash.demo.catalogue import BASE_CAMPAIGNS, CHANNELS, Catalogue
 from mktdash.warehouse import schema
 
 if TYPE_CHECKING:
-    from mktdash.demo.world import Axis
+    from mktdash.demo.axis import Axis
 
 SOURCES = CHANNELS + ("organic", "direct", "email", "referral")
 # per source: HubSpot original source, Salesforce lead source (both mapped by params.channels.crm_sources)

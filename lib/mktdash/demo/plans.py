@@ -18,7 +18,7 @@ from mktdash.demo.catalogue import CHANNELS
 from mktdash.warehouse import schema
 
 if TYPE_CHECKING:
-    from mktdash.demo.world import Axis
+    from mktdash.demo.axis import Axis
 
 PLAN_MONTHS_BACK = 14  # the plan covers this many months before the current one, then to the quarter's end
 PLAN_NOISE_SD = 0.05  # past months: plan = actual x lognormal(0, 5%)

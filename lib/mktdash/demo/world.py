@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from mktdash import weeks
 from mktdash.demo import catalogue as catalog
+from mktdash.demo.axis import Axis
 from mktdash.demo.catalogue import CHANNELS, Catalogue
 from mktdash.warehouse import schema
 
@@ -153,32 +154,6 @@ ORGANIC_SHARE = {
 }  # of baseline revenue
 REVENUE_PER_SESSION = {"Organic Search": 3.2, "Direct": 4.0, "Email": 5.0, "Referral": 3.5}
 GA4_PROPERTY = "312345678"
-
-
-@dataclass
-class Axis:
-    """The calendar of a world: simulated whole weeks, of which the days up to ``end`` are kept."""
-
-    first_monday: dt.date
-    end: dt.date
-    n_weeks: int  # simulated weeks (complete weeks + the partial current week, if any)
-    n_complete: int
-
-    @property
-    def n_days(self) -> int:
-        return (self.end - self.first_monday).days + 1
-
-    @property
-    def mondays(self) -> pd.DatetimeIndex:
-        return pd.date_range(self.first_monday, periods=self.n_weeks, freq="7D")
-
-    @property
-    def week_labels(self) -> list[str]:
-        return [weeks.of(d.date()) for d in self.mondays]
-
-    @property
-    def latest_complete(self) -> str:
-        return self.week_labels[self.n_complete - 1]
 
 
 @dataclass
