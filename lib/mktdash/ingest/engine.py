@@ -44,6 +44,7 @@ from mktdash.ingest import channels, sources
 from mktdash.ingest import guard as ingest_guard
 from mktdash.ingest.filehash import HashCache, sha256_file
 from mktdash.ingest.sources.base import Parsed, ReadContext, SourceError
+from mktdash.warehouse import files as warehouse_files
 from mktdash.warehouse import rollup
 from mktdash.warehouse.files import DATA_ERRORS
 from mktdash.warehouse.schema import DATE_COLUMNS, TABLES, conform
@@ -535,22 +536,12 @@ def _read(mod: ModuleType, path: Path, ctx: ReadContext, limits: ingest_guard.Li
 def nothing_ever_loaded(path: Path | None = None) -> bool:
     """Whether the warehouse's ledger lists files but not one was ever loaded (all refused): "no data at all".
     False when there is no warehouse or no ledger yet (nothing was ingested), or it cannot be read now."""
-    import duckdb  # plain DuckDB, read-only: two scalars, not worth Ibis
-
-    path = path or paths.warehouse_path()
-    if not path.exists():
-        return False
     statuses = ", ".join(f"'{st}'" for st in LOADED)
-    try:
-        with duckdb.connect(str(path), read_only=True) as con:
-            tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-            if "ingest_ledger" not in tables:
-                return False
-            row = con.execute(
-                f"SELECT count(*), count(*) FILTER (WHERE status IN ({statuses})) FROM ingest_ledger"
-            ).fetchone()
-    except duckdb.Error:  # held by a writer, or not a warehouse
-        return False
+    row = warehouse_files.one_row(
+        path or paths.warehouse_path(),
+        f"SELECT count(*), count(*) FILTER (WHERE status IN ({statuses})) FROM ingest_ledger",
+        table="ingest_ledger",
+    )
     seen, loaded = row if row else (0, 0)
     return bool(seen) and not loaded
 

@@ -37,6 +37,20 @@ def read_only(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=True)
 
 
+def one_row(path: Path, sql: str, *, table: str) -> tuple[Any, ...] | None:
+    """The first row of ``sql`` on the warehouse file ``path``, read-only; None when there is no such file, no
+    ``table`` in it, or it cannot be opened now (a writer holds it)."""
+    if not path.exists():
+        return None
+    try:
+        with read_only(path) as con:
+            if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone():
+                return None
+            return con.execute(sql).fetchone()
+    except duckdb.Error:
+        return None
+
+
 def last_day(path: Path, *, wait: float = 0.0) -> dt.date | None:
     """The last day with ad data in the warehouse file ``path``; without ad data, of the first other dated
     source with rows (:data:`mktdash.weeks.REPORT_WEEK_SOURCES`); None when there is none. While another
