@@ -19,6 +19,8 @@ Files are loaded in table-dependency order (FX rates first, then plans/targets, 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -26,7 +28,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -305,7 +307,7 @@ def _run(
     # pyarrow release the GIL), so parsing overlaps the insert; a new first file is parsed while the batch
     # is hashed and archived
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-read")
-    early = _read_early(files, forced, limits, mappings, ctx, pool)
+    early = _read_early(files, forced, limits, settings, ctx, pool)
     shas, refused = _hash_all(files, limits)
     before = _seen_files(wh)
     plan: list[tuple[int, int, Path, ModuleType | None, SourceError | None]] = []
@@ -326,7 +328,7 @@ def _run(
             if early and early[0] == plan[k][1] and early[1] is plan[k][3]:
                 ahead[k] = early[2]
             else:
-                ahead[k] = pool.submit(_read, plan[k][3], plan[k][2], ctx, limits)  # type: ignore[arg-type]
+                ahead[k] = pool.submit(_read_shaped, plan[k][3], plan[k][2], ctx, limits, settings)  # type: ignore[arg-type]
 
     try:
         prefetch(0)
@@ -349,7 +351,7 @@ def _read_early(
     files: Sequence[Entry],
     forced: ModuleType | None,
     limits: ingest_guard.Limits,
-    mappings: Any,
+    settings: Any,
     ctx: ReadContext,
     pool: ThreadPoolExecutor,
 ) -> tuple[int, ModuleType, Future[Parsed]] | None:
@@ -361,10 +363,10 @@ def _read_early(
     path, mod, root = files[0]
     if ingest_guard.check_entry(path, root) is not None or HashCache().cached(path) is not None:
         return None
-    found, err = _detect(path, mod or forced, limits, mappings)
+    found, err = _detect(path, mod or forced, limits, getattr(settings, "mappings", None))
     if found is None or err is not None:
         return None
-    return 0, found, pool.submit(_read, found, path, ctx, limits)
+    return 0, found, pool.submit(_read_shaped, found, path, ctx, limits, settings)
 
 
 def _flush(wh: Any, book: dict[str, list[pd.DataFrame]]) -> None:
@@ -441,9 +443,10 @@ def _one(
         if err is not None:
             raise err
         assert mod is not None
-        parsed = pending.result() if pending is not None else _read(mod, path, ctx, limits)
+        parsed = pending.result() if pending is not None else _read_shaped(mod, path, ctx, limits, settings)
         res.table = parsed.table
-        frame = _prepare_or_refuse(wh, parsed, path, settings, ctx, ingest_id, res)
+        with _refusing_data_errors(path):
+            frame = _finish(wh, parsed, path, settings, ctx, ingest_id, res)
     except SourceError as e:
         if not e.file:
             e.file = str(path)
@@ -531,6 +534,13 @@ def _read(mod: ModuleType, path: Path, ctx: ReadContext, limits: ingest_guard.Li
     if parsed.frame is None or (len(parsed.frame) == 0 and not parsed.empty_ok):
         raise SourceError("no data rows", file=path, hint="Check the date range and filters of the export")
     return parsed
+
+
+def _read_shaped(
+    mod: ModuleType, path: Path, ctx: ReadContext, limits: ingest_guard.Limits | None, settings: Any
+) -> Parsed:
+    """:func:`_read`, then :func:`_shape` (both on the reading thread)."""
+    return _shape(_read(mod, path, ctx, limits), path, ctx, settings)
 
 
 def nothing_ever_loaded(path: Path | None = None) -> bool:
@@ -657,12 +667,11 @@ def _copy_hashing(path: Path) -> tuple[str, Path]:
 _DATA_ERRORS = (MemoryError, ValueError, TypeError, KeyError, IndexError, ArithmeticError, pa.ArrowException)
 
 
-def _prepare_or_refuse(
-    wh: Any, parsed: Parsed, path: Path, settings: Any, ctx: ReadContext, ingest_id: str, res: FileResult
-) -> pd.DataFrame:
-    """:func:`_prepare`, with a failure on the file's rows turned into a refusal of that file."""
+@contextlib.contextmanager
+def _refusing_data_errors(path: Path) -> Iterator[None]:
+    """A failure on the file's rows while preparing them becomes a refusal of that file."""
     try:
-        return _prepare(wh, parsed, path, settings, ctx, ingest_id, res)
+        yield
     except SourceError:
         raise
     except _DATA_ERRORS as e:
@@ -673,33 +682,56 @@ def _prepare_or_refuse(
 def _prepare(
     wh: Any, parsed: Parsed, path: Path, settings: Any, ctx: ReadContext, ingest_id: str, res: FileResult
 ) -> pd.DataFrame:
+    """A parsed file's canonical rows, ready to load: :func:`_shape` then :func:`_finish`."""
+    return _finish(wh, _shape(parsed, path, ctx, settings), path, settings, ctx, ingest_id, res)
+
+
+def _shape(parsed: Parsed, path: Path, ctx: ReadContext, settings: Any) -> Parsed:
+    """What preparing the rows needs no warehouse for (formula cells, channels, audience and creative, the
+    engine's minimal checks): done on the reading thread, while the previous file loads."""
+    with _refusing_data_errors(path):
+        table, notes = parsed.table, list(parsed.warnings)
+        f = parsed.frame.reset_index(drop=True)
+        if "_line" not in f:
+            f["_line"] = np.arange(1, len(f) + 1)
+        f = neutralise_formulas(f, notes)
+        if table in ("ad_daily", "ad_period"):
+            _ad_dimensions(f, settings)
+            _minimal_checks(f, path, ctx, settings)
+        if table in CRM_SOURCE:  # after neutralising: a formula-like source maps to the default channel
+            need = f["channel"].isna()
+            if need.any():
+                f["channel"] = f["channel"].astype("string")
+                f.loc[need, "channel"] = channels.map_crm_sources(
+                    f.loc[need, CRM_SOURCE[table]], settings.channels
+                )
+        return dataclasses.replace(parsed, frame=f, warnings=notes)
+
+
+def _ad_dimensions(f: pd.DataFrame, settings: Any) -> None:
+    """Channel, audience and creative of ad rows that do not say them, from params (in place)."""
+    ctype = f.get("_campaign_type", None)
+    need = f["channel"].isna()
+    if len(f) and need.all():  # the usual case: the whole column at once (a masked set is ~10x slower)
+        f["channel"] = channels.map_channels(f, settings.channels, ctype).astype(f["channel"].dtype)
+    elif need.any():
+        f.loc[need, "channel"] = channels.map_channels(
+            f[need], settings.channels, ctype[need] if ctype is not None else None
+        )
+    ing = settings.ingest
+    f["audience"] = _fill_na(f["audience"], f["ad_group_name"], getattr(ing, "audience_pattern", ""))
+    f["creative"] = _fill_na(f["creative"], f["ad_name"], getattr(ing, "creative_pattern", ""))
+
+
+def _finish(
+    wh: Any, parsed: Parsed, path: Path, settings: Any, ctx: ReadContext, ingest_id: str, res: FileResult
+) -> pd.DataFrame:
+    """The rest of preparing a :func:`_shape`-d file: reporting currency (rates from the warehouse), the
+    ingest id, the canonical dtypes."""
     table = parsed.table
     res.table = table
     res.warnings += list(parsed.warnings)
-    f = parsed.frame.reset_index(drop=True)
-    if "_line" not in f:
-        f["_line"] = np.arange(1, len(f) + 1)
-    f = _neutralise_formulas(f, res)
-    if table in ("ad_daily", "ad_period"):
-        ctype = f.get("_campaign_type", None)
-        need = f["channel"].isna()
-        if len(f) and need.all():  # the usual case: the whole column at once (a masked set is ~10x slower)
-            f["channel"] = channels.map_channels(f, settings.channels, ctype).astype(f["channel"].dtype)
-        elif need.any():
-            f.loc[need, "channel"] = channels.map_channels(
-                f[need], settings.channels, ctype[need] if ctype is not None else None
-            )
-        ing = settings.ingest
-        f["audience"] = _fill_na(f["audience"], f["ad_group_name"], getattr(ing, "audience_pattern", ""))
-        f["creative"] = _fill_na(f["creative"], f["ad_name"], getattr(ing, "creative_pattern", ""))
-        _minimal_checks(f, path, ctx, settings)
-    if table in CRM_SOURCE:  # after neutralising: a formula-like source maps to the default channel
-        need = f["channel"].isna()
-        if need.any():
-            f["channel"] = f["channel"].astype("string")
-            f.loc[need, "channel"] = channels.map_crm_sources(
-                f.loc[need, CRM_SOURCE[table]], settings.channels
-            )
+    f = parsed.frame
     if table in MONEY and "currency" in f:
         date_col, nearest = FX_DATE.get(table, ("date_day", False))
         if table == "crm_deals":  # a deal is priced on its close date, else when it was created
@@ -746,7 +778,7 @@ def _check(
                           hint="Export the report again without editing it; if it persists, report a bug") from None  # fmt: skip
 
 
-def neutralise_formulas(f: pd.DataFrame, res: FileResult) -> pd.DataFrame:
+def neutralise_formulas(f: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
     """The one formula-injection rule of every reader (OWASP CSV injection): text cells a spreadsheet would run
     as formulas get a leading quote, and the ledger says so; the data are kept.
 
@@ -768,15 +800,12 @@ def neutralise_formulas(f: pd.DataFrame, res: FileResult) -> pd.DataFrame:
         hit = pc.fill_null(match, False).to_numpy(zero_copy_only=False)
         if hit.any():
             i = int(np.flatnonzero(hit)[0])
-            res.warnings.append(
+            warnings.append(
                 f"neutralised {int(hit.sum())} formula-like cell(s) in {c} (first at line {int(f['_line'].iloc[i])}: "
                 f"{str(s.iloc[i])[:40]!r}) by prefixing a quote"
             )
             f[c] = s.where(~hit, "'" + s)
     return f
-
-
-_neutralise_formulas = neutralise_formulas  # old private name
 
 
 def _minimal_checks(f: pd.DataFrame, path: Path, ctx: ReadContext, settings: Any) -> None:
