@@ -6,6 +6,7 @@ Imported when the server starts (it needs jupyter_server); see :mod:`mktdash.das
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import time
 from typing import Any
@@ -146,8 +147,12 @@ class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
         self.admissions.discard(adm)
 
     def _hand(self, kernel_id: str, adm: Admission | None) -> None:
-        """``kernel_id`` now serves the page of ``adm``: its owner, and its time to connect from now."""
+        """``kernel_id`` now serves the page of ``adm``: its owner, and its time to connect from now. Its
+        activity is stamped now too, so that jupyter_server's idle culler does not end a pre-rendered kernel
+        that waited in the pool longer than ``cull_idle_seconds`` just as its page starts to load."""
         self.handed[kernel_id] = time.monotonic()
+        with contextlib.suppress(KeyError, TraitError):
+            self._kernels[kernel_id].last_activity = datetime.datetime.now(datetime.UTC)
         if adm is not None:
             self.owners.setdefault(kernel_id, adm.login)
             self.done(adm)
