@@ -10,7 +10,7 @@ Prints
 
 * with ``--calibration N``: N synthetic worlds (even seeds confounded: a demand driver moves search spend and
   revenue, and a noisy proxy of it is a control unless ``--no-proxy``; each with one planted holdout on
-  search), fitted plain and with the lift test: share of the oracle's uplift on the true curves (a hold counts
+  search, go-dark unless ``--cut`` says another share), fitted plain and with the lift test: share of the oracle's uplift on the true curves (a hold counts
   as 0), ROI error and coverage, the confounded channel's ROI error, whether the recommendation loses true
   revenue;
 * with ``--forecast N``: the rolling-origin forecast backtest (4 and 13 weeks) on N synthetic worlds, median

@@ -865,9 +865,8 @@ def simulate(
         > 0: an unobserved demand driver (:func:`demand`) multiplies search's planned spend by
         ``exp(confound x z)`` and adds ``DEMAND_REVENUE x z`` to revenue (what fools an MMM); 0 = none.
     lift_test : bool
-        Plant a holdout on search (:func:`_plant_holdout`): its spend cut by ``HOLDOUT_CUT`` (1.0: off, a
-        go-dark holdout) for ``HOLDOUT_WEEKS`` weeks, a ``lift_tests`` table with the measured lift,
-        ``truth["lift_tests"]`` with the true one.
+        Plant a holdout on search (:func:`_plant_holdout`): off (``HOLDOUT_CUT``) for ``HOLDOUT_WEEKS`` weeks, a
+        ``lift_tests`` table with the measured lift, ``truth["lift_tests"]`` with the true one.
 
     Returns
     -------
@@ -885,9 +884,7 @@ def simulate(
         }
     }
     fx = _fx(seed, axis)
-    ad, z, (held, planned), anomalies = _media_days(
-        seed, axis, cat, truth, money, fx, confound, lift_test, plant
-    )
+    ad, z, holdout, anomalies = _media_days(seed, axis, cat, truth, money, fx, confound, lift_test, plant)
     spend_w = _weekly_channel_spend(ad, axis.n_weeks)
     contrib = true_contributions(pd.DataFrame(spend_w, columns=list(CHANNELS)), truth).to_numpy()
     trend, season, t = _baseline(axis, money)
@@ -911,7 +908,7 @@ def simulate(
         truth["confounding"] = {"channel": "search", "strength": confound, "demand_revenue": DEMAND_REVENUE * money,
                                 "demand": [round(float(v), 6) for v in z]}  # fmt: skip
     if lift_test:
-        tables["lift_tests"], truth["lift_tests"] = _plant_holdout(seed, axis, truth, spend_w, held, planned)
+        tables["lift_tests"], truth["lift_tests"] = _plant_holdout(seed, axis, truth, spend_w, *holdout)
     truth["pii_probe"] = biz.pii_probe
     truth["hostile_campaign"] = catalog.HOSTILE_NAME if hostile_names else None
     return World(
