@@ -10,7 +10,7 @@ Prints
 
 * with ``--calibration N``: N synthetic worlds (even seeds confounded: a demand driver moves search spend and
   revenue, and a noisy proxy of it is a control unless ``--no-proxy``; each with one planted holdout on
-  search), fitted plain and with the lift test: share of the oracle's uplift on the true curves (a hold counts
+  search, go-dark unless ``--cut`` says another share), fitted plain and with the lift test: share of the oracle's uplift on the true curves (a hold counts
   as 0), ROI error and coverage, the confounded channel's ROI error, whether the recommendation loses true
   revenue;
 * with ``--forecast N``: the rolling-origin forecast backtest (4 and 13 weeks) on N synthetic worlds, median
@@ -169,10 +169,19 @@ def forecast_bench(n_worlds: int, draws: int, first_seed: int = 0) -> None:
         print(f"  {r.horizon:2d} weeks  {r.method:24s} {r.mase:.3f}")
 
 
-def calibration_bench(n_worlds: int, draws: int, first_seed: int = 0, proxy: bool = True) -> None:
+def calibration_bench(
+    n_worlds: int,
+    draws: int,
+    first_seed: int = 0,
+    proxy: bool = True,
+    cut: float = 1.0,
+    over: dict | None = None,
+) -> None:
     """Synthetic worlds (half confounded, each with one planted holdout on search): plain vs calibrated fits.
-    ``proxy=False``: the confounded worlds emit no demand proxy (the model sees no trace of the demand)."""
-    m = resolve(overrides={"mmm": {"chains": 1, "draws": draws, "tune": draws, "max_treedepth": 6}}).mmm
+    ``proxy=False``: the confounded worlds emit no demand proxy (the model sees no trace of the demand);
+    ``cut``: the holdout's spend cut (1.0: go dark); ``over``: more ``mmm`` settings (e.g. the saturation)."""
+    mm = {"chains": 1, "draws": draws, "tune": draws, "max_treedepth": 6, **(over or {})}
+    m = resolve(overrides={"mmm": mm}).mmm
     rows = []
     noise = 0.5 if proxy else None
     for seed in range(first_seed, first_seed + n_worlds):
@@ -182,7 +191,9 @@ def calibration_bench(n_worlds: int, draws: int, first_seed: int = 0, proxy: boo
             if conf
             else synthetic.simulate(104, seed)
         )
-        data, truth = synthetic.plant_lift_test(data, truth, "search", start_week=-16, n_weeks=6, seed=seed)
+        data, truth = synthetic.plant_lift_test(
+            data, truth, "search", start_week=-16, n_weeks=6, seed=seed, cut=cut
+        )
         for label, d in (("plain", mmm.uncalibrated(data, m)[0]), ("calibrated", data)):
             t0 = time.perf_counter()
             st = _world_stats(mmm.fit(d, m), truth, data, 0.9)
@@ -212,6 +223,7 @@ def main() -> None:
     ap.add_argument("--calibration", type=int, default=0, metavar="N", help="also N synthetic worlds (>= 10)")
     ap.add_argument("--calibration-draws", type=int, default=150, help="1 chain x this many draws per fit")
     ap.add_argument("--first-seed", type=int, default=0, help="first synthetic world (split long runs)")
+    ap.add_argument("--cut", type=float, default=1.0, help="the planted holdout's spend cut (1.0: go dark)")
     ap.add_argument("--no-proxy", action="store_true", help="confounded worlds without the demand proxy")
     ap.add_argument("--forecast", type=int, default=0, metavar="N", help="forecast backtest on N worlds")
     ap.add_argument("--no-demo", action="store_true", help="skip the demo-world fit")
@@ -220,7 +232,10 @@ def main() -> None:
     optimizer_speed()
     if args.calibration:
         print(f"calibration: {args.calibration} synthetic worlds, plain vs one lift test on search:")
-        calibration_bench(args.calibration, args.calibration_draws, args.first_seed, not args.no_proxy)
+        sat = {"saturation": args.saturation} if args.saturation else {}
+        calibration_bench(
+            args.calibration, args.calibration_draws, args.first_seed, not args.no_proxy, args.cut, sat
+        )
     if args.forecast:
         forecast_bench(args.forecast, args.calibration_draws, args.first_seed)
     if args.no_demo:

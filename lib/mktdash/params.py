@@ -161,6 +161,8 @@ class MmmParams(Section):
     events: list[str] = Field(
         default_factory=lambda: ["black_friday", "christmas"]
     )  # event dummies (or ISO dates)
+    # GA4 web_daily metrics as controls, "metric:channel group" (e.g. "sessions:Organic Search"): a demand proxy
+    controls: list[str] = Field(default_factory=list)
     curve_samples: int = 300  # posterior draws kept for curves/optimizer/widgets
 
 

@@ -102,8 +102,11 @@ def test_planted_holdout_reports_the_true_lift() -> None:
     data, truth = synthetic.confounded(weeks=60, seed=2)
     tested, t2 = synthetic.plant_lift_test(data, truth, "search", start_week=-10, n_weeks=4, se_share=0.1)
     row = tested.lift_tests.iloc[0]
-    cut = data.frame["search"].iloc[-10:-6].sum() * 0.5
-    assert row["spend_change"] == pytest.approx(-cut)
+    # go dark by default: search spends nothing in the test weeks, the change is all it would have spent
+    assert (tested.frame["search"].iloc[-10:-6] == 0).all()
+    assert row["spend_change"] == pytest.approx(-data.frame["search"].iloc[-10:-6].sum())
+    half, _ = synthetic.plant_lift_test(data, truth, "search", start_week=-10, n_weeks=4, cut=0.5)
+    assert half.lift_tests.iloc[0]["spend_change"] == pytest.approx(row["spend_change"] / 2)
     # the true lift: the true curves' revenue without vs with the cut, over the test and its cool-down (to the end)
     before = truth["curves"].series(data.frame[data.channels].to_numpy())[0].sum(axis=1)
     after = truth["curves"].series(tested.frame[data.channels].to_numpy())[0].sum(axis=1)
@@ -125,13 +128,16 @@ def test_demo_world_plants_confounding_and_a_holdout_with_its_true_lift(tmp_path
     assert "lift_tests" not in plain.tables and "confounding" not in plain.truth  # additive: off by default
     z = np.array(w.truth["confounding"]["demand"])
     spend = w.weekly["spend_search"].to_numpy()
-    assert np.corrcoef(z, np.log(spend))[0, 1] > 0.3  # search's budget follows demand
+    on = spend > 0  # not the go-dark weeks
+    assert np.corrcoef(z[on], np.log(spend[on]))[0, 1] > 0.3  # search's budget follows demand
     lt = w.truth["lift_tests"][0]
     row = w.tables["lift_tests"].iloc[0]
     assert abs(row["incremental"] - lt["true_incremental"]) < 4 * row["incremental_se"]
     held = w.weekly.set_index("monday").loc[pd.Timestamp(lt["start_date"]).date() :].iloc[:4]
-    # halved for 4 weeks: without the test search would have spent twice as much
-    assert row["spend_change"] == pytest.approx(-held["spend_search"].sum(), rel=1e-9)
+    # go dark for 4 weeks: no search spend, and the change is what the same world spends without the test
+    untested = demo.simulate(seed=7, scale=1.0, end=bw.END, weeks=60, confound=0.5).weekly.set_index("monday")
+    assert (held["spend_search"] == 0).all()
+    assert row["spend_change"] == pytest.approx(-untested.loc[held.index, "spend_search"].sum(), rel=1e-6)
     path = bw.load_world(tmp_path / "wh.duckdb", w)
     from mktdash.warehouse import schema
 
@@ -142,3 +148,4 @@ def test_demo_world_plants_confounding_and_a_holdout_with_its_true_lift(tmp_path
     assert data.lift_tests is not None and data.lift_tests["channel"].tolist() == ["search"]
     m = mmm.lift_measurements(data)
     assert m["delta_x"].iloc[0] == pytest.approx(row["spend_change"] / 4, rel=1e-6)
+    assert m["x"].iloc[0] == pytest.approx(-m["delta_x"].iloc[0])  # gone dark: from its weekly spend to 0

@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import time
@@ -131,7 +132,7 @@ def weekly_from_warehouse(wh: Any, settings: Any, through_week: str | None = Non
 
     Spend: ``ad_daily.spend_reporting`` summed by ISO week and channel. Target: ``web_daily.revenue`` (or
     ``key_events`` when ``settings.budget.objective == "conversions"``) summed by ISO week. Controls: a linear
-    trend and the event dummies of ``settings.mmm.events``.
+    trend, the event dummies of ``settings.mmm.events`` and the GA4 metrics of ``settings.mmm.controls``.
     """
     from mktdash import weeks
 
@@ -170,12 +171,46 @@ def weekly_from_warehouse(wh: Any, settings: Any, through_week: str | None = Non
     controls = ["trend"]
     out["trend"] = np.linspace(0.0, 1.0, len(out))
     ev = _event_dummies(out["date"], list(settings.mmm.events))
+    ev = pd.concat([ev, _web_controls(wh, list(getattr(settings.mmm, "controls", [])), out["date"])], axis=1)
     for c in ev.columns:
         out[c] = ev[c]
         controls.append(c)
     out[metric if metric == "revenue" else "conversions"] = frame["target"].astype(float)
     target = "revenue" if metric == "revenue" else "conversions"
     return MmmData(out, channels, controls, target, "warehouse", _lift_tests(wh, out["date"].max()))
+
+
+WEB_CONTROL_METRICS = ("sessions", "engaged_sessions", "users", "key_events")
+
+
+def _web_controls(wh: Any, specs: list[str], mondays: pd.Series) -> pd.DataFrame:
+    """The controls ``mmm.controls`` names: ``"metric:channel group"`` (or ``"metric"``: all groups) of GA4's
+    ``web_daily``, summed by week and standardized over the modelled weeks (column ``ctl_<metric>_<group>``)."""
+    if not specs:
+        return pd.DataFrame(index=mondays.index)
+    web = wh.table("web_daily")
+    sums = {m: web[m].sum() for m in WEB_CONTROL_METRICS}
+    t = wh.df(web.group_by(week_start=web.date_day.truncate("W"), cg=web.channel_group).aggregate(**sums))
+    t["week_start"] = pd.to_datetime(t["week_start"])
+    have = sorted(str(g) for g in t["cg"].dropna().unique())
+    out: dict[str, np.ndarray] = {}
+    for spec in specs:
+        metric, _, group = (part.strip() for part in str(spec).partition(":"))
+        if metric not in WEB_CONTROL_METRICS:
+            raise MmmError(
+                f"mmm.controls: {spec!r} names no web_daily metric; write 'metric:channel group' with the metric one "
+                f"of {', '.join(WEB_CONTROL_METRICS)} (e.g. 'sessions:Organic Search')"
+            )
+        rows = t[t["cg"] == group] if group else t
+        if rows.empty:
+            raise MmmError(
+                f"mmm.controls: {spec!r}: web_daily has no channel group {group!r} (it has: {', '.join(have)}); "
+                "fix the name in params or remove the control"
+            )
+        weekly = rows.groupby("week_start")[metric].sum().reindex(pd.to_datetime(mondays).to_numpy())
+        name = "ctl_" + re.sub(r"[^a-z0-9]+", "_", f"{metric} {group}".lower()).strip("_")
+        out[name] = _standardize(pd.Series(weekly.fillna(0.0).to_numpy())).to_numpy()
+    return pd.DataFrame(out, index=mondays.index)
 
 
 def _lift_tests(wh: Any, last_monday: pd.Timestamp) -> pd.DataFrame | None:

@@ -108,12 +108,16 @@ def plant_lift_test(
     *,
     start_week: int = -12,
     n_weeks: int = 4,
-    cut: float = 0.5,
+    cut: float = 1.0,
     se_share: float = 0.1,
     seed: int = 0,
     cooldown: int = 8,
 ) -> tuple[MmmData, dict[str, Any]]:
     """Run a holdout on ``channel``: spend cut by ``cut`` for ``n_weeks`` from week ``start_week``.
+
+    ``cut=1.0`` (the default) is the standard incrementality design, a go-dark holdout (the ads off in the test
+    cells, as Meta/Google conversion lift and geo holdouts): the test then measures the channel's whole
+    incremental revenue at its spend; a partial cut (0.5: spend halved) measures only the top of the curve.
 
     The data's spend and revenue are changed by the true effect of the cut (curves with carry-over); the
     experiment reports the true incremental revenue over the test weeks and the ``cooldown`` weeks after them

@@ -360,7 +360,7 @@ def _bursts(rng: np.random.Generator, n: int, channel: str) -> np.ndarray:
 DEMAND_REVENUE = 40_000.0  # weekly revenue per sd of the unobserved demand driver (confound > 0)
 HOLDOUT_WEEKS = 4  # the planted holdout on search (lift_test=True) ...
 HOLDOUT_START = 20  # ... starts this many complete weeks before the latest one
-HOLDOUT_CUT = 0.5  # ... and halves search's spend
+HOLDOUT_CUT = 1.0  # ... and cuts search's spend by this share (1.0: go dark, the standard design)
 HOLDOUT_SE_SHARE = 0.1  # its measured lift has a standard error of 10% of the true lift
 HOLDOUT_COOLDOWN = 8  # the lift is measured over the test weeks and this many weeks after (carry-over)
 
@@ -380,16 +380,17 @@ def _holdout_weeks(axis: Axis) -> np.ndarray:
 
 
 def _plant_holdout(
-    seed: int, axis: Axis, truth: dict[str, Any], spend_w: np.ndarray, held: np.ndarray
+    seed: int, axis: Axis, truth: dict[str, Any], spend_w: np.ndarray, held: np.ndarray, planned: np.ndarray
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """The holdout's ``lift_tests`` row (measured = true + noise) and its truth (true lift over the test weeks).
 
-    Without the test, search would have spent ``spend / (1 - HOLDOUT_CUT)`` in the test weeks; the true lift is
+    Without the test, search would have spent ``planned`` (its weekly plan before the cut) in the test weeks
+    (with ``HOLDOUT_CUT = 1`` it spent nothing: a go-dark holdout); the true lift is
     the true curves' revenue with the actual spend minus with that spend, over the test weeks and the
     ``HOLDOUT_COOLDOWN`` weeks after them (the carry-over)."""
     j = CHANNELS.index("search")
     cf = spend_w.copy()
-    cf[held, j] = spend_w[held, j] / (1.0 - HOLDOUT_CUT)
+    cf[held, j] = planned
     actual = true_contributions(pd.DataFrame(spend_w, columns=list(CHANNELS)), truth).to_numpy()
     counter = true_contributions(pd.DataFrame(cf, columns=list(CHANNELS)), truth).to_numpy()
     lift = float((actual - counter)[held[0] : held[-1] + 1 + HOLDOUT_COOLDOWN].sum())
@@ -864,7 +865,7 @@ def simulate(
         > 0: an unobserved demand driver (:func:`demand`) multiplies search's planned spend by
         ``exp(confound x z)`` and adds ``DEMAND_REVENUE x z`` to revenue (what fools an MMM); 0 = none.
     lift_test : bool
-        Plant a holdout on search (:func:`_plant_holdout`): its spend halved for ``HOLDOUT_WEEKS`` weeks, a
+        Plant a holdout on search (:func:`_plant_holdout`): off (``HOLDOUT_CUT``) for ``HOLDOUT_WEEKS`` weeks, a
         ``lift_tests`` table with the measured lift, ``truth["lift_tests"]`` with the true one.
 
     Returns
@@ -883,7 +884,7 @@ def simulate(
         }
     }
     fx = _fx(seed, axis)
-    ad, z, held, anomalies = _media_days(seed, axis, cat, truth, money, fx, confound, lift_test, plant)
+    ad, z, holdout, anomalies = _media_days(seed, axis, cat, truth, money, fx, confound, lift_test, plant)
     spend_w = _weekly_channel_spend(ad, axis.n_weeks)
     contrib = true_contributions(pd.DataFrame(spend_w, columns=list(CHANNELS)), truth).to_numpy()
     trend, season, t = _baseline(axis, money)
@@ -907,7 +908,7 @@ def simulate(
         truth["confounding"] = {"channel": "search", "strength": confound, "demand_revenue": DEMAND_REVENUE * money,
                                 "demand": [round(float(v), 6) for v in z]}  # fmt: skip
     if lift_test:
-        tables["lift_tests"], truth["lift_tests"] = _plant_holdout(seed, axis, truth, spend_w, held)
+        tables["lift_tests"], truth["lift_tests"] = _plant_holdout(seed, axis, truth, spend_w, *holdout)
     truth["pii_probe"] = biz.pii_probe
     truth["hostile_campaign"] = catalog.HOSTILE_NAME if hostile_names else None
     return World(
@@ -918,13 +919,14 @@ def simulate(
 def _media_days(
     seed: int, axis: Axis, cat: Catalogue, truth: dict[str, Any], money: float, fx: Any, confound: float,
     lift_test: bool, plant: bool,
-) -> tuple[Any, np.ndarray, np.ndarray, list[Any]]:  # fmt: skip
+) -> tuple[Any, np.ndarray, tuple[np.ndarray, np.ndarray], list[Any]]:  # fmt: skip
     """The ad-level daily rows (sampled metrics, planted anomalies), the demand driver ``z`` (zeros without
-    ``confound``), the holdout's weeks and the anomalies."""
+    ``confound``), the holdout's weeks with search's planned spend in them before the cut, and the anomalies."""
     plan = _weekly_plan(seed, axis, money)
     z = demand(seed, axis.n_weeks) if confound > 0 else np.zeros(axis.n_weeks)
     plan[:, CHANNELS.index("search")] *= np.exp(confound * z)
     held = _holdout_weeks(axis) if lift_test else np.array([], dtype=int)
+    planned = plan[held, CHANNELS.index("search")].copy()
     plan[held, CHANNELS.index("search")] *= 1.0 - HOLDOUT_CUT
     ad = _ad_days(seed, axis, cat, _daily_channel(seed, plan), fx)
     start_day, _ = _activity(seed, cat, axis)
@@ -932,7 +934,7 @@ def _media_days(
     base_contrib = true_contributions(pd.DataFrame(base_spend, columns=list(CHANNELS)), truth).to_numpy()
     _sample_metrics(seed, ad, cat, base_contrib, start_day)
     anomalies = _plant(seed, ad, cat, axis) if plant else []
-    return ad, z, held, anomalies
+    return ad, z, (held, planned), anomalies
 
 
 def _weekly_truth(
