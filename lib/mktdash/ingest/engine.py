@@ -247,7 +247,7 @@ def _not_read_sha(path: Path, err: SourceError) -> str:
 
 
 def _hash_all(
-    files: Sequence[Entry], limits: ingest_guard.Limits
+    files: Sequence[Entry], limits: ingest_guard.Limits, hashes: HashCache
 ) -> tuple[list[str], dict[int, SourceError]]:
     """Content hashes (cached by path, size, mtime); entries refused by :mod:`mktdash.ingest.guard` or not
     readable get a refusal instead of being read. A file hashed afresh is kept in ``data/raw/`` as it is
@@ -255,7 +255,7 @@ def _hash_all(
     not hashed before are hashed two at a time (hashlib and file I/O release the GIL)."""
     shas: dict[int, str] = {}
     refused: dict[int, SourceError] = {}
-    with HashCache() as hashes, ThreadPoolExecutor(max_workers=2, thread_name_prefix="mktdash-hash") as pool:
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="mktdash-hash") as pool:
         todo: dict[int, tuple[os.stat_result, Future[str]]] = {}
         for i, (path, _, root) in enumerate(files):
             err = ingest_guard.check_entry(path, root)
@@ -307,8 +307,9 @@ def _run(
     # pyarrow release the GIL), so parsing overlaps the insert; a new first file is parsed while the batch
     # is hashed and archived
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-read")
-    early = _read_early(files, forced, limits, settings, ctx, pool)
-    shas, refused = _hash_all(files, limits)
+    with HashCache() as hashes:  # read once, saved once
+        early = _read_early(files, forced, limits, settings, ctx, pool, hashes)
+        shas, refused = _hash_all(files, limits, hashes)
     before = _seen_files(wh)
     plan: list[tuple[int, int, Path, ModuleType | None, SourceError | None]] = []
     for i, (path, mod, root) in enumerate(files):
@@ -354,6 +355,7 @@ def _read_early(
     settings: Any,
     ctx: ReadContext,
     pool: ThreadPoolExecutor,
+    hashes: HashCache,
 ) -> tuple[int, ModuleType, Future[Parsed]] | None:
     """Start parsing the batch's first file now when it is new (its hash is not cached, so it will be read
     and archived anyway): for one large export, parsing then overlaps hashing and archiving. At most one file
@@ -361,7 +363,7 @@ def _read_early(
     if not files:
         return None
     path, mod, root = files[0]
-    if ingest_guard.check_entry(path, root) is not None or HashCache().cached(path) is not None:
+    if ingest_guard.check_entry(path, root) is not None or hashes.cached(path) is not None:
         return None
     found, err = _detect(path, mod or forced, limits, getattr(settings, "mappings", None))
     if found is None or err is not None:
