@@ -9,10 +9,11 @@ Prints
 * optimizer time for 5, 20 and 100 channels, against scipy SLSQP measured in the same run (the baseline).
 
 * with ``--calibration N``: N synthetic worlds (even seeds confounded: a demand driver moves search spend and
-  revenue, and a noisy proxy of it is a control unless ``--no-proxy``; each with one planted holdout on
-  search, go-dark unless ``--cut`` says another share), fitted plain and with the lift test: share of the oracle's uplift on the true curves (a hold counts
-  as 0), ROI error and coverage, the confounded channel's ROI error, whether the recommendation loses true
-  revenue;
+  revenue, and a noisy proxy of it is a control unless ``--no-proxy``; a planted holdout on search, or with
+  ``--tested all`` on every channel at different weeks, go-dark unless ``--cut`` says another share), fitted
+  plain, with the search test and (``--tested all``) with every test: share of the oracle's uplift on the
+  true curves (a hold counts as 0), ROI error and coverage, the confounded channel's ROI error, whether the
+  recommendation loses true revenue;
 * with ``--forecast N``: the rolling-origin forecast backtest (4 and 13 weeks) on N synthetic worlds, median
   MASE of ours, seasonal naive and statsforecast's AutoETS.
 
@@ -23,6 +24,7 @@ Usage: ``.venv/bin/python bench/bench_budget.py [--quick] [--calibration 10]`` (
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import tempfile
 import time
@@ -169,6 +171,21 @@ def forecast_bench(n_worlds: int, draws: int, first_seed: int = 0) -> None:
         print(f"  {r.horizon:2d} weeks  {r.method:24s} {r.mase:.3f}")
 
 
+HOLDOUT_WEEK = {"search": -16, "social": -36, "display": -56}  # 6 weeks dark, 8 of cool-down: no overlap
+
+
+def _fits(data: mmm.MmmData, tested: tuple[str, ...]) -> list[tuple[str, mmm.MmmData]]:
+    """The same world fitted plain, with the search holdout only, and with every channel's holdout."""
+    lt = data.lift_tests
+    assert lt is not None
+
+    def only(chs: list[str]) -> mmm.MmmData:
+        return dataclasses.replace(data, lift_tests=lt[lt["channel"].isin(chs)].reset_index(drop=True))
+
+    out = [("plain", only([])), ("search test", only(["search"]))]
+    return out + ([("every channel tested", data)] if len(tested) > 1 else [])
+
+
 def calibration_bench(
     n_worlds: int,
     draws: int,
@@ -176,10 +193,12 @@ def calibration_bench(
     proxy: bool = True,
     cut: float = 1.0,
     over: dict | None = None,
+    tested: tuple[str, ...] = ("search",),
 ) -> None:
-    """Synthetic worlds (half confounded, each with one planted holdout on search): plain vs calibrated fits.
-    ``proxy=False``: the confounded worlds emit no demand proxy (the model sees no trace of the demand);
-    ``cut``: the holdout's spend cut (1.0: go dark); ``over``: more ``mmm`` settings (e.g. the saturation)."""
+    """Synthetic worlds (half confounded, each with a planted holdout on every channel of ``tested``): fitted
+    plain, with the search test, and with every test. ``proxy=False``: the confounded worlds emit no demand
+    proxy (the model sees no trace of the demand); ``cut``: the holdouts' spend cut (1.0: go dark); ``over``:
+    more ``mmm`` settings (e.g. the saturation)."""
     mm = {"chains": 1, "draws": draws, "tune": draws, "max_treedepth": 6, **(over or {})}
     m = resolve(overrides={"mmm": mm}).mmm
     rows = []
@@ -191,15 +210,17 @@ def calibration_bench(
             if conf
             else synthetic.simulate(104, seed)
         )
-        data, truth = synthetic.plant_lift_test(
-            data, truth, "search", start_week=-16, n_weeks=6, seed=seed, cut=cut
-        )
-        for label, d in (("plain", mmm.uncalibrated(data, m)[0]), ("calibrated", data)):
+        for ch in tested:
+            wk = HOLDOUT_WEEK[ch]
+            data, truth = synthetic.plant_lift_test(
+                data, truth, ch, start_week=wk, n_weeks=6, seed=seed - 1000 * (wk + 16), cut=cut
+            )
+        for label, d in _fits(data, tested):
             t0 = time.perf_counter()
             st = _world_stats(mmm.fit(d, m), truth, data, 0.9)
             rows.append({"seed": seed, "confounded": conf, "fit": label, **st})
             print(
-                f"  world {seed} ({'confounded' if conf else 'plain'}) {label:10s}: median |ROI error| "
+                f"  world {seed} ({'confounded' if conf else 'plain'}) {label:20s}: median |ROI error| "
                 f"{st['roi_err']:.1%}, 90% coverage {st['coverage']:.0%}, share of oracle uplift {st['share']:.1%}"
                 f"{' (hold)' if st['hold'] else ''}, search ROI error {st['confounded_err']:.1%} "
                 f"({time.perf_counter() - t0:.0f} s)"
@@ -220,10 +241,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 chain x 150 draws on 60 weeks")
     ap.add_argument("--saturation", default=None, help="logistic | hill (default: params)")
+    ap.add_argument("--beta-prior", default=None, help="equal | spend_share (default: params)")
     ap.add_argument("--calibration", type=int, default=0, metavar="N", help="also N synthetic worlds (>= 10)")
     ap.add_argument("--calibration-draws", type=int, default=150, help="1 chain x this many draws per fit")
     ap.add_argument("--first-seed", type=int, default=0, help="first synthetic world (split long runs)")
     ap.add_argument("--cut", type=float, default=1.0, help="the planted holdout's spend cut (1.0: go dark)")
+    ap.add_argument("--tested", default="search", help="channels with a planted holdout: search | all")
     ap.add_argument("--no-proxy", action="store_true", help="confounded worlds without the demand proxy")
     ap.add_argument("--forecast", type=int, default=0, metavar="N", help="forecast backtest on N worlds")
     ap.add_argument("--no-demo", action="store_true", help="skip the demo-world fit")
@@ -231,10 +254,18 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     optimizer_speed()
     if args.calibration:
-        print(f"calibration: {args.calibration} synthetic worlds, plain vs one lift test on search:")
-        sat = {"saturation": args.saturation} if args.saturation else {}
+        print(
+            f"calibration: {args.calibration} synthetic worlds, holdouts on {args.tested}; plain vs calibrated:"
+        )
+        sat = {k: v for k, v in (("saturation", args.saturation), ("beta_prior", args.beta_prior)) if v}
         calibration_bench(
-            args.calibration, args.calibration_draws, args.first_seed, not args.no_proxy, args.cut, sat
+            args.calibration,
+            args.calibration_draws,
+            args.first_seed,
+            not args.no_proxy,
+            args.cut,
+            sat,
+            tuple(HOLDOUT_WEEK) if args.tested == "all" else ("search",),
         )
     if args.forecast:
         forecast_bench(args.forecast, args.calibration_draws, args.first_seed)

@@ -155,6 +155,9 @@ class MmmParams(Section):
     target_accept: float = 0.9
     random_seed: int = 7
     saturation: Literal["logistic", "hill"] = "logistic"  # pymc-marketing saturation per channel
+    # prior of each channel's saturation ceiling: "equal" (pymc-marketing's default) | "spend_share" (sd =
+    # n_channels x its share of spend, the PyMC-Marketing guide's heuristic: a priori every channel returns alike)
+    beta_prior: Literal["equal", "spend_share"] = "equal"
     l_max: int = 8  # adstock window (weeks)
     yearly_seasonality: int = 2  # Fourier modes of yearly seasonality (0 = none)
     max_treedepth: int = 10  # NUTS tree depth cap (smoke fits use less)

@@ -98,11 +98,19 @@ def test_hold_when_the_move_is_not_backed() -> None:
     cur = {"a": 100.0, "b": 100.0}
     sure = recommend(_uncertain_curves(0.001), cur, max_change=0.3, min_confidence=0.9)
     assert not sure.hold and sure.recommended == pytest.approx([70.0, 130.0], abs=1e-3)
-    unsure = recommend(_uncertain_curves(0.5), cur, max_change=0.3, min_confidence=0.9)
+    c = _uncertain_curves(0.5)
+    unsure = recommend(c, cur, max_change=0.3, min_confidence=0.9)
     assert unsure.hold and unsure.recommended.tolist() == [100.0, 100.0]
     assert "below budget.min_confidence = 0.90" in unsure.hold_reason
+    # a's return is certain, b's is not: the experiment to run is on b, with b's sd of its revenue change
+    xb, beta_b = unsure.proposal["allocation"]["b"], c.beta[:, 1]
+    sd_b = float((beta_b * (xb / (xb + 1e6) - 100.0 / (100.0 + 1e6))).std())
+    assert (
+        f"Most of the doubt is in b (its revenue change has sd {float(f'{sd_b:.3g}')} a week)"
+        in unsure.hold_reason
+    )
+    assert "go-dark holdout on b" in unsure.hold_reason
     # the proposal the model did not back is kept with its evidence: P(b's beta > a's) at the seeded draws
-    c = _uncertain_curves(0.5)
     assert unsure.proposal["prob_positive"] == pytest.approx(float((c.beta[:, 1] > c.beta[:, 0]).mean()))
     assert unsure.proposal["prob_positive"] < 0.9 and unsure.proposal["allocation"]["b"] > 100.0
 

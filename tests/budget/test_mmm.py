@@ -119,6 +119,21 @@ def test_cache_key_covers_the_model_spec() -> None:
     assert len(keys) == 3
 
 
+def test_saturation_prior_follows_spend_share() -> None:
+    """``beta_prior: spend_share``, spend 300 vs 100 a week: the ceiling's prior sd is n_channels x share (1.5,
+    0.5), not the library's 2 for both (which gives the small channel, a priori, the same contribution and so
+    3x the ROI); the choice is in the cache key."""
+    frame = _frame([1000.0] * 30).assign(search=300.0, social=100.0)
+    data = mmm.MmmData(frame, ["search", "social"], [])
+    equal = bw.tiny_settings().mmm
+    share = equal.model_copy(update={"beta_prior": "spend_share"})
+    ours = mmm.build(data, share).saturation.function_priors["beta"]
+    theirs = mmm.build(data, equal).saturation.function_priors["beta"]
+    assert np.allclose(ours.parameters["sigma"], [1.5, 0.5]) and ours.dims == ("channel",)
+    assert theirs.parameters["sigma"] == 2
+    assert mmm.model_key(data, share) != mmm.model_key(data, equal)
+
+
 def test_adapters_read_the_external_files() -> None:
     r = mmm.from_robyn(EXTERNAL / "robyn_dt_simulated_weekly.csv")
     assert r.channels == ["tv", "ooh", "print", "search", "facebook"]

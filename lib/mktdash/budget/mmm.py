@@ -389,6 +389,7 @@ class FittedMmm:
 def _model_settings(mm: Any) -> dict[str, Any]:
     return {
         "saturation": mm.saturation,
+        "beta_prior": getattr(mm, "beta_prior", "equal"),
         "l_max": mm.l_max,
         "yearly_seasonality": mm.yearly_seasonality,
         "chains": mm.chains,
@@ -402,10 +403,10 @@ def _model_settings(mm: Any) -> dict[str, Any]:
 
 def build(data: MmmData, mm: Any) -> Any:
     """The (unfitted) pymc-marketing MMM for ``data`` with the settings ``mm`` (a ``MmmParams``)."""
-    from pymc_marketing.mmm import GeometricAdstock, HillSaturation, LogisticSaturation
+    from pymc_marketing.mmm import GeometricAdstock
     from pymc_marketing.mmm.multidimensional import MMM
 
-    saturation = HillSaturation() if mm.saturation == "hill" else LogisticSaturation()
+    saturation = _saturation(data, mm.saturation, getattr(mm, "beta_prior", "equal"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return MMM(
@@ -417,6 +418,22 @@ def build(data: MmmData, mm: Any) -> Any:
             control_columns=list(data.controls) or None,
             yearly_seasonality=int(mm.yearly_seasonality) or None,
         )
+
+
+def _saturation(data: MmmData, kind: str, beta_prior: str) -> Any:
+    """The saturation function with its priors. ``beta_prior="spend_share"``: the ceiling's prior scaled by
+    spend share (``HalfNormal(sigma = n_channels x share)``, the PyMC-Marketing guide's heuristic): a priori
+    each channel returns about the same per unit of spend, instead of every channel, however small its
+    spend, the same contribution (which credits small channels with large ROI when the data say little)."""
+    from pymc_extras.prior import Prior
+    from pymc_marketing.mmm import HillSaturation, LogisticSaturation
+
+    priors = {}
+    if beta_prior == "spend_share":
+        spend = data.frame[data.channels].clip(lower=0).sum()
+        share = spend.to_numpy() / spend.sum() if spend.sum() > 0 else np.full(len(spend), 1 / len(spend))
+        priors["beta"] = Prior("HalfNormal", sigma=np.maximum(len(spend) * share, 0.05), dims="channel")
+    return HillSaturation(priors=priors) if kind == "hill" else LogisticSaturation(priors=priors)
 
 
 # ---- calibration -------------------------------------------------------------------------------------------------
@@ -934,10 +951,10 @@ def channel_roi(fm: FittedMmm, start: str | None = None, end: str | None = None)
     )
 
 
-def _prior_sd(dist: str, params: dict[str, float]) -> float:
-    """Standard deviation of the default priors pymc-marketing gives saturation/adstock parameters."""
+def _prior_sd(dist: str, params: dict[str, Any]) -> Any:
+    """Standard deviation of the saturation/adstock priors (an array when the prior is per channel)."""
     if dist == "HalfNormal":
-        return float(params["sigma"]) * float(np.sqrt(1.0 - 2.0 / np.pi))
+        return np.asarray(params["sigma"], dtype=float) * float(np.sqrt(1.0 - 2.0 / np.pi))
     if dist == "Gamma":
         return float(np.sqrt(params["alpha"]) / params["beta"])
     if dist == "Beta":
@@ -951,10 +968,11 @@ PRIOR_DOMINATED = 0.5  # posterior contraction below this: the data moved the pa
 
 def prior_vs_posterior(fm: FittedMmm) -> pd.DataFrame:
     """Per channel and curve parameter: prior sd, posterior sd and the contraction ``1 - var_post / var_prior``
-    (1 = the data decided, 0 = the prior did); pymc-marketing's default priors (model units)."""
-    from pymc_marketing.mmm import GeometricAdstock, HillSaturation, LogisticSaturation
+    (1 = the data decided, 0 = the prior did); the priors the model was fitted with (model units)."""
+    from pymc_marketing.mmm import GeometricAdstock
 
-    sat = HillSaturation() if fm.meta["settings"]["saturation"] == "hill" else LogisticSaturation()
+    st = fm.meta["settings"]
+    sat = _saturation(fm.data, st["saturation"], st.get("beta_prior", "equal"))
     priors = {
         **{f"saturation_{k}": v for k, v in sat.function_priors.items()},
         **{f"adstock_{k}": v for k, v in GeometricAdstock(l_max=1).function_priors.items()},
@@ -964,10 +982,10 @@ def prior_vs_posterior(fm: FittedMmm) -> pd.DataFrame:
         if name not in fm.idata.posterior:
             continue
         post_sd = fm._stack(name).std(axis=0)
-        psd = _prior_sd(prior.distribution, dict(prior.parameters))
-        for c, sd in zip(fm.channels, post_sd, strict=True):
-            rows.append({"channel": c, "parameter": name, "prior_sd": psd, "posterior_sd": float(sd),
-                         "contraction": 1.0 - float(sd) ** 2 / psd**2 if psd > 0 else np.nan})  # fmt: skip
+        psd = np.broadcast_to(_prior_sd(prior.distribution, dict(prior.parameters)), post_sd.shape)
+        for c, sd, p_sd in zip(fm.channels, post_sd, psd, strict=True):
+            rows.append({"channel": c, "parameter": name, "prior_sd": float(p_sd), "posterior_sd": float(sd),
+                         "contraction": 1.0 - float(sd) ** 2 / p_sd**2 if p_sd > 0 else np.nan})  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -434,6 +434,22 @@ def hold_reason(ev: Mapping[str, float], min_confidence: float) -> str:
     return ""
 
 
+def experiment_advice(names: list[str], change: np.ndarray) -> str:
+    """Which experiment would settle a move the model does not back: the channel whose revenue change (posterior
+    samples ``change`` (S, C)) is the most uncertain.
+
+    >>> experiment_advice(["a", "b"], np.array([[-3.0, 1.0], [-3.0, 9.0]]))[:61]
+    '. Most of the doubt is in b (its revenue change has sd 4 a we'
+    """
+    sd = change.std(axis=0)
+    i = int(np.argmax(sd))
+    return (
+        f". Most of the doubt is in {names[i]} (its revenue change has sd {feasibility.num(float(f'{sd[i]:.3g}'))} "
+        f"a week): a "
+        f"go-dark holdout on {names[i]} (the lift_tests input, docs/budget.md) would let the model decide"
+    )
+
+
 EXPORT_COLUMNS = [
     "channel",
     "current_weekly_spend",
@@ -496,6 +512,7 @@ def recommend(
     ev = evidence(_gain(curves, res.x, base, cur, horizon_weeks))
     ref_gain = None if reference is None else _gain(reference, res.x, base, cur, horizon_weeks)
     why = "" if min_confidence is None else hold_reason(ev, min_confidence)
+    why = why and why + experiment_advice(names, curves.response(res.x) - curves.response(base))
     why = why or ("" if min_confidence is None else guard_reason(names, res.x, base, ref_gain, observed))
     x = base if why else res.x
     return Recommendation(

@@ -113,7 +113,8 @@ def plant_lift_test(
     seed: int = 0,
     cooldown: int = 8,
 ) -> tuple[MmmData, dict[str, Any]]:
-    """Run a holdout on ``channel``: spend cut by ``cut`` for ``n_weeks`` from week ``start_week``.
+    """Run a holdout on ``channel``: spend cut by ``cut`` for ``n_weeks`` from week ``start_week`` (added to the
+    data's lift tests: plant one per channel for a world whose every channel was tested).
 
     ``cut=1.0`` (the default) is the standard incrementality design, a go-dark holdout (the ads off in the test
     cells, as Meta/Google conversion lift and geo holdouts): the test then measures the channel's whole
@@ -149,8 +150,8 @@ def plant_lift_test(
         "metric": "revenue",
         "source": "planted holdout",
     }
-    tests = pd.DataFrame([row])
+    tests = pd.concat([t for t in (data.lift_tests, pd.DataFrame([row])) if t is not None], ignore_index=True)
     new_truth = {**truth, "contribution": pd.DataFrame(after, columns=data.channels)}
-    new_truth["lift_tests"] = [{**row, "true_incremental": lift, "channel_index": j}]
+    new_truth["lift_tests"] = [*truth.get("lift_tests", []), {**row, "true_incremental": lift, "channel_index": j}]
     out = MmmData(frame, data.channels, data.controls, data.target, data.source, tests)
     return out, new_truth
