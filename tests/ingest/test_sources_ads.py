@@ -791,11 +791,18 @@ def test_written_out_days_in_the_ui_language(tmp_path: Path, ctx: ReadContext) -
         'Gesamt: Konto, --,USD,3.000,300,"1.030,75"\n',
         encoding="utf-8",
     )
+    assert _totals_days_spend_impressions(p, ctx) == (
+        {"_line": 6.0, "clicks": 300.0, "impressions": 3000.0, "spend": 1030.75},
+        [dt.date(2025, 12, 1), dt.date(2025, 12, 2)],
+        [10.5, 1020.25],
+        [1000, 2000],
+    )
+
+
+def _totals_days_spend_impressions(p: Path, ctx: ReadContext) -> tuple[object, ...]:
     parsed = sources.detect(p).read(p, ctx)
     f = parsed.frame
-    assert parsed.totals == {"_line": 6.0, "clicks": 300.0, "impressions": 3000.0, "spend": 1030.75}
-    assert [d.date() for d in f["date_day"]] == [dt.date(2025, 12, 1), dt.date(2025, 12, 2)]
-    assert f["spend"].tolist() == [10.5, 1020.25] and f["impressions"].tolist() == [1000, 2000]
+    return parsed.totals, [d.date() for d in f["date_day"]], f["spend"].tolist(), f["impressions"].tolist()
 
 
 # Meta Ads Manager headers as they appear in exports of each UI language (where each was seen: SOURCES.md,
@@ -882,8 +889,9 @@ def test_google_ads_download_in_each_ui_language_loads(lang: str, tmp_path: Path
         f'2026-01-02,Marque,EUR,2000,200,"20,25","0,10","5,06"\n{total},--,EUR,3000,300,"30,75","0,10","5,13"\n',
         encoding="utf-8",
     )
-    parsed = sources.detect(p).read(p, ctx)
-    f = parsed.frame
-    assert parsed.totals == {"_line": 6.0, "clicks": 300.0, "impressions": 3000.0, "spend": 30.75}
-    assert [d.date() for d in f["date_day"]] == [dt.date(2026, 1, 1), dt.date(2026, 1, 2)]
-    assert f["spend"].tolist() == [10.5, 20.25] and f["impressions"].tolist() == [1000, 2000]
+    assert _totals_days_spend_impressions(p, ctx) == (
+        {"_line": 6.0, "clicks": 300.0, "impressions": 3000.0, "spend": 30.75},
+        [dt.date(2026, 1, 1), dt.date(2026, 1, 2)],
+        [10.5, 20.25],
+        [1000, 2000],
+    )
