@@ -863,6 +863,12 @@ def test_google_ads_headers_as_seen_translate(lang: str) -> None:
         ["Campaign", "Cost", "Cost / conv.", "Avg. CPC"],
         "es",
     )  # Latin American Spanish
+    assert _locale.translate(
+        ["Startdatum (in UTC)", "Gesamtausgaben", "Impressions", "Klicks"], _locale.LINKEDIN
+    ) == (
+        ["Start Date (in UTC)", "Total Spent", "Impressions", "Clicks"],
+        "de",
+    )  # LinkedIn, German UI
 
 
 # a whole download per UI language: title, range line (abbreviated months), header, two days, account total

@@ -293,6 +293,7 @@ LINKEDIN: dict[str, dict[str, str]] = {
         "Kampagnenname": "Campaign Name", "Kampagnen-ID": "Campaign ID", "Währung": "Currency",
         "Ausgaben gesamt": "Total Spent", "Impressionen": "Impressions", "Klicks": "Clicks",
         "Conversions": "Conversions", "Gesamtwert der Conversions": "Total Conversion Value",
+        "Gesamtausgaben": "Total Spent",  # as seen (SOURCES.md)
     },
     "fr": {
         "Date de début (en UTC)": "Start Date (in UTC)", "Nom du compte": "Account Name", "ID du compte": "Account ID",
