@@ -562,10 +562,41 @@ def test_two_hundred_damaged_exports_never_make_a_traceback(tmp_path: Path) -> N
         ("8 september 2025 - 14 september 2025", (2025, 9, 8), (2025, 9, 14)),  # nl
         ("3 maart 2026 - 9 mrt 2026", (2026, 3, 3), (2026, 3, 9)),  # nl, abbreviated
         ("Report Start: August 18, 2019, 12:00 AM Report End: August 20, 2019", (2019, 8, 18), (2019, 8, 20)),
+        # the abbreviated forms of the UI languages (CLDR "yMMMd", SOURCES.md "Month names")
+        ("1. Jan. 2026 - 28. Jan. 2026", (2026, 1, 1), (2026, 1, 28)),  # de
+        ("1. Jän. 2026 - 28. Jän. 2026", (2026, 1, 1), (2026, 1, 28)),  # de-AT
+        ("01.12.2025 - 07.12.2025", (2025, 12, 1), (2025, 12, 7)),  # de, numeric
+        ("1 janv. 2026 - 28 janv. 2026", (2026, 1, 1), (2026, 1, 28)),  # fr
+        ("1 juill. 2026 - 28 juill. 2026", (2026, 7, 1), (2026, 7, 28)),  # fr-CA
+        ("1 ene 2026 - 28 ene 2026", (2026, 1, 1), (2026, 1, 28)),  # es
+        ("1 de jan. de 2026 - 28 de jan. de 2026", (2026, 1, 1), (2026, 1, 28)),  # pt-BR
+        ("1 gen 2026 - 28 gen 2026", (2026, 1, 1), (2026, 1, 28)),  # it
+        ("1 jan 2026 - 28 jan 2026", (2026, 1, 1), (2026, 1, 28)),  # nl
     ],
 )
 def test_date_ranges_in_the_ui_languages(text: str, start: tuple, end: tuple) -> None:
     assert _locale.parse_range(text) == (dt.date(*start), dt.date(*end))
+
+
+# CLDR's abbreviated month names (format context), January to December, as the UIs write them
+CLDR_MONTHS = {
+    "en-US": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
+    "en-GB": "Jan Feb Mar Apr May Jun Jul Aug Sept Oct Nov Dec",
+    "de": "Jan. Feb. März Apr. Mai Juni Juli Aug. Sept. Okt. Nov. Dez.",
+    "de-AT": "Jän. Feb. März Apr. Mai Juni Juli Aug. Sep. Okt. Nov. Dez.",
+    "fr": "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.",
+    "es": "ene feb mar abr may jun jul ago sept oct nov dic",
+    "es-419": "ene feb mar abr may jun jul ago sep oct nov dic",
+    "pt": "jan. fev. mar. abr. mai. jun. jul. ago. set. out. nov. dez.",
+    "it": "gen feb mar apr mag giu lug ago set ott nov dic",
+    "nl": "jan feb mrt apr mei jun jul aug sep okt nov dec",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(CLDR_MONTHS))
+def test_every_abbreviated_month_of_the_ui_languages_is_read(lang: str) -> None:
+    for month, abbr in enumerate(CLDR_MONTHS[lang].split(), start=1):
+        assert _locale.find_dates(f"15 {abbr} 2026") == [dt.date(2026, month, 15)], abbr
 
 
 def test_no_range_and_all_time() -> None:
@@ -760,11 +791,18 @@ def test_written_out_days_in_the_ui_language(tmp_path: Path, ctx: ReadContext) -
         'Gesamt: Konto, --,USD,3.000,300,"1.030,75"\n',
         encoding="utf-8",
     )
+    assert _totals_days_spend_impressions(p, ctx) == (
+        {"_line": 6.0, "clicks": 300.0, "impressions": 3000.0, "spend": 1030.75},
+        [dt.date(2025, 12, 1), dt.date(2025, 12, 2)],
+        [10.5, 1020.25],
+        [1000, 2000],
+    )
+
+
+def _totals_days_spend_impressions(p: Path, ctx: ReadContext) -> tuple[object, ...]:
     parsed = sources.detect(p).read(p, ctx)
     f = parsed.frame
-    assert parsed.totals == {"_line": 6.0, "clicks": 300.0, "impressions": 3000.0, "spend": 1030.75}
-    assert [d.date() for d in f["date_day"]] == [dt.date(2025, 12, 1), dt.date(2025, 12, 2)]
-    assert f["spend"].tolist() == [10.5, 1020.25] and f["impressions"].tolist() == [1000, 2000]
+    return parsed.totals, [d.date() for d in f["date_day"]], f["spend"].tolist(), f["impressions"].tolist()
 
 
 # Meta Ads Manager headers as they appear in exports of each UI language (where each was seen: SOURCES.md,
@@ -794,3 +832,72 @@ META_SEEN = {
 def test_meta_headers_as_seen_in_exports_translate(lang: str) -> None:
     seen, english = META_SEEN[lang]
     assert _locale.translate(seen, _locale.META, prefixes=True) == (english, lang)
+
+
+# Google Ads UI download headers as public code reading genuine downloads (or Google's help pages) spell them
+# (SOURCES.md, "Header dictionaries"); the reader must see the English names.
+GOOGLE_SEEN = {
+    "fr": (["Campagne", "État de la campagne", "Code de la devise", "Coût", "Clics", "CPC moy.", "Coût/conv.",
+            "Taux de conv."],
+           ["Campaign", "Campaign status", "Currency code", "Cost", "Clicks", "Avg. CPC", "Cost / conv.",
+            "Conv. rate"]),
+    "es": (["Campaña", "Estado de la campaña", "Código de moneda", "Coste", "Clics", "CPC medio", "Coste/conv.",
+            "Tasa de conv."],
+           ["Campaign", "Campaign status", "Currency code", "Cost", "Clicks", "Avg. CPC", "Cost / conv.",
+            "Conv. rate"]),
+    "pt": (["Campanha", "Tipo de campanha", "Código da moeda", "Custo", "Cliques", "CPC méd.", "Custo / conv.",
+            "Taxa de conv."],
+           ["Campaign", "Campaign type", "Currency code", "Cost", "Clicks", "Avg. CPC", "Cost / conv.",
+            "Conv. rate"]),
+    "it": (["Campagna", "Costo", "Clic", "CPC medio"], ["Campaign", "Cost", "Clicks", "Avg. CPC"]),
+    "nl": (["Campagne", "Kosten", "Klikken", "Verton.", "Gem. CPC"],
+           ["Campaign", "Cost", "Clicks", "Impr.", "Avg. CPC"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", sorted(GOOGLE_SEEN))
+def test_google_ads_headers_as_seen_translate(lang: str) -> None:
+    seen, english = GOOGLE_SEEN[lang]
+    assert _locale.translate(seen, _locale.GOOGLE_ADS) == (english, lang)
+    assert _locale.translate(["Campaña", "Costo", "Costo/conv.", "CPC prom."], _locale.GOOGLE_ADS) == (
+        ["Campaign", "Cost", "Cost / conv.", "Avg. CPC"],
+        "es",
+    )  # Latin American Spanish
+    assert _locale.translate(
+        ["Startdatum (in UTC)", "Gesamtausgaben", "Impressions", "Klicks"], _locale.LINKEDIN
+    ) == (
+        ["Start Date (in UTC)", "Total Spent", "Impressions", "Clicks"],
+        "de",
+    )  # LinkedIn, German UI
+
+
+# a whole download per UI language: title, range line (abbreviated months), header, two days, account total
+GOOGLE_FILES = {
+    "fr": ("1 janv. 2026 - 2 janv. 2026", "Jour,Campagne,Code de la devise,Impr.,Clics,Coût,CPC moy.,Coût/conv.",
+           "Total : compte"),
+    "es": ("1 ene 2026 - 2 ene 2026", "Día,Campaña,Código de moneda,Impr.,Clics,Coste,CPC medio,Coste/conv.",
+           "Total: cuenta"),
+    "pt": ("1 de jan. de 2026 - 2 de jan. de 2026",
+           "Dia,Campanha,Código da moeda,Impr.,Cliques,Custo,CPC méd.,Custo / conv.", "Total: conta"),
+    "it": ("1 gen 2026 - 2 gen 2026", "Giorno,Campagna,Codice valuta,Impr.,Clic,Costo,CPC medio,Tasso conv.",
+           "Totale: account"),
+    "nl": ("1 jan 2026 - 2 jan 2026", "Dag,Campagne,Valutacode,Verton.,Klikken,Kosten,Gem. CPC,Conv.ratio",
+           "Totaal: account"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", sorted(GOOGLE_FILES))
+def test_google_ads_download_in_each_ui_language_loads(lang: str, tmp_path: Path, ctx: ReadContext) -> None:
+    period, header, total = GOOGLE_FILES[lang]
+    p = tmp_path / f"google_{lang}.csv"
+    p.write_text(
+        f'Report\n"{period}"\n{header}\n2026-01-01,Marque,EUR,1000,100,"10,50","0,11","5,25"\n'
+        f'2026-01-02,Marque,EUR,2000,200,"20,25","0,10","5,06"\n{total},--,EUR,3000,300,"30,75","0,10","5,13"\n',
+        encoding="utf-8",
+    )
+    assert _totals_days_spend_impressions(p, ctx) == (
+        {"_line": 6.0, "clicks": 300.0, "impressions": 3000.0, "spend": 30.75},
+        [dt.date(2026, 1, 1), dt.date(2026, 1, 2)],
+        [10.5, 20.25],
+        [1000, 2000],
+    )

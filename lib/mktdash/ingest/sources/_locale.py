@@ -42,9 +42,9 @@ _MONTHS: dict[str, str] = {
     "en": ("january february march april may june july august september october november december "
            "jan feb mar apr may jun jul aug sep oct nov dec sept"),
     "de": ("januar februar märz april mai juni juli august september oktober november dezember "
-           "jan feb mär mrz apr mai jun jul aug sep okt nov dez jänner"),
+           "jan feb mär mrz apr mai jun jul aug sep okt nov dez jänner jän"),
     "fr": ("janvier février mars avril mai juin juillet août septembre octobre novembre décembre "
-           "janv févr mars avr mai juin juil août sept oct nov déc"),
+           "janv févr mars avr mai juin juil juill août sept oct nov déc"),
     "es": ("enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre "
            "ene feb mar abr may jun jul ago sept oct nov dic setiembre"),
     "pt": ("janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro "
@@ -67,7 +67,7 @@ def _month_table() -> dict[str, int]:
             month = next((i + 1 for i, f in enumerate(full) if f.startswith(w)), None)
             if month is not None:
                 out.setdefault(w, month)
-    out.update({"sept": 9, "setiembre": 9, "mrz": 3, "mrt": 3, "jänner": 1})
+    out.update({"sept": 9, "setiembre": 9, "mrz": 3, "mrt": 3, "jänner": 1, "jän": 1})
     return out
 
 
@@ -78,6 +78,8 @@ _MDY = re.compile(rf"(?P<m>{_WORD})\.?\s+(?P<d>\d{{1,2}}),?\s+(?P<y>\d{{4}})")
 # "27 January 2026", "1. Januar 2026", "1 de enero de 2026", "1er janvier 2026", "1 janv. 2026"
 _DMY = re.compile(rf"(?P<d>\d{{1,2}})(?:\.|er|º)?\s+(?:de\s+)?(?P<m>{_WORD})\.?\s+(?:de\s+)?(?P<y>\d{{4}})")
 _ISO = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
+# "01.12.2025" (German medium date, CLDR)
+_DOTTED = re.compile(r"(?<![\d.])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})(?!\d)")
 # "All time" in the UI languages: a report over the account's whole history (no usable period)
 ALL_TIME = {
     "all time", "gesamter zeitraum", "gesamte zeit", "toute la période", "todo el período", "todo el periodo",
@@ -98,10 +100,10 @@ def _date(y: str, m: str | int, d: str) -> dt.date | None:
 def find_dates(text: str) -> list[dt.date]:
     """Every date written out in ``text`` (any UI language, ISO too), in order of appearance."""
     found: list[tuple[int, int, dt.date]] = []
-    for rx in (_MDY, _DMY, _ISO):
+    for rx in (_MDY, _DMY, _ISO, _DOTTED):
         for m in rx.finditer(text):
             g = m.groupdict()
-            d = _date(g["y"], int(g["m"]) if rx is _ISO else g["m"], g["d"])
+            d = _date(g["y"], int(g["m"]) if rx in (_ISO, _DOTTED) else g["m"], g["d"])
             if d is not None:
                 found.append((m.start(), m.end(), d))
     found.sort()
@@ -173,6 +175,7 @@ GOOGLE_ADS: dict[str, dict[str, str]] = {
         "Code de la devise": "Currency code", "Code devise": "Currency code", "Clics": "Clicks",
         "Interactions": "Interactions", "Coût": "Cost", "Valeur de conv.": "Conv. value",
         "Valeur de conversion": "Conv. value", "Budget": "Budget", "Taux de conv.": "Conv. rate",
+        "Coût/conv.": "Cost / conv.", "CPC moy.": "Avg. CPC", "Coût moy.": "Avg. cost", "État": "Status",
     },
     "es": {
         "Día": "Day", "Semana": "Week", "Cuenta": "Account", "ID de cliente": "Customer ID", "Campaña": "Campaign",
@@ -180,7 +183,11 @@ GOOGLE_ADS: dict[str, dict[str, str]] = {
         "Grupo de anuncios": "Ad group", "ID del grupo de anuncios": "Ad group ID", "ID del anuncio": "Ad ID",
         "Código de moneda": "Currency code", "Clics": "Clicks", "Interacciones": "Interactions", "Coste": "Cost",
         "Costo": "Cost", "Conversiones": "Conversions", "Valor de conv.": "Conv. value",
-        "Presupuesto": "Budget", "Tasa de conv.": "Conv. rate",
+        "Presupuesto": "Budget", "Tasa de conv.": "Conv. rate", "Estado": "Status",
+        "Coste/conv.": "Cost / conv.", "CPC medio": "Avg. CPC",  # Spain
+        "Costo/conv.": "Cost / conv.", "CPC prom.": "Avg. CPC", "Prom. CPC": "Avg. CPC",  # Latin America
+        "Porcentaje de conv.": "Conv. rate", "Tasa de interacción": "Interaction rate",
+        "Porcentaje de interacción": "Interaction rate",
     },
     "pt": {
         "Dia": "Day", "Semana": "Week", "Conta": "Account", "ID do cliente": "Customer ID", "Campanha": "Campaign",
@@ -188,7 +195,8 @@ GOOGLE_ADS: dict[str, dict[str, str]] = {
         "Grupo de anúncios": "Ad group", "ID do grupo de anúncios": "Ad group ID", "ID do anúncio": "Ad ID",
         "Código da moeda": "Currency code", "Cliques": "Clicks", "Interações": "Interactions", "Custo": "Cost",
         "Conversões": "Conversions", "Valor conv.": "Conv. value", "Valor da conv.": "Conv. value",
-        "Orçamento": "Budget", "Taxa de conv.": "Conv. rate",
+        "Orçamento": "Budget", "Taxa de conv.": "Conv. rate", "Custo / conv.": "Cost / conv.",
+        "CPC méd.": "Avg. CPC", "Taxa de interação": "Interaction rate",
     },
     "it": {
         "Giorno": "Day", "Settimana": "Week", "Account": "Account", "ID cliente": "Customer ID",
@@ -196,7 +204,7 @@ GOOGLE_ADS: dict[str, dict[str, str]] = {
         "Stato campagna": "Campaign status", "Gruppo di annunci": "Ad group", "ID gruppo di annunci": "Ad group ID",
         "ID annuncio": "Ad ID", "Codice valuta": "Currency code", "Clic": "Clicks", "Interazioni": "Interactions",
         "Costo": "Cost", "Conversioni": "Conversions", "Valore conv.": "Conv. value", "Budget": "Budget",
-        "Tasso conv.": "Conv. rate",
+        "Tasso conv.": "Conv. rate", "CPC medio": "Avg. CPC",
     },
     "nl": {
         "Dag": "Day", "Week": "Week", "Account": "Account", "Klant-ID": "Customer ID", "Campagne": "Campaign",
@@ -205,6 +213,7 @@ GOOGLE_ADS: dict[str, dict[str, str]] = {
         "Valutacode": "Currency code", "Vertoningen": "Impressions", "Vert.": "Impr.", "Klikken": "Clicks",
         "Interacties": "Interactions", "Kosten": "Cost", "Conversies": "Conversions", "Conv.waarde": "Conv. value",
         "Conversiewaarde": "Conv. value", "Budget": "Budget", "Conv.ratio": "Conv. rate",
+        "Verton.": "Impr.", "Vert": "Impr.", "Gem. CPC": "Avg. CPC",
     },
 }  # fmt: skip
 # the totals rows' first cell ("Total: Account", "Gesamt: Konto", "Total : compte", ...)
@@ -284,6 +293,7 @@ LINKEDIN: dict[str, dict[str, str]] = {
         "Kampagnenname": "Campaign Name", "Kampagnen-ID": "Campaign ID", "Währung": "Currency",
         "Ausgaben gesamt": "Total Spent", "Impressionen": "Impressions", "Klicks": "Clicks",
         "Conversions": "Conversions", "Gesamtwert der Conversions": "Total Conversion Value",
+        "Gesamtausgaben": "Total Spent",  # as seen (SOURCES.md)
     },
     "fr": {
         "Date de début (en UTC)": "Start Date (in UTC)", "Nom du compte": "Account Name", "ID du compte": "Account ID",
