@@ -345,6 +345,12 @@ LOADS = {
     "google_ads_editor_stats_de_2025-09-15.csv": ("ad_daily", 2, 1067, 1814.16),
     "linkedin_ad_performance_utf16.csv": ("ad_daily", 6, 114, 458.10),
     "linkedin_campaign_performance_en.csv": ("ad_daily", 4, 876, 728.78),
+    "linkedin_performance_de_no_group.csv": (
+        "ad_daily",
+        4,
+        56,
+        562.50,
+    ),  # 22+9+18+7; 212,40+98,75+187,05+64,30
     "meta_ads_manager_28days_no_breakdown.csv": ("ad_period", 3, 439, 229.29),
     "meta_ads_manager_daily_de.csv": ("ad_daily", 6, 1049, 539.20),
     "meta_ads_manager_day_breakdown_column.csv": ("ad_daily", 6, 604, 275.31),
@@ -869,6 +875,58 @@ def test_google_ads_headers_as_seen_translate(lang: str) -> None:
         ["Start Date (in UTC)", "Total Spent", "Impressions", "Clicks"],
         "de",
     )  # LinkedIn, German UI
+
+
+# ---- LinkedIn's newer level names, German UI (no campaign group column; SOURCES.md "LinkedIn, de") --------
+LINKEDIN_DE = CORPUS / "linkedin_performance_de_no_group.csv"
+LI_CTX = ReadContext(reporting_currency="USD", today=dt.date(2026, 12, 6))
+
+
+def test_linkedin_levels_with_and_without_campaign_group() -> None:
+    assert sources.detect(LINKEDIN_DE).NAME == "linkedin"
+    f = sources.get("linkedin").read(LINKEDIN_DE, LI_CTX).frame
+    spend = f.groupby(["campaign_name", "ad_group_name", "ad_group_id"])["spend"].sum().round(2).to_dict()
+    assert spend == {  # the file's campaign is our campaign, its ad group our ad group
+        ("Herbst Webinar", "Entscheider DACH", "51001"): 399.45,  # 212,40 + 187,05
+        ("Herbst Webinar", "IT-Leitung", "51002"): 98.75,
+        ("Marke 2026", "Alle Follower", "52001"): 64.30,
+    }
+    assert f["campaign_id"].isna().all() and set(f["currency"]) == {"USD"}
+    assert [str(d.date()) for d in f["date_day"]] == ["2026-10-01", "2026-10-01", "2026-10-02", "2026-10-02"]
+    assert f["conversions"].tolist() == [4, 1, 3, 0]  # Conversions, not Leads
+    en = sources.get("linkedin").read(CORPUS / "linkedin_campaign_performance_en.csv", LI_CTX).frame
+    assert en[["campaign_name", "campaign_id", "ad_group_name", "ad_group_id"]].iloc[0].tolist() == [
+        "Awareness",
+        "441",
+        "Awareness - AG",
+        "4411",
+    ]  # with a campaign group column: group -> campaign, campaign -> ad group
+
+
+@pytest.mark.parametrize(
+    ("preamble", "period"),
+    [
+        (
+            "Startdatum des Berichts: 1.10.2026\nEnddatum des Berichts: 2.10.2026\n",
+            ("2026-10-01", "2026-10-02"),
+        ),
+        ("Startdatum des Berichts: 1.10.2026\nEnddatum des Berichts: 1.10.2026\n", None),  # rows outside
+        ("Startdatum des Berichts: today\n", ("2026-10-01", "2026-10-02")),  # no date: the rows' dates
+    ],
+)
+def test_linkedin_german_preamble_period(
+    tmp_path: Path, preamble: str, period: tuple[str, str] | None
+) -> None:
+    text = LINKEDIN_DE.read_text(encoding="utf-8").replace("Startdatum des Berichts: 1.10.2026\n", preamble)
+    p = tmp_path / "li.csv"
+    p.write_text(text, encoding="utf-8")
+    assert sources.detect(p).NAME == "linkedin"
+    if period is None:
+        with pytest.raises(SourceError, match="outside the report period"):
+            sources.get("linkedin").read(p, LI_CTX)
+        return
+    got = sources.get("linkedin").read(p, LI_CTX).period
+    assert got is not None and (str(got[0]), str(got[1])) == period
 
 
 # a whole download per UI language: title, range line (abbreviated months), header, two days, account total

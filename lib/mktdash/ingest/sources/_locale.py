@@ -294,6 +294,11 @@ LINKEDIN: dict[str, dict[str, str]] = {
         "Ausgaben gesamt": "Total Spent", "Impressionen": "Impressions", "Klicks": "Clicks",
         "Conversions": "Conversions", "Gesamtwert der Conversions": "Total Conversion Value",
         "Gesamtausgaben": "Total Spent",  # as seen (SOURCES.md)
+        # the newer naming, as seen (SOURCES.md): no campaign group, the campaign and its ad group
+        "Name der Kampagne": "Campaign Name", "Name der Anzeigengruppe": "Ad Group Name",
+        "Anzeigengruppen-ID": "Ad Group ID",
+        # preamble labels: "Startdatum des Berichts" as seen, "Enddatum des Berichts" by analogy (unverified)
+        "Startdatum des Berichts": "Report Start", "Enddatum des Berichts": "Report End",
     },
     "fr": {
         "Date de début (en UTC)": "Start Date (in UTC)", "Nom du compte": "Account Name", "ID du compte": "Account ID",

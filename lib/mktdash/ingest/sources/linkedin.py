@@ -15,9 +15,23 @@ or, as UTF-16 with tabs, the Ad Performance Report's preamble::
     Date Generated: August 21, 2019, 9:14 AM
     <blank line>
 
-M/D/YYYY dates, a ``Currency`` column, ``Total Spent``, ``Impressions``, ``Clicks``, ``Conversions``,
-``Total Conversion Value``. No totals rows. LinkedIn's hierarchy maps to the canonical grain as in Fivetran's
-ad_reporting: campaign group -> campaign, campaign -> ad group, creative -> ad.
+or, in the German UI with LinkedIn's newer level names (no campaign group column), tab-separated::
+
+    Bericht zur Performance
+    Startdatum des Berichts: ...
+    <blank line>
+    Startdatum (in UTC)<TAB>Name der Kampagne<TAB>Name der Anzeigengruppe<TAB>Anzeigengruppen-ID<TAB>Gesamtausgaben<TAB>...
+    1.10.2026<TAB>...<TAB>"330,51"<TAB>...
+
+M/D/YYYY (or D.M.YYYY) dates, a ``Currency`` column (else the reporting currency is assumed, with a warning),
+``Total Spent``, ``Impressions``, ``Clicks``, ``Conversions``, ``Total Conversion Value``. No totals rows.
+Headers and the preamble's ``Report Start``/``Report End`` labels are translated by ``_locale.LINKEDIN``; the
+period is read when both lines carry a date (else the rows' dates count). Levels:
+
+- with a campaign group column (``Campaign Group Name``): as in Fivetran's ad_reporting, campaign group ->
+  campaign, campaign -> ad group, creative -> ad;
+- without it (``Name der Kampagne``, ``Name der Anzeigengruppe``): the file's campaign is our campaign and its
+  ad group (``Anzeigengruppe``; English ``Ad Group``/``Ad Set`` unverified) our ad group.
 """
 
 from __future__ import annotations
@@ -47,8 +61,28 @@ DIMS = {
     "ad_id": ("Creative ID", "Ad ID"),
     "ad_name": ("Creative Name", "Ad Name"),
 }
-_START = re.compile(r"Report Start:\s*([^\t\"]+?)(?:[,\t\"]*\s*Report End:|[\t\"]*$)", re.M)
-_END = re.compile(r"Report End:\s*([^\t\"]+)")
+# without a campaign group column: campaign -> campaign, ad group -> ad group ("Ad Group ..." is what
+# _locale.LINKEDIN translates "Anzeigengruppe" to; the English export's "Ad Set ..." spelling is unverified)
+DIMS_NO_GROUP = {
+    **DIMS,
+    "campaign_id": ("Campaign ID",),
+    "campaign_name": ("Campaign Name",),
+    "ad_group_id": ("Ad Group ID", "Ad Set ID"),
+    "ad_group_name": ("Ad Group Name", "Ad Set Name"),
+}
+
+
+def _label(english: str) -> str:
+    """A regex matching the preamble label ``english`` in every UI language of ``_locale.LINKEDIN``."""
+    words = [english, *(k for t in _locale.LINKEDIN.values() for k, v in t.items() if v == english)]
+    return "(?:" + "|".join(re.escape(w) for w in words) + "):"
+
+
+_START_LABEL = re.compile(_label("Report Start"))
+_START = re.compile(
+    rf"{_label('Report Start')}\s*([^\t\"]+?)(?:[,\t\"]*\s*{_label('Report End')}|[\t\"]*$)", re.M
+)
+_END = re.compile(rf"{_label('Report End')}\s*([^\t\"]+)")
 
 
 def _names(line: str) -> tuple[list[str], str, str]:
@@ -61,9 +95,10 @@ def _is_header(line: str) -> bool:
 
 
 def sniff(head: str, file_name: str) -> bool:
-    lines = _csv.head_lines(head, 10)
-    return any(_is_header(x) for x in lines) and (
-        "Campaign Group" in head or "Report Start" in head or "Kampagnengruppe" in head
+    """A LinkedIn header with a campaign group column, or after a (translated) ``Report Start`` line."""
+    header = next((x for x in _csv.head_lines(head, 10) if _is_header(x)), None)
+    return header is not None and (
+        any("Campaign Group" in n for n in _names(header)[0]) or bool(_START_LABEL.search(head))
     )
 
 
@@ -104,7 +139,8 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
     spend = b.need("Total Spent", "Amount Spent")
     b.decimal_comma = _csv.decimal_comma_of(b, [spend], lang)
     currency = b.pick("Currency")
-    b.need("Campaign Group Name")
+    dims = DIMS if b.pick("Campaign Group Name") else DIMS_NO_GROUP
+    b.need("Campaign Group Name", "Campaign Name")
     metrics = {
         "clicks": b.pick("Clicks"),
         "impressions": b.need("Impressions"),
@@ -113,7 +149,7 @@ def read(path: Path, ctx: ReadContext) -> Parsed:
         "conversions_value": b.pick("Total Conversion Value", "Conversion Value"),
     }
     reporting = b.text(currency) if currency else ctx.reporting_currency
-    cols = _csv.ad_columns(b, (PLATFORM, NAME), DIMS, metrics, reporting)
+    cols = _csv.ad_columns(b, (PLATFORM, NAME), dims, metrics, reporting)
     df = _csv.ad_frame(b, cols)
     df["date_day"] = pd.Series(
         b.date(date_col, ("%m/%d/%Y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y")).to_numpy(), dtype="datetime64[s]"
