@@ -115,6 +115,13 @@ def test_planted_holdout_reports_the_true_lift() -> None:
     assert np.allclose(tested.frame["revenue"] - data.frame["revenue"], after - before)
     roi = synthetic.true_roi(t2, tested)
     assert roi["search"] == pytest.approx(t2["contribution"]["search"].sum() / tested.frame["search"].sum())
+    # a second holdout, on social, earlier: both tests are kept, each with its own true lift and dark weeks
+    both, t3 = synthetic.plant_lift_test(tested, t2, "social", start_week=-30, n_weeks=4)
+    assert both.lift_tests["channel"].tolist() == ["search", "social"]
+    assert [t["channel"] for t in t3["lift_tests"]] == ["search", "social"]
+    assert (both.frame["social"].iloc[-30:-26] == 0).all() and (both.frame["search"].iloc[-10:-6] == 0).all()
+    after2 = truth["curves"].series(both.frame[data.channels].to_numpy())[0].sum(axis=1)
+    assert t3["lift_tests"][1]["true_incremental"] == pytest.approx(float((after2 - after)[-30:-18].sum()))
 
 
 def test_demo_world_plants_confounding_and_a_holdout_with_its_true_lift(tmp_path: Path) -> None:

@@ -152,6 +152,9 @@ def plant_lift_test(
     }
     tests = pd.concat([t for t in (data.lift_tests, pd.DataFrame([row])) if t is not None], ignore_index=True)
     new_truth = {**truth, "contribution": pd.DataFrame(after, columns=data.channels)}
-    new_truth["lift_tests"] = [*truth.get("lift_tests", []), {**row, "true_incremental": lift, "channel_index": j}]
+    new_truth["lift_tests"] = [
+        *truth.get("lift_tests", []),
+        {**row, "true_incremental": lift, "channel_index": j},
+    ]
     out = MmmData(frame, data.channels, data.controls, data.target, data.source, tests)
     return out, new_truth
