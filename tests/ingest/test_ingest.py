@@ -219,6 +219,29 @@ def test_crash_mid_load_rolls_back(env: tuple, monkeypatch: pytest.MonkeyPatch) 
     )  # next run works
 
 
+def test_a_file_loads_with_one_duckdb_thread_and_the_setting_is_put_back(
+    env: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wh, settings, _ = env
+    wh.raw.execute("SET threads = 2")
+    real_insert = ingest._insert
+    during: list[int] = []
+
+    def spy(wh_: Warehouse, name: str, df: pd.DataFrame) -> None:
+        during.append(int(wh_.raw.execute("SELECT current_setting('threads')").fetchone()[0]))
+        real_insert(wh_, name, df)
+        if name == "ad_daily" and len(during) > 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ingest, "_insert", spy)
+    assert run(wh, [FIX / "tiktok_ads_daily.csv"], settings).files[0].status == "loaded"
+    assert during == [1, 1]  # the rows and the ledger row, in the file's transaction
+    with pytest.raises(KeyboardInterrupt):  # a crash inside the load: the setting is put back all the same
+        run(wh, [FIX / "meta_ads_manager_daily.csv"], settings)
+    assert during == [1, 1, 1]
+    assert wh.raw.execute("SELECT current_setting('threads')").fetchone()[0] == 2
+
+
 def test_quarantine_names_file_line_column_and_batch_goes_on(env: tuple) -> None:
     wh, settings, tmp = env
     bad = tmp / "tiktok_bad.csv"
