@@ -201,6 +201,9 @@ def calibration_bench(
     more ``mmm`` settings (e.g. the saturation)."""
     mm = {"chains": 1, "draws": draws, "tune": draws, "max_treedepth": 6, **(over or {})}
     m = resolve(overrides={"mmm": mm}).mmm
+    print(
+        f"  {m.chains} chain(s) x {m.draws} draws, max tree depth {m.max_treedepth}, beta prior {m.beta_prior}"
+    )
     rows = []
     noise = 0.5 if proxy else None
     for seed in range(first_seed, first_seed + n_worlds):
@@ -242,6 +245,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="1 chain x 150 draws on 60 weeks")
     ap.add_argument("--saturation", default=None, help="logistic | hill (default: params)")
     ap.add_argument("--beta-prior", default=None, help="equal | spend_share (default: params)")
+    ap.add_argument("--chains", type=int, default=1, help="calibration fits: chains (the weekly run: 2)")
+    ap.add_argument(
+        "--max-treedepth", type=int, default=6, help="calibration fits: NUTS depth (weekly run: 10)"
+    )
     ap.add_argument("--calibration", type=int, default=0, metavar="N", help="also N synthetic worlds (>= 10)")
     ap.add_argument("--calibration-draws", type=int, default=150, help="1 chain x this many draws per fit")
     ap.add_argument("--first-seed", type=int, default=0, help="first synthetic world (split long runs)")
@@ -258,6 +265,7 @@ def main() -> None:
             f"calibration: {args.calibration} synthetic worlds, holdouts on {args.tested}; plain vs calibrated:"
         )
         sat = {k: v for k, v in (("saturation", args.saturation), ("beta_prior", args.beta_prior)) if v}
+        sat |= {"chains": args.chains, "max_treedepth": args.max_treedepth}
         calibration_bench(
             args.calibration,
             args.calibration_draws,
