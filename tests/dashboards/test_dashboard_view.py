@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 from pathlib import Path
 
@@ -108,6 +109,23 @@ def test_missing_exports_render_not_available(data, tmp_path):
         assert "Not available for this week." in html
     finally:
         (tmp_path / "b.csv").rename(info["run_dirs"][0] / "exports" / "budget_recommendation.csv")
+
+
+def test_a_held_budget_says_why_beside_the_table(data):
+    d, info = data
+    advice = info["run_dirs"][0] / "exports" / "budget_advice.json"
+    week = info["weeks"][0]
+    try:
+        advice.write_text(json.dumps({"hold": False, "reason": "", "prob_uplift_positive": 0.97}))
+        assert d.view(week).budget_hold == "" and "Keep the current allocation" not in executive.render(
+            d.view(week)
+        )
+        why = "P(uplift > 0) = 0.86 is below 0.90. Most of the doubt is in display"
+        advice.write_text(json.dumps({"hold": True, "reason": why, "prob_uplift_positive": 0.86}))
+        html = executive.render(d.view(week))
+        assert f"<b>Keep the current allocation this week.</b> {why.replace('>', '&gt;')}</p>" in html
+    finally:
+        advice.unlink(missing_ok=True)
 
 
 @pytest.mark.skipif(

@@ -90,6 +90,9 @@ def test_20_budget_runs_exports_and_reuses_cache(tmp_path: Path, monkeypatch: py
     assert status["current"] is True and status["data_hash"] == status["fitted_data_hash"]
     assert 0.0 <= scraps["proposal_prob_uplift_positive"].data <= 1.0
     assert isinstance(scraps["budget_hold"].data, bool)
+    advice = json.loads((run1 / "exports" / "budget_advice.json").read_text())
+    assert advice["hold"] is scraps["budget_hold"].data and bool(advice["reason"]) is advice["hold"]
+    assert advice["prob_uplift_positive"] == pytest.approx(scraps["proposal_prob_uplift_positive"].data)
     assert scraps["forecast_mase_4w"].data > 0 and scraps["forecast_mase_13w"].data > 0
     assert 0.0 <= scraps["compliance"].data <= 1.0
     assert scraps["planned_spend_mtd"].data > 0

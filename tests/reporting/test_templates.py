@@ -87,6 +87,7 @@ def hostile_view(v: executive.View) -> executive.View:
         campaign=HOSTILE,
         by_campaign=campaigns,
         badges=[(HOSTILE, HOSTILE, False), *v.badges],
+        budget_hold=f"Most of the doubt is in {HOSTILE}",
         missing={**v.missing, "pipeline": f"No CRM deals: export {HOSTILE}"},
         alerts=[alert],
         figures={},
@@ -95,8 +96,9 @@ def hostile_view(v: executive.View) -> executive.View:
 
 def test_the_executive_summary_shows_a_hostile_name_as_text_everywhere(view: executive.View) -> None:
     page = executive.render(hostile_view(view))
-    # h1 scope, data-channel attribute, campaigns title and table, badge text and title, notice, alert
-    assert_inert(page, times=6)
+    # h1 scope, data-channel attribute, campaigns title and table, badge text and title, notice, alert, hold
+    assert_inert(page, times=7)
+    assert f"<b>Keep the current allocation this week.</b> Most of the doubt is in {ESCAPED}" in page
     assert f'data-channel="{ESCAPED}"' in page
     assert f'<span class="mk-badge mk-warn" title="{ESCAPED}">! {ESCAPED}: {ESCAPED}</span>' in page
     assert f'<p class="mk-na mktdash-missing">No CRM deals: export {ESCAPED}</p>' in page

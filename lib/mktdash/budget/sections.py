@@ -498,7 +498,15 @@ def export(exports: Path, model: BudgetModel | NoModel, rec: optimizer.Recommend
     roi[ROI_COLUMNS].to_csv(b, index=False)
     c = exports / "mmm_model_status.json"
     c.write_text(json.dumps(model_status(model), indent=2), encoding="utf-8")
-    return [a, b, c]
+    d = exports / "budget_advice.json"
+    d.write_text(json.dumps(advice(rec), indent=2), encoding="utf-8")
+    return [a, b, c, d]
+
+
+def advice(rec: optimizer.Recommendation) -> dict[str, Any]:
+    """Whether this week's advice is "hold" and why (the executive summary says so beside the budget table)."""
+    return {"hold": rec.hold, "reason": rec.hold_reason,
+            "prob_uplift_positive": rec.proposal.get("prob_positive")}  # fmt: skip
 
 
 def model_status(model: BudgetModel | NoModel) -> dict[str, Any]:

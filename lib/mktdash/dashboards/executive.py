@@ -114,6 +114,7 @@ class View:
     movers: pd.DataFrame | None = None  # level, entity, revenue, revenue_prev (the narrative's "why")
     proposals: list[dict[str, Any]] = field(default_factory=list)  # this week's run's budget proposals
     success: str = ""  # the "How we are doing" panel (mktdash.dashboards.success), the same for every filter
+    budget_hold: str = ""  # why this week's budget advice is "keep the current allocation" ('' when it moves)
 
     @property
     def scope(self) -> str:
@@ -425,6 +426,7 @@ class DashboardData:
             movers=_movers(scoped, week, prev),
             proposals=self.proposals(week),
             success=self.success(),
+            budget_hold=self.budget_hold(week),
         )
 
     def success(self) -> str:
@@ -441,6 +443,12 @@ class DashboardData:
         latest = success.freshness({last: self.runs[last]}) if last else None
         self._success_html = success.panel_html(trend, latest)
         return self._success_html
+
+    def budget_hold(self, week: str) -> str:
+        """Why the week's run advised keeping the current allocation (``budget_advice.json``); '' otherwise."""
+        d = self.exports_dir(week)
+        raw = _read_json(d / "budget_advice.json") if d else None
+        return str(raw.get("reason") or "") if isinstance(raw, dict) and raw.get("hold") else ""
 
     def proposals(self, week: str) -> list[dict[str, Any]]:
         """The budget proposals the week's run wrote (``proposals.json``); none when it wrote none."""
@@ -688,6 +696,7 @@ def _context(v: View, title: str) -> dict[str, Any]:
                                 "mk-campaigns"),
             "budget": _table(v.budget, BUDGET_COLS, cur, "mk-budget", _missing(v, "budget")),
         },
+        "budget_hold": v.budget_hold,
         "drill_title": f"Campaigns{scoped} (by spend)",
         "cross": _cross_tiles(v.cross, cur),
         "success": templating.trusted(v.success),
