@@ -441,12 +441,12 @@ def experiment_advice(names: list[str], change: np.ndarray) -> str:
     >>> experiment_advice(["a", "b"], np.array([[-3.0, 1.0], [-3.0, 9.0]]))[:61]
     '. Most of the doubt is in b (its revenue change has sd 4 a we'
     """
-    sd = change.std(axis=0)
-    i = int(np.argmax(sd))
+    sds = change.std(axis=0)
+    i = int(np.argmax(sds))
+    sd = feasibility.num(float(f"{sds[i]:.3g}"))  # 3 significant digits
     return (
-        f". Most of the doubt is in {names[i]} (its revenue change has sd {feasibility.num(float(f'{sd[i]:.3g}'))} "
-        f"a week): a "
-        f"go-dark holdout on {names[i]} (the lift_tests input, docs/budget.md) would let the model decide"
+        f". Most of the doubt is in {names[i]} (its revenue change has sd {sd} a week): a go-dark holdout on "
+        f"{names[i]} (the lift_tests input, docs/budget.md) would let the model decide"
     )
 
 
