@@ -78,11 +78,10 @@ def _label(english: str) -> str:
     return "(?:" + "|".join(re.escape(w) for w in words) + "):"
 
 
-_START_LABEL = re.compile(_label("Report Start"))
-_START = re.compile(
-    rf"{_label('Report Start')}\s*([^\t\"]+?)(?:[,\t\"]*\s*{_label('Report End')}|[\t\"]*$)", re.M
-)
-_END = re.compile(rf"{_label('Report End')}\s*([^\t\"]+)")
+_START_WORD, _END_WORD = _label("Report Start"), _label("Report End")
+_START_LABEL = re.compile(_START_WORD)
+_START = re.compile(rf"{_START_WORD}\s*([^\t\"]+?)(?:[,\t\"]*\s*{_END_WORD}|[\t\"]*$)", re.M)
+_END = re.compile(rf"{_END_WORD}\s*([^\t\"]+)")
 
 
 def _names(line: str) -> tuple[list[str], str, str]:
