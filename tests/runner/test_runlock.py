@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -169,6 +170,29 @@ def test_the_lock_holder_is_never_reaped_and_its_heartbeat_beats(world: World) -
     assert not owner_file.exists()
     # the owner left without finishing its manifest (what kill -9 leaves): the next look reaps it
     assert [r.run_id for r in runlock.reap_crashed()] == [mine.name]
+
+
+def test_a_run_refused_just_as_another_takes_the_lock_names_that_run(world: World) -> None:
+    """Two runs started together: the winner writes who it is a moment after taking the lock; the refused one
+    waits for that and names it (before, it said only "it is starting")."""
+    held = runlock._open_lock()
+    try:
+        assert runlock._try_flock(held)  # the winner has the lock, its description is not written yet
+        info = {
+            "run_id": "first",
+            "kind": "run",
+            "pid": 4242,
+            "host": "h",
+            "started_at": "2025-11-17T09:00:00",
+        }
+        late = threading.Timer(0.4, runlock._write_owner, [info])
+        late.start()
+        with pytest.raises(runlock.RunBusy, match=r"^another run \(first, started at 2025-11-17T09:00:00\)"):
+            runlock.RunLock("second").__enter__()
+        late.join()
+    finally:
+        held.close()
+        (world.outputs / runlock.OWNER).unlink(missing_ok=True)
 
 
 def test_exit_codes_ok_0_failed_1_quarantined_3(world: World) -> None:

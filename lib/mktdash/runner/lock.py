@@ -59,6 +59,15 @@ def owner() -> dict[str, Any] | None:
     return None
 
 
+def _owner_once_written(limit: float = 2.0) -> dict[str, Any] | None:
+    """:func:`owner`, waiting up to ``limit`` seconds for it: a run that has just taken the lock writes its
+    description a moment later (two runs started together), and the refused one should say who holds it."""
+    deadline = time.monotonic() + limit
+    while (info := owner()) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return info
+
+
 def busy_message(info: dict[str, Any] | None, stuck_after: float | None = None) -> str:
     """``another run (<id>, started at <time>) is in progress`` (or ``another ingest (…)``), with its pid and
     heartbeat when known, and a pointer to ``mktdash runs`` when the heartbeat is older than ``stuck_after``."""
@@ -140,7 +149,7 @@ class RunLock:
         while not _try_flock(f):
             if time.monotonic() >= deadline:
                 f.close()
-                raise RunBusy(busy_message(owner(), self.stuck_after))
+                raise RunBusy(busy_message(_owner_once_written(), self.stuck_after))
             time.sleep(min(0.2, max(self.wait, 0.01)))
         self._file = f
         self.info["started_at"] = _now()
