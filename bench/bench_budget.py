@@ -202,7 +202,8 @@ def calibration_bench(
     mm = {"chains": 1, "draws": draws, "tune": draws, "max_treedepth": 6, **(over or {})}
     m = resolve(overrides={"mmm": mm}).mmm
     print(
-        f"  {m.chains} chain(s) x {m.draws} draws, max tree depth {m.max_treedepth}, beta prior {m.beta_prior}"
+        f"  {m.chains} chain(s) x {m.draws} draws, max tree depth {m.max_treedepth}, beta prior {m.beta_prior}, "
+        f"{m.residuals} noise"
     )
     rows = []
     noise = 0.5 if proxy else None
@@ -245,6 +246,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="1 chain x 150 draws on 60 weeks")
     ap.add_argument("--saturation", default=None, help="logistic | hill (default: params)")
     ap.add_argument("--beta-prior", default=None, help="equal | spend_share (default: params)")
+    ap.add_argument("--residuals", default=None, help="ar1 | iid: the weekly noise (default: params)")
     ap.add_argument("--chains", type=int, default=1, help="calibration fits: chains (the weekly run: 2)")
     ap.add_argument(
         "--max-treedepth", type=int, default=6, help="calibration fits: NUTS depth (weekly run: 10)"
@@ -264,7 +266,8 @@ def main() -> None:
         print(
             f"calibration: {args.calibration} synthetic worlds, holdouts on {args.tested}; plain vs calibrated:"
         )
-        sat = {k: v for k, v in (("saturation", args.saturation), ("beta_prior", args.beta_prior)) if v}
+        picked = {"saturation": args.saturation, "beta_prior": args.beta_prior, "residuals": args.residuals}
+        sat = {k: v for k, v in picked.items() if v}
         sat |= {"chains": args.chains, "max_treedepth": args.max_treedepth}
         calibration_bench(
             args.calibration,

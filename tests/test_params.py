@@ -98,3 +98,9 @@ def test_base_yaml_documents_every_key() -> None:
         return missing
 
     assert walk(Settings, base, "") == []
+
+
+def test_broken_yaml_names_the_file_and_line(tmp_path: Path) -> None:
+    bad = _yaml(tmp_path, "bad.yaml", "alerts:\n  alpha: 0.05\nmmm: [1, 2\nrun: {}\n")
+    with pytest.raises(ParamsError, match=r"bad\.yaml: line 4 is not valid YAML"):
+        resolve([bad])

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mktdash.budget import mmm
+from mktdash.budget import mmm, noise
 from mktdash.warehouse.backend import Warehouse
 
 EXTERNAL = bw.ROOT / "tests" / "fixtures" / "external"
@@ -234,6 +234,9 @@ def test_fit_external_data_through_the_same_path(source: str, tmp_path: Path) ->
     assert again.status == "cached"
     assert again.curves(25).beta == pytest.approx(curves.beta)
     assert (tmp_path / "mmm" / mmm.model_key(data, settings.mmm) / "meta.json").exists()
+    # the AR(1) noise is fitted, and PyMC-Marketing rebuilds the saved model with it
+    assert -0.5 < float(fm.idata.posterior["y_rho"].mean()) < 0.98
+    assert again.model().model_config["likelihood"] == noise.Ar1Normal()
 
 
 def test_cache_save_is_atomic_when_kernels_race(tmp_path):

@@ -36,6 +36,7 @@ import pandas as pd
 import xarray as xr  # at import time (~0.5 s), so a preheated kernel has it before the notebook runs
 
 from mktdash import paths
+from mktdash.budget import noise
 from mktdash.budget.curves import ResponseCurves
 
 log = logging.getLogger(__name__)
@@ -382,6 +383,7 @@ class FittedMmm:
 
         if self.path is None:
             raise MmmError("This model was not saved; fit it through load_or_fit to get a cache.")
+        noise.register()
         return MMM.load(str(self.path / "idata.nc"))
 
 
@@ -390,6 +392,7 @@ def _model_settings(mm: Any) -> dict[str, Any]:
     return {
         "saturation": mm.saturation,
         "beta_prior": getattr(mm, "beta_prior", "equal"),
+        "residuals": getattr(mm, "residuals", "iid"),
         "l_max": mm.l_max,
         "yearly_seasonality": mm.yearly_seasonality,
         "chains": mm.chains,
@@ -407,6 +410,7 @@ def build(data: MmmData, mm: Any) -> Any:
     from pymc_marketing.mmm.multidimensional import MMM
 
     saturation = _saturation(data, mm.saturation, getattr(mm, "beta_prior", "equal"))
+    ar1 = getattr(mm, "residuals", "iid") == "ar1"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return MMM(
@@ -417,6 +421,7 @@ def build(data: MmmData, mm: Any) -> Any:
             saturation=saturation,
             control_columns=list(data.controls) or None,
             yearly_seasonality=int(mm.yearly_seasonality) or None,
+            model_config={"likelihood": noise.Ar1Normal()} if ar1 else None,
         )
 
 
@@ -848,6 +853,7 @@ def sampling_diagnostics(idata: Any) -> dict[str, float]:
             "saturation_beta",
             "intercept_contribution",
             "y_sigma",
+            "y_rho",
             "gamma_control",
             "gamma_fourier",
         )
@@ -1014,7 +1020,7 @@ def channel_flags(fm: FittedMmm) -> pd.DataFrame:
 def fit_table(fm: FittedMmm) -> pd.DataFrame:
     """Actual vs posterior-predictive weekly target with a 90% band (noise included)."""
     mu = fm.fitted()
-    sigma = fm._stack("y_sigma").reshape(-1, 1) * fm.target_scale
+    sigma = noise_sd(fm).reshape(-1, 1)
     rng = np.random.default_rng(0)
     pred = mu + rng.normal(size=mu.shape) * sigma
     return pd.DataFrame(
@@ -1033,6 +1039,15 @@ def baseline(fm: FittedMmm) -> np.ndarray:
     return fm.fitted().mean(axis=0) - fm.contributions().sum(axis=2).mean(axis=0)
 
 
+def noise_sd(fm: FittedMmm) -> np.ndarray:
+    """Each draw's sd of one week's observation noise, reporting currency: ``y_sigma``, or with AR(1) noise
+    (:mod:`mktdash.budget.noise`) its stationary sd ``y_sigma / sqrt(1 - y_rho^2)``."""
+    sigma = fm._stack("y_sigma")
+    if "y_rho" in fm.idata.posterior:
+        sigma = sigma / np.sqrt(1.0 - fm._stack("y_rho") ** 2)
+    return sigma * fm.target_scale
+
+
 def residual_sd(fm: FittedMmm) -> float:
     """Posterior mean of the observation noise sd, reporting currency."""
-    return float(fm._stack("y_sigma").mean() * fm.target_scale)
+    return float(noise_sd(fm).mean())

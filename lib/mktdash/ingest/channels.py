@@ -53,11 +53,7 @@ def map_channels(df: pd.DataFrame, params: Any, campaign_type: pd.Series | None 
 
     mapped = pa.array([one(k) for k in uniq.to_pylist()], pa.string())
     out = pc.take(mapped, pc.index_in(keys, value_set=uniq))
-    return pd.Series(
-        out.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get).to_numpy(),
-        index=df.index,
-        dtype="string",
-    )
+    return pd.Series(pd.arrays.ArrowStringArray(out), index=df.index)  # the Arrow strings, not copied
 
 
 def _letters(label: str) -> str:

@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from mktdash import paths
-from mktdash.warehouse.schema import TABLES, empty_frame, ibis_schema
+from mktdash.warehouse.schema import TABLES, create_sql, empty_frame, ibis_schema
 
 if TYPE_CHECKING:
     import ibis
@@ -193,7 +193,11 @@ class Warehouse:
 
     # ---- writing -------------------------------------------------------------------------------------------
     def ensure_tables(self, names: Sequence[str] | None = None) -> None:
-        """Create the canonical tables that do not exist yet (empty, with their schema)."""
+        """Create the canonical tables that do not exist yet (empty, with their schema). On DuckDB one SQL
+        statement (~10 ms; through Ibis ~0.2 s, and Ibis's ~0.5 s import, on every new warehouse)."""
+        if self.backend == "duckdb":
+            self.raw.execute(";".join(create_sql(n) for n in names or TABLES))
+            return
         import ibis
 
         for name in names or TABLES:

@@ -222,6 +222,16 @@ def ibis_schema(table: str) -> dict[str, str]:
     return out
 
 
+SQL_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "float64": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE",
+             "timestamp": "TIMESTAMP"}  # fmt: skip
+
+
+def create_sql(table: str) -> str:
+    """DuckDB's ``CREATE TABLE IF NOT EXISTS`` of ``table``: the columns and types Ibis would create."""
+    cols = ", ".join(f'"{c}" {SQL_TYPES[t]}' for c, t in ibis_schema(table).items())
+    return f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})'
+
+
 def empty_frame(table: str) -> pd.DataFrame:
     """An empty frame with the canonical columns and dtypes of ``table``."""
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in TABLES[table].items()})
