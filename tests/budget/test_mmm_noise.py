@@ -63,3 +63,20 @@ def test_noise_sd_is_the_stationary_sd_of_the_ar1_noise() -> None:
     assert mmm.noise_sd(fm) == pytest.approx([375.0, 300.0])  # type: ignore[arg-type]
     del post["y_rho"]  # a cache fitted with independent noise
     assert mmm.noise_sd(fm) == pytest.approx([300.0, 300.0])  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_a_hidden_demand_driver_shows_as_carry_over_and_independent_noise_does_not() -> None:
+    """Known answer from the worlds' construction: a synthetic world whose revenue gets an unobserved AR(1)
+    demand (0.85 week to week, no proxy) leaves autocorrelated residuals, and the diagnostics name it; a world
+    with independent noise does not get the caution."""
+    from mktdash.budget import synthetic
+
+    mm = bw.tiny_settings().mmm.model_copy(update={"draws": 150, "tune": 150})
+    hidden, _ = synthetic.confounded(weeks=80, seed=2, proxy_noise=None)
+    plain, _ = synthetic.simulate(80, seed=3)
+    carry = {name: mmm.diagnostics(mmm.fit(d, mm)) for name, d in (("hidden", hidden), ("plain", plain))}
+    assert carry["hidden"]["noise_carry_over"] >= mmm.RHO_CAUTION
+    assert any("carries over from week to week" in w for w in carry["hidden"]["warnings"])
+    assert carry["plain"]["noise_carry_over"] < mmm.RHO_CAUTION
+    assert not any("carries over" in w for w in carry["plain"]["warnings"])

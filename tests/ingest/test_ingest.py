@@ -219,7 +219,7 @@ def test_crash_mid_load_rolls_back(env: tuple, monkeypatch: pytest.MonkeyPatch) 
     )  # next run works
 
 
-def test_a_file_loads_with_one_duckdb_thread_and_the_setting_is_put_back(
+def test_a_file_loads_with_one_duckdb_thread_and_the_settings_are_put_back(
     env: tuple, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wh, settings, _ = env
@@ -240,6 +240,7 @@ def test_a_file_loads_with_one_duckdb_thread_and_the_setting_is_put_back(
         run(wh, [FIX / "meta_ads_manager_daily.csv"], settings)
     assert during == [1, 1, 1]
     assert wh.raw.execute("SELECT current_setting('threads')").fetchone()[0] == 2
+    assert wh.raw.execute("SELECT current_setting('disabled_compression_methods')").fetchone()[0] == ""
 
 
 def test_quarantine_names_file_line_column_and_batch_goes_on(env: tuple) -> None:

@@ -48,6 +48,7 @@ from mktdash.ingest.filehash import HashCache, sha256_file
 from mktdash.ingest.sources.base import Parsed, ReadContext, SourceError
 from mktdash.warehouse import files as warehouse_files
 from mktdash.warehouse import rollup
+from mktdash.warehouse.backend import load_settings
 from mktdash.warehouse.files import DATA_ERRORS
 from mktdash.warehouse.schema import DATE_COLUMNS, TABLES, conform
 
@@ -458,7 +459,7 @@ def _one(
     # anything else raised here rolls it back and propagates (a crash, not bad data).
     rows = frame.drop(columns="_line")
     try:
-        with wh.threads(_INSERT_THREADS), wh.transaction():
+        with wh.settings(**load_settings(rows)), wh.transaction():
             load = _LOADER.submit(_load, wh, parsed.table, rows, parsed)
             try:
                 _check(parsed, frame, path, ctx, settings, res)
@@ -486,7 +487,6 @@ def _one(
 
 
 _LOADER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktdash-load")
-_INSERT_THREADS = 1  # DuckDB threads for a file's load (Warehouse.threads: half the time of 2 threads)
 
 
 def _load(wh: Any, table: str, rows: pd.DataFrame, parsed: Parsed) -> list[str]:

@@ -220,22 +220,22 @@ class Warehouse:
             self.raw.execute("COMMIT")
 
     @contextlib.contextmanager
-    def threads(self, n: int) -> Iterator[Warehouse]:
-        """DuckDB's worker threads set to ``n`` inside the block, then put back (a no-op elsewhere).
-
-        Ingest appends a file's rows with one thread: a 2-thread ``INSERT`` writes its row groups as it goes and
-        the next ``CHECKPOINT`` writes them again (300k ad rows: 0.9 s + 0.9 s), one thread appends to the
-        transaction and writes once at ``COMMIT`` (0.25 s + 0.6 s), and leaves the other core to the checks
-        that run meanwhile (docs/benchmarks.md, Ingest)."""
+    def settings(self, **values: int | str) -> Iterator[Warehouse]:
+        """DuckDB settings (``threads=1``, ...) inside the block, put back as they were after it, also after an
+        error (a no-op on other backends). The ingest loads each file this way (:func:`load_settings`)."""
         if self.backend != "duckdb":
             yield self
             return
-        (before,) = self.raw.execute("SELECT current_setting('threads')").fetchone() or (None,)
-        self.raw.execute(f"SET threads = {int(n)}")
+        before = {
+            k: (self.raw.execute(f"SELECT current_setting('{k}')").fetchone() or (None,))[0] for k in values
+        }
         try:
+            for k, v in values.items():
+                self.raw.execute(f"SET {k} = {_sql_literal(v)}")
             yield self
         finally:
-            self.raw.execute(f"SET threads = {int(before)}" if before else "RESET threads")
+            for k, v in before.items():
+                self.raw.execute(f"SET {k} = {_sql_literal(v)}" if v is not None else f"RESET {k}")
 
     def append(self, name: str, df: pd.DataFrame) -> None:
         """Insert rows; ``df`` must have the table's columns (use :func:`mktdash.warehouse.schema.conform`)."""
@@ -292,6 +292,28 @@ class Warehouse:
         shutil.copyfile(self.path, tmp)
         tmp.replace(dest)
         return dest
+
+
+def load_settings(rows: pd.DataFrame, sample: int = 16_384) -> dict[str, int | str]:
+    """DuckDB settings for appending ``rows`` in one transaction (:meth:`Warehouse.settings`).
+
+    - ``threads = 1``: a 2-thread ``INSERT`` writes its row groups as it goes and the next ``CHECKPOINT``
+      writes them again (300k ad rows: 0.9 s + 0.9 s); one thread appends to the transaction and writes once at
+      ``COMMIT`` (0.25 s + 0.6 s), and leaves the other core to the checks that run meanwhile.
+    - FSST string compression off unless some text column is mostly distinct (over a quarter of an evenly
+      spread sample): names that repeat (campaigns, ad groups, ads over days: nearly every export) are stored
+      as a dictionary, and FSST's trial at ``COMMIT`` is then pure cost (~20 % of the write); many distinct long
+      names (a large ad-level export) keep it, as without it they take ~2.5x the space.
+
+    Measured in docs/benchmarks.md (Ingest)."""
+    part = rows.iloc[:: max(1, len(rows) // sample)]
+    text = [c for c in part.columns if pd.api.types.is_string_dtype(part[c].dtype)]
+    distinct = any(part[c].nunique() > 0.25 * len(part) for c in text)
+    return {"threads": 1} | ({} if distinct else {"disabled_compression_methods": "fsst"})
+
+
+def _sql_literal(v: int | str) -> str:
+    return str(int(v)) if isinstance(v, int) else "'" + str(v).replace("'", "''") + "'"
 
 
 def _with_ibis_settings(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
